@@ -1,0 +1,466 @@
+"""The relay's HTTP and WebSocket adapter: bytes in, core events; core effects, bytes out.
+
+Owns: routes, origin checks, agent sign-in cookies, per-socket limits (frame size, rate,
+backpressure), the clock, and carrying out the core's effects (broker, renderer).
+Must not: decide who may do what (that is ``relay.core``), or log or keep any page content,
+typed text or chat text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from renderer.service import BrandPolicy, Renderer, RendererError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from relay import core, protocol
+from relay.broker import Broker, LocalBroker, Subscription
+from relay.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
+from relay.passwords import verify_password
+from relay.ratelimit import KeyedLimiter, TokenBucket
+from relay.settings import SELF_ORIGIN, Settings
+
+log = logging.getLogger("cobrowse.relay")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+STATIC_DIR = PACKAGE_DIR / "static"
+DEMO_DIR = PACKAGE_DIR / "demo"
+TAG_FILE = PACKAGE_DIR.parent / "tag_js" / "tag.js"
+COOKIE = "cobrowse_agent"
+COOKIE_MAX_AGE = 12 * 3600
+RENDER_BACKLOG = 512  # queued dom.* messages per session before we resync instead
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _origin_of(scheme: str, host: str) -> str:
+    scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+    return f"{scheme}://{host}".lower()
+
+
+class RelayServer:
+    """Wires one ``core.Relay`` to a broker and a renderer, and builds the Starlette app."""
+
+    def __init__(
+        self, settings: Settings, *, broker: Broker | None = None, renderer: Renderer | None = None
+    ) -> None:
+        self.settings = settings
+        self.core = core.Relay(
+            [core.AgentAccount(a.id, a.name, frozenset(a.brands)) for a in settings.agents],
+            [core.BrandRules(b.id, b.mask_selectors) for b in settings.brands],
+            new_id=lambda: secrets.token_urlsafe(12),
+            new_token=lambda: secrets.token_urlsafe(32),
+            settings=core.CoreSettings(
+                invite_ttl_ms=int(settings.invite_ttl_seconds * 1000),
+                visitor_grace_ms=int(settings.visitor_grace_seconds * 1000),
+            ),
+        )
+        self.broker: Broker = broker or LocalBroker()
+        self.renderer = renderer or Renderer(chromium=settings.chromium)
+        self.signer = TimestampSigner(settings.secret_key, salt="cobrowse.agent")
+        self.login_limiter = KeyedLimiter(settings.limits.login_attempts_per_minute)
+        self.accounts = {a.id: a for a in settings.agents}
+        self._render_queues: dict[str, asyncio.Queue[core.Render | None]] = {}
+        self._render_tasks: set[asyncio.Task[None]] = set()
+        self.app = self._build_app()
+
+    # ------------------------------------------------------------ app
+
+    def _build_app(self) -> Starlette:
+        routes: list[Any] = [
+            Route("/", self.index),
+            Route("/healthz", self.healthz),
+            Route("/tag.js", self.tag_js),
+            Route("/protocol.json", self.protocol_json),
+            Route("/agent", self.agent_page),
+            Route("/agent/me", self.agent_me),
+            Route("/agent/login", self.agent_login, methods=["POST"]),
+            Route("/agent/logout", self.agent_logout, methods=["POST"]),
+            WebSocketRoute("/ws/visitor", self.visitor_socket),
+            WebSocketRoute("/ws/agent", self.agent_socket),
+            Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
+        if self.settings.demo:
+            routes.append(
+                Mount("/demo", app=StaticFiles(directory=DEMO_DIR, html=True), name="demo")
+            )
+        return Starlette(routes=routes, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        ticker = asyncio.create_task(self._tick_forever())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            for task in list(self._render_tasks):
+                task.cancel()
+            await self.renderer.close()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await self.apply(self.core.tick(now_ms()))
+
+    # ------------------------------------------------------------ HTTP
+
+    async def index(self, request: Request) -> Response:
+        if self.settings.demo:
+            return RedirectResponse("/demo/")
+        return PlainTextResponse("cobrowse relay. Agents sign in at /agent.\n")
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "sessions": len(self.core.sessions)})
+
+    async def tag_js(self, request: Request) -> Response:
+        return FileResponse(
+            TAG_FILE,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=300", **SECURITY_HEADERS},
+        )
+
+    async def protocol_json(self, request: Request) -> Response:
+        return JSONResponse(protocol.describe(), headers={"Cache-Control": "public, max-age=300"})
+
+    def _workspace_csp(self, request: Request) -> str:
+        own = _origin_of(request.url.scheme, request.headers.get("host", ""))
+        brand_origins = sorted(
+            {o for b in self.settings.brands for o in b.allowed_origins if o != SELF_ORIGIN}
+        )
+        media = " ".join(["'self'", "data:", *brand_origins])
+        ws = own.replace("http", "ws", 1)
+        # No script but our own files; the replica frame inherits this policy, so hostile
+        # CSS or image URLs from a visitor's page can reach only the brand's own origins.
+        return "; ".join(
+            [
+                "default-src 'self'",
+                "script-src 'self'",
+                f"style-src 'self' 'unsafe-inline' {' '.join(brand_origins)}".strip(),
+                f"img-src {media}",
+                f"font-src {media}",
+                f"connect-src 'self' {ws}",
+                "frame-src 'self'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "form-action 'self'",
+                "frame-ancestors 'none'",
+            ]
+        )
+
+    async def agent_page(self, request: Request) -> Response:
+        headers = {
+            "Content-Security-Policy": self._workspace_csp(request),
+            "Cache-Control": "no-store",
+            **SECURITY_HEADERS,
+        }
+        return FileResponse(STATIC_DIR / "agent.html", media_type="text/html", headers=headers)
+
+    def _agent_from_cookie(self, cookie: str | None) -> str | None:
+        if not cookie:
+            return None
+        try:
+            agent_id = self.signer.unsign(cookie, max_age=COOKIE_MAX_AGE).decode()
+        except (BadSignature, SignatureExpired, UnicodeDecodeError):
+            return None
+        return agent_id if agent_id in self.accounts else None
+
+    def _same_origin(self, scheme: str, headers: Any) -> bool:
+        origin = headers.get("origin")
+        return origin is not None and origin.lower() == _origin_of(scheme, headers.get("host", ""))
+
+    async def agent_me(self, request: Request) -> Response:
+        agent_id = self._agent_from_cookie(request.cookies.get(COOKIE))
+        if agent_id is None:
+            return _error_response(401, "unauthenticated", "sign in first")
+        return JSONResponse({"id": agent_id, "name": self.accounts[agent_id].name})
+
+    async def agent_login(self, request: Request) -> Response:
+        # Cross-site request forgery: a state-changing request must come from our own pages.
+        if not self._same_origin(request.url.scheme, request.headers):
+            return _error_response(403, "forbidden", "cross-origin request refused")
+        client = request.client.host if request.client else "?"
+        if not self.login_limiter.allow(client, time.monotonic()):
+            return _error_response(429, "rate_limited", "too many sign-in attempts; wait a minute")
+        try:
+            body = json.loads(await request.body())
+            name, password = body["name"], body["password"]
+            if not isinstance(name, str) or not isinstance(password, str) or len(password) > 1024:
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error_response(400, "invalid", "send JSON {name, password}")
+        account = self.accounts.get(name)
+        # Verify against a hash even for unknown names, so timing does not reveal accounts.
+        stored = account.password_hash if account else _DUMMY_HASH
+        if not verify_password(password, stored) or account is None:
+            log.info("agent.login_failed client=%s", client)
+            return _error_response(401, "unauthenticated", "wrong name or password")
+        response = JSONResponse({"id": account.id, "name": account.name})
+        response.set_cookie(
+            COOKIE,
+            self.signer.sign(account.id).decode(),
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="strict",
+            secure=self.settings.secure_cookies,
+            path="/",
+        )
+        log.info("agent.login agent=%s", account.id)
+        return response
+
+    async def agent_logout(self, request: Request) -> Response:
+        if not self._same_origin(request.url.scheme, request.headers):
+            return _error_response(403, "forbidden", "cross-origin request refused")
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # ------------------------------------------------------------ WebSockets
+
+    def _brand_for_origin(self, websocket: WebSocket) -> str | None:
+        origin = (websocket.headers.get("origin") or "").lower().rstrip("/")
+        own = _origin_of(websocket.url.scheme, websocket.headers.get("host", ""))
+        for brand in self.settings.brands:
+            for allowed in brand.allowed_origins:
+                if origin and origin == (own if allowed == SELF_ORIGIN else allowed.lower()):
+                    return brand.id
+        return None
+
+    async def visitor_socket(self, websocket: WebSocket) -> None:
+        brand = self._brand_for_origin(websocket)
+        if brand is None:
+            log.info("visitor.refused reason=origin")
+            await websocket.close(code=CLOSE_POLICY, reason="origin not allowed")
+            return
+        await websocket.accept()
+        token = websocket.query_params.get("token") or None
+        peer, effects = self.core.visitor_connected(brand, token, now_ms())
+        limits = self.settings.limits
+        await self._serve_socket(
+            websocket,
+            peer,
+            effects,
+            protocol.VISITOR,
+            limits.visitor_frame_bytes,
+            TokenBucket(limits.visitor_rate, limits.visitor_burst),
+        )
+
+    async def agent_socket(self, websocket: WebSocket) -> None:
+        agent_id = self._agent_from_cookie(websocket.cookies.get(COOKIE))
+        # Cross-site WebSocket hijacking: the cookie alone is not enough, the page must be ours.
+        if agent_id is None or not self._same_origin(websocket.url.scheme, websocket.headers):
+            log.info("agent.refused reason=%s", "cookie" if agent_id is None else "origin")
+            await websocket.close(code=CLOSE_POLICY, reason="sign in first")
+            return
+        await websocket.accept()
+        peer, effects = self.core.agent_connected(agent_id)
+        limits = self.settings.limits
+        await self._serve_socket(
+            websocket,
+            peer,
+            effects,
+            protocol.AGENT,
+            limits.agent_frame_bytes,
+            TokenBucket(limits.agent_rate, limits.agent_burst),
+        )
+
+    async def _serve_socket(
+        self,
+        websocket: WebSocket,
+        peer: core.Peer,
+        effects: list[core.Effect],
+        role: protocol.Role,
+        max_bytes: int,
+        bucket: TokenBucket,
+    ) -> None:
+        subscription = self.broker.subscribe(peer)
+        log.info("%s.connected id=%s", role, peer.id)
+        try:
+            await self.apply(effects)
+            await _run_until_first_done(
+                self._read_loop(websocket, peer, role, max_bytes, bucket),
+                self._write_loop(websocket, subscription),
+            )
+        finally:
+            self.broker.unsubscribe(subscription)
+            if role == protocol.VISITOR:
+                await self.apply(self.core.visitor_disconnected(peer, now_ms()))
+            log.info("%s.disconnected id=%s", role, peer.id)
+
+    async def _read_loop(
+        self,
+        websocket: WebSocket,
+        peer: core.Peer,
+        role: protocol.Role,
+        max_bytes: int,
+        bucket: TokenBucket,
+    ) -> None:
+        errors_in_a_row = 0
+        while True:
+            try:
+                event = await websocket.receive()
+            except WebSocketDisconnect:
+                return
+            if event["type"] == "websocket.disconnect":
+                return
+            frame = event.get("text")
+            if frame is None:
+                frame = event.get("bytes") or b""
+            if len(frame) > max_bytes:
+                await websocket.close(code=CLOSE_TOO_BIG, reason=f"frame over {max_bytes} bytes")
+                return
+            try:
+                if not bucket.allow(time.monotonic()):
+                    raise ProtocolError("rate_limited", "too many messages; slow down")
+                message = protocol.decode(frame, role)
+                effects = self.core.receive(peer, message, now_ms())
+                errors_in_a_row = 0
+            except ProtocolError as error:
+                errors_in_a_row += 1
+                log.info("%s.error id=%s code=%s ref=%s", role, peer.id, error.code, error.ref)
+                if errors_in_a_row > self.settings.limits.abuse_errors_before_close:
+                    await websocket.close(code=CLOSE_POLICY, reason="too many invalid messages")
+                    return
+                await websocket.send_text(protocol.encode("error", **error.body()))
+                continue
+            await self.apply(effects)
+
+    async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
+        overflow = asyncio.create_task(subscription.overflowed.wait())
+        try:
+            while True:
+                frame_task = asyncio.create_task(subscription.next_frame())
+                done, _ = await asyncio.wait(
+                    {frame_task, overflow}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if overflow in done:
+                    frame_task.cancel()
+                    await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
+                    return
+                await websocket.send_text(frame_task.result())
+        finally:
+            overflow.cancel()
+
+    # ------------------------------------------------------------ effects
+
+    async def apply(self, effects: list[core.Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, core.Send):
+                await self.broker.publish(effect.to, protocol.encode(effect.type, **effect.body))
+            elif isinstance(effect, core.Render):
+                self._enqueue_render(effect)
+            elif isinstance(effect, core.DropReplica):
+                queue = self._render_queues.pop(effect.session, None)
+                if queue is not None:
+                    _drain(queue)
+                    queue.put_nowait(None)
+                await self.renderer.drop(effect.session)
+
+    def _enqueue_render(self, render: core.Render) -> None:
+        queue = self._render_queues.get(render.session)
+        if queue is None:
+            queue = self._render_queues[render.session] = asyncio.Queue(maxsize=RENDER_BACKLOG)
+            task = asyncio.create_task(self._render_worker(render.session, queue))
+            self._render_tasks.add(task)
+            task.add_done_callback(self._render_tasks.discard)
+        if render.message.type == "dom.snapshot":
+            _drain(queue)  # a new snapshot supersedes everything still queued
+        try:
+            queue.put_nowait(render)
+        except asyncio.QueueFull:
+            _drain(queue)
+            asyncio.get_running_loop().create_task(
+                self.apply(self.core.replica_failed(render.session))
+            )
+
+    async def _render_worker(self, session: str, queue: asyncio.Queue[core.Render | None]) -> None:
+        """Sanitize one session's DOM stream in order and send each result to its agent."""
+        while True:
+            render = await queue.get()
+            if render is None:
+                return
+            brand = next(b for b in self.settings.brands if b.id == render.brand)
+            policy = BrandPolicy(
+                origins=tuple(o for o in brand.allowed_origins if o != SELF_ORIGIN),
+                mask_selectors=brand.mask_selectors,
+            )
+            message = {
+                "v": protocol.PROTOCOL_VERSION,
+                "type": render.message.type,
+                **render.message.body,
+            }
+            try:
+                if render.message.type == "dom.snapshot":
+                    result = await self.renderer.snapshot(session, message, policy)
+                else:
+                    result = await self.renderer.mutations(session, message)
+            except RendererError as error:
+                log.warning("renderer.failed session=%s error=%s", session, type(error).__name__)
+                _drain(queue)
+                await self.apply(self.core.replica_failed(session))
+                continue
+            if session not in self.core.sessions:
+                continue  # ended while we were rendering: nothing goes out
+            kind = (
+                "replica.snapshot" if render.message.type == "dom.snapshot" else "replica.mutations"
+            )
+            body = {k: v for k, v in result.items() if k not in ("v", "type")}
+            await self.broker.publish(render.agent, protocol.encode(kind, **body))
+
+
+def _drain(queue: asyncio.Queue[Any]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
+
+
+async def _run_until_first_done(*coroutines: Awaitable[None]) -> None:
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("socket task failed: %r", task.exception())
+
+
+def _error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+_DUMMY_HASH = (
+    "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+)
+
+
+def create_app(settings: Settings, **kwargs: Any) -> Starlette:
+    return RelayServer(settings, **kwargs).app

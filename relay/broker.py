@@ -1,0 +1,68 @@
+"""Routing of outgoing frames to the sockets of a peer (a visitor's tab, an agent's tabs).
+
+Owns: the ``Broker`` interface and the in-process implementation used by default. A
+multi-node backend (Redis pub/sub) implements the same two methods; session logic never
+knows which one runs. Must not: inspect or keep frames beyond delivering them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from relay.core import Peer
+
+# Frames a slow socket may have queued before it is cut off: the other end then reconnects
+# and resyncs, which is cheaper than buffering an unbounded backlog in the relay.
+DEFAULT_QUEUE_FRAMES = 2048
+
+
+class Subscription:
+    """The frames for one socket. Read with ``await next_frame()``; ``overflowed`` is set when
+    the socket fell too far behind and must be closed."""
+
+    def __init__(self, peer: Peer, max_frames: int) -> None:
+        self.peer = peer
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=max_frames)
+        self.overflowed = asyncio.Event()
+
+    def offer(self, frame: str) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+    async def next_frame(self) -> str:
+        return await self.queue.get()
+
+
+class Broker(Protocol):
+    def subscribe(self, peer: Peer) -> Subscription: ...
+
+    def unsubscribe(self, subscription: Subscription) -> None: ...
+
+    async def publish(self, peer: Peer, frame: str) -> None: ...
+
+
+class LocalBroker:
+    """In-process broker: a set of subscriptions per peer."""
+
+    def __init__(self, max_frames: int = DEFAULT_QUEUE_FRAMES) -> None:
+        self._max_frames = max_frames
+        self._subscriptions: dict[Peer, set[Subscription]] = {}
+
+    def subscribe(self, peer: Peer) -> Subscription:
+        subscription = Subscription(peer, self._max_frames)
+        self._subscriptions.setdefault(peer, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscriptions = self._subscriptions.get(subscription.peer)
+        if subscriptions is not None:
+            subscriptions.discard(subscription)
+            if not subscriptions:
+                del self._subscriptions[subscription.peer]
+
+    async def publish(self, peer: Peer, frame: str) -> None:
+        for subscription in list(self._subscriptions.get(peer, ())):
+            subscription.offer(frame)

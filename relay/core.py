@@ -1,0 +1,606 @@
+"""The relay's session logic as a pure state machine: events in, effects out.
+
+Owns: conversations, invites, sessions, modes and who may send what (``PERMISSIONS``).
+Must not: touch sockets, asyncio, the clock, a random source or the renderer. The adapter
+(``relay.app``) hands in validated ``Message``s with the time and carries out the returned
+effects in order: ``Send`` through the broker, ``Render`` through the renderer (which then
+sends the sanitized ``replica.*`` message to the session's agent), ``DropReplica``.
+
+It never sees a session's content beyond passing it on: DOM messages go to ``Render``
+untouched and are not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from relay.errors import ProtocolError
+from relay.protocol import AGENT, MODES, VISITOR, Message, Role
+
+# ---------------------------------------------------------------- permissions as data
+
+IN_ANY_SESSION: Final = frozenset(MODES)
+SHARED_ONLY: Final = frozenset({"shared"})
+NO_SESSION: Final = None
+
+# (role, message type) -> the session modes in which it is allowed, or None when it does not
+# need a session. A pair missing from this table is forbidden (deny by default).
+PERMISSIONS: Final[Mapping[tuple[Role, str], frozenset[str] | None]] = {
+    (VISITOR, "chat.send"): NO_SESSION,
+    (VISITOR, "invite.accept"): NO_SESSION,
+    (VISITOR, "invite.decline"): NO_SESSION,
+    (VISITOR, "session.end"): IN_ANY_SESSION,
+    (VISITOR, "dom.snapshot"): IN_ANY_SESSION,
+    (VISITOR, "dom.mutations"): IN_ANY_SESSION,
+    (VISITOR, "pointer"): IN_ANY_SESSION,
+    (VISITOR, "scroll"): IN_ANY_SESSION,
+    (VISITOR, "highlight"): IN_ANY_SESSION,
+    (VISITOR, "click"): IN_ANY_SESSION,
+    (VISITOR, "viewport"): IN_ANY_SESSION,
+    (AGENT, "chat.send"): NO_SESSION,
+    (AGENT, "conversation.open"): NO_SESSION,
+    (AGENT, "invite.send"): NO_SESSION,
+    (AGENT, "invite.cancel"): NO_SESSION,
+    (AGENT, "session.end"): IN_ANY_SESSION,
+    # View only: pointer, highlight and scroll; shared adds clicks, typing and navigation.
+    (AGENT, "pointer"): IN_ANY_SESSION,
+    (AGENT, "scroll"): IN_ANY_SESSION,
+    (AGENT, "highlight"): IN_ANY_SESSION,
+    (AGENT, "act.click"): SHARED_ONLY,
+    (AGENT, "act.input"): SHARED_ONLY,
+    (AGENT, "act.navigate"): SHARED_ONLY,
+}
+
+# Presence messages passed from one side to the other as they are (already validated).
+_FORWARDED: Final = frozenset(
+    {
+        "pointer",
+        "scroll",
+        "highlight",
+        "click",
+        "viewport",
+        "act.click",
+        "act.input",
+        "act.navigate",
+    }
+)
+
+MAX_MESSAGES_KEPT: Final = 500  # per conversation, in memory
+MAX_CONVERSATIONS_LISTED: Final = 200
+
+
+# ---------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class Peer:
+    """An addressable end: a visitor (by conversation id) or an agent (by agent id)."""
+
+    role: Role
+    id: str
+
+
+@dataclass(frozen=True)
+class Send:
+    to: Peer
+    type: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Render:
+    """Sanitize a visitor's ``dom.*`` message and send the ``replica.*`` result to ``agent``."""
+
+    session: str
+    brand: str
+    agent: Peer
+    message: Message
+
+
+@dataclass(frozen=True)
+class DropReplica:
+    session: str
+
+
+Effect = Send | Render | DropReplica
+
+
+# ---------------------------------------------------------------- state
+
+
+@dataclass(frozen=True)
+class AgentAccount:
+    id: str
+    name: str
+    brands: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BrandRules:
+    id: str
+    mask_selectors: tuple[str, ...] = ()
+
+
+@dataclass
+class Conversation:
+    id: str
+    brand: str
+    started_at: int
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    unread: int = 0
+    closed: bool = False
+    last_at: int = 0
+
+
+@dataclass
+class Invite:
+    id: str
+    conversation: str
+    agent: str
+    mode: str
+    expires_at: int
+
+
+@dataclass
+class Session:
+    id: str
+    conversation: str
+    agent: str
+    mode: str
+    next_seq: int | None = None  # None until a snapshot starts the DOM stream
+    visitor_left_at: int | None = None
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    invite_ttl_ms: int = 120_000
+    # How long a session survives without any visitor connection (navigation, reload,
+    # a dropped network) before the relay ends it.
+    visitor_grace_ms: int = 60_000
+
+
+class Relay:
+    """Conversations, invites and sessions. Call ``receive``/``tick``/``*_connected``; apply
+    the returned effects in order."""
+
+    def __init__(
+        self,
+        agents: Iterable[AgentAccount],
+        brands: Iterable[BrandRules],
+        *,
+        new_id: Callable[[], str],
+        new_token: Callable[[], str],
+        settings: CoreSettings = CoreSettings(),
+    ) -> None:
+        self.agents: dict[str, AgentAccount] = {agent.id: agent for agent in agents}
+        self.brands: dict[str, BrandRules] = {brand.id: brand for brand in brands}
+        self.settings = settings
+        self._new_id = new_id
+        self._new_token = new_token
+        self.conversations: dict[str, Conversation] = {}
+        self.tokens: dict[str, str] = {}  # visitor token -> conversation id
+        self.invites: dict[str, Invite] = {}
+        self.sessions: dict[str, Session] = {}
+        self.visitors_online: dict[str, int] = {}  # conversation id -> open sockets
+
+    # ------------------------------------------------------------ connections
+
+    def visitor_connected(
+        self, brand: str, token: str | None, now: int
+    ) -> tuple[Peer, list[Effect]]:
+        """A visitor socket opened for ``brand``. Returns the visitor's address and effects.
+
+        An unknown token (or one of another brand) starts a new conversation: a token only
+        ever grants its own conversation.
+        """
+        if brand not in self.brands:
+            raise ProtocolError("forbidden", f"unknown brand {brand!r}")
+        conversation_id = self.tokens.get(token) if token else None
+        resumed = conversation_id is not None and self.conversations[conversation_id].brand == brand
+        if not resumed or conversation_id is None:
+            token = self._new_token()
+            conversation_id = self._new_id()
+            self.conversations[conversation_id] = Conversation(
+                conversation_id, brand, now, last_at=now
+            )
+            self.tokens[token] = conversation_id
+        assert token is not None
+        conversation = self.conversations[conversation_id]
+        visitor = Peer(VISITOR, conversation_id)
+        self.visitors_online[conversation_id] = self.visitors_online.get(conversation_id, 0) + 1
+        effects: list[Effect] = [
+            Send(
+                visitor,
+                "hello",
+                {
+                    "conversation": conversation_id,
+                    "token": token,
+                    "brand": brand,
+                    "resumed": resumed,
+                },
+            ),
+            Send(
+                visitor,
+                "chat.history",
+                {"conversation": conversation_id, "messages": list(conversation.messages)},
+            ),
+        ]
+        invite = self._pending_invite_of_conversation(conversation_id)
+        if invite is not None:
+            effects.append(self._offer(invite))
+        session = self._session_of_conversation(conversation_id)
+        if session is not None:
+            session.visitor_left_at = None
+            session.next_seq = None  # the new page load starts with a fresh snapshot
+            effects.append(
+                Send(visitor, "session.started", self._session_body(session, for_visitor=True))
+            )
+        if not resumed:
+            effects.extend(self._conversation_lists(brand))
+        return visitor, effects
+
+    def visitor_disconnected(self, visitor: Peer, now: int) -> list[Effect]:
+        left = self.visitors_online.get(visitor.id, 1) - 1
+        if left > 0:
+            self.visitors_online[visitor.id] = left
+            return []
+        self.visitors_online.pop(visitor.id, None)
+        session = self._session_of_conversation(visitor.id)
+        if session is not None:
+            session.visitor_left_at = now
+        return []
+
+    def agent_connected(self, agent_id: str) -> tuple[Peer, list[Effect]]:
+        account = self.agents.get(agent_id)
+        if account is None:
+            raise ProtocolError("forbidden", "unknown agent")
+        agent = Peer(AGENT, agent_id)
+        effects: list[Effect] = [
+            Send(agent, "hello", {"agent": {"id": account.id, "name": account.name}}),
+            Send(agent, "conversation.list", {"conversations": self._listing(account)}),
+        ]
+        for invite in self.invites.values():
+            if invite.agent == agent_id:
+                effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
+        session = self._session_of_agent(agent_id)
+        if session is not None:
+            effects.append(
+                Send(agent, "session.started", self._session_body(session, for_visitor=False))
+            )
+            effects.extend(self._resync(session, "agent reconnected"))
+        return agent, effects
+
+    # ------------------------------------------------------------ messages
+
+    def receive(self, sender: Peer, message: Message, now: int) -> list[Effect]:
+        """Handle one validated message from ``sender``.
+
+        Raises ``ProtocolError`` when the sender may not send it now; nothing changed then.
+        """
+        key = (sender.role, message.type)
+        if key not in PERMISSIONS:
+            raise ProtocolError(
+                "forbidden", f"a {sender.role} may not send {message.type!r}", ref=message.type
+            )
+        modes = PERMISSIONS[key]
+        session: Session | None = None
+        if modes is not None:
+            session = self._own_session(sender, message)
+            if session.mode not in modes:
+                raise ProtocolError(
+                    "forbidden",
+                    f"{message.type!r} is not allowed in {session.mode.replace('_', ' ')} mode",
+                    ref=message.type,
+                )
+        handler = getattr(self, "_on_" + message.type.replace(".", "_"), None)
+        if handler is not None:
+            effects: list[Effect] = handler(sender, message.body, now, session)
+            return effects
+        assert session is not None and message.type in _FORWARDED
+        return [Send(self._other_side(sender, session), message.type, message.body)]
+
+    def tick(self, now: int) -> list[Effect]:
+        """Expire invites and end sessions whose visitor has been gone too long."""
+        effects: list[Effect] = []
+        for invite in [i for i in self.invites.values() if i.expires_at <= now]:
+            effects.extend(self._close_invite(invite, "expired"))
+        for session in list(self.sessions.values()):
+            left = session.visitor_left_at
+            if left is not None and now - left >= self.settings.visitor_grace_ms:
+                effects.extend(self._end(session, "relay", "the visitor left"))
+        return effects
+
+    def replica_failed(self, session_id: str) -> list[Effect]:
+        """The renderer lost this session's replica: ask the visitor for a fresh snapshot."""
+        session = self.sessions.get(session_id)
+        return self._resync(session, "renderer restarted") if session else []
+
+    # ------------------------------------------------------------ handlers
+
+    def _on_chat_send(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        if sender.role == VISITOR:
+            conversation = self.conversations[sender.id]
+            name = "Visitor"
+            conversation.unread += 1
+        else:
+            conversation = self._agent_conversation(sender, body.get("conversation"))
+            name = self.agents[sender.id].name
+        if conversation.closed:
+            raise ProtocolError("conflict", "this conversation has ended", ref="chat.send")
+        entry = {
+            "conversation": conversation.id,
+            "sender": sender.role,
+            "name": name,
+            "text": body["text"],
+            "at": now,
+        }
+        conversation.messages.append(entry)
+        del conversation.messages[:-MAX_MESSAGES_KEPT]
+        conversation.last_at = now
+        effects: list[Effect] = [Send(Peer(VISITOR, conversation.id), "chat.message", entry)]
+        effects.extend(
+            Send(agent, "chat.message", entry) for agent in self._brand_agents(conversation.brand)
+        )
+        if sender.role == VISITOR:
+            effects.extend(self._conversation_lists(conversation.brand))
+        return effects
+
+    def _on_conversation_open(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        conversation = self._agent_conversation(sender, body["conversation"])
+        conversation.unread = 0
+        effects: list[Effect] = [
+            Send(
+                sender,
+                "chat.history",
+                {"conversation": conversation.id, "messages": list(conversation.messages)},
+            )
+        ]
+        invite = self._pending_invite_of_conversation(conversation.id)
+        if invite is not None and invite.agent == sender.id:
+            effects.append(Send(sender, "invite.state", self._invite_body(invite, "pending")))
+        return effects
+
+    def _on_invite_send(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        conversation = self._agent_conversation(sender, body["conversation"])
+        if conversation.closed:
+            raise ProtocolError("conflict", "this conversation has ended", ref="invite.send")
+        if any(i.agent == sender.id for i in self.invites.values()):
+            raise ProtocolError(
+                "conflict",
+                "you already have a pending CoBrowse invite; cancel it or wait for the answer",
+                ref="invite.send",
+            )
+        if self._session_of_agent(sender.id) is not None:
+            raise ProtocolError(
+                "conflict",
+                "you already have an active CoBrowse session; end it before inviting again",
+                ref="invite.send",
+            )
+        if self._pending_invite_of_conversation(conversation.id) is not None:
+            raise ProtocolError(
+                "conflict", "this visitor already has a pending invite", ref="invite.send"
+            )
+        if self._session_of_conversation(conversation.id) is not None:
+            raise ProtocolError(
+                "conflict", "this visitor is already in a CoBrowse session", ref="invite.send"
+            )
+        invite = Invite(
+            self._new_id(),
+            conversation.id,
+            sender.id,
+            body["mode"],
+            now + self.settings.invite_ttl_ms,
+        )
+        self.invites[invite.id] = invite
+        return [
+            Send(sender, "invite.state", self._invite_body(invite, "pending")),
+            self._offer(invite),
+        ]
+
+    def _on_invite_cancel(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        invite = self.invites.get(body["invite"])
+        if invite is None or invite.agent != sender.id:
+            raise ProtocolError("not_found", "no such pending invite", ref="invite.cancel")
+        return self._close_invite(invite, "cancelled")
+
+    def _on_invite_accept(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        invite = self._visitor_invite(sender, body["invite"], "invite.accept")
+        if (
+            self._session_of_agent(invite.agent) is not None
+        ):  # unreachable by the rules; kept as a guard
+            raise ProtocolError(
+                "conflict", "the agent is busy in another session", ref="invite.accept"
+            )
+        effects = self._close_invite(invite, "accepted")
+        session = Session(self._new_id(), invite.conversation, invite.agent, invite.mode)
+        self.sessions[session.id] = session
+        agent = Peer(AGENT, invite.agent)
+        effects.append(
+            Send(agent, "session.started", self._session_body(session, for_visitor=False))
+        )
+        effects.append(
+            Send(sender, "session.started", self._session_body(session, for_visitor=True))
+        )
+        return effects
+
+    def _on_invite_decline(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        invite = self._visitor_invite(sender, body["invite"], "invite.decline")
+        return self._close_invite(invite, "declined")
+
+    def _on_session_end(
+        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+    ) -> list[Effect]:
+        assert session is not None
+        return self._end(session, sender.role, f"ended by the {sender.role}")
+
+    def _on_dom_snapshot(
+        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+    ) -> list[Effect]:
+        assert session is not None
+        session.next_seq = body["seq"] + 1
+        return [self._render(session, Message("dom.snapshot", body))]
+
+    def _on_dom_mutations(
+        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+    ) -> list[Effect]:
+        assert session is not None
+        if session.next_seq is None:
+            raise ProtocolError("out_of_order", "mutations before a snapshot", ref="dom.mutations")
+        if body["seq"] != session.next_seq:
+            return self._resync(session, f"expected seq {session.next_seq}, got {body['seq']}")
+        session.next_seq += 1
+        return [self._render(session, Message("dom.mutations", body))]
+
+    # ------------------------------------------------------------ helpers
+
+    def _own_session(self, sender: Peer, message: Message) -> Session:
+        session = self.sessions.get(message.body.get("session", ""))
+        if session is None or not self._is_party(sender, session):
+            raise ProtocolError("not_found", "no such active session for you", ref=message.type)
+        return session
+
+    @staticmethod
+    def _is_party(sender: Peer, session: Session) -> bool:
+        if sender.role == VISITOR:
+            return session.conversation == sender.id
+        return session.agent == sender.id
+
+    @staticmethod
+    def _other_side(sender: Peer, session: Session) -> Peer:
+        if sender.role == VISITOR:
+            return Peer(AGENT, session.agent)
+        return Peer(VISITOR, session.conversation)
+
+    def _render(self, session: Session, message: Message) -> Render:
+        brand = self.conversations[session.conversation].brand
+        return Render(session.id, brand, Peer(AGENT, session.agent), message)
+
+    def _resync(self, session: Session, reason: str) -> list[Effect]:
+        session.next_seq = None
+        return [
+            Send(
+                Peer(VISITOR, session.conversation),
+                "resync",
+                {"session": session.id, "reason": reason},
+            )
+        ]
+
+    def _agent_conversation(self, agent: Peer, conversation_id: Any) -> Conversation:
+        conversation = (
+            self.conversations.get(conversation_id) if isinstance(conversation_id, str) else None
+        )
+        if conversation is None or conversation.brand not in self.agents[agent.id].brands:
+            raise ProtocolError("not_found", "no such conversation")
+        return conversation
+
+    def _visitor_invite(self, visitor: Peer, invite_id: str, ref: str) -> Invite:
+        invite = self.invites.get(invite_id)
+        if invite is None or invite.conversation != visitor.id:
+            raise ProtocolError("not_found", "this invite is no longer valid", ref=ref)
+        return invite
+
+    def _close_invite(self, invite: Invite, state: str) -> list[Effect]:
+        del self.invites[invite.id]
+        body = self._invite_body(invite, state)
+        return [
+            Send(Peer(AGENT, invite.agent), "invite.state", body),
+            Send(Peer(VISITOR, invite.conversation), "invite.state", body),
+        ]
+
+    def _end(self, session: Session, by: str, reason: str) -> list[Effect]:
+        del self.sessions[session.id]
+        body = {"session": session.id, "by": by, "reason": reason}
+        return [
+            Send(Peer(AGENT, session.agent), "session.ended", body),
+            Send(Peer(VISITOR, session.conversation), "session.ended", body),
+            DropReplica(session.id),
+        ]
+
+    def _offer(self, invite: Invite) -> Send:
+        return Send(
+            Peer(VISITOR, invite.conversation),
+            "invite.offer",
+            {
+                "invite": invite.id,
+                "agent": self.agents[invite.agent].name,
+                "mode": invite.mode,
+                "expires_at": invite.expires_at,
+            },
+        )
+
+    @staticmethod
+    def _invite_body(invite: Invite, state: str) -> dict[str, Any]:
+        return {
+            "invite": invite.id,
+            "conversation": invite.conversation,
+            "mode": invite.mode,
+            "state": state,
+        }
+
+    def _session_body(self, session: Session, *, for_visitor: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "session": session.id,
+            "conversation": session.conversation,
+            "mode": session.mode,
+            "agent": self.agents[session.agent].name,
+        }
+        if for_visitor:
+            brand = self.brands[self.conversations[session.conversation].brand]
+            body["mask_selectors"] = list(brand.mask_selectors)
+        return body
+
+    def _pending_invite_of_conversation(self, conversation_id: str) -> Invite | None:
+        return next((i for i in self.invites.values() if i.conversation == conversation_id), None)
+
+    def _session_of_conversation(self, conversation_id: str) -> Session | None:
+        return next((s for s in self.sessions.values() if s.conversation == conversation_id), None)
+
+    def _session_of_agent(self, agent_id: str) -> Session | None:
+        return next((s for s in self.sessions.values() if s.agent == agent_id), None)
+
+    def _brand_agents(self, brand: str) -> list[Peer]:
+        return [Peer(AGENT, a.id) for a in self.agents.values() if brand in a.brands]
+
+    def _listing(self, account: AgentAccount) -> list[dict[str, Any]]:
+        visible = [c for c in self.conversations.values() if c.brand in account.brands]
+        visible.sort(key=lambda c: c.last_at, reverse=True)
+        listing = []
+        for conversation in visible[:MAX_CONVERSATIONS_LISTED]:
+            first = next((m["text"] for m in conversation.messages if m["sender"] == "visitor"), "")
+            state = (
+                "cobrowsing"
+                if self._session_of_conversation(conversation.id)
+                else ("closed" if conversation.closed else "open")
+            )
+            listing.append(
+                {
+                    "id": conversation.id,
+                    "brand": conversation.brand,
+                    "title": first[:80] or "New visitor",
+                    "unread": conversation.unread,
+                    "state": state,
+                    "last_at": conversation.last_at,
+                }
+            )
+        return listing
+
+    def _conversation_lists(self, brand: str) -> list[Effect]:
+        return [
+            Send(Peer(AGENT, a.id), "conversation.list", {"conversations": self._listing(a)})
+            for a in self.agents.values()
+            if brand in a.brands
+        ]

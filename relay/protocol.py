@@ -1,0 +1,563 @@
+"""The cobrowse wire protocol, version 1: every message, who may send it, and its fields.
+
+Owns: the message table (``MESSAGES``), decoding a received frame into a validated
+``Message`` and encoding outgoing ones, and the structural limits on DOM nodes.
+Must not: know about conversations, sessions, sockets or modes (that is ``relay.core``).
+
+``docs/protocol.md`` explains this table for people; ``GET /protocol.json`` serves it to the
+JavaScript ends (``describe()``), so that the tag and the workspace check what the relay checks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from relay.errors import ProtocolError
+
+PROTOCOL_VERSION: Final = 1
+
+Role = Literal["visitor", "agent", "relay"]
+VISITOR: Final[Role] = "visitor"
+AGENT: Final[Role] = "agent"
+RELAY: Final[Role] = "relay"
+
+MODES: Final = ("view_only", "shared")
+MASK_PLACEHOLDER: Final = "\u2022" * 6
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Structural limits on one message. Breaching one is the sender's error (``invalid``)."""
+
+    max_text: int = 4000  # chat message characters
+    max_nodes: int = 400_000  # nodes in one snapshot or one mutation batch
+    max_depth: int = 1024  # nesting depth of a node tree
+    max_attr_name: int = 256
+    max_attr_value: int = 2_000_000  # inline data: images and long style attributes exist
+    max_string: int = 8_000_000  # one text node (a big inline <style> or JSON blob)
+    max_list: int = 200_000  # entries in removes/attrs/texts/adds
+    max_url: int = 8192
+
+
+DEFAULT_LIMITS: Final = Limits()
+
+_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Element names as the tag reports them: localName of HTML, SVG or MathML elements, or
+# custom elements. Anything else (spaces, quotes, angle brackets) is refused outright.
+_TAG_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9._:-]{0,99}$")
+# Attribute names: what setAttribute accepts, minus the characters that would let a name
+# break out of markup. ":"-prefixed names are reserved state entries (see docs/protocol.md).
+_ATTR_RE: Final = re.compile(r"^[^\s\"'<>/=\x00-\x1f\x7f]{1,256}$")
+STATE_ENTRIES: Final = frozenset({":value", ":checked", ":selected", ":masked", ":scroll"})
+
+
+# ---------------------------------------------------------------- field kinds
+
+
+class Kind:
+    """A field's type and range. ``check`` returns the value or raises ``ProtocolError``."""
+
+    name: str = "any"
+
+    def check(self, value: Any, where: str, limits: Limits) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.name}
+
+
+def _invalid(where: str, what: str) -> ProtocolError:
+    return ProtocolError("invalid", f"{where}: {what}")
+
+
+@dataclass(frozen=True)
+class Str(Kind):
+    max: int = 1024
+    min: int = 0
+    name: str = "string"
+
+    def check(self, value: Any, where: str, limits: Limits) -> str:
+        if not isinstance(value, str):
+            raise _invalid(where, "must be a string")
+        if not self.min <= len(value) <= self.max:
+            raise _invalid(where, f"length must be {self.min}..{self.max}")
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "string", "min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
+class ChatText(Kind):
+    name: str = "text"
+
+    def check(self, value: Any, where: str, limits: Limits) -> str:
+        text = Str(max=limits.max_text, min=1).check(value, where, limits)
+        if not text.strip():
+            raise _invalid(where, "must not be blank")
+        return text
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "string", "min": 1, "max": DEFAULT_LIMITS.max_text}
+
+
+@dataclass(frozen=True)
+class Id(Kind):
+    """An opaque id issued by the relay (conversation, invite, session)."""
+
+    name: str = "id"
+
+    def check(self, value: Any, where: str, limits: Limits) -> str:
+        if not isinstance(value, str) or not _ID_RE.match(value):
+            raise _invalid(where, "must be an id ([A-Za-z0-9_-], 1..64 characters)")
+        return value
+
+
+@dataclass(frozen=True)
+class Int(Kind):
+    min: int = 0
+    max: int = 2**53 - 1
+    name: str = "int"
+
+    def check(self, value: Any, where: str, limits: Limits) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _invalid(where, "must be an integer")
+        if not self.min <= value <= self.max:
+            raise _invalid(where, f"must be {self.min}..{self.max}")
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "int", "min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
+class Num(Kind):
+    min: float = -1e9
+    max: float = 1e9
+    name: str = "number"
+
+    def check(self, value: Any, where: str, limits: Limits) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _invalid(where, "must be a number")
+        if not math.isfinite(value) or not self.min <= value <= self.max:
+            raise _invalid(where, f"must be {self.min}..{self.max}")
+        return float(value)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "number", "min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
+class Bool(Kind):
+    name: str = "bool"
+
+    def check(self, value: Any, where: str, limits: Limits) -> bool:
+        if not isinstance(value, bool):
+            raise _invalid(where, "must be true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class Enum(Kind):
+    choices: tuple[str, ...] = ()
+    name: str = "enum"
+
+    def check(self, value: Any, where: str, limits: Limits) -> str:
+        if value not in self.choices:
+            raise _invalid(where, f"must be one of {', '.join(self.choices)}")
+        return str(value)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "enum", "choices": list(self.choices)}
+
+
+@dataclass(frozen=True)
+class Url(Kind):
+    name: str = "url"
+
+    def check(self, value: Any, where: str, limits: Limits) -> str:
+        url = Str(max=limits.max_url).check(value, where, limits)
+        if not re.match(r"^https?://", url, re.IGNORECASE):
+            raise _invalid(where, "must be an http(s) URL")
+        return url
+
+
+@dataclass(frozen=True)
+class Viewport(Kind):
+    name: str = "viewport"
+
+    def check(self, value: Any, where: str, limits: Limits) -> dict[str, float]:
+        if not isinstance(value, dict) or set(value) != {"w", "h", "dpr"}:
+            raise _invalid(where, "must be {w, h, dpr}")
+        return {
+            "w": Num(1, 100_000).check(value["w"], f"{where}.w", limits),
+            "h": Num(1, 100_000).check(value["h"], f"{where}.h", limits),
+            "dpr": Num(0.1, 16).check(value["dpr"], f"{where}.dpr", limits),
+        }
+
+
+@dataclass(frozen=True)
+class AnyJson(Kind):
+    """Relay-to-client payloads whose shape the relay builds itself (lists of records)."""
+
+    name: str = "json"
+
+    def check(self, value: Any, where: str, limits: Limits) -> Any:
+        return value
+
+
+# ---------------------------------------------------------------- DOM nodes
+
+
+def check_node(node: Any, where: str, limits: Limits, counter: list[int] | None = None) -> None:
+    """Validate a node tree in the protocol's array form, iteratively (no recursion limit).
+
+    ``counter`` accumulates the node count across several trees of one message.
+    """
+    count = counter if counter is not None else [0]
+    stack: list[tuple[Any, int, str]] = [(node, 1, where)]
+    while stack:
+        item, depth, path = stack.pop()
+        count[0] += 1
+        if count[0] > limits.max_nodes:
+            raise _invalid(where, f"more than {limits.max_nodes} nodes")
+        if depth > limits.max_depth:
+            raise _invalid(path, f"nested deeper than {limits.max_depth}")
+        if not isinstance(item, list) or len(item) < 3:
+            raise _invalid(path, "a node must be an array [id, name, ...]")
+        node_id, name = item[0], item[1]
+        if isinstance(node_id, bool) or not isinstance(node_id, int) or node_id <= 0:
+            raise _invalid(path, "node id must be a positive integer")
+        if not isinstance(name, str):
+            raise _invalid(path, "node name must be a string")
+        if name in ("#text", "#comment", "#doctype"):
+            if len(item) != 3 or not isinstance(item[2], str):
+                raise _invalid(path, f"{name} node must be [id, name, string]")
+            if len(item[2]) > limits.max_string:
+                raise _invalid(path, "text too long")
+            continue
+        if name == "#document":
+            children = item[2]
+            if len(item) != 3:
+                raise _invalid(path, "#document node must be [id, '#document', children]")
+        else:
+            if not _TAG_RE.match(name):
+                raise _invalid(path, f"bad element name {name[:40]!r}")
+            if len(item) != 4:
+                raise _invalid(path, "element must be [id, name, attributes, children]")
+            _check_attributes(item[2], path, limits)
+            children = item[3]
+        if not isinstance(children, list):
+            raise _invalid(path, "children must be an array")
+        for index, child in enumerate(children):
+            stack.append((child, depth + 1, f"{path}[{index}]"))
+
+
+def _check_attributes(attrs: Any, path: str, limits: Limits) -> None:
+    if not isinstance(attrs, dict):
+        raise _invalid(path, "attributes must be an object")
+    for key, value in attrs.items():
+        check_attribute(key, value, path, limits, allow_null=False)
+
+
+def check_attribute(name: Any, value: Any, path: str, limits: Limits, *, allow_null: bool) -> None:
+    if not isinstance(name, str) or not _ATTR_RE.match(name):
+        raise _invalid(path, f"bad attribute name {str(name)[:40]!r}")
+    if name.startswith(":") and name not in STATE_ENTRIES:
+        raise _invalid(path, f"unknown state entry {name!r}")
+    if value is None and allow_null:
+        return
+    if not isinstance(value, str):
+        raise _invalid(path, f"attribute {name!r} must have a string value")
+    if len(value) > limits.max_attr_value:
+        raise _invalid(path, f"attribute {name!r} too long")
+
+
+@dataclass(frozen=True)
+class DocumentNode(Kind):
+    name: str = "document"
+
+    def check(self, value: Any, where: str, limits: Limits) -> Any:
+        check_node(value, where, limits)
+        if value[1] != "#document":
+            raise _invalid(where, "must be a #document node")
+        return value
+
+
+@dataclass(frozen=True)
+class Mutations(Kind):
+    """One of the four lists of a ``dom.mutations`` batch, named by ``part``."""
+
+    part: str = "adds"
+    name: str = "mutations"
+
+    def check(self, value: Any, where: str, limits: Limits) -> Any:
+        if not isinstance(value, list):
+            raise _invalid(where, "must be an array")
+        if len(value) > limits.max_list:
+            raise _invalid(where, f"more than {limits.max_list} entries")
+        node_id = Int(1)
+        counter = [0]
+        for index, entry in enumerate(value):
+            at = f"{where}[{index}]"
+            if self.part == "removes":
+                node_id.check(entry, at, limits)
+            elif self.part == "adds":
+                if not isinstance(entry, dict) or set(entry) != {"parent", "next", "node"}:
+                    raise _invalid(at, "must be {parent, next, node}")
+                node_id.check(entry["parent"], f"{at}.parent", limits)
+                if entry["next"] is not None:
+                    node_id.check(entry["next"], f"{at}.next", limits)
+                check_node(entry["node"], f"{at}.node", limits, counter)
+                if entry["node"][1] == "#document":
+                    raise _invalid(f"{at}.node", "cannot add a document")
+            elif self.part == "attrs":
+                if not isinstance(entry, list) or len(entry) != 3:
+                    raise _invalid(at, "must be [id, name, value or null]")
+                node_id.check(entry[0], f"{at}[0]", limits)
+                check_attribute(entry[1], entry[2], at, limits, allow_null=True)
+            else:  # texts
+                if not isinstance(entry, list) or len(entry) != 2:
+                    raise _invalid(at, "must be [id, text]")
+                node_id.check(entry[0], f"{at}[0]", limits)
+                Str(max=limits.max_string).check(entry[1], f"{at}[1]", limits)
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "mutations", "part": self.part}
+
+
+# ---------------------------------------------------------------- the message table
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One message type: who may send it and its fields (name -> kind; optional ones apart)."""
+
+    senders: frozenset[Role]
+    fields: Mapping[str, Kind]
+    optional: Mapping[str, Kind] = field(default_factory=dict)
+
+
+def _spec(
+    senders: str, fields: Mapping[str, Kind], optional: Mapping[str, Kind] | None = None
+) -> Spec:
+    roles: dict[str, Role] = {"V": VISITOR, "A": AGENT, "R": RELAY}
+    return Spec(frozenset(roles[c] for c in senders), dict(fields), dict(optional or {}))
+
+
+_MODE = Enum(choices=MODES)
+_FRACTION = Num(0.0, 1.0)
+_PX = Num(-1e7, 1e7)
+_NODE = Int(1)
+_SEQ = Int(0)
+_AT = Int(0)
+
+MESSAGES: Final[Mapping[str, Spec]] = {
+    # connection and chat
+    "hello": _spec(
+        "R",
+        {},
+        {
+            "conversation": Id(),
+            "token": Str(max=128),
+            "brand": Str(),
+            "resumed": Bool(),
+            "agent": AnyJson(),
+        },
+    ),
+    "chat.send": _spec("VA", {"text": ChatText()}, {"conversation": Id()}),
+    "chat.message": _spec(
+        "R",
+        {
+            "conversation": Id(),
+            "sender": Enum(choices=("visitor", "agent", "system")),
+            "name": Str(),
+            "text": Str(max=DEFAULT_LIMITS.max_text),
+            "at": _AT,
+        },
+    ),
+    "chat.history": _spec("R", {"conversation": Id(), "messages": AnyJson()}),
+    "conversation.list": _spec("R", {"conversations": AnyJson()}),
+    "conversation.open": _spec("A", {"conversation": Id()}),
+    "error": _spec(
+        "R",
+        {"code": Str(), "message": Str(), "fault": Enum(choices=("client", "server"))},
+        {"ref": Str()},
+    ),
+    # invites and sessions
+    "invite.send": _spec("A", {"conversation": Id(), "mode": _MODE}),
+    "invite.cancel": _spec("A", {"invite": Id()}),
+    "invite.offer": _spec("R", {"invite": Id(), "agent": Str(), "mode": _MODE, "expires_at": _AT}),
+    "invite.accept": _spec("V", {"invite": Id()}),
+    "invite.decline": _spec("V", {"invite": Id()}),
+    "invite.state": _spec(
+        "R",
+        {
+            "invite": Id(),
+            "conversation": Id(),
+            "mode": _MODE,
+            "state": Enum(choices=("pending", "accepted", "declined", "cancelled", "expired")),
+        },
+    ),
+    "session.started": _spec(
+        "R",
+        {"session": Id(), "conversation": Id(), "mode": _MODE, "agent": Str()},
+        {"mask_selectors": AnyJson()},
+    ),
+    "session.end": _spec("VA", {"session": Id()}),
+    "session.ended": _spec(
+        "R", {"session": Id(), "by": Enum(choices=("visitor", "agent", "relay")), "reason": Str()}
+    ),
+    "resync": _spec("R", {"session": Id(), "reason": Str()}),
+    # DOM stream
+    "dom.snapshot": _spec(
+        "V",
+        {
+            "session": Id(),
+            "seq": _SEQ,
+            "url": Url(),
+            "title": Str(max=4096),
+            "viewport": Viewport(),
+            "doc": DocumentNode(),
+        },
+    ),
+    "dom.mutations": _spec(
+        "V",
+        {
+            "session": Id(),
+            "seq": _SEQ,
+            "adds": Mutations(part="adds"),
+            "removes": Mutations(part="removes"),
+            "attrs": Mutations(part="attrs"),
+            "texts": Mutations(part="texts"),
+        },
+    ),
+    "replica.snapshot": _spec(
+        "R",
+        {
+            "session": Id(),
+            "seq": _SEQ,
+            "url": Url(),
+            "title": Str(max=4096),
+            "viewport": Viewport(),
+            "doc": DocumentNode(),
+        },
+    ),
+    "replica.mutations": _spec(
+        "R",
+        {
+            "session": Id(),
+            "seq": _SEQ,
+            "adds": Mutations(part="adds"),
+            "removes": Mutations(part="removes"),
+            "attrs": Mutations(part="attrs"),
+            "texts": Mutations(part="texts"),
+        },
+    ),
+    # presence and actions
+    "pointer": _spec("VAR", {"session": Id(), "id": _NODE, "x": _FRACTION, "y": _FRACTION}),
+    "scroll": _spec("VAR", {"session": Id(), "id": _NODE, "x": _PX, "y": _PX}),
+    "highlight": _spec(
+        "VAR",
+        {
+            "session": Id(),
+            "id": _NODE,
+            "kind": Enum(choices=("circle", "wiggle", "outline")),
+            "x": _FRACTION,
+            "y": _FRACTION,
+        },
+    ),
+    "click": _spec("VR", {"session": Id(), "id": _NODE, "x": _FRACTION, "y": _FRACTION}),
+    "viewport": _spec(
+        "VR", {"session": Id(), "w": Num(1, 100_000), "h": Num(1, 100_000), "dpr": Num(0.1, 16)}
+    ),
+    "act.click": _spec("AR", {"session": Id(), "id": _NODE, "x": _FRACTION, "y": _FRACTION}),
+    "act.input": _spec(
+        "AR", {"session": Id(), "id": _NODE}, {"value": Str(max=100_000), "checked": Bool()}
+    ),
+    "act.navigate": _spec("AR", {"session": Id(), "url": Url()}),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A validated message: its ``type`` and its fields (without ``v`` and ``type``)."""
+
+    type: str
+    body: dict[str, Any]
+
+    def to_json(self) -> str:
+        return encode(self.type, **self.body)
+
+
+def decode(frame: str | bytes, sender: Role, limits: Limits = DEFAULT_LIMITS) -> Message:
+    """Parse and validate one frame received from ``sender``.
+
+    Raises ``ProtocolError`` (``bad_json``, ``unknown_type``, ``invalid``, ``forbidden``);
+    the caller answers it with an ``error`` message and keeps the connection.
+    """
+    try:
+        data = json.loads(frame)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ProtocolError("bad_json", "the frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_json", "a message must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("invalid", "a message needs a string 'type'")
+    ref = kind[:40]
+    spec = MESSAGES.get(kind)
+    if spec is None:
+        raise ProtocolError("unknown_type", f"unknown message type {ref!r}", ref=ref)
+    if data.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError("invalid", f"'v' must be {PROTOCOL_VERSION}", ref=ref)
+    if sender not in spec.senders:
+        raise ProtocolError("forbidden", f"a {sender} may not send {kind!r}", ref=ref)
+    body: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in ("v", "type"):
+            continue
+        field_kind = spec.fields.get(name) or spec.optional.get(name)
+        if field_kind is None:
+            raise ProtocolError("invalid", f"{kind}: unexpected field {name[:40]!r}", ref=ref)
+        try:
+            body[name] = field_kind.check(value, f"{kind}.{name}", limits)
+        except ProtocolError as error:
+            raise ProtocolError(error.code, error.message, ref=ref) from None
+    missing = [name for name in spec.fields if name not in body]
+    if missing:
+        raise ProtocolError("invalid", f"{kind}: missing {', '.join(missing)}", ref=ref)
+    return Message(kind, body)
+
+
+def encode(message_type: str, /, **body: Any) -> str:
+    """Serialize an outgoing message. The relay builds these itself; the type must exist."""
+    if message_type not in MESSAGES:
+        raise KeyError(f"no message type {message_type!r}")
+    return json.dumps(
+        {"v": PROTOCOL_VERSION, "type": message_type, **body},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def describe() -> dict[str, Any]:
+    """The message table as JSON-able data, served at ``GET /protocol.json``."""
+    return {
+        "v": PROTOCOL_VERSION,
+        "mask_placeholder": MASK_PLACEHOLDER,
+        "messages": {
+            name: {
+                "from": sorted(spec.senders),
+                "fields": {key: kind.describe() for key, kind in spec.fields.items()},
+                "optional": {key: kind.describe() for key, kind in spec.optional.items()},
+            }
+            for name, spec in MESSAGES.items()
+        },
+    }

@@ -1,0 +1,206 @@
+"""The one settings object: read from a TOML file plus ``COBROWSE_*`` environment variables.
+
+Owns: defaults (the embedded demo brand and demo agent used when no file is given), parsing
+and checking the file, with errors that name the key at fault. Everything else receives a
+``Settings`` instance; nothing reads the environment deep in the code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from relay.passwords import hash_password
+
+DEMO_AGENT_LOGIN = "demo"
+DEMO_AGENT_PASSWORD = "cobrowse-demo"  # noqa: S105 - printed at start; embedded demo only
+SELF_ORIGIN = "self"  # in allowed_origins: the relay's own origin (the demo site lives there)
+
+
+class SettingsError(ValueError):
+    """The settings file or environment is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    name: str
+    allowed_origins: tuple[str, ...]
+    mask_selectors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    password_hash: str
+    brands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Transport limits of the sockets (frame bytes) and rate limits (messages per second)."""
+
+    visitor_frame_bytes: int = 16 * 1024 * 1024  # a chunk of a large DOM snapshot
+    agent_frame_bytes: int = 256 * 1024
+    visitor_rate: float = 300.0  # sustained messages per second per socket
+    visitor_burst: float = 600.0
+    agent_rate: float = 120.0
+    agent_burst: float = 240.0
+    login_attempts_per_minute: int = 10
+    abuse_errors_before_close: int = 50  # consecutive client errors before a 1008 close
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8700
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    invite_ttl_seconds: float = 120.0
+    visitor_grace_seconds: float = 60.0
+    chromium: str = "auto"
+    secure_cookies: bool = False  # set true behind HTTPS
+    brands: tuple[Brand, ...] = ()
+    agents: tuple[Agent, ...] = ()
+    limits: Limits = Limits()
+    demo: bool = False  # serve /demo/ (the embedded demo brand site)
+
+
+def demo_settings() -> Settings:
+    """The embedded default: one demo brand served by the relay itself, one demo agent."""
+    return Settings(
+        brands=(Brand("demo", "Demo Travel", (SELF_ORIGIN,), (".cobrowse-demo-secret",)),),
+        agents=(Agent(DEMO_AGENT_LOGIN, "Alex", hash_password(DEMO_AGENT_PASSWORD), ("demo",)),),
+        demo=True,
+    )
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``path`` (TOML) or the embedded demo default, then the environment."""
+    env = os.environ if env is None else env
+    settings = demo_settings() if path is None else _from_file(Path(path))
+    overrides: dict[str, Any] = {}
+    if "COBROWSE_HOST" in env:
+        overrides["host"] = env["COBROWSE_HOST"]
+    if "COBROWSE_PORT" in env:
+        overrides["port"] = _int(env["COBROWSE_PORT"], "COBROWSE_PORT")
+    if env.get("COBROWSE_SECRET_KEY"):
+        overrides["secret_key"] = env["COBROWSE_SECRET_KEY"]
+    if env.get("COBROWSE_CHROMIUM"):
+        overrides["chromium"] = env["COBROWSE_CHROMIUM"]
+    return replace(settings, **overrides)
+
+
+def _int(value: Any, key: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{key} must be an integer, not {value!r}") from None
+
+
+def _from_file(path: Path) -> Settings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"settings file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"cannot read settings file {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} is not valid TOML: {error}") from None
+    server = data.get("server", {})
+    if not isinstance(server, dict):
+        raise SettingsError("[server] must be a table")
+    known = {
+        "host",
+        "port",
+        "secret_key",
+        "invite_ttl_seconds",
+        "visitor_grace_seconds",
+        "chromium",
+        "secure_cookies",
+        "demo",
+    }
+    unknown = set(server) - known
+    if unknown:
+        raise SettingsError(f"unknown key(s) in [server]: {', '.join(sorted(unknown))}")
+    brands = tuple(_brand(b, i) for i, b in enumerate(_tables(data, "brands")))
+    agents = tuple(_agent(a, i) for i, a in enumerate(_tables(data, "agents")))
+    if not brands:
+        raise SettingsError("the settings file defines no [[brands]]")
+    brand_ids = {b.id for b in brands}
+    for agent in agents:
+        missing = set(agent.brands) - brand_ids
+        if missing:
+            raise SettingsError(
+                f"agent {agent.id!r} names unknown brand(s): {', '.join(sorted(missing))}"
+            )
+    base = Settings()
+    return Settings(
+        host=str(server.get("host", base.host)),
+        port=_int(server.get("port", base.port), "server.port"),
+        secret_key=str(server.get("secret_key") or base.secret_key),
+        invite_ttl_seconds=float(server.get("invite_ttl_seconds", base.invite_ttl_seconds)),
+        visitor_grace_seconds=float(
+            server.get("visitor_grace_seconds", base.visitor_grace_seconds)
+        ),
+        chromium=str(server.get("chromium", base.chromium)),
+        secure_cookies=bool(server.get("secure_cookies", False)),
+        demo=bool(server.get("demo", False)),
+        brands=brands,
+        agents=agents,
+    )
+
+
+def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise SettingsError(f"[[{key}]] must be an array of tables")
+    return value
+
+
+def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{where}.{key} must be a list of strings")
+    return tuple(value)
+
+
+def _required(table: dict[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{where}.{key} is required (a non-empty string)")
+    return value
+
+
+def _brand(table: dict[str, Any], index: int) -> Brand:
+    where = f"brands[{index}]"
+    origins = _strings(table, "allowed_origins", where)
+    for origin in origins:
+        if origin != SELF_ORIGIN and not origin.startswith(("http://", "https://")):
+            raise SettingsError(f"{where}.allowed_origins: {origin!r} is not an http(s) origin")
+    return Brand(
+        _required(table, "id", where),
+        str(table.get("name", table["id"])),
+        tuple(o.rstrip("/") for o in origins),
+        _strings(table, "mask_selectors", where),
+    )
+
+
+def _agent(table: dict[str, Any], index: int) -> Agent:
+    where = f"agents[{index}]"
+    password_hash = _required(table, "password_hash", where)
+    if not password_hash.startswith("scrypt$"):
+        raise SettingsError(
+            f"{where}.password_hash must be an scrypt hash (use `cobrowse agent add`)"
+        )
+    return Agent(
+        _required(table, "id", where),
+        str(table.get("name", table["id"])),
+        password_hash,
+        _strings(table, "brands", where),
+    )

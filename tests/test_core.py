@@ -1,0 +1,259 @@
+"""The relay core as a state machine: conversations, invites, sessions, modes, permissions."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import CorePair
+
+from relay import core
+from relay.errors import ProtocolError
+from relay.protocol import AGENT, VISITOR
+
+DOC = [1, "#document", [[2, "html", {}, [[3, "body", {}, []]]]]]
+SNAPSHOT = {
+    "seq": 0,
+    "url": "https://shop.example/",
+    "title": "Shop",
+    "viewport": {"w": 800, "h": 600, "dpr": 1},
+    "doc": DOC,
+}
+
+
+def test_visitor_gets_a_conversation_and_token_and_agents_see_it() -> None:
+    pair = CorePair()
+    hello = pair.last(pair.visitor, "hello")
+    assert hello["conversation"] == pair.visitor.id and hello["token"] and hello["resumed"] is False
+    listing = pair.last(pair.agent, "conversation.list")["conversations"]
+    assert [c["id"] for c in listing] == [pair.visitor.id]
+
+
+def test_reconnecting_with_the_token_resumes_the_same_conversation() -> None:
+    pair = CorePair()
+    token = pair.last(pair.visitor, "hello")["token"]
+    pair.send(pair.visitor, "chat.send", text="hello")
+    visitor, effects = pair.core.visitor_connected("demo", token, pair.now)
+    pair.apply(effects)
+    assert visitor == pair.visitor
+    assert pair.last(visitor, "hello")["resumed"] is True
+    history = pair.last(visitor, "chat.history")["messages"]
+    assert [m["text"] for m in history] == ["hello"]
+
+
+def test_an_unknown_token_never_reaches_another_conversation() -> None:
+    pair = CorePair()
+    other, _ = pair.core.visitor_connected("demo", "guessed-token", pair.now)
+    assert other != pair.visitor
+
+
+def test_chat_reaches_both_sides_and_marks_unread_until_opened() -> None:
+    pair = CorePair()
+    pair.send(pair.visitor, "chat.send", text="I need help")
+    assert pair.last(pair.agent, "chat.message")["text"] == "I need help"
+    assert pair.last(pair.agent, "conversation.list")["conversations"][0]["unread"] == 1
+    pair.send(pair.agent, "conversation.open", conversation=pair.visitor.id)
+    assert pair.last(pair.agent, "chat.history")["messages"][0]["sender"] == "visitor"
+    pair.send(pair.agent, "chat.send", conversation=pair.visitor.id, text="Sure")
+    message = pair.last(pair.visitor, "chat.message")
+    assert message["sender"] == "agent" and message["name"] == "Alex"
+
+
+def test_invite_accept_starts_a_session_on_both_sides_with_mask_selectors() -> None:
+    pair = CorePair(mask_selectors=("#iban",))
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")
+    offer = pair.last(pair.visitor, "invite.offer")
+    assert offer["agent"] == "Alex" and offer["mode"] == "shared"
+    assert pair.last(pair.agent, "invite.state")["state"] == "pending"
+    pair.send(pair.visitor, "invite.accept", invite=offer["invite"])
+    assert pair.last(pair.agent, "invite.state")["state"] == "accepted"
+    started_v = pair.last(pair.visitor, "session.started")
+    started_a = pair.last(pair.agent, "session.started")
+    assert started_v["session"] == started_a["session"]
+    assert started_v["mask_selectors"] == ["#iban"] and "mask_selectors" not in started_a
+
+
+def test_decline_cancel_and_expiry_close_the_invite() -> None:
+    pair = CorePair(invite_ttl_ms=5_000)
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+    invite = pair.last(pair.visitor, "invite.offer")["invite"]
+    pair.send(pair.visitor, "invite.decline", invite=invite)
+    assert pair.last(pair.agent, "invite.state")["state"] == "declined"
+
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+    invite = pair.last(pair.visitor, "invite.offer")["invite"]
+    pair.send(pair.agent, "invite.cancel", invite=invite)
+    assert pair.last(pair.visitor, "invite.state")["state"] == "cancelled"
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.visitor, "invite.accept", invite=invite)
+    assert refused.value.code == "not_found"
+
+    pair.take(pair.agent)
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+    pair.apply(pair.core.tick(pair.now + 4_999))
+    assert [m["state"] for m in pair.take(pair.agent, "invite.state")] == ["pending"]
+    pair.apply(pair.core.tick(pair.now + 5_000))
+    assert pair.last(pair.visitor, "invite.state")["state"] == "expired"
+
+
+def test_an_agent_has_one_pending_invite_and_one_active_session() -> None:
+    pair = CorePair()
+    second, effects = pair.core.visitor_connected("demo", None, pair.now)
+    pair.apply(effects)
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.agent, "invite.send", conversation=second.id, mode="view_only")
+    assert refused.value.code == "conflict" and "pending" in refused.value.message
+    pair.send(
+        pair.visitor, "invite.accept", invite=pair.last(pair.visitor, "invite.offer")["invite"]
+    )
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.agent, "invite.send", conversation=second.id, mode="view_only")
+    assert refused.value.code == "conflict" and "active" in refused.value.message
+
+
+def test_view_only_refuses_agent_actions_that_shared_allows() -> None:
+    pair = CorePair()
+    session = pair.start_session("view_only")
+    for kind, body in [
+        ("act.click", {"id": 3, "x": 0.5, "y": 0.5}),
+        ("act.input", {"id": 3, "value": "x"}),
+        ("act.navigate", {"url": "https://shop.example/b"}),
+    ]:
+        with pytest.raises(ProtocolError) as refused:
+            pair.send(pair.agent, kind, session=session, **body)
+        assert refused.value.code == "forbidden" and "view only" in refused.value.message
+    pair.send(pair.agent, "highlight", session=session, id=3, kind="circle", x=0.5, y=0.5)
+    assert pair.last(pair.visitor, "highlight")["kind"] == "circle"
+
+
+def test_shared_mode_forwards_agent_actions_to_the_visitor() -> None:
+    pair = CorePair()
+    session = pair.start_session("shared")
+    pair.send(pair.agent, "act.input", session=session, id=3, value="Paris")
+    assert pair.last(pair.visitor, "act.input") == {
+        "v": 1,
+        "type": "act.input",
+        "session": session,
+        "id": 3,
+        "value": "Paris",
+    }
+
+
+def test_messages_for_another_session_are_refused() -> None:
+    pair = CorePair()
+    pair.start_session("shared")
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.agent, "pointer", session="someone-elses", id=1, x=0.1, y=0.1)
+    assert refused.value.code == "not_found"
+    stranger, _ = pair.core.visitor_connected("demo", None, pair.now)
+    session = next(iter(pair.core.sessions))
+    with pytest.raises(ProtocolError):
+        pair.send(stranger, "dom.snapshot", session=session, **SNAPSHOT)
+
+
+def test_a_visitor_cannot_send_agent_messages() -> None:
+    pair = CorePair()
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.visitor, "invite.send", conversation=pair.visitor.id, mode="shared")
+    assert refused.value.code == "forbidden"
+
+
+def test_dom_stream_goes_to_the_renderer_in_order_and_a_gap_asks_for_resync() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(
+            pair.visitor,
+            "dom.mutations",
+            session=session,
+            seq=1,
+            adds=[],
+            removes=[],
+            attrs=[],
+            texts=[],
+        )
+    assert refused.value.code == "out_of_order"
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    pair.send(
+        pair.visitor,
+        "dom.mutations",
+        session=session,
+        seq=1,
+        adds=[],
+        removes=[],
+        attrs=[[3, "class", "x"]],
+        texts=[],
+    )
+    assert [r.message.type for r in pair.renders] == ["dom.snapshot", "dom.mutations"]
+    assert all(r.agent.id == "alex" for r in pair.renders)
+    pair.send(
+        pair.visitor,
+        "dom.mutations",
+        session=session,
+        seq=5,
+        adds=[],
+        removes=[],
+        attrs=[],
+        texts=[],
+    )
+    assert pair.last(pair.visitor, "resync")["session"] == session
+    assert len(pair.renders) == 2
+
+
+def test_either_side_ends_the_session_and_the_replica_is_dropped() -> None:
+    for ender in ("visitor", "agent"):
+        pair = CorePair()
+        session = pair.start_session()
+        peer = pair.visitor if ender == "visitor" else pair.agent
+        pair.send(peer, "session.end", session=session)
+        assert pair.last(pair.agent, "session.ended")["by"] == ender
+        assert pair.last(pair.visitor, "session.ended")["session"] == session
+        assert pair.dropped == [session]
+        pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+
+
+def test_navigation_keeps_the_session_and_restarts_the_stream() -> None:
+    pair = CorePair()
+    token = pair.last(pair.visitor, "hello")["token"]
+    session = pair.start_session()
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    visitor, effects = pair.core.visitor_connected("demo", token, pair.now + 500)
+    pair.apply(effects)
+    assert pair.last(visitor, "session.started")["session"] == session
+    with pytest.raises(ProtocolError):  # the new page must start with a snapshot
+        pair.send(
+            visitor,
+            "dom.mutations",
+            session=session,
+            seq=1,
+            adds=[],
+            removes=[],
+            attrs=[],
+            texts=[],
+        )
+
+
+def test_a_session_ends_when_the_visitor_is_gone_past_the_grace_period() -> None:
+    pair = CorePair()
+    pair.start_session()
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    pair.apply(pair.core.tick(pair.now + 59_999))
+    assert not pair.take(pair.agent, "session.ended")
+    pair.apply(pair.core.tick(pair.now + 60_000))
+    assert pair.last(pair.agent, "session.ended")["by"] == "relay"
+
+
+def test_an_agent_reconnecting_mid_session_gets_the_session_and_a_fresh_replica() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    agent, effects = pair.core.agent_connected("alex")
+    pair.apply(effects)
+    assert pair.last(agent, "session.started")["session"] == session
+    assert pair.last(pair.visitor, "resync")["reason"] == "agent reconnected"
+
+
+def test_permission_table_denies_by_default() -> None:
+    roles = {VISITOR, AGENT}
+    assert {role for role, _ in core.PERMISSIONS} <= roles
+    assert (VISITOR, "act.click") not in core.PERMISSIONS
+    assert core.PERMISSIONS[(AGENT, "act.navigate")] == frozenset({"shared"})

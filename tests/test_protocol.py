@@ -1,0 +1,76 @@
+"""The message table: golden valid and invalid messages, limits, and what /protocol.json says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relay import protocol
+from relay.errors import ProtocolError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "messages"
+
+
+def _cases(kind: str) -> list[Any]:
+    files = sorted((FIXTURES / kind).glob("*.json"))
+    assert files, f"no {kind} fixtures"
+    return [pytest.param(json.loads(f.read_text(encoding="utf-8")), id=f.stem) for f in files]
+
+
+def _frame(case: dict[str, Any]) -> str:
+    return case["frame"] if "frame" in case else json.dumps(case["message"])
+
+
+@pytest.mark.parametrize("case", _cases("valid"))
+def test_golden_valid_messages_decode_and_round_trip(case: dict[str, Any]) -> None:
+    message = protocol.decode(_frame(case), case["sender"])
+    assert message.type == case["message"]["type"]
+    assert json.loads(message.to_json()) == case["message"]
+
+
+@pytest.mark.parametrize("case", _cases("invalid"))
+def test_golden_invalid_messages_are_refused_with_their_code(case: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(_frame(case), case["sender"])
+    assert refused.value.code == case["code"]
+    assert refused.value.fault == "client"
+
+
+def test_node_limits_are_enforced_without_recursion() -> None:
+    limits = protocol.Limits(max_depth=50, max_nodes=1000)
+    deep: list[Any] = [2, "div", {}, []]
+    node = deep
+    for i in range(3, 200):  # far deeper than Python's recursion would like at 100k, cheap here
+        child: list[Any] = [i, "div", {}, []]
+        node[3].append(child)
+        node = child
+    doc = [1, "#document", [deep]]
+    with pytest.raises(ProtocolError, match="nested deeper"):
+        protocol.check_node(doc, "doc", limits)
+    wide = [1, "#document", [[i, "#text", "x"] for i in range(2, 1100)]]
+    with pytest.raises(ProtocolError, match="more than 1000 nodes"):
+        protocol.check_node(wide, "doc", limits)
+
+
+def test_a_very_deep_json_frame_is_bad_json_not_a_crash() -> None:
+    frame = '{"v":1,"type":"chat.send","text":' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(frame, "visitor")
+    assert refused.value.code in {"bad_json", "invalid"}
+
+
+def test_describe_lists_every_message_with_its_senders() -> None:
+    table = protocol.describe()
+    assert table["v"] == protocol.PROTOCOL_VERSION
+    assert set(table["messages"]) == set(protocol.MESSAGES)
+    assert table["messages"]["act.click"]["from"] == ["agent", "relay"]
+    assert table["messages"]["invite.send"]["fields"]["mode"]["choices"] == ["view_only", "shared"]
+
+
+def test_every_documented_message_type_is_in_the_table() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for name in protocol.MESSAGES:
+        assert f"`{name}`" in doc, f"{name} is not documented in docs/protocol.md"
