@@ -1,0 +1,575 @@
+/*
+ * replica.js: builds the agent's copy of the visitor's page (the replica) from the
+ * `replica.snapshot` and `replica.mutations` messages of docs/protocol.md.
+ *
+ * Owns: the replica iframe (it creates it, with a fixed sandbox), the id -> node Map and the
+ * node -> id WeakMap of one replica document.
+ * Must not: run anything that came over the wire. It creates nodes with createElementNS and
+ * setAttribute only (never innerHTML/document.write of wire data), drops `script` and `on*`,
+ * and refuses to build into an iframe it did not create or whose sandbox allows scripts
+ * (rrweb's rebuild() rule). There is no option to loosen this.
+ *
+ * Usage (plain script, one global):
+ *   var frame = CobrowseReplica.createFrame(container, title, before); // sandbox="allow-same-origin"
+ *   var replica = new CobrowseReplica.Replica(frame, {onDocument: fn});
+ *   replica.applySnapshot(msg); replica.applyMutations(msg);
+ *   replica.node(id) / replica.idOf(node) / replica.scrollNode(id, x, y)
+ * After applySnapshot, the caller positions pointers with node(id).getBoundingClientRect()
+ * (coordinates of the replica's viewport; multiply by the scale the caller applied).
+ */
+(function (global) {
+  "use strict";
+
+  // The only sandbox token the replica iframe ever gets. allow-same-origin lets the workspace
+  // read the replica's DOM (pointer positions, listeners); without allow-scripts nothing in
+  // it can run. Adding allow-scripts next to allow-same-origin would let wire content remove
+  // the sandbox itself (the HTML spec warns about exactly this pair).
+  var SANDBOX = "allow-same-origin";
+  var ALLOWED_SANDBOX_TOKENS = Object.freeze({ "allow-same-origin": true });
+
+  var HTML_NS = "http://www.w3.org/1999/xhtml";
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var MATHML_NS = "http://www.w3.org/1998/Math/MathML";
+  var XLINK_NS = "http://www.w3.org/1999/xlink";
+  var XML_NS = "http://www.w3.org/XML/1998/namespace";
+
+  var MASK_PLACEHOLDER = "\u2022\u2022\u2022\u2022\u2022\u2022";
+  // Marker attribute for masked nodes, styled by the replica's own stylesheet. Wire
+  // attributes with this prefix are dropped so a page cannot fake or hide the marker.
+  var MARK_PREFIX = "data-cobrowse-replica-";
+  var MASKED_ATTR = MARK_PREFIX + "masked";
+
+  var DEFAULT_LIMITS = Object.freeze({
+    maxNodes: 400000, // same as the relay's Limits.max_nodes
+    maxDepth: 1024 // same as the relay's Limits.max_depth
+  });
+
+  // Elements never built; each becomes an empty comment standing in for its id, so that
+  // `next` references to it still resolve. Deny-listed here although the renderer already
+  // sanitizes: the replica must stay inert even if a sanitizer bug lets one through.
+  var SKIP_ELEMENTS = Object.freeze({
+    script: "runs code (inert in the sandbox, dropped anyway)",
+    noscript: "the visitor parsed it as raw text; shown here it would display markup",
+    iframe: "nested browsing context; frame-src and the sandbox block it anyway",
+    frame: "nested browsing context",
+    frameset: "replaces the body",
+    object: "plugin content",
+    embed: "plugin content",
+    portal: "nested browsing context",
+    base: "would change how the replica resolves relative URLs",
+    template: "its content is not part of the rendered page"
+  });
+
+  // Attributes never set, whatever the element (lowercase names).
+  var SKIP_ATTRS = Object.freeze({
+    srcdoc: "inline document",
+    autofocus: "would steal focus from the agent's chat input",
+    nonce: "meaningless in the replica",
+    "http-equiv": "meta refresh/CSP pragmas act on insertion",
+    ping: "tracking beacons on link clicks",
+    formaction: "form submission target",
+    autocomplete: "replaced by autocomplete=off on form fields"
+  });
+
+  // Attributes holding URLs: a javascript:/vbscript: value is dropped (CVE-class XSS via
+  // href; the sandbox stops it too, this keeps the replica clean if the sandbox ever changes).
+  var URL_ATTRS = Object.freeze({
+    href: 1, src: 1, action: 1, poster: 1, background: 1, data: 1, "xlink:href": 1, cite: 1,
+    longdesc: 1, usemap: 1, codebase: 1, manifest: 1
+  });
+  var SCRIPT_URL = /^(?:javascript|vbscript|livescript):/i;
+  // Whitespace and control characters browsers strip before parsing a URL scheme.
+  var URL_JUNK = /[\u0000-\u0020\u007f-\u00a0\u1680\u180e\u2000-\u2029\u205f\u3000\ufeff]/g;
+
+  // Attribute names the relay accepts (relay/protocol.py _ATTR_RE); Chromium's setAttribute
+  // now takes quotes and angle brackets in names, which would be odd in markup-like contexts.
+  var ATTR_NAME = /^[^\s"'<>\/=\u0000-\u001f\u007f]{1,256}$/;
+
+  var FORM_FIELDS = Object.freeze({ input: 1, textarea: 1, select: 1 });
+
+  var REPLICA_CSS =
+    "[" + MASKED_ATTR + "]{" +
+    "background:repeating-linear-gradient(135deg,#fde68a 0 6px,#fef3c7 6px 12px)!important;" +
+    "color:#78350f!important;outline:2px dashed #b45309!important;outline-offset:1px;" +
+    "cursor:not-allowed!important}";
+
+  var createdFrames = new WeakSet();
+
+  /*
+   * Create the replica iframe inside `container` (before `before`, if given). Put it where
+   * it stays: moving an iframe in the DOM reloads it and loses the replica.
+   */
+  function createFrame(container, title, before) {
+    var doc = container.ownerDocument;
+    var frame = doc.createElement("iframe");
+    frame.setAttribute("sandbox", SANDBOX);
+    frame.setAttribute("data-testid", "replica-frame");
+    frame.setAttribute("title", title || "Visitor's page (replica)");
+    frame.setAttribute("referrerpolicy", "no-referrer");
+    frame.setAttribute("tabindex", "-1");
+    createdFrames.add(frame);
+    container.insertBefore(frame, before || null);
+    // Start from a standards-mode document: the initial about:blank is in quirks mode, and
+    // document mode can only be set by the parser. The string is a constant, never wire data.
+    var fdoc = frame.contentDocument;
+    if (fdoc) {
+      fdoc.open();
+      fdoc.write("<!DOCTYPE html><html><head></head><body></body></html>");
+      fdoc.close();
+    }
+    return frame;
+  }
+
+  function checkFrame(frame) {
+    if (!createdFrames.has(frame)) {
+      throw new Error("CobrowseReplica: refusing to build into an iframe it did not create");
+    }
+    var sandbox = frame.getAttribute("sandbox");
+    if (sandbox === null) {
+      throw new Error("CobrowseReplica: refusing to build into an iframe without a sandbox");
+    }
+    var tokens = sandbox.toLowerCase().split(/\s+/);
+    for (var i = 0; i < tokens.length; i++) {
+      if (tokens[i] && !ALLOWED_SANDBOX_TOKENS[tokens[i]]) {
+        throw new Error("CobrowseReplica: refusing to build into an iframe with sandbox '" +
+          tokens[i] + "'");
+      }
+    }
+    var doc = frame.contentDocument;
+    if (!doc) throw new Error("CobrowseReplica: the replica iframe is not in a document");
+    return doc;
+  }
+
+  function isSafeUrl(value) {
+    return !SCRIPT_URL.test(String(value).replace(URL_JUNK, ""));
+  }
+
+  function isNodeArray(item) {
+    return Array.isArray(item) && item.length >= 3 && typeof item[0] === "number" &&
+      item[0] > 0 && typeof item[1] === "string";
+  }
+
+  // The namespace of a child element, from its parent, as the HTML parser decides it:
+  // <svg> and <math> switch namespace; inside SVG, foreignObject/desc/title hold HTML; inside
+  // MathML, the text integration points (mi, mo, mn, ms, mtext) and an annotation-xml with an
+  // HTML encoding hold HTML.
+  function childNamespace(parent, tag) {
+    if (tag === "svg") return SVG_NS;
+    if (tag === "math") return MATHML_NS;
+    if (!parent || parent.nodeType !== 1) return HTML_NS;
+    var ns = parent.namespaceURI;
+    var name = parent.localName;
+    if (ns === SVG_NS) {
+      return (name === "foreignObject" || name === "desc" || name === "title") ? HTML_NS : SVG_NS;
+    }
+    if (ns === MATHML_NS) {
+      if (name === "mi" || name === "mo" || name === "mn" || name === "ms" || name === "mtext") {
+        return (tag === "mglyph" || tag === "malignmark") ? MATHML_NS : HTML_NS;
+      }
+      if (name === "annotation-xml") {
+        var enc = (parent.getAttribute("encoding") || "").toLowerCase();
+        return (enc === "text/html" || enc === "application/xhtml+xml") ? HTML_NS : MATHML_NS;
+      }
+      return MATHML_NS;
+    }
+    return HTML_NS;
+  }
+
+  /*
+   * One replica document. Construct it with a frame from createFrame(); it checks the frame
+   * again before every snapshot and batch.
+   */
+  function Replica(frame, options) {
+    checkFrame(frame);
+    options = options || {};
+    this.frame = frame;
+    this.limits = {
+      maxNodes: options.maxNodes || DEFAULT_LIMITS.maxNodes,
+      maxDepth: options.maxDepth || DEFAULT_LIMITS.maxDepth
+    };
+    this.onDocument = typeof options.onDocument === "function" ? options.onDocument : null;
+    this.warn = typeof options.warn === "function" ? options.warn : function () {};
+    this.ids = new Map();
+    this.nodeIds = new WeakMap();
+    this.placeholders = new WeakSet();
+    this.maskedReadOnly = new WeakMap();
+    this.documentId = null;
+    this.doc = null;
+    this.styled = null;
+  }
+
+  Replica.prototype.node = function (id) {
+    return this.ids.get(id) || null;
+  };
+
+  Replica.prototype.idOf = function (node) {
+    var id = this.nodeIds.get(node);
+    return id === undefined ? null : id;
+  };
+
+  // The nearest node (itself or an ancestor) that has a wire id: what a pointer names.
+  Replica.prototype.closestId = function (node) {
+    while (node) {
+      var id = this.nodeIds.get(node);
+      if (id !== undefined) return { id: id, node: node };
+      node = node.parentNode;
+    }
+    return null;
+  };
+
+  Replica.prototype.isPlaceholder = function (node) {
+    return this.placeholders.has(node);
+  };
+
+  Replica.prototype._register = function (id, node) {
+    var old = this.ids.get(id);
+    if (old && old !== node) this._forget(old);
+    this.ids.set(id, node);
+    this.nodeIds.set(node, id);
+  };
+
+  // Drop a node and its subtree from the maps (after a remove or a replace).
+  Replica.prototype._forget = function (root) {
+    var stack = [root];
+    while (stack.length) {
+      var node = stack.pop();
+      var id = this.nodeIds.get(node);
+      if (id !== undefined) {
+        if (this.ids.get(id) === node) this.ids.delete(id);
+        this.nodeIds.delete(node);
+      }
+      for (var child = node.firstChild; child; child = child.nextSibling) stack.push(child);
+    }
+  };
+
+  Replica.prototype._installStyle = function (doc) {
+    if (this.styled === doc) return;
+    this.styled = doc;
+    var view = doc.defaultView;
+    try {
+      // A constructed sheet adds no node to the replica, so wire ids and `next` stay exact.
+      var sheet = new view.CSSStyleSheet();
+      sheet.replaceSync(REPLICA_CSS);
+      doc.adoptedStyleSheets = [sheet];
+    } catch (error) {
+      this.warn("replica: cannot add the mask stylesheet", error);
+    }
+  };
+
+  /*
+   * Replace the replica's document with msg.doc (a `#document` node). Returns the document.
+   * After calling this, call onDocument listeners' work (the constructor option is called
+   * here) and position pointers again: every previous node is gone.
+   */
+  Replica.prototype.applySnapshot = function (msg) {
+    var doc = checkFrame(this.frame);
+    var root = msg && msg.doc;
+    if (!isNodeArray(root) || root[1] !== "#document" || !Array.isArray(root[2])) {
+      throw new Error("CobrowseReplica: a snapshot needs a #document node");
+    }
+    while (doc.firstChild) doc.removeChild(doc.firstChild);
+    this.ids = new Map();
+    this.nodeIds = new WeakMap();
+    this.doc = doc;
+    this.documentId = root[0];
+    this._register(root[0], doc);
+    this._installStyle(doc);
+    var budget = { nodes: this.limits.maxNodes };
+    var scrolls = [];
+    var children = root[2];
+    for (var i = 0; i < children.length; i++) {
+      var built = this._build(children[i], doc, budget, scrolls);
+      if (built) {
+        // A document takes one doctype and one element; anything else is dropped.
+        try { doc.appendChild(built); } catch (error) { this._forget(built); }
+      }
+    }
+    this._applyScrolls(scrolls);
+    if (this.onDocument) this.onDocument(doc);
+    return doc;
+  };
+
+  /*
+   * Apply one `replica.mutations` batch in protocol order: removes, adds (in list order),
+   * attrs, texts. Entries naming unknown nodes are skipped and counted; returns
+   * {skipped: n}. A caller seeing skips should expect a fresh snapshot (resync).
+   */
+  Replica.prototype.applyMutations = function (msg) {
+    checkFrame(this.frame);
+    var skipped = 0;
+    var i;
+    if (!this.doc) return { skipped: 1 };
+    var removes = Array.isArray(msg.removes) ? msg.removes : [];
+    for (i = 0; i < removes.length; i++) {
+      var gone = this.ids.get(removes[i]);
+      if (!gone || gone === this.doc) { skipped++; continue; }
+      if (gone.parentNode) gone.parentNode.removeChild(gone);
+      this._forget(gone);
+    }
+    var adds = Array.isArray(msg.adds) ? msg.adds : [];
+    var budget = { nodes: this.limits.maxNodes };
+    var scrolls = [];
+    for (i = 0; i < adds.length; i++) {
+      var add = adds[i] || {};
+      var parent = this.ids.get(add.parent);
+      if (!parent || this.placeholders.has(parent) || !isNodeArray(add.node)) { skipped++; continue; }
+      var next = add.next === null || add.next === undefined ? null : this.ids.get(add.next);
+      if (next === undefined || (next && next.parentNode !== parent)) {
+        skipped++;
+        next = null; // keep the node: appending is closer to the page than dropping it
+      }
+      if (this.ids.has(add.node[0])) {
+        // The same id again: the tag moved the node; the new subtree replaces the old one.
+        var moved = this.ids.get(add.node[0]);
+        if (moved === next) next = moved.nextSibling;
+        if (moved.parentNode) moved.parentNode.removeChild(moved);
+        this._forget(moved);
+      }
+      var built = this._build(add.node, parent, budget, scrolls);
+      if (!built) continue;
+      try {
+        parent.insertBefore(built, next);
+      } catch (error) {
+        this._forget(built);
+        skipped++;
+      }
+    }
+    this._applyScrolls(scrolls);
+    var attrs = Array.isArray(msg.attrs) ? msg.attrs : [];
+    for (i = 0; i < attrs.length; i++) {
+      var entry = attrs[i];
+      var el = Array.isArray(entry) ? this.ids.get(entry[0]) : null;
+      if (!el || el.nodeType !== 1 || typeof entry[1] !== "string") { skipped++; continue; }
+      if (entry[1].charAt(0) === ":") {
+        this._setState(el, entry[1], entry[2], scrolls);
+      } else {
+        this._setAttribute(el, entry[1], entry[2]);
+      }
+    }
+    this._applyScrolls(scrolls);
+    var texts = Array.isArray(msg.texts) ? msg.texts : [];
+    for (i = 0; i < texts.length; i++) {
+      var t = texts[i];
+      var textNode = Array.isArray(t) ? this.ids.get(t[0]) : null;
+      if (!textNode || textNode.nodeType !== 3 || typeof t[1] !== "string") { skipped++; continue; }
+      textNode.data = t[1];
+    }
+    if (skipped) this.warn("replica: skipped " + skipped + " mutation entries");
+    return { skipped: skipped };
+  };
+
+  /*
+   * Scroll a replica node: the document id (or its scrolling element) scrolls the window.
+   * Returns the element or window scrolled, or null.
+   */
+  Replica.prototype.scrollNode = function (id, x, y) {
+    var node = this.ids.get(id);
+    if (!node || !this.doc) return null;
+    var view = this.doc.defaultView;
+    if (node === this.doc || node === this.doc.documentElement ||
+        node === this.doc.scrollingElement) {
+      if (view) view.scrollTo(x, y);
+      return view;
+    }
+    if (node.nodeType !== 1) return null;
+    node.scrollLeft = x;
+    node.scrollTop = y;
+    return node;
+  };
+
+  // Build one wire node (and its subtree, iteratively: pages nest deeper than JS stacks
+  // like). `parentContext` decides the namespace. Returns the DOM node, or null.
+  Replica.prototype._build = function (item, parentContext, budget, scrolls) {
+    var doc = this.doc;
+    var self = this;
+    var rootOut = null;
+    // Each frame: [wireNode, domParent (null for the root), namespaceParent, depth]
+    var stack = [[item, null, parentContext, 1]];
+    var states = []; // state entries are applied once children exist (select's :value)
+    while (stack.length) {
+      var frame = stack.pop();
+      var wire = frame[0];
+      var domParent = frame[1];
+      var depth = frame[3];
+      if (!isNodeArray(wire)) continue;
+      if (budget.nodes-- <= 0) {
+        this.warn("replica: node limit reached; the rest of the page is not shown");
+        break;
+      }
+      var id = wire[0];
+      var name = wire[1];
+      var node = null;
+      var children = null;
+      if (name === "#text") {
+        node = doc.createTextNode(String(wire[2]));
+      } else if (name === "#comment") {
+        node = doc.createComment("");
+      } else if (name === "#doctype") {
+        try {
+          node = doc.implementation.createDocumentType(String(wire[2]) || "html", "", "");
+        } catch (error) {
+          node = null;
+        }
+      } else if (name === "#document") {
+        node = null; // a document inside a document: not a thing
+      } else {
+        var lower = name.toLowerCase();
+        var ns = childNamespace(frame[2], name);
+        var attrs = wire[2] && typeof wire[2] === "object" && !Array.isArray(wire[2]) ? wire[2] : {};
+        if ((ns === HTML_NS && SKIP_ELEMENTS[lower]) || lower === "script" ||
+            (lower === "meta" && Object.prototype.hasOwnProperty.call(attrs, "http-equiv"))) {
+          node = doc.createComment("");
+          this.placeholders.add(node);
+        } else {
+          try {
+            node = doc.createElementNS(ns, ns === HTML_NS ? lower : name);
+          } catch (error) {
+            node = doc.createComment(""); // a name createElementNS rejects
+            this.placeholders.add(node);
+          }
+          if (node.nodeType === 1) {
+            var names = Object.keys(attrs);
+            var stateNames = [];
+            for (var a = 0; a < names.length; a++) {
+              if (names[a].charAt(0) === ":") stateNames.push(names[a]);
+              else this._setAttribute(node, names[a], attrs[names[a]]);
+            }
+            if (ns === HTML_NS && FORM_FIELDS[lower]) {
+              // The agent's browser must never autofill the visitor's fields.
+              node.setAttribute("autocomplete", "off");
+            }
+            if (stateNames.length) states.push([node, attrs, stateNames]);
+            if (Array.isArray(wire[3])) {
+              if (depth >= this.limits.maxDepth) {
+                this.warn("replica: tree deeper than " + this.limits.maxDepth + "; cut");
+              } else {
+                children = wire[3];
+              }
+            }
+          }
+        }
+      }
+      if (!node) continue;
+      this._register(id, node);
+      if (domParent) {
+        try { domParent.appendChild(node); } catch (error) { this._forget(node); continue; }
+      } else {
+        rootOut = node;
+      }
+      if (children) {
+        // Reverse so that pops come out in document order.
+        for (var c = children.length - 1; c >= 0; c--) {
+          stack.push([children[c], node, node, depth + 1]);
+        }
+      }
+    }
+    // Children first, then state: a select's value needs its options.
+    for (var s = states.length - 1; s >= 0; s--) {
+      var entry = states[s];
+      for (var k = 0; k < entry[2].length; k++) {
+        self._setState(entry[0], entry[2][k], entry[1][entry[2][k]], scrolls);
+      }
+    }
+    return rootOut;
+  };
+
+  Replica.prototype._setAttribute = function (el, name, value) {
+    var lower = name.toLowerCase();
+    if (!ATTR_NAME.test(name) || lower.slice(0, 2) === "on" || SKIP_ATTRS[lower] ||
+        lower.indexOf(MARK_PREFIX) === 0 || lower === "xmlns" || lower.slice(0, 6) === "xmlns:") {
+      return;
+    }
+    var field = el.namespaceURI === HTML_NS && FORM_FIELDS[el.localName];
+    try {
+      if (value === null || value === undefined) {
+        if (lower === "readonly" && this.maskedReadOnly.has(el)) {
+          this.maskedReadOnly.set(el, false); // stays read-only while masked
+          return;
+        }
+        el.removeAttribute(name);
+        return;
+      }
+      value = String(value);
+      if ((URL_ATTRS[lower] || lower === "srcset") && !isSafeUrl(value)) return;
+      if (lower === "readonly" && field && this.maskedReadOnly.has(el)) {
+        this.maskedReadOnly.set(el, true);
+      }
+      if (lower === "xlink:href") el.setAttributeNS(XLINK_NS, "xlink:href", value);
+      else if (lower === "xml:lang" || lower === "xml:space") el.setAttributeNS(XML_NS, lower, value);
+      else el.setAttribute(name, value);
+    } catch (error) {
+      // setAttribute rejects names that are not XML names ("1x", "a\"b"): ignore them.
+    }
+  };
+
+  Replica.prototype._setState = function (el, name, value, scrolls) {
+    var on = value !== null && value !== undefined;
+    if (name === ":value") {
+      if (!("value" in el)) return;
+      var text = on ? String(value) : "";
+      if (el.value !== text) el.value = text; // same value: keep the agent's caret
+    } else if (name === ":checked") {
+      if ("checked" in el) el.checked = on;
+    } else if (name === ":selected") {
+      if ("selected" in el) el.selected = on;
+    } else if (name === ":scroll") {
+      var parts = on ? String(value).split(",") : ["0", "0"];
+      var x = parseFloat(parts[0]);
+      var y = parseFloat(parts[1]);
+      if (isFinite(x) && isFinite(y)) scrolls.push([el, x, y]);
+    } else if (name === ":masked") {
+      this._setMasked(el, on ? String(value) : null);
+    }
+    // Unknown ":" names are reserved for later versions: ignored.
+  };
+
+  Replica.prototype._setMasked = function (el, reason) {
+    var field = el.namespaceURI === HTML_NS && FORM_FIELDS[el.localName];
+    if (reason === null) {
+      el.removeAttribute(MASKED_ATTR);
+      if (field && this.maskedReadOnly.has(el)) {
+        el.readOnly = this.maskedReadOnly.get(el);
+        this.maskedReadOnly.delete(el);
+        if (el.localName === "select") el.disabled = false;
+      }
+      return;
+    }
+    el.setAttribute(MASKED_ATTR, reason);
+    el.setAttribute("title", "Masked: the visitor's value is never sent");
+    if (field) {
+      if (!this.maskedReadOnly.has(el)) this.maskedReadOnly.set(el, el.hasAttribute("readonly"));
+      el.readOnly = true;
+      if (el.localName === "select") el.disabled = true; // selects ignore readonly
+      if ("value" in el && el.localName !== "select" && el.value !== MASK_PLACEHOLDER &&
+          el.type !== "checkbox" && el.type !== "radio") {
+        el.value = MASK_PLACEHOLDER;
+      }
+    }
+  };
+
+  Replica.prototype._applyScrolls = function (scrolls) {
+    while (scrolls.length) {
+      var s = scrolls.shift();
+      var el = s[0];
+      if (!el.isConnected) continue;
+      var doc = el.ownerDocument;
+      if (el === doc.documentElement || el === doc.body || el === doc.scrollingElement) {
+        if (doc.defaultView) doc.defaultView.scrollTo(s[1], s[2]);
+      } else {
+        el.scrollLeft = s[1];
+        el.scrollTop = s[2];
+      }
+    }
+  };
+
+  var api = Object.freeze({
+    SANDBOX: SANDBOX,
+    MASK_PLACEHOLDER: MASK_PLACEHOLDER,
+    MASKED_ATTR: MASKED_ATTR,
+    DEFAULT_LIMITS: DEFAULT_LIMITS,
+    createFrame: createFrame,
+    checkFrame: checkFrame,
+    Replica: Replica
+  });
+  Object.defineProperty(global, "CobrowseReplica", { value: api, enumerable: false });
+})(window);
