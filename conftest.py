@@ -12,3 +12,10 @@ from renderer.chromium import launch_options
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, **launch_options()}
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str | None:
+    # pytest-playwright's own fallback fixture is an instance method, which pytest 9
+    # deprecates (an error under filterwarnings=error); our tests use absolute URLs.
+    return None

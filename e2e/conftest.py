@@ -24,17 +24,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def relay_url() -> Iterator[str]:
+def relay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `cobrowse serve` exactly as the README does, with the embedded demo config."""
     port = _free_port()
     env = {**os.environ, "COBROWSE_SECRET_KEY": "e2e-secret-key"}
+    log_path = tmp_path_factory.mktemp("relay") / "relay.log"
+    log = log_path.open("w")  # a file, not a pipe: a pipe nobody reads can stall the server
     process = subprocess.Popen(  # noqa: S603 - our own command line
         [sys.executable, "-m", "relay.cli", "serve", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -46,9 +47,9 @@ def relay_url() -> Iterator[str]:
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            output = process.stdout.read() if process.stdout else ""
             process.kill()
-            raise RuntimeError(f"cobrowse serve did not start:\n{output}")
+            log.close()
+            raise RuntimeError(f"cobrowse serve did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
     yield url
     process.terminate()
@@ -56,3 +57,7 @@ def relay_url() -> Iterator[str]:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+    log.close()
+    errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line]
+    assert not errors, f"the relay logged tracebacks:\n{log_path.read_text()}"

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
+import anyio
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from renderer.service import BrandPolicy, Renderer, RendererError
 from starlette.applications import Starlette
@@ -84,7 +85,7 @@ class RelayServer:
             ),
         )
         self.broker: Broker = broker or LocalBroker()
-        self.renderer = renderer or Renderer(chromium=settings.chromium)
+        self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
         self.signer = TimestampSigner(settings.secret_key, salt="cobrowse.agent")
         self.login_limiter = KeyedLimiter(settings.limits.login_attempts_per_minute)
         self.accounts = {a.id: a for a in settings.agents}
@@ -353,20 +354,12 @@ class RelayServer:
             await self.apply(effects)
 
     async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
-        overflow = asyncio.create_task(subscription.overflowed.wait())
-        try:
-            while True:
-                frame_task = asyncio.create_task(subscription.next_frame())
-                done, _ = await asyncio.wait(
-                    {frame_task, overflow}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if overflow in done:
-                    frame_task.cancel()
-                    await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
-                    return
-                await websocket.send_text(frame_task.result())
-        finally:
-            overflow.cancel()
+        while True:
+            frame = await subscription.next_frame()
+            if frame is None:  # the socket fell too far behind: it reconnects and resyncs
+                await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
+                return
+            await websocket.send_text(frame)
 
     # ------------------------------------------------------------ effects
 
@@ -441,16 +434,19 @@ def _drain(queue: asyncio.Queue[Any]) -> None:
 
 
 async def _run_until_first_done(*coroutines: Awaitable[None]) -> None:
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for task in tasks:
-            if not task.cancelled() and task.exception() is not None:
-                log.error("socket task failed: %r", task.exception())
+    """Run the coroutines together; when the first one returns, cancel the others.
+
+    anyio's task group keeps cancellation from outside (server shutdown) intact, which a
+    hand-rolled ``asyncio.wait`` + ``gather`` does not.
+    """
+    async with anyio.create_task_group() as group:
+
+        async def run(coroutine: Awaitable[None]) -> None:
+            await coroutine
+            group.cancel_scope.cancel()
+
+        for coroutine in coroutines:
+            group.start_soon(run, coroutine)
 
 
 def _error_response(status: int, code: str, message: str) -> JSONResponse:

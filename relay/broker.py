@@ -18,22 +18,26 @@ DEFAULT_QUEUE_FRAMES = 2048
 
 
 class Subscription:
-    """The frames for one socket. Read with ``await next_frame()``; ``overflowed`` is set when
-    the socket fell too far behind and must be closed."""
+    """The frames for one socket, in order. ``await next_frame()`` returns None once the
+    socket fell too far behind: the caller must then close it (the peer reconnects)."""
 
     def __init__(self, peer: Peer, max_frames: int) -> None:
         self.peer = peer
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=max_frames)
-        self.overflowed = asyncio.Event()
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max_frames + 1)
+        self._max_frames = max_frames
+        self.overflowed = False
 
     def offer(self, frame: str) -> None:
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.overflowed.set()
+        if self.overflowed:
+            return
+        if self._queue.qsize() >= self._max_frames:
+            self.overflowed = True
+            self._queue.put_nowait(None)
+            return
+        self._queue.put_nowait(frame)
 
-    async def next_frame(self) -> str:
-        return await self.queue.get()
+    async def next_frame(self) -> str | None:
+        return await self._queue.get()
 
 
 class Broker(Protocol):

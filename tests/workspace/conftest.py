@@ -14,13 +14,6 @@ from playwright.sync_api import Page
 from workspace_fakes import AGENT, BRAND, ORIGIN, PIXEL, FakeRelay, FakeSite
 
 
-@pytest.fixture(scope="session")
-def base_url() -> str | None:
-    # pytest-playwright's fallback fixture is an instance method, which pytest 9 deprecates
-    # (an error under filterwarnings=error); these tests use absolute URLs.
-    return None
-
-
 @pytest.fixture
 def site(page: Page) -> Iterator[FakeSite]:
     fake = FakeSite()

@@ -1,0 +1,481 @@
+"""The sanitizing policy of the renderer: allowlists as frozen data, and the check functions.
+
+This module owns *what* may reach an agent's replica. It holds no state and does no I/O. The
+same data is handed, as JSON (:func:`policy_json`), to the in-browser sanitizer
+(``renderer/sanitizer.js``), which implements the same decisions; the golden file
+``tests/renderer/fixtures/decisions.json`` is checked against both so they cannot drift.
+
+Everything not listed here is denied: an element, attribute, URL scheme or CSS construct is
+kept only when a rule below says so ("anything else is presumed unsafe", as DOMPurify's
+``_isValidAttribute`` ends). Names are compared case-sensitively, as the tag sends
+``localName``: an HTML ``"SCRIPT"`` is not ``"script"`` and is therefore not allowed either.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+HTML_NS: Final = "html"
+SVG_NS: Final = "svg"
+MATHML_NS: Final = "math"
+
+# The fixed text that replaces a masked value; the same string the tag uses
+# (relay.protocol.MASK_PLACEHOLDER). Kept here too so the renderer has no import on the relay.
+MASK_PLACEHOLDER: Final = "\u2022" * 6
+
+
+@dataclass(frozen=True)
+class BrandPolicy:
+    """What one brand lets into its agents' replicas.
+
+    ``origins``: the only origins (``scheme://host[:port]``) the agent's browser may *fetch*
+    from: images, media, stylesheets (``link``, ``@import``, CSS ``url()``). Links the agent
+    may follow (``a href``) may point anywhere http(s). Iframes are never loaded (see
+    ``element_action``). ``mask_selectors``: CSS selectors whose elements are masked again in
+    the renderer (second line behind the tag).
+    """
+
+    origins: tuple[str, ...] = ()
+    mask_selectors: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------------- elements
+
+HTML_ELEMENTS: Final = frozenset({
+    # Document structure: the replica is a whole document.
+    "html", "head", "body", "title",
+    # Sectioning and text.
+    "address", "article", "aside", "footer", "header", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hgroup", "main", "nav", "section", "search", "blockquote", "dd", "div", "dl", "dt",
+    "figcaption", "figure", "hr", "li", "menu", "ol", "p", "pre", "ul", "a", "abbr", "b", "bdi",
+    "bdo", "br", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "rp", "rt",
+    "ruby", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr",
+    "del", "ins", "details", "summary", "dialog",
+    # Legacy presentational elements still found on real pages; none can run code.
+    "acronym", "big", "blink", "center", "dir", "font", "marquee", "nobr", "strike", "tt",
+    # Embedded content that only ever fetches through a checked URL attribute.
+    "img", "picture", "source", "video", "audio", "track", "map", "area", "canvas",
+    # Tables.
+    "caption", "col", "colgroup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+    # Forms: kept so the agent sees them; `action`/`formaction` are never allowed.
+    "form", "fieldset", "legend", "label", "input", "button", "select", "datalist",
+    "optgroup", "option", "textarea", "output", "progress", "meter",
+    # <style> is kept and its text goes through css_allowed / the CSS neutralizer.
+    "style",
+    # <link> and <meta> are kept only in their harmless forms (element_action, ATTRS below).
+    "link", "meta",
+    # <iframe> is never loaded; element_action turns it into a placeholder <div>.
+    "iframe",
+})
+# Deliberately absent (each is an attack in the agent's browser): script, noscript (its
+# content is parsed differently with scripting on: mXSS), object, embed, applet, frame,
+# frameset, base (re-targets every relative URL), portal, template (inert content that a
+# later innerHTML could revive), slot, xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
+
+SVG_ELEMENTS: Final = frozenset({
+    "svg", "a", "circle", "clipPath", "defs", "desc", "ellipse", "g", "image", "line",
+    "linearGradient", "marker", "mask", "metadata", "mpath", "path", "pattern", "polygon",
+    "polyline", "radialGradient", "rect", "stop", "style", "switch", "symbol", "text",
+    "textPath", "title", "tspan", "use", "view",
+    # Children of <foreignObject> are HTML again and go through the HTML rules.
+    "foreignObject",
+    # Animation is kept, but `attributeName` may never name href/src/style/on*: a
+    # <set attributeName=href to=javascript:...> turns a harmless link into script.
+    "animate", "animateMotion", "animateTransform", "set",
+    # Filter primitives.
+    "filter", "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite",
+    "feConvolveMatrix", "feDiffuseLighting", "feDisplacementMap", "feDistantLight",
+    "feDropShadow", "feFlood", "feFuncA", "feFuncB", "feFuncG", "feFuncR", "feGaussianBlur",
+    "feImage", "feMerge", "feMergeNode", "feMorphology", "feOffset", "fePointLight",
+    "feSpecularLighting", "feSpotLight", "feTile", "feTurbulence",
+})
+# Absent: script, handler, listener, discard, cursor (fetches), font/glyph (obsolete).
+
+MATHML_ELEMENTS: Final = frozenset({
+    "math", "menclose", "merror", "mfenced", "mfrac", "mi", "mmultiscripts", "mn", "mo",
+    "mover", "mpadded", "mphantom", "mprescripts", "mroot", "mrow", "ms", "mspace", "msqrt",
+    "mstyle", "msub", "msubsup", "msup", "mtable", "mtd", "mtext", "mtr", "munder",
+    "munderover", "none", "semantics", "annotation",
+})
+# Absent: annotation-xml (an HTML integration point: namespace confusion, DOMPurify
+# 2.0.x mXSS bypasses), maction (legacy actiontype=statusline + href), mglyph (fetches).
+
+ELEMENTS: Final = {HTML_NS: HTML_ELEMENTS, SVG_NS: SVG_ELEMENTS, MATHML_NS: MATHML_ELEMENTS}
+
+# rel tokens a kept <link> may carry; anything else (import, preload, prefetch, modulepreload,
+# dns-prefetch, manifest, serviceworker...) fetches or runs something: the link is dropped.
+LINK_RELS: Final = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon"})
+
+# ---------------------------------------------------------------------------- attributes
+
+# Allowed on every element of every namespace.
+GLOBAL_ATTRS: Final = frozenset({"id", "class", "style", "lang", "dir", "title", "tabindex"})
+
+HTML_ATTRS: Final = frozenset({
+    "abbr", "accept", "align", "alt", "autocomplete", "axis", "bgcolor", "border",
+    "cellpadding", "cellspacing", "char", "charoff", "charset", "checked", "cite", "clear",
+    "color", "cols", "colspan", "content", "controls", "coords", "datetime", "decoding",
+    "default", "disabled", "enterkeyhint", "face", "for", "frame", "headers", "height",
+    "hidden", "high", "href", "hreflang", "inputmode", "label", "list", "loading", "loop",
+    "low", "max", "maxlength", "media", "method", "min", "minlength", "multiple", "muted",
+    "name", "noshade", "novalidate", "nowrap", "open", "optimum", "pattern", "placeholder",
+    "playsinline", "poster", "preload", "pubdate", "radiogroup", "readonly", "rel", "required",
+    "rev", "reversed", "role", "rows", "rowspan", "rules", "scope", "selected", "shape", "size",
+    "sizes", "span", "spellcheck", "src", "srclang", "srcset", "start", "step", "summary",
+    "translate", "type", "usemap", "valign", "value", "width", "wrap",
+})
+# Deliberately absent: every on* handler; action/formaction (form submission from the
+# replica); srcdoc (a whole document); http-equiv (meta refresh/set-cookie/CSP); target
+# (new browsing contexts); ping/download; background/dynsrc/lowsrc (legacy fetches);
+# autofocus/autoplay (focus/sound stealing in the workspace); is (customized built-ins);
+# popover*; xmlns*; nonce/integrity/crossorigin.
+
+SVG_ATTRS: Final = frozenset({
+    "accent-height", "accumulate", "additive", "alignment-baseline", "ascent",
+    "attributeName", "attributeType", "azimuth", "baseFrequency", "baseline-shift", "begin",
+    "bias", "by", "calcMode", "clip", "clipPathUnits", "clip-path", "clip-rule", "color",
+    "color-interpolation", "color-interpolation-filters", "color-rendering", "cx", "cy", "d",
+    "dx", "dy", "diffuseConstant", "direction", "display", "divisor", "dur", "edgeMode",
+    "elevation", "end", "fill", "fill-opacity", "fill-rule", "filter", "filterUnits",
+    "flood-color", "flood-opacity", "font-family", "font-size", "font-size-adjust",
+    "font-stretch", "font-style", "font-variant", "font-weight", "from", "fx", "fy",
+    "gradientTransform", "gradientUnits", "height", "href", "image-rendering", "in", "in2",
+    "k", "k1", "k2", "k3", "k4", "kernelMatrix", "kernelUnitLength", "keyPoints",
+    "keySplines", "keyTimes", "lengthAdjust", "letter-spacing", "lighting-color",
+    "marker-end", "marker-mid", "marker-start", "markerHeight", "markerUnits", "markerWidth",
+    "mask", "maskContentUnits", "maskUnits", "max", "media", "min", "mode", "numOctaves",
+    "offset", "opacity", "operator", "order", "orient", "origin", "overflow", "paint-order",
+    "path", "pathLength", "patternContentUnits", "patternTransform", "patternUnits", "points",
+    "preserveAlpha", "preserveAspectRatio", "primitiveUnits", "r", "radius", "refX", "refY",
+    "repeatCount", "repeatDur", "restart", "result", "rotate", "rx", "ry", "scale", "seed",
+    "shape-rendering", "specularConstant", "specularExponent", "spreadMethod", "startOffset",
+    "stdDeviation", "stitchTiles", "stop-color", "stop-opacity", "stroke", "stroke-dasharray",
+    "stroke-dashoffset", "stroke-linecap", "stroke-linejoin", "stroke-miterlimit",
+    "stroke-opacity", "stroke-width", "surfaceScale", "systemLanguage", "targetX", "targetY",
+    "text-anchor", "text-decoration", "text-rendering", "textLength", "to", "transform",
+    "type", "values", "vector-effect", "version", "viewBox", "visibility", "width",
+    "word-spacing", "writing-mode", "x", "x1", "x2", "xChannelSelector", "xlink:href",
+    "xml:space", "y", "y1", "y2", "yChannelSelector", "z", "zoomAndPan",
+})
+
+MATHML_ATTRS: Final = frozenset({
+    "accent", "accentunder", "align", "bevelled", "close", "columnalign", "columnlines",
+    "columnspacing", "columnspan", "denomalign", "depth", "display", "displaystyle",
+    "encoding", "fence", "frame", "height", "largeop", "length", "linethickness", "lspace",
+    "lquote", "mathbackground", "mathcolor", "mathsize", "mathvariant", "maxsize", "minsize",
+    "movablelimits", "notation", "numalign", "open", "rowalign", "rowlines", "rowspacing",
+    "rowspan", "rspace", "rquote", "scriptlevel", "scriptminsize", "scriptsizemultiplier",
+    "selection", "separator", "separators", "stretchy", "subscriptshift", "supscriptshift",
+    "symmetric", "voffset", "width",
+})
+# Absent: href (MathML 2 allowed links on any element), xlink:*, actiontype.
+
+ATTRS: Final = {HTML_NS: HTML_ATTRS, SVG_NS: SVG_ATTRS, MATHML_NS: MATHML_ATTRS}
+
+# data-*/aria-* are free-form but named: lowercase ASCII only. The data-cobrowse-* space is
+# reserved for the renderer's own markers (placeholders): a visitor must not forge one.
+DATA_ATTR_RE: Final = r"^data-(?!cobrowse)[a-z0-9_.\-]+$"
+ARIA_ATTR_RE: Final = r"^aria-[a-z]+$"
+
+# Which attributes hold URLs, and what kind of URL each may be, per (namespace, tag, attr).
+#   "navigation": only followed when the agent clicks (http(s) anywhere, or a #fragment);
+#   "resource": fetched by the agent's browser: http(s) on a brand origin only;
+#   "image": like resource, or a data: raster image that the renderer re-encodes;
+#   "fragment": a same-document reference (#id) only.
+# A URL attribute on a tag not listed here is denied (e.g. src on <input>, href on <div>).
+UrlKind = Literal["navigation", "resource", "image", "fragment"]
+URL_ATTRS: Final = frozenset({"href", "src", "srcset", "poster", "cite", "xlink:href"})
+URL_KINDS: Final[dict[tuple[str, str, str], UrlKind]] = {
+    (HTML_NS, "a", "href"): "navigation",
+    (HTML_NS, "area", "href"): "navigation",
+    (HTML_NS, "blockquote", "cite"): "navigation",
+    (HTML_NS, "q", "cite"): "navigation",
+    (HTML_NS, "del", "cite"): "navigation",
+    (HTML_NS, "ins", "cite"): "navigation",
+    (HTML_NS, "link", "href"): "resource",
+    (HTML_NS, "img", "src"): "image",
+    (HTML_NS, "img", "srcset"): "resource",
+    (HTML_NS, "source", "src"): "resource",
+    (HTML_NS, "source", "srcset"): "resource",
+    (HTML_NS, "video", "src"): "resource",
+    (HTML_NS, "video", "poster"): "resource",
+    (HTML_NS, "audio", "src"): "resource",
+    (HTML_NS, "track", "src"): "resource",
+    (SVG_NS, "a", "href"): "navigation",
+    (SVG_NS, "a", "xlink:href"): "navigation",
+    (SVG_NS, "image", "href"): "image",
+    (SVG_NS, "image", "xlink:href"): "image",
+    (SVG_NS, "feImage", "href"): "resource",
+    (SVG_NS, "feImage", "xlink:href"): "resource",
+    # <use> of an external document is a classic injection vector (CVE-2019-... SVG use
+    # data:/external docs); only same-document references.
+    (SVG_NS, "use", "href"): "fragment",
+    (SVG_NS, "use", "xlink:href"): "fragment",
+    (SVG_NS, "textPath", "href"): "fragment",
+    (SVG_NS, "textPath", "xlink:href"): "fragment",
+    (SVG_NS, "mpath", "href"): "fragment",
+    (SVG_NS, "mpath", "xlink:href"): "fragment",
+    (SVG_NS, "linearGradient", "href"): "fragment",
+    (SVG_NS, "linearGradient", "xlink:href"): "fragment",
+    (SVG_NS, "radialGradient", "href"): "fragment",
+    (SVG_NS, "radialGradient", "xlink:href"): "fragment",
+    (SVG_NS, "pattern", "href"): "fragment",
+    (SVG_NS, "pattern", "xlink:href"): "fragment",
+    (SVG_NS, "filter", "href"): "fragment",
+    (SVG_NS, "filter", "xlink:href"): "fragment",
+}
+
+# data: images the renderer accepts (then decodes and re-encodes with Pillow, so the agent's
+# browser never parses attacker-chosen image bytes). Not SVG: an SVG image is a document.
+DATA_IMAGE_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+# SVG animation elements: attributeName may not animate these (set href to javascript:,
+# animate on* handlers, or style into url(javascript:)).
+ANIMATION_ELEMENTS: Final = frozenset({"animate", "animateMotion", "animateTransform", "set"})
+ANIMATION_VALUE_ATTRS: Final = frozenset({"from", "to", "by", "values"})
+
+# State entries the protocol defines (never real attributes), and what each may hold.
+STATE_ENTRIES: Final = frozenset({":value", ":checked", ":selected", ":masked", ":scroll"})
+MASK_REASONS: Final = frozenset({"password", "attribute", "selector", "autocomplete"})
+# autocomplete tokens that mean "secret" even when the tag did not mask the field.
+MASKED_AUTOCOMPLETE_RE: Final = (
+    r"(^|[ \t\n\r\f])(cc-[a-z-]+|current-password|new-password|one-time-code)([ \t\n\r\f]|$)"
+)
+
+# -------------------------------------------------------------------------------- CSS
+
+# Substrings that are never allowed in CSS, after normalization (comments removed, escapes
+# decoded, whitespace removed, lowercased): each one executes code or fetches in some engine.
+CSS_FORBIDDEN: Final = (
+    "expression(",  # IE CSS expressions
+    "-moz-binding",  # XBL bindings (old Firefox)
+    "behavior:",  # IE HTC behaviors
+    "javascript:",
+    "vbscript:",
+    "-o-link",  # Presto link-source
+    "image-set(",  # fetches from bare strings, which url() checks would not see
+    "src(",  # CSS Values 4 src("..."): a fetch from a bare string
+    "@namespace",
+)
+
+# -------------------------------------------------------------------------- decisions
+
+
+def _norm_url(value: str) -> str:
+    # Browsers drop tab/CR/LF anywhere in a URL and C0/space at both ends (WHATWG URL), so
+    # "java\tscript:" is javascript:; normalize first, then decide.
+    value = re.sub(r"[\t\n\r]", "", value)
+    return re.sub(r"^[\x00-\x20]+|[\x00-\x20]+$", "", value)
+
+
+def _strip_ws(value: str) -> str:
+    # ASCII whitespace only (HTML's definition), identically in sanitizer.js.
+    return re.sub(r"^[ \t\n\r\f]+|[ \t\n\r\f]+$", "", value)
+
+
+def _split_ws(value: str) -> list[str]:
+    return [part for part in re.split(r"[ \t\n\r\f]+", value) if part]
+
+
+_DEFAULT_PORTS: Final = {"http": "80", "https": "443"}
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an absolute http(s) URL, or None when there is none.
+
+    Only plain ASCII host names, IP literals and ports are understood: URLs with credentials
+    (``https://brand@evil.example``), percent-escapes or anything else in the authority are
+    refused outright rather than parsed cleverly (IDN hosts arrive as punycode from the tag).
+    """
+    m = re.match(r"^(https?)://([^/?#\\]*)", _norm_url(url), re.IGNORECASE)
+    if not m:
+        return None
+    scheme, authority = m.group(1).lower(), m.group(2).lower()
+    if not authority or re.search(r"[^A-Za-z0-9.\-_:\[\]]", authority):
+        return None
+    host, _, port = authority.partition(":")
+    if not host or (port and not port.isdigit()):
+        return None
+    if port == _DEFAULT_PORTS[scheme] or port == "":
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def url_allowed(value: str, kind: UrlKind, origins: tuple[str, ...] = ()) -> bool:
+    """Whether a URL attribute value of this kind may reach the replica. Deny by default."""
+    url = _norm_url(value)
+    if url.startswith("#"):
+        # Same-document references never leave the replica.
+        return kind in ("navigation", "fragment")
+    if kind == "fragment":
+        return False
+    if kind == "image" and data_image_type(url) is not None:
+        return True
+    origin = origin_of(url)
+    if origin is None:
+        # Relative, scheme-relative, javascript:, data:, blob:, file:... all denied.
+        return False
+    if kind == "navigation":
+        return True
+    return origin in {origin_of(o) for o in origins}
+
+
+def data_image_type(value: str) -> str | None:
+    """The MIME type of a base64 data: raster image URL on the allowlist, else None."""
+    m = re.match(r"^data:(image/[a-z]+);base64,[A-Za-z0-9+/= \f]*$", _norm_url(value),
+                 re.IGNORECASE)
+    if not m or m.group(1).lower() not in DATA_IMAGE_TYPES:
+        return None
+    return m.group(1).lower()
+
+
+def srcset_allowed(value: str, origins: tuple[str, ...]) -> bool:
+    """Every candidate of a srcset must be an allowed resource (data: never is)."""
+    candidates = [_strip_ws(c) for c in value.split(",")]
+    if not any(candidates):
+        return False
+    return all(c and url_allowed(_split_ws(c)[0], "resource", origins) for c in candidates)
+
+
+def normalize_css(text: str) -> str:
+    """CSS as the checks see it: comments out, escapes decoded, no whitespace, lowercase."""
+    text = re.sub(r"/\*[\s\S]*?(\*/|$)", "", text)
+
+    def hex_escape(m: re.Match[str]) -> str:
+        code = int(m.group(1), 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+
+    text = re.sub(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?", hex_escape, text)
+    text = re.sub(r"\\([\s\S])", r"\1", text)
+    text = re.sub(r"[\x00-\x20]+", "", text)
+    return text.lower()
+
+
+def _css_target(rest: str) -> str | None:
+    # The URL right after "url(" or "@import": url(...) / "..." / '...'. None: not a URL.
+    if rest.startswith("url("):
+        rest = rest[4:]
+        end = rest.find(")")
+        target = rest if end < 0 else rest[:end]
+        return target.strip("\"'")
+    if rest[:1] in ("'", '"'):
+        end = rest.find(rest[0], 1)
+        return rest[1:] if end < 0 else rest[1:end]
+    return None
+
+
+def css_allowed(text: str, origins: tuple[str, ...] = ()) -> bool:
+    """Whether CSS (a ``style`` attribute or ``<style>`` text) is safe as it stands.
+
+    Every ``url()`` and ``@import`` target must be empty, a ``#fragment`` (SVG paint servers,
+    clip paths) or an http(s) URL on a brand origin.
+    """
+    n = normalize_css(text)
+    if any(bad in n for bad in CSS_FORBIDDEN):
+        return False
+    for m in re.finditer(r"@import", n):
+        target = _css_target(n[m.end():])
+        if target is None or not url_allowed(target, "resource", origins):
+            return False
+    for m in re.finditer(r"url\(", n):
+        target = _css_target(n[m.start():])
+        if target is None:
+            return False
+        if target and not target.startswith("#") and not url_allowed(target, "resource",
+                                                                     origins):
+            return False
+    return True
+
+
+def element_allowed(tag: str, namespace: str = HTML_NS) -> bool:
+    """Whether this element may appear at all (before any attribute-dependent rule)."""
+    return tag in ELEMENTS.get(namespace, frozenset())
+
+
+ElementAction = Literal["keep", "drop", "placeholder"]
+
+
+def element_action(tag: str, attrs: dict[str, str], namespace: str = HTML_NS,
+                   origins: tuple[str, ...] = ()) -> ElementAction:
+    """What becomes of an element (and its subtree): kept, dropped, or a placeholder."""
+    if not element_allowed(tag, namespace):
+        return "drop"
+    if namespace == HTML_NS and tag == "iframe":
+        # Never load a frame in the agent's browser: its content is not mirrored, it would
+        # load with the agent's cookies, and a third party would learn of the session.
+        return "placeholder"
+    if namespace == HTML_NS and tag == "link":
+        rels = _split_ws(attrs.get("rel", "").lower())
+        return "keep" if rels and all(r in LINK_RELS for r in rels) else "drop"
+    return "keep"
+
+
+def placeholder_reason(attrs: dict[str, str], origins: tuple[str, ...]) -> str:
+    """The ``data-cobrowse-placeholder`` label for an iframe."""
+    origin = origin_of(attrs.get("src", ""))
+    if origin is not None and origin in {origin_of(o) for o in origins}:
+        return "iframe"
+    return "third-party iframe"
+
+
+def attribute_allowed(tag: str, name: str, value: str, namespace: str = HTML_NS,
+                      origins: tuple[str, ...] = ()) -> bool:
+    """Whether attribute ``name=value`` may stay on a kept ``tag``. Deny by default."""
+    if name.lower().startswith("on"):
+        # Every event handler, in every namespace, whatever its case.
+        return False
+    if name in STATE_ENTRIES or name.startswith(":"):
+        return False  # state entries are not attributes; see state rules in the sanitizer
+    allowed = (name in GLOBAL_ATTRS or name in ATTRS.get(namespace, frozenset())
+               or (namespace == HTML_NS and (re.match(DATA_ATTR_RE, name) is not None
+                                              or re.match(ARIA_ATTR_RE, name) is not None)))
+    if not allowed:
+        return False
+    if name == "style":
+        return css_allowed(value, origins)
+    if name in URL_ATTRS:
+        kind = URL_KINDS.get((namespace, tag, name))
+        if kind is None:
+            return False
+        if name == "srcset":
+            return srcset_allowed(value, origins)
+        return url_allowed(value, kind, origins)
+    if namespace == SVG_NS and tag in ANIMATION_ELEMENTS:
+        if name == "attributeName":
+            target = _strip_ws(value)
+            return (target in SVG_ATTRS and target not in URL_ATTRS and target != "style"
+                    and not target.lower().startswith("on"))
+        if name in ANIMATION_VALUE_ATTRS and "javascript:" in normalize_css(value):
+            return False
+    if namespace != HTML_NS and "url(" in normalize_css(value):
+        # Presentation attributes (fill, filter, clip-path, mask, marker-*) take url().
+        return css_allowed(value, origins)
+    if namespace == HTML_NS and tag == "meta" and name == "content":
+        # Harmless without http-equiv (never allowed); but refuse refresh-looking values
+        # in case a later attribute change re-adds a name that acts on them.
+        return "url=" not in value.lower().replace(" ", "")
+    return True
+
+
+def policy_json() -> dict[str, Any]:
+    """The policy as plain JSON for ``sanitizer.js``: the one source of its allowlists."""
+    return {
+        "elements": {ns: sorted(tags) for ns, tags in ELEMENTS.items()},
+        "attrs": {ns: sorted(names) for ns, names in ATTRS.items()},
+        "globalAttrs": sorted(GLOBAL_ATTRS),
+        "dataAttrRe": DATA_ATTR_RE,
+        "ariaAttrRe": ARIA_ATTR_RE,
+        "linkRels": sorted(LINK_RELS),
+        "urlAttrs": sorted(URL_ATTRS),
+        "urlKinds": [[ns, tag, attr, kind] for (ns, tag, attr), kind in sorted(URL_KINDS.items())],
+        "dataImageTypes": sorted(DATA_IMAGE_TYPES),
+        "animationElements": sorted(ANIMATION_ELEMENTS),
+        "animationValueAttrs": sorted(ANIMATION_VALUE_ATTRS),
+        "stateEntries": sorted(STATE_ENTRIES),
+        "maskReasons": sorted(MASK_REASONS),
+        "maskedAutocompleteRe": MASKED_AUTOCOMPLETE_RE,
+        "cssForbidden": list(CSS_FORBIDDEN),
+        "maskPlaceholder": MASK_PLACEHOLDER,
+    }

@@ -1,0 +1,805 @@
+/*
+ * cobrowse renderer sandbox: rebuilds each visitor's DOM (protocol node arrays) into an INERT
+ * document, sanitizes it with the policy from renderer/policy.py, and serializes it back to the
+ * same array format with the same ids (dropped nodes simply vanish).
+ *
+ * Runs only in the renderer's host page (CSP default-src 'none', every request aborted). The
+ * visitor's nodes live in documents made by document.implementation.createHTMLDocument: they
+ * have no browsing context, so nothing in them runs or loads. This file must never move a
+ * visitor node into the host document, never use innerHTML on visitor data, never eval.
+ *
+ * The decision functions (urlAllowed, cssAllowed, elementAction, attributeAllowed) mirror
+ * renderer/policy.py line for line; tests/renderer/fixtures/decisions.json checks both.
+ */
+(() => {
+  'use strict';
+  const NS_URI = {
+    html: 'http://www.w3.org/1999/xhtml',
+    svg: 'http://www.w3.org/2000/svg',
+    math: 'http://www.w3.org/1998/Math/MathML',
+  };
+  const VALID_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
+  // Native DOM accessors captured before any visitor node exists. Visitor markup can clobber
+  // named properties (a <form> with <input name=firstChild>, <img name=querySelectorAll> on
+  // a Document: [LegacyOverrideBuiltIns]); we never read a DOM property through the object.
+  const getter = (proto, name) => {
+    const get = Object.getOwnPropertyDescriptor(proto, name).get;
+    return (o) => Reflect.apply(get, o, []);
+  };
+  const method = (proto, name) => {
+    const fn = proto[name];
+    return (o, ...args) => Reflect.apply(fn, o, args);
+  };
+  const dataDesc = Object.getOwnPropertyDescriptor(CharacterData.prototype, 'data');
+  const N = {
+    parent: getter(Node.prototype, 'parentNode'),
+    first: getter(Node.prototype, 'firstChild'),
+    next: getter(Node.prototype, 'nextSibling'),
+    type: getter(Node.prototype, 'nodeType'),
+    childNodes: getter(Node.prototype, 'childNodes'),
+    append: method(Node.prototype, 'appendChild'),
+    insertBefore: method(Node.prototype, 'insertBefore'),
+    removeChild: method(Node.prototype, 'removeChild'),
+    data: (o) => Reflect.apply(dataDesc.get, o, []),
+    setData: (o, v) => Reflect.apply(dataDesc.set, o, [v]),
+    localName: getter(Element.prototype, 'localName'),
+    attributes: getter(Element.prototype, 'attributes'),
+    setAttribute: method(Element.prototype, 'setAttribute'),
+    removeAttribute: method(Element.prototype, 'removeAttribute'),
+    attrCount: getter(NamedNodeMap.prototype, 'length'),
+    attrAt: method(NamedNodeMap.prototype, 'item'),
+    attrName: getter(Attr.prototype, 'name'),
+    attrValue: getter(Attr.prototype, 'value'),
+    templateContent: getter(HTMLTemplateElement.prototype, 'content'),
+    createElementNS: method(Document.prototype, 'createElementNS'),
+    createTextNode: method(Document.prototype, 'createTextNode'),
+    createComment: method(Document.prototype, 'createComment'),
+    querySelectorAll: method(Document.prototype, 'querySelectorAll'),
+  };
+  const children = (n) => {
+    const out = [];
+    for (let c = N.first(n); c; c = N.next(c)) out.push(c);
+    return out;
+  };
+
+  let P = null; // the compiled policy
+
+  function configure(policy) {
+    const sets = (obj) => Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, new Set(v)]));
+    const urlKinds = new Map();
+    for (const [ns, tag, attr, kind] of policy.urlKinds) urlKinds.set(ns + '|' + tag + '|' + attr, kind);
+    P = {
+      elements: sets(policy.elements),
+      attrs: sets(policy.attrs),
+      globalAttrs: new Set(policy.globalAttrs),
+      dataAttrRe: new RegExp(policy.dataAttrRe),
+      ariaAttrRe: new RegExp(policy.ariaAttrRe),
+      linkRels: new Set(policy.linkRels),
+      urlAttrs: new Set(policy.urlAttrs),
+      urlKinds,
+      dataImageTypes: new Set(policy.dataImageTypes),
+      animationElements: new Set(policy.animationElements),
+      animationValueAttrs: new Set(policy.animationValueAttrs),
+      stateEntries: new Set(policy.stateEntries),
+      maskReasons: new Set(policy.maskReasons),
+      maskedAutocompleteRe: new RegExp(policy.maskedAutocompleteRe),
+      cssForbidden: policy.cssForbidden,
+      placeholder: policy.maskPlaceholder,
+    };
+  }
+
+  // ------------------------------------------------------------- decisions (= policy.py)
+
+  const stripWs = (v) => v.replace(/^[ \t\n\r\f]+|[ \t\n\r\f]+$/g, '');
+  const splitWs = (v) => v.split(/[ \t\n\r\f]+/).filter((p) => p !== '');
+  const normUrl = (v) => v.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '');
+  const DEFAULT_PORTS = { http: '80', https: '443' };
+
+  function originOf(url) {
+    const m = /^(https?):\/\/([^\/?#\\]*)/i.exec(normUrl(url));
+    if (!m) return null;
+    const scheme = m[1].toLowerCase();
+    const authority = m[2].toLowerCase();
+    if (!authority || /[^A-Za-z0-9.\-_:\[\]]/.test(authority)) return null;
+    const colon = authority.indexOf(':');
+    const host = colon < 0 ? authority : authority.slice(0, colon);
+    const port = colon < 0 ? '' : authority.slice(colon + 1);
+    if (!host || (port && !/^[0-9]+$/.test(port))) return null;
+    if (port === DEFAULT_PORTS[scheme] || port === '') return scheme + '://' + host;
+    return scheme + '://' + host + ':' + port;
+  }
+
+  function compileOrigins(origins) {
+    const set = new Set();
+    for (const o of origins) {
+      const n = originOf(o);
+      if (n !== null) set.add(n);
+    }
+    return set;
+  }
+
+  function dataImageType(value) {
+    const m = /^data:(image\/[a-z]+);base64,[A-Za-z0-9+\/= \f]*$/i.exec(normUrl(value));
+    if (!m || !P.dataImageTypes.has(m[1].toLowerCase())) return null;
+    return m[1].toLowerCase();
+  }
+
+  function urlAllowed(value, kind, origins) {
+    const url = normUrl(value);
+    if (url.startsWith('#')) return kind === 'navigation' || kind === 'fragment';
+    if (kind === 'fragment') return false;
+    if (kind === 'image' && dataImageType(url) !== null) return true;
+    const origin = originOf(url);
+    if (origin === null) return false;
+    if (kind === 'navigation') return true;
+    return origins.has(origin);
+  }
+
+  function srcsetAllowed(value, origins) {
+    const candidates = value.split(',').map(stripWs);
+    if (!candidates.some((c) => c !== '')) return false;
+    return candidates.every((c) => c !== '' && urlAllowed(splitWs(c)[0], 'resource', origins));
+  }
+
+  function normalizeCss(text) {
+    text = text.replace(/\/\*[\s\S]*?(\*\/|$)/g, '');
+    text = text.replace(/\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?/g, (_, hex) => {
+      const code = parseInt(hex, 16);
+      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)
+        ? String.fromCodePoint(code) : '\ufffd';
+    });
+    text = text.replace(/\\([\s\S])/g, '$1');
+    text = text.replace(/[\x00-\x20]+/g, '');
+    return text.toLowerCase();
+  }
+
+  function cssTarget(rest) {
+    if (rest.startsWith('url(')) {
+      rest = rest.slice(4);
+      const end = rest.indexOf(')');
+      const target = end < 0 ? rest : rest.slice(0, end);
+      return target.replace(/^["']+|["']+$/g, '');
+    }
+    if (rest[0] === "'" || rest[0] === '"') {
+      const end = rest.indexOf(rest[0], 1);
+      return end < 0 ? rest.slice(1) : rest.slice(1, end);
+    }
+    return null;
+  }
+
+  function cssAllowed(text, origins) {
+    const n = normalizeCss(text);
+    if (P.cssForbidden.some((bad) => n.includes(bad))) return false;
+    for (const m of n.matchAll(/@import/g)) {
+      const target = cssTarget(n.slice(m.index + 7));
+      if (target === null || !urlAllowed(target, 'resource', origins)) return false;
+    }
+    for (const m of n.matchAll(/url\(/g)) {
+      const target = cssTarget(n.slice(m.index));
+      if (target === null) return false;
+      if (target && !target.startsWith('#') && !urlAllowed(target, 'resource', origins)) return false;
+    }
+    return true;
+  }
+
+  function elementAllowed(tag, ns) {
+    const set = P.elements[ns];
+    return set !== undefined && set.has(tag);
+  }
+
+  function elementAction(tag, attrs, ns) {
+    if (!elementAllowed(tag, ns)) return 'drop';
+    if (ns === 'html' && tag === 'iframe') return 'placeholder';
+    if (ns === 'html' && tag === 'link') {
+      const rels = splitWs(String(attrs.rel || '').toLowerCase());
+      return rels.length && rels.every((r) => P.linkRels.has(r)) ? 'keep' : 'drop';
+    }
+    return 'keep';
+  }
+
+  function placeholderReason(attrs, origins) {
+    const origin = originOf(typeof attrs.src === 'string' ? attrs.src : '');
+    return origin !== null && origins.has(origin) ? 'iframe' : 'third-party iframe';
+  }
+
+  function attributeAllowed(tag, name, value, ns, origins) {
+    if (name.toLowerCase().startsWith('on')) return false;
+    if (P.stateEntries.has(name) || name.startsWith(':')) return false;
+    const nsAttrs = P.attrs[ns];
+    const allowed = P.globalAttrs.has(name) || (nsAttrs !== undefined && nsAttrs.has(name))
+      || (ns === 'html' && (P.dataAttrRe.test(name) || P.ariaAttrRe.test(name)));
+    if (!allowed) return false;
+    if (name === 'style') return cssAllowed(value, origins);
+    if (P.urlAttrs.has(name)) {
+      const kind = P.urlKinds.get(ns + '|' + tag + '|' + name);
+      if (kind === undefined) return false;
+      if (name === 'srcset') return srcsetAllowed(value, origins);
+      return urlAllowed(value, kind, origins);
+    }
+    if (ns === 'svg' && P.animationElements.has(tag)) {
+      if (name === 'attributeName') {
+        const target = stripWs(value);
+        return P.attrs.svg.has(target) && !P.urlAttrs.has(target) && target !== 'style'
+          && !target.toLowerCase().startsWith('on');
+      }
+      if (P.animationValueAttrs.has(name) && normalizeCss(value).includes('javascript:')) return false;
+    }
+    if (ns !== 'html' && normalizeCss(value).includes('url(')) return cssAllowed(value, origins);
+    if (ns === 'html' && tag === 'meta' && name === 'content') {
+      return !value.toLowerCase().replace(/ /g, '').includes('url=');
+    }
+    return true;
+  }
+
+  // <style> text that fails cssAllowed: neutralize the offending url()/@import, and if the
+  // result is still not allowed (escapes, forbidden keywords) drop the whole sheet.
+  function sanitizeStyleText(css, origins) {
+    if (cssAllowed(css, origins)) return css;
+    let out = css.replace(/@import\s+(url\(\s*)?(["']?)([^"')]*)\2\s*\)?[^;]*;?/gi, (all, _u, _q, url) =>
+      urlAllowed(url, 'resource', origins) ? all : '');
+    out = out.replace(/url\(\s*(["']?)([^"')]*)\1\s*\)/gi, (all, _q, url) =>
+      url === '' || url.startsWith('#') || urlAllowed(url, 'resource', origins) ? all : 'url()');
+    return cssAllowed(out, origins) ? out : '';
+  }
+
+  // ------------------------------------------------------------------------ sessions
+
+  const sessions = new Map();
+
+  function fail(message) { throw new Error('cobrowse-renderer: ' + message); }
+
+  function childNs(parent, tag) {
+    // As the HTML parser decides it (docs/protocol.md, "Nodes"): inside svg SVG, inside
+    // math MathML, and the children of foreignObject are HTML again.
+    let ns = parent.ns;
+    if (ns === 'svg' && parent.tag === 'foreignObject') ns = 'html';
+    if (ns === 'html' || ns === null) {
+      if (tag === 'svg') return 'svg';
+      if (tag === 'math') return 'math';
+      return 'html';
+    }
+    return ns;
+  }
+
+  // What may sit directly under the #document: a doctype, comments and <html>. Text or other
+  // elements there cannot be built into a Document by the agent (HierarchyRequestError).
+  function visibleUnder(parent, info) {
+    if (parent.type === 'doc') {
+      if (info.type === 'text') return false;
+      if (info.type === 'el' && !(info.tag === 'html' && info.ns === 'html')) return false;
+    } else if (info.type === 'doctype') {
+      return false;
+    }
+    return true;
+  }
+
+  function isStyle(info) { return info.type === 'el' && info.tag === 'style' && info.ns !== 'math'; }
+
+  class Session {
+    constructor(brand) {
+      this.origins = compileOrigins(brand.origins || []);
+      this.maskSelectors = (brand.mask_selectors || []).filter((s) => {
+        try { document.createDocumentFragment().querySelector(s); return true; } catch (e) { return false; }
+      });
+      this.doc = document.implementation.createHTMLDocument('');
+      for (let c = N.first(this.doc); c; c = N.first(this.doc)) N.removeChild(this.doc, c);
+      this.nodes = new Map(); // id -> info {id, type, tag, ns, attrs, node}
+      this.infoOf = new WeakMap(); // raw node -> info
+      this.emitted = new Set(); // ids the agent currently has
+      this.sentAttrs = new Map(); // element id -> attrs as emitted
+      this.sentTag = new Map(); // element id -> tag as emitted
+      this.maskedSent = new Set(); // element ids emitted as masked
+      this.styleSent = new Map(); // style id -> id of its one emitted text child (or null)
+      this.fresh = null; // ids serialized in the current mutations batch
+      this.matched = new Set(); // infos matched by mask selectors
+      this.rootInfo = null;
+    }
+
+    // -- building the raw (unsanitized, inert) tree
+
+    build(node, parent, depth) {
+      if (depth > 1100) fail('tree too deep');
+      if (!Array.isArray(node) || node.length < 3) fail('node must be an array');
+      const id = node[0];
+      const name = node[1];
+      if (!Number.isSafeInteger(id) || id <= 0) fail('bad node id');
+      if (this.nodes.has(id)) fail('duplicate node id ' + id);
+      if (typeof name !== 'string') fail('bad node name');
+      let info;
+      if (name === '#text' || name === '#comment' || name === '#doctype') {
+        if (node.length !== 3 || typeof node[2] !== 'string') fail('bad ' + name + ' node');
+        const type = name === '#text' ? 'text' : name === '#comment' ? 'comment' : 'doctype';
+        const raw = type === 'text' ? N.createTextNode(this.doc, node[2]) : N.createComment(this.doc, '');
+        info = { id, type, tag: name, ns: null, attrs: null, node: raw };
+      } else if (name === '#document') {
+        fail('a document node can only be the snapshot root');
+      } else if (name.startsWith('#')) {
+        fail('unknown node kind ' + name);
+      } else {
+        if (node.length !== 4) fail('element node must be [id, tag, attrs, children]');
+        const attrs = node[2];
+        const children = node[3];
+        if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) fail('bad attributes');
+        if (!Array.isArray(children)) fail('bad children');
+        const ns = childNs(parent, name);
+        let el;
+        if (VALID_NAME.test(name)) {
+          try { el = N.createElementNS(this.doc, NS_URI[ns], name); } catch (e) { el = null; }
+        }
+        if (!el) el = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-invalid');
+        const own = Object.create(null);
+        for (const key of Object.keys(attrs)) {
+          const value = attrs[key];
+          if (typeof value !== 'string') fail('attribute values must be strings');
+          own[key] = value;
+          if (this.maskSelectors.length && !key.startsWith(':')) setRaw(el, key, value);
+        }
+        info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
+        this.register(info);
+        for (const child of children) N.append(el, this.build(child, info, depth + 1).node);
+        return info;
+      }
+      this.register(info);
+      return info;
+    }
+
+    register(info) {
+      this.nodes.set(info.id, info);
+      this.infoOf.set(info.node, info);
+    }
+
+    load(doc) {
+      if (!Array.isArray(doc) || doc.length !== 3 || doc[1] !== '#document' || !Array.isArray(doc[2])) {
+        fail('snapshot doc must be a #document node');
+      }
+      const id = doc[0];
+      if (!Number.isSafeInteger(id) || id <= 0) fail('bad node id');
+      const root = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-root');
+      this.rootInfo = { id, type: 'doc', tag: '#document', ns: null, attrs: null, node: root };
+      this.register(this.rootInfo);
+      for (const child of doc[2]) N.append(root, this.build(child, this.rootInfo, 1).node);
+      N.append(this.doc, root);
+      this.matched = this.computeMatched();
+    }
+
+    computeMatched() {
+      const matched = new Set();
+      for (const selector of this.maskSelectors) {
+        for (const el of N.querySelectorAll(this.doc, selector)) {
+          const info = this.infoOf.get(el);
+          if (info) matched.add(info);
+        }
+      }
+      return matched;
+    }
+
+    parentInfo(info) {
+      const p = N.parent(info.node);
+      return p ? this.infoOf.get(p) || null : null;
+    }
+
+    // -- sanitized view
+
+    ownMask(info) {
+      if (info.type !== 'el') return null;
+      const a = info.attrs;
+      if (typeof a[':masked'] === 'string') return P.maskReasons.has(a[':masked']) ? a[':masked'] : 'attribute';
+      if (info.ns === 'html') {
+        if (info.tag === 'input' && String(a.type || '').toLowerCase() === 'password') return 'password';
+        if ((info.tag === 'input' || info.tag === 'textarea' || info.tag === 'select')
+            && P.maskedAutocompleteRe.test(String(a.autocomplete || '').toLowerCase())) return 'autocomplete';
+      }
+      if (this.matched.has(info)) return 'selector';
+      return null;
+    }
+
+    maskOf(info) { // effective mask reason of an element or text (own or inherited), or null
+      for (let cur = info; cur && cur.type !== 'doc'; cur = this.parentInfo(cur)) {
+        const own = this.ownMask(cur);
+        if (own) return own;
+      }
+      return null;
+    }
+
+    outputTag(info) {
+      const action = elementAction(info.tag, info.attrs, info.ns);
+      return action === 'drop' ? null : action === 'placeholder' ? 'div' : info.tag;
+    }
+
+    sanitizedAttrs(info, mask) {
+      const raw = info.attrs;
+      const out = Object.create(null);
+      const action = elementAction(info.tag, raw, info.ns);
+      if (action === 'placeholder') {
+        out['data-cobrowse-placeholder'] = placeholderReason(raw, this.origins);
+        for (const k of ['id', 'class']) if (typeof raw[k] === 'string') out[k] = raw[k];
+        const size = (v) => (typeof v === 'string' && /^[0-9]{1,5}(\.[0-9]+)?(px|%)?$/.test(v)
+          ? (/[%x]$/.test(v) ? v : v + 'px') : null);
+        const w = size(raw.width);
+        const h = size(raw.height);
+        out.style = 'display:inline-block' + (w ? ';width:' + w : '') + (h ? ';height:' + h : '');
+        return out;
+      }
+      for (const name of Object.keys(raw)) {
+        if (name.startsWith(':')) continue;
+        if (attributeAllowed(info.tag, name, raw[name], info.ns, this.origins)) out[name] = raw[name];
+      }
+      const html = info.ns === 'html';
+      const field = html && (info.tag === 'input' || info.tag === 'textarea' || info.tag === 'select');
+      if (field && typeof raw[':value'] === 'string') out[':value'] = raw[':value'];
+      if (html && info.tag === 'input' && raw[':checked'] === '1') out[':checked'] = '1';
+      if (html && info.tag === 'option' && raw[':selected'] === '1') out[':selected'] = '1';
+      if (typeof raw[':scroll'] === 'string' && /^-?[0-9]{1,9}(\.[0-9]+)?,-?[0-9]{1,9}(\.[0-9]+)?$/.test(raw[':scroll'])) {
+        out[':scroll'] = raw[':scroll'];
+      }
+      if (html && info.tag === 'input' && String(raw.type || '').toLowerCase() === 'hidden') delete out.value;
+      if (mask) {
+        // Second line behind the tag: whatever the visitor sent, a masked field shows only
+        // the placeholder, and no value attribute can carry the secret.
+        out[':masked'] = mask;
+        delete out.value;
+        if (field) out[':value'] = P.placeholder;
+      }
+      return out;
+    }
+
+    textOut(info, mask) {
+      if (info.type === 'comment') return '';
+      if (info.type === 'doctype') return 'html';
+      const text = N.data(info.node);
+      return mask && /[^ \t\n\r\f]/.test(text) ? P.placeholder : text;
+    }
+
+    styleChild(info) { // [id, css] of the one text child a <style> is emitted with, or null
+      let first = null;
+      let css = '';
+      for (let c = N.first(info.node); c; c = N.next(c)) {
+        if (N.type(c) === 3) {
+          if (first === null) first = this.infoOf.get(c).id;
+          css += N.data(c);
+        }
+      }
+      return first === null ? null : [first, sanitizeStyleText(css, this.origins)];
+    }
+
+    // Serialize info (known visible, parent emitted) and record it as emitted.
+    emit(info, parentMask) {
+      const id = info.id;
+      this.emitted.add(id);
+      if (this.fresh) this.fresh.add(id);
+      if (info.type !== 'el') return [id, info.tag, this.textOut(info, parentMask)];
+      const tag = this.outputTag(info);
+      const mask = parentMask || this.ownMask(info);
+      const attrs = this.sanitizedAttrs(info, mask);
+      this.sentAttrs.set(id, attrs);
+      this.sentTag.set(id, tag);
+      if (mask) this.maskedSent.add(id); else this.maskedSent.delete(id);
+      const children = [];
+      if (tag === 'div' && info.tag === 'iframe') {
+        // placeholder: no children
+      } else if (isStyle(info)) {
+        const child = this.styleChild(info);
+        this.styleSent.set(id, child ? child[0] : null);
+        if (child) {
+          this.emitted.add(child[0]);
+          if (this.fresh) this.fresh.add(child[0]);
+          children.push([child[0], '#text', child[1]]);
+        }
+      } else {
+        for (let c = N.first(info.node); c; c = N.next(c)) {
+          const ci = this.infoOf.get(c);
+          if (!visibleUnder(info, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
+          children.push(this.emit(ci, mask));
+        }
+      }
+      return [id, tag, attrs, children];
+    }
+
+    snapshotDoc() {
+      const root = this.rootInfo;
+      this.emitted.add(root.id);
+      const children = [];
+      for (let c = N.first(root.node); c; c = N.next(c)) {
+        const ci = this.infoOf.get(c);
+        if (!visibleUnder(root, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
+        children.push(this.emit(ci, null));
+      }
+      return [root.id, '#document', children];
+    }
+
+    forget(info) { // the agent no longer has info's subtree
+      const stack = [info.node];
+      while (stack.length) {
+        const n = stack.pop();
+        const i = this.infoOf.get(n);
+        if (i) {
+          this.emitted.delete(i.id);
+          this.sentAttrs.delete(i.id);
+          this.sentTag.delete(i.id);
+          this.maskedSent.delete(i.id);
+          this.styleSent.delete(i.id);
+        }
+        for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+      }
+    }
+
+    unregister(info) {
+      const stack = [info.node];
+      while (stack.length) {
+        const n = stack.pop();
+        const i = this.infoOf.get(n);
+        if (i) { this.nodes.delete(i.id); this.matched.delete(i); }
+        for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+      }
+    }
+
+    nextEmitted(info) {
+      for (let s = N.next(info.node); s; s = N.next(s)) {
+        const si = this.infoOf.get(s);
+        if (si && this.emitted.has(si.id)) return si.id;
+      }
+      return null;
+    }
+
+    // -- mutations
+
+    apply(msg) {
+      const removes = msg.removes || [];
+      const adds = msg.adds || [];
+      const attrs = msg.attrs || [];
+      const texts = msg.texts || [];
+      if (![removes, adds, attrs, texts].every(Array.isArray)) fail('bad mutations');
+      const out = { removes: [], adds: [], attrs: [], texts: [] };
+      const dirtyAttrs = new Set();
+      const dirtyStyles = new Set();
+      const changedTexts = [];
+      const added = [];
+      const get = (id) => {
+        const info = this.nodes.get(id);
+        if (!info) fail('unknown node id ' + id);
+        return info;
+      };
+      const touchStyle = (parent) => { if (parent && isStyle(parent)) dirtyStyles.add(parent); };
+
+      // 1. the raw tree: removes, adds (in list order), attrs, texts
+      for (const id of removes) {
+        const info = get(id);
+        if (info === this.rootInfo) fail('cannot remove the document');
+        touchStyle(this.parentInfo(info));
+        if (this.emitted.has(id)) { out.removes.push(id); this.forget(info); }
+        this.unregister(info);
+        N.removeChild(N.parent(info.node), info.node);
+      }
+      for (const add of adds) {
+        if (add === null || typeof add !== 'object') fail('bad add');
+        const parent = get(add.parent);
+        if (parent.type !== 'el' && parent.type !== 'doc') fail('parent must be an element');
+        let next = null;
+        if (add.next !== null && add.next !== undefined) {
+          next = get(add.next);
+          if (N.parent(next.node) !== parent.node) fail('next is not a child of parent');
+        }
+        const info = this.build(add.node, parent, 1);
+        N.insertBefore(parent.node, info.node, next ? next.node : null);
+        touchStyle(parent);
+        added.push(info);
+      }
+      for (const entry of attrs) {
+        if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[1] !== 'string'
+            || (entry[2] !== null && typeof entry[2] !== 'string')) fail('bad attrs entry');
+        const info = get(entry[0]);
+        if (info.type !== 'el') fail('attrs on a non-element');
+        const [, name, value] = entry;
+        if (value === null) delete info.attrs[name]; else info.attrs[name] = value;
+        if (this.maskSelectors.length && !name.startsWith(':')) {
+          if (value === null) { try { N.removeAttribute(info.node, name); } catch (e) { /* invalid name */ } }
+          else setRaw(info.node, name, value);
+        }
+        dirtyAttrs.add(info);
+      }
+      for (const entry of texts) {
+        if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== 'string') fail('bad texts entry');
+        const info = get(entry[0]);
+        if (info.type === 'text') N.setData(info.node, entry[1]);
+        else if (info.type !== 'comment') fail('texts on a non-text node');
+        touchStyle(this.parentInfo(info));
+        changedTexts.push(info);
+      }
+
+      // Masking by selector may change with any of the above.
+      const maskFlips = new Set();
+      if (this.maskSelectors.length) {
+        const before = this.matched;
+        const now = this.computeMatched();
+        for (const i of now) if (!before.has(i)) maskFlips.add(i);
+        for (const i of before) if (!now.has(i) && this.nodes.has(i.id)) maskFlips.add(i);
+        this.matched = now;
+      }
+
+      // 2. elements whose output form changed (a <link> whose rel changed): remove, re-add
+      const reAdd = [];
+      for (const info of dirtyAttrs) {
+        if (!this.nodes.has(info.id)) continue;
+        if (this.emitted.has(info.id)) {
+          if (this.outputTag(info) !== this.sentTag.get(info.id)) {
+            out.removes.push(info.id);
+            this.forget(info);
+            reAdd.push(info);
+          }
+        } else {
+          reAdd.push(info);
+        }
+      }
+      // 3. <style> sheets whose text changed: one text child, sanitized as a whole
+      const styleAdds = [];
+      for (const st of dirtyStyles) {
+        if (!this.emitted.has(st.id) || !this.nodes.has(st.id)) continue;
+        const child = this.styleChild(st);
+        const prev = this.styleSent.get(st.id);
+        if (child && prev === child[0] && this.emitted.has(prev)) {
+          out.texts.push([child[0], child[1]]);
+          continue;
+        }
+        if (prev !== null && prev !== undefined && this.emitted.has(prev)) {
+          out.removes.push(prev);
+          this.emitted.delete(prev);
+        }
+        this.styleSent.set(st.id, child ? child[0] : null);
+        if (child) styleAdds.push([st, child]);
+      }
+
+      // 4. adds: the visitor's, in order, then re-added elements and style texts
+      this.fresh = new Set();
+      const addVisible = (info) => {
+        if (this.emitted.has(info.id) || !this.nodes.has(info.id)) return;
+        const parent = this.parentInfo(info);
+        if (!parent || !this.emitted.has(parent.id) || isStyle(parent)) return;
+        if (parent.type === 'el' && this.outputTag(parent) === 'div' && parent.tag === 'iframe') return;
+        if (!visibleUnder(parent, info) || (info.type === 'el' && this.outputTag(info) === null)) return;
+        const next = this.nextEmitted(info);
+        out.adds.push({ parent: parent.id, next, node: this.emit(info, this.maskOf(parent)) });
+      };
+      for (const info of added) addVisible(info);
+      for (const info of reAdd) addVisible(info);
+      for (const [st, child] of styleAdds) {
+        this.emitted.add(child[0]);
+        this.fresh.add(child[0]);
+        out.adds.push({ parent: st.id, next: null, node: [child[0], '#text', child[1]] });
+      }
+
+      // 5. attrs: diff what the agent has against the sanitized attributes now
+      const attrTargets = new Set(dirtyAttrs);
+      const textTargets = new Set(changedTexts);
+      for (const info of [...dirtyAttrs, ...maskFlips]) {
+        if (!this.emitted.has(info.id) || this.fresh.has(info.id)) continue;
+        const wasMasked = this.maskedSent.has(info.id);
+        const isMasked = this.maskOf(info) !== null;
+        if (wasMasked === isMasked && !maskFlips.has(info)) continue;
+        // masking changed: every emitted element and text below must be re-checked
+        const stack = [info.node];
+        while (stack.length) {
+          const n = stack.pop();
+          const i = this.infoOf.get(n);
+          if (!i || !this.emitted.has(i.id)) continue;
+          if (i.type === 'el') attrTargets.add(i); else textTargets.add(i);
+          for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+        }
+      }
+      for (const info of attrTargets) {
+        if (!this.emitted.has(info.id) || this.fresh.has(info.id)) continue;
+        const mask = this.maskOf(info);
+        const now = this.sanitizedAttrs(info, mask);
+        const before = this.sentAttrs.get(info.id) || Object.create(null);
+        for (const k of Object.keys(before)) if (!(k in now)) out.attrs.push([info.id, k, null]);
+        for (const k of Object.keys(now)) if (before[k] !== now[k]) out.attrs.push([info.id, k, now[k]]);
+        this.sentAttrs.set(info.id, now);
+        if (mask) this.maskedSent.add(info.id); else this.maskedSent.delete(info.id);
+      }
+      // 6. texts
+      for (const info of textTargets) {
+        if (info.type !== 'text' || !this.emitted.has(info.id) || this.fresh.has(info.id)) continue;
+        const parent = this.parentInfo(info);
+        if (parent && isStyle(parent)) continue;
+        out.texts.push([info.id, this.textOut(info, parent ? this.maskOf(parent) : null)]);
+      }
+      this.fresh = null;
+      return out;
+    }
+  }
+
+  function setRaw(el, name, value) {
+    // Raw attributes exist only so mask selectors can match; an invalid name just is not set.
+    try { N.setAttribute(el, name, value); } catch (e) { /* not a valid attribute name */ }
+  }
+
+  // ---------------------------------------------------------------- parsing HTML text
+
+  const RESOLVE = new Set(['href', 'src', 'poster', 'cite', 'action', 'formaction', 'xlink:href']);
+
+  function parseHtml(html, baseUrl) {
+    // DOMParser documents are inert like ours: scripts never run, nothing loads.
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    let next = 1;
+    const resolve = (v) => {
+      if (!baseUrl) return v;
+      try { return new URL(v, baseUrl).href; } catch (e) { return v; }
+    };
+    const convert = (n) => {
+      const id = next++;
+      switch (N.type(n)) {
+        case 1: {
+          const attrs = {};
+          const map = N.attributes(n);
+          for (let i = 0; i < N.attrCount(map); i++) {
+            const a = N.attrAt(map, i);
+            const name = N.attrName(a);
+            let v = N.attrValue(a);
+            if (RESOLVE.has(name)) v = resolve(v);
+            else if (name === 'srcset' && baseUrl) {
+              v = v.split(',').map((c) => {
+                const parts = splitWs(stripWs(c));
+                return parts.length ? [resolve(parts[0]), ...parts.slice(1)].join(' ') : c;
+              }).join(', ');
+            }
+            attrs[name] = v;
+          }
+          const tag = N.localName(n);
+          const kids = tag === 'template' && n instanceof HTMLTemplateElement
+            ? children(N.templateContent(n)) : children(n);
+          return [id, tag, attrs, kids.map(convert).filter(Boolean)];
+        }
+        case 3: return [id, '#text', N.data(n)];
+        case 8: return [id, '#comment', ''];
+        case 10: return [id, '#doctype', 'html'];
+        default: return null;
+      }
+    };
+    const docId = next++;
+    return [docId, '#document', children(doc).map(convert).filter(Boolean)];
+  }
+
+  // ---------------------------------------------------------------------- entry points
+
+  window.CobrowseRenderer = Object.freeze({
+    configure,
+    snapshot(sid, payload) {
+      const { doc, brand } = JSON.parse(payload);
+      sessions.delete(sid);
+      const s = new Session(brand);
+      s.load(doc);
+      const out = s.snapshotDoc();
+      sessions.set(sid, s);
+      return JSON.stringify(out);
+    },
+    mutations(sid, payload) {
+      const s = sessions.get(sid);
+      if (!s) fail('no snapshot for this session');
+      try {
+        return JSON.stringify(s.apply(JSON.parse(payload)));
+      } catch (e) {
+        sessions.delete(sid); // half-applied: only a fresh snapshot can fix it
+        throw e;
+      }
+    },
+    drop(sid) { sessions.delete(sid); return ''; },
+    count() { return sessions.size; },
+    parseHtml(html, baseUrl) { return JSON.stringify(parseHtml(html, baseUrl || null)); },
+    sanitizeHtml(sid, html, baseUrl, brandJson) {
+      const doc = parseHtml(html, baseUrl || null);
+      const s = new Session(JSON.parse(brandJson));
+      s.load(doc);
+      return JSON.stringify(s.snapshotDoc());
+    },
+    decide(payload) { // golden decisions: the same cases policy.py answers
+      const { origins, cases } = JSON.parse(payload);
+      const set = compileOrigins(origins);
+      return JSON.stringify(cases.map((c) => {
+        const ns = c.ns || 'html';
+        if (c.kind === 'css') return cssAllowed(c.value, set);
+        if (c.kind === 'url') return urlAllowed(c.value, c.url_kind, set);
+        if (c.attr === null || c.attr === undefined) return elementAction(c.tag, c.attrs || {}, ns);
+        return attributeAllowed(c.tag, c.attr, c.value, ns, set);
+      }));
+    },
+  });
+})();

@@ -1,0 +1,337 @@
+"""The renderer service: sanitizes each session's DOM stream in a locked-down Chromium.
+
+Runs inside the relay's asyncio process. One browser, a small pool of pages; each page is a
+host page on a fake origin (fulfilled by a route, CSP ``default-src 'none'`` plus the hash of
+our one script) in a browser context where every other request is aborted. Many sessions'
+inert documents share a page. A page that crashes or hangs takes its sessions with it: their
+calls raise :class:`RendererError` and the relay must ask the visitor for a resync (a fresh
+``dom.snapshot``); the pool replaces the page and, if the browser died, relaunches it.
+
+Usage: ``await renderer.snapshot(...)`` once per stream, then ``await renderer.mutations(...)``
+for each batch **in order** (await one before sending the next of the same session), and
+``await renderer.drop(session)`` when the session ends. Never forward a visitor's ``dom.*``
+message to an agent without passing it through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Final
+
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from renderer import chromium, images
+from renderer.policy import BrandPolicy, policy_json
+
+__all__ = ["BrandPolicy", "Renderer", "RendererError"]
+
+log = logging.getLogger("cobrowse.renderer")
+
+HOST_URL: Final = "http://renderer.cobrowse.invalid/"
+
+
+class RendererError(Exception):
+    """The renderer could not sanitize this message. Not the agent's fault.
+
+    After it: drop what the agent has of this session's replica and send the visitor a
+    ``resync``; the next ``dom.snapshot`` starts the session over (on a healthy page).
+    ``session`` names the session when there is one.
+    """
+
+    def __init__(self, message: str, session: str | None = None) -> None:
+        super().__init__(message)
+        self.session = session
+
+
+def _host_page() -> tuple[str, str]:
+    """The host page HTML and its CSP: only our inline script (by hash) may run."""
+    source = resources.files("renderer").joinpath("sanitizer.js").read_text("utf-8")
+    config = json.dumps(policy_json()).replace("</", "<\\/")
+    script = f"{source}\nwindow.CobrowseRenderer.configure({config});\n"
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    csp = f"default-src 'none'; script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    html = (
+        "<!doctype html><html><head><meta charset=utf-8><title>cobrowse renderer</title>"
+        f"<script>{script}</script></head><body></body></html>"
+    )
+    return html, csp
+
+
+@dataclass(eq=False)
+class _Slot:
+    page: Page
+    sessions: set[str] = field(default_factory=set)
+    dead: bool = False
+
+
+class Renderer:
+    """Sanitizing renderer. Limits are constructor arguments with safe defaults:
+
+    ``pages``: pages in the pool (sessions are spread over them); ``timeout``: seconds one
+    sanitize call may take before its page is declared hung and replaced. ``chromium``: the
+    browser setting (see ``renderer.chromium``). No argument loosens the sandbox.
+    """
+
+    def __init__(self, *, pages: int = 2, timeout: float = 5.0,
+                 chromium_setting: str | None = None) -> None:
+        if pages < 1 or timeout <= 0:
+            raise ValueError("pages must be >= 1 and timeout > 0")
+        self._max_pages = pages
+        self._timeout = timeout
+        self._chromium = chromium_setting
+        self._host_html, self._csp = _host_page()
+        self._start_lock = asyncio.Lock()
+        self._pool_lock = asyncio.Lock()
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._slots: list[_Slot] = []
+        self._where: dict[str, _Slot] = {}
+        self._session_locks: dict[str, asyncio.Lock] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Launch the browser if it is not running. Idempotent and safe to call concurrently."""
+        async with self._start_lock:
+            if self._closed:
+                raise RendererError("the renderer is closed")
+            if self._browser is not None and self._browser.is_connected():
+                return
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            browser = await self._playwright.chromium.launch(
+                **chromium.launch_options(self._chromium))
+            context = await browser.new_context(
+                service_workers="block", accept_downloads=False, java_script_enabled=True)
+            # Set up before any page exists: the host page is served from here, and every
+            # other request of every page is refused.
+            await context.route("**/*", self._route)
+            browser.on("disconnected", lambda _b: self._on_browser_gone(browser))
+            self._browser, self._context = browser, context
+            self._slots = []
+            log.info("renderer browser started")
+
+    async def close(self) -> None:
+        """Close the browser. Pending calls fail with RendererError. Idempotent."""
+        async with self._start_lock:
+            self._closed = True
+            browser, self._browser, self._context = self._browser, None, None
+            self._slots, self._where = [], {}
+            if browser is not None:
+                try:
+                    await browser.close()
+                except PlaywrightError:
+                    pass  # already gone
+            if self._playwright is not None:
+                await self._playwright.stop()
+                self._playwright = None
+
+    async def _route(self, route: Route) -> None:
+        if route.request.url == HOST_URL and route.request.resource_type == "document":
+            await route.fulfill(status=200, body=self._host_html, headers={
+                "content-type": "text/html; charset=utf-8",
+                "content-security-policy": self._csp,
+            })
+        else:
+            await route.abort()
+
+    def _on_browser_gone(self, browser: Browser) -> None:
+        if self._browser is browser:
+            log.warning("renderer browser disconnected; will relaunch")
+            self._browser, self._context = None, None
+            for slot in self._slots:
+                self._retire(slot)
+            self._slots = []
+
+    def _retire(self, slot: _Slot) -> None:
+        slot.dead = True
+        for session in slot.sessions:
+            if self._where.get(session) is slot:
+                del self._where[session]
+        slot.sessions.clear()
+
+    async def _new_slot(self) -> _Slot:
+        await self.start()
+        assert self._context is not None
+        page = await self._context.new_page()
+        slot = _Slot(page)
+
+        def on_crash(_page: Page) -> None:
+            log.warning("renderer page crashed; dropping %d sessions", len(slot.sessions))
+            self._retire(slot)
+
+        page.on("crash", on_crash)
+        try:
+            await asyncio.wait_for(page.goto(HOST_URL), self._timeout)
+            ready = await page.evaluate("typeof window.CobrowseRenderer === 'object'")
+        except (PlaywrightError, TimeoutError) as exc:
+            await self._kill(slot)
+            raise RendererError(f"renderer page failed to load: {exc}") from None
+        if not ready:
+            await self._kill(slot)
+            raise RendererError("renderer script did not run in the host page")
+        return slot
+
+    async def _slot_for_new_session(self) -> _Slot:
+        async with self._pool_lock:
+            if self._browser is None or not self._browser.is_connected():
+                await self.start()
+            self._slots = [s for s in self._slots if not s.dead]
+            if len(self._slots) < self._max_pages and all(s.sessions for s in self._slots):
+                self._slots.append(await self._new_slot())
+            return min(self._slots, key=lambda s: len(s.sessions))
+
+    async def _kill(self, slot: _Slot) -> None:
+        self._retire(slot)
+        if slot in self._slots:
+            self._slots.remove(slot)
+        try:
+            await asyncio.wait_for(slot.page.close(), self._timeout)
+        except (PlaywrightError, TimeoutError):
+            pass  # a crashed or hung renderer process; the browser reaps it
+
+    async def _call(self, slot: _Slot, expression: str, args: list[Any],
+                    session: str | None) -> str:
+        if slot.dead:
+            raise RendererError("renderer page is gone", session)
+        try:
+            result = await asyncio.wait_for(slot.page.evaluate(expression, args), self._timeout)
+        except TimeoutError:
+            log.warning("renderer page hung; replacing it (session %s)", session)
+            await self._kill(slot)
+            raise RendererError("renderer timed out", session) from None
+        except PlaywrightError as exc:
+            if slot.dead or slot.page.is_closed() or "crash" in str(exc).lower():
+                await self._kill(slot)
+                raise RendererError("renderer page crashed", session) from None
+            m = re.search(r"cobrowse-renderer: ([^\n]*)", str(exc))
+            reason = m.group(1) if m else "sanitizer failed"
+            raise RendererError(f"rejected: {reason}", session) from None
+        if not isinstance(result, str):
+            raise RendererError("renderer returned no result", session)
+        return result
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._session_locks.get(session_id)
+        if lock is None:
+            lock = self._session_locks[session_id] = asyncio.Lock()
+        return lock
+
+    # ------------------------------------------------------------------ the API
+
+    async def snapshot(self, session_id: str, message: dict[str, Any],
+                       brand: BrandPolicy) -> dict[str, Any]:
+        """Sanitize a validated ``dom.snapshot``; returns the ``replica.snapshot`` to send.
+
+        Starts (or restarts) the session's replica: later ``mutations`` apply to this one.
+        """
+        if message.get("type") != "dom.snapshot" or "doc" not in message:
+            raise RendererError("not a dom.snapshot message", session_id)
+        async with self._lock(session_id):
+            old = self._where.pop(session_id, None)
+            if old is not None:
+                old.sessions.discard(session_id)
+                if not old.dead:
+                    await self._call(old, "s => CobrowseRenderer.drop(s)", [session_id], None)
+            slot = await self._slot_for_new_session()
+            payload = json.dumps({"doc": message["doc"], "brand": {
+                "origins": list(brand.origins), "mask_selectors": list(brand.mask_selectors)}})
+            slot.sessions.add(session_id)
+            self._where[session_id] = slot
+            try:
+                raw = await self._call(
+                    slot, "([s, p]) => CobrowseRenderer.snapshot(s, p)",
+                    [session_id, payload], session_id)
+            except RendererError:
+                slot.sessions.discard(session_id)
+                if self._where.get(session_id) is slot:
+                    del self._where[session_id]
+                raise
+            doc = json.loads(raw)
+            if images.has_data_images(doc):
+                await asyncio.to_thread(images.reencode_tree, doc)
+        return {**message, "type": "replica.snapshot", "doc": doc}
+
+    async def mutations(self, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Sanitize a validated ``dom.mutations``; returns the ``replica.mutations`` to send.
+
+        Raises RendererError when the session has no live snapshot (never started, dropped,
+        its page died) or the batch does not fit the replica; the session is then forgotten.
+        """
+        if message.get("type") != "dom.mutations":
+            raise RendererError("not a dom.mutations message", session_id)
+        async with self._lock(session_id):
+            slot = self._where.get(session_id)
+            if slot is None or slot.dead:
+                self._where.pop(session_id, None)
+                raise RendererError("no live snapshot for this session", session_id)
+            payload = json.dumps({k: message.get(k, [])
+                                  for k in ("removes", "adds", "attrs", "texts")})
+            try:
+                raw = await self._call(slot, "([s, p]) => CobrowseRenderer.mutations(s, p)",
+                                       [session_id, payload], session_id)
+            except RendererError:
+                slot.sessions.discard(session_id)
+                if self._where.get(session_id) is slot:
+                    del self._where[session_id]
+                raise
+            out = json.loads(raw)
+            if any(images.has_data_images(a["node"]) for a in out["adds"]) or any(
+                    isinstance(v, str) and v.lstrip()[:5].lower() == "data:"
+                    for _, _, v in out["attrs"]):
+                await asyncio.to_thread(_reencode_mutations, out)
+        return {**message, "type": "replica.mutations", **out}
+
+    async def drop(self, session_id: str) -> None:
+        """Forget a session's replica (session ended). Unknown sessions are fine."""
+        async with self._lock(session_id):
+            slot = self._where.pop(session_id, None)
+            if slot is not None:
+                slot.sessions.discard(session_id)
+                if not slot.dead:
+                    try:
+                        await self._call(slot, "s => CobrowseRenderer.drop(s)", [session_id], None)
+                    except RendererError:
+                        pass  # the page died meanwhile; its sessions are gone anyway
+        self._session_locks.pop(session_id, None)
+
+    async def sanitize_html(self, html: str, base_url: str | None,
+                            brand: BrandPolicy) -> list[Any]:
+        """Parse HTML text inertly (DOMParser, in the sandbox page), sanitize it like a
+        snapshot, and return the sanitized ``#document`` node (for ``cobrowse sanitize``)."""
+        slot = await self._slot_for_new_session()
+        brand_json = json.dumps({"origins": list(brand.origins),
+                                 "mask_selectors": list(brand.mask_selectors)})
+        raw = await self._call(slot, "([h, b, p]) => CobrowseRenderer.sanitizeHtml('', h, b, p)",
+                               [html, base_url or "", brand_json], None)
+        doc: list[Any] = json.loads(raw)
+        if images.has_data_images(doc):
+            await asyncio.to_thread(images.reencode_tree, doc)
+        return doc
+
+    async def parse_html(self, html: str, base_url: str | None = None) -> list[Any]:
+        """HTML text as an unsanitized ``#document`` node (tests and tools only)."""
+        slot = await self._slot_for_new_session()
+        raw = await self._call(slot, "([h, b]) => CobrowseRenderer.parseHtml(h, b)",
+                               [html, base_url or ""], None)
+        doc: list[Any] = json.loads(raw)
+        return doc
+
+
+def _reencode_mutations(out: dict[str, Any]) -> None:
+    for add in out["adds"]:
+        images.reencode_tree(add["node"])
+    for entry in out["attrs"]:
+        value = entry[2]
+        if isinstance(value, str) and value.lstrip()[:5].lower() == "data:":
+            entry[2] = images.reencode(value)

@@ -1,0 +1,132 @@
+"""Helpers for the renderer tests: a private event loop, message builders, output checks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from renderer.policy import BrandPolicy
+
+T = TypeVar("T")
+
+
+BRAND = BrandPolicy(origins=("https://shop.example",), mask_selectors=(".secret",))
+
+
+class Loop:
+    """Runs the async renderer from sync tests (no asyncio plugin needed)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+
+
+
+_ids = itertools.count(1)
+
+
+def new_session() -> str:
+    return f"test-{next(_ids)}"
+
+
+def snapshot_message(doc: list[Any], session: str = "s", seq: int = 0) -> dict[str, Any]:
+    return {"v": 1, "type": "dom.snapshot", "session": session, "seq": seq,
+            "url": "https://shop.example/", "title": "Shop",
+            "viewport": {"w": 1280, "h": 800, "dpr": 1}, "doc": doc}
+
+
+def mutations_message(session: str = "s", seq: int = 1, *, removes: list[int] | None = None,
+                      adds: list[dict[str, Any]] | None = None,
+                      attrs: list[list[Any]] | None = None,
+                      texts: list[list[Any]] | None = None) -> dict[str, Any]:
+    return {"v": 1, "type": "dom.mutations", "session": session, "seq": seq,
+            "removes": removes or [], "adds": adds or [], "attrs": attrs or [],
+            "texts": texts or []}
+
+
+def page_doc(*body: list[Any], head: tuple[list[Any], ...] = ()) -> list[Any]:
+    """A #document with ids 1..4 for document/doctype/html/head, 5 for body."""
+    return [1, "#document", [[2, "#doctype", "html"],
+                             [3, "html", {}, [[4, "head", {}, list(head)],
+                                              [5, "body", {}, list(body)]]]]]
+
+
+# ------------------------------------------------------------------ output checks
+
+# Independent of renderer/policy.py on purpose: what must never reach an agent.
+NEVER_TAGS = frozenset({
+    "script", "noscript", "object", "embed", "applet", "frame", "frameset", "iframe", "base",
+    "portal", "template", "xmp", "noembed", "noframes", "plaintext", "handler", "listener",
+    "annotation-xml", "maction",
+})
+NEVER_ATTRS = frozenset({"srcdoc", "formaction", "action", "http-equiv", "target", "ping",
+                         "background", "autofocus", "is", "xmlns"})
+BAD_VALUE_MARKERS = ("javascript:", "vbscript:", "expression(", "-moz-binding", "behavior:")
+
+
+def _squash(value: str) -> str:
+    return "".join(ch for ch in value if ord(ch) > 0x20).lower()
+
+
+def violations(doc: list[Any]) -> list[str]:
+    """Everything forbidden in a node tree: the property every sanitizer output must meet."""
+    found: list[str] = []
+    stack: list[list[Any]] = [doc]
+    while stack:
+        node = stack.pop()
+        if node[1] == "#document":
+            stack.extend(node[2])
+            continue
+        if len(node) != 4:
+            continue
+        tag, attrs = node[1], node[2]
+        if tag.lower() in NEVER_TAGS:
+            found.append(f"{node[0]}: <{tag}>")
+        for name, value in attrs.items():
+            lname = name.lower()
+            if lname.startswith("on") or lname in NEVER_ATTRS:
+                found.append(f"{node[0]}: @{name}")
+            squashed = _squash(value)
+            if any(marker in squashed for marker in BAD_VALUE_MARKERS):
+                found.append(f"{node[0]}: @{name}={value[:40]!r}")
+            if squashed.startswith("data:") and not (
+                    name in ("src", "href", "xlink:href")
+                    and squashed.startswith(("data:image/png;", "data:image/jpeg;"))):
+                found.append(f"{node[0]}: data: URL in @{name}")
+        stack.extend(node[3])
+    return found
+
+
+def ids(node: list[Any]) -> set[int]:
+    out: set[int] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        out.add(item[0])
+        if item[1] == "#document":
+            stack.extend(item[2])
+        elif len(item) == 4:
+            stack.extend(item[3])
+    return out
+
+
+def find(node: list[Any], node_id: int) -> list[Any] | None:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if item[0] == node_id:
+            return item
+        if item[1] == "#document":
+            stack.extend(item[2])
+        elif len(item) == 4:
+            stack.extend(item[3])
+    return None

@@ -1,0 +1,334 @@
+"""Browser harness for the tag: a fake brand site, the real tag.js, and the test as the relay.
+
+Pages under ``pages/`` are served at ``https://shop.test/`` (with a strict CSP) and the tag at
+``https://relay.test/tag.js`` through ``page.route``; the visitor socket is answered by
+``page.route_web_socket``, so each test speaks the relay's side of the protocol as a peer.
+``Replica`` rebuilds the page from the tag's node stream, checking the protocol's rules as it goes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, WebSocketRoute
+
+ROOT = Path(__file__).resolve().parents[2]
+TAG = ROOT / "tag_js" / "tag.js"
+PAGES = Path(__file__).resolve().parent / "pages"
+SITE = "https://shop.test"
+RELAY = "https://relay.test"
+# No inline script or style anywhere: the tag must work under a brand's strict policy.
+CSP = (
+    "default-src 'self'; script-src 'self' https://relay.test; connect-src wss://relay.test; "
+    "style-src 'self'; img-src 'self' data:"
+)
+PLACEHOLDER = "\u2022" * 6
+
+# Runs before every page script: keeps a handle on the tag's closed shadow root (the only way a
+# test can reach into it), and records CSP violations and uncaught errors.
+INIT_SCRIPT = """
+(() => {
+  const before = new Set(Object.getOwnPropertyNames(window));
+  window.__cbNewGlobals = () => Object.getOwnPropertyNames(window)
+    .filter((k) => !before.has(k) && !k.startsWith('__cb') && !k.startsWith('__pw')
+      && !k.startsWith('__playwright'));
+  const attach = Element.prototype.attachShadow;
+  window.__cbShadow = [];
+  window.__cbErrors = [];
+  window.__cbCsp = [];
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    if (this.localName === 'cobrowse-ui') window.__cbShadow.push({ mode: init.mode, root });
+    return root;
+  };
+  const on = EventTarget.prototype.addEventListener;
+  on.call(window, 'error', (e) => window.__cbErrors.push(String(e.message)));
+  on.call(document, 'securitypolicyviolation', (e) => window.__cbCsp.push(e.violatedDirective));
+})();
+"""
+
+# The page as the protocol says the tag must mirror it, computed independently in the page.
+EXPECTED_TREE_JS = """
+() => {
+  const URLS = new Set(['href', 'src', 'action', 'poster']);
+  const abs = (v) => new URL(v, document.baseURI).href;
+  function norm(n) {
+    switch (n.nodeType) {
+      case 3: return ['#text', n.data];
+      case 8: return ['#comment'];
+      case 10: return ['#doctype', n.name];
+      case 9: return ['#document', kids(n)];
+      case 1: {
+        if (n.localName === 'cobrowse-ui') return null;
+        const attrs = {};
+        for (const a of n.attributes) {
+          let v = a.value;
+          if (URLS.has(a.name) && v) v = abs(v);
+          if (a.name === 'srcset') {
+            v = v.split(',').map((c) => c.trim().split(/\\s+/))
+              .map(([u, d]) => abs(u) + (d ? ' ' + d : '')).join(', ');
+          }
+          attrs[a.name] = v;
+        }
+        return [n.localName, attrs, n.localName === 'script' ? [] : kids(n)];
+      }
+    }
+    return null;
+  }
+  function kids(n) { return [...n.childNodes].map(norm).filter((x) => x !== null); }
+  return norm(document);
+}
+"""
+
+
+class Replica:
+    """The page rebuilt from dom.snapshot / dom.mutations, applying the protocol's rules strictly.
+
+    Every rule violation (unknown parent, `next` not present, id reused, seq gap) fails the test.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, dict[str, Any]] = {}
+        self.root = 0
+        self.seq = -1
+        self.session = ""
+
+    def load(self, snapshot: dict[str, Any]) -> None:
+        self.nodes = {}
+        self.seq = snapshot["seq"]
+        self.session = snapshot["session"]
+        self.root = snapshot["doc"][0]
+        self._build(snapshot["doc"], 0)
+
+    def _build(self, arr: list[Any], parent: int) -> int:
+        stack: list[tuple[list[Any], int]] = [(arr, parent)]
+        while stack:
+            item, par = stack.pop()
+            node_id, name = item[0], item[1]
+            assert isinstance(node_id, int) and node_id > 0
+            assert node_id not in self.nodes, f"id {node_id} used twice"
+            node: dict[str, Any] = {"name": name, "parent": par, "children": [], "attrs": {}}
+            if name in ("#text", "#comment", "#doctype"):
+                assert len(item) == 3 and isinstance(item[2], str)
+                node["text"] = item[2]
+                if name == "#comment":
+                    assert item[2] == "", "comment text must never be sent"
+                kids: list[Any] = []
+            elif name == "#document":
+                kids = item[2]
+            else:
+                assert len(item) == 4 and isinstance(item[2], dict)
+                node["attrs"] = dict(item[2])
+                kids = item[3]
+            self.nodes[node_id] = node
+            if par:
+                self.nodes[par]["children"].append(node_id)
+            for child in reversed(kids):
+                stack.append((child, node_id))
+        return int(arr[0])
+
+    def _drop(self, node_id: int) -> None:
+        for child in self.nodes[node_id]["children"]:
+            self._drop(child)
+        del self.nodes[node_id]
+
+    def apply(self, batch: dict[str, Any]) -> None:
+        assert batch["session"] == self.session
+        assert batch["seq"] == self.seq + 1, f"seq {batch['seq']} after {self.seq}"
+        self.seq = batch["seq"]
+        for node_id in batch["removes"]:
+            assert node_id in self.nodes, f"remove of unknown {node_id}"
+            parent = self.nodes[node_id]["parent"]
+            self.nodes[parent]["children"].remove(node_id)
+            self._drop(node_id)
+        for add in batch["adds"]:
+            parent = add["parent"]
+            assert parent in self.nodes, f"add under unknown parent {parent}"
+            siblings = self.nodes[parent]["children"]
+            new = self._build(add["node"], 0)
+            self.nodes[new]["parent"] = parent
+            if add["next"] is None:
+                siblings.append(new)
+            else:
+                assert add["next"] in siblings, f"next {add['next']} not under {parent}"
+                siblings.insert(siblings.index(add["next"]), new)
+        for node_id, name, value in batch["attrs"]:
+            assert node_id in self.nodes, f"attr on unknown {node_id}"
+            attrs = self.nodes[node_id]["attrs"]
+            if value is None:
+                attrs.pop(name, None)
+            else:
+                attrs[name] = value
+        for node_id, text in batch["texts"]:
+            assert node_id in self.nodes, f"text of unknown {node_id}"
+            self.nodes[node_id]["text"] = text
+
+    def tree(self, node_id: int | None = None) -> list[Any]:
+        """The replica in the form EXPECTED_TREE_JS gives (state entries left out)."""
+        node = self.nodes[self.root if node_id is None else node_id]
+        name = node["name"]
+        if name == "#text":
+            return ["#text", node["text"]]
+        if name == "#comment":
+            return ["#comment"]
+        if name == "#doctype":
+            return ["#doctype", node["text"]]
+        kids = [self.tree(c) for c in node["children"]]
+        if name == "#document":
+            return ["#document", kids]
+        attrs = {k: v for k, v in node["attrs"].items() if not k.startswith(":")}
+        return [name, attrs, kids]
+
+    def find(self, **attrs: str) -> dict[str, Any]:
+        """The one element whose attributes include all of ``attrs``."""
+        found = [n for n in self.nodes.values()
+                 if all(n["attrs"].get(k) == v for k, v in attrs.items())]
+        assert len(found) == 1, f"{len(found)} nodes match {attrs}"
+        return found[0]
+
+    def id_of(self, **attrs: str) -> int:
+        node = self.find(**attrs)
+        return next(i for i, n in self.nodes.items() if n is node)
+
+
+class FakeRelay:
+    """The relay's side of the visitor socket. Records every frame the page sends."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.sockets: list[WebSocketRoute] = []
+        self.urls: list[str] = []
+        self.raw: list[str] = []
+        self.frames: list[dict[str, Any]] = []
+        self.replica = Replica()
+
+    def accept(self, ws: WebSocketRoute) -> None:
+        self.sockets.append(ws)
+        self.urls.append(ws.url)
+        ws.on_message(self._received)
+
+    def _received(self, message: str | bytes) -> None:
+        text = message if isinstance(message, str) else message.decode()
+        self.raw.append(text)
+        frame = json.loads(text)
+        assert frame.get("v") == 1, frame
+        self.frames.append(frame)
+
+    def send(self, type_: str, **body: Any) -> None:
+        self.sockets[-1].send(json.dumps({"v": 1, "type": type_, **body}))
+
+    def wait(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Pump Playwright's event loop until ``predicate()`` is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting")
+            self.page.wait_for_timeout(20)
+
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == type_]
+
+    def next_frame(self, type_: str, after: int = 0, timeout: float = 5.0) -> dict[str, Any]:
+        """The first frame of ``type_`` at index ``after`` or later in ``frames``."""
+        def find() -> dict[str, Any] | None:
+            return next((f for f in self.frames[after:] if f["type"] == type_), None)
+        result: dict[str, Any] = self.wait(find, timeout)
+        return result
+
+    # ---- conveniences playing the relay's usual lines
+
+    def hello(self, token: str = "tok-1", resumed: bool = False) -> None:  # noqa: S107
+        self.wait(lambda: self.sockets)
+        self.send("hello", conversation="conv1", token=token, brand="shop", resumed=resumed)
+
+    def start_session(self, mode: str = "view_only", mask_selectors: list[str] | None = None,
+                      session: str = "s1") -> dict[str, Any]:
+        """Start a session and load the snapshot the tag answers with into the replica."""
+        mark = len(self.frames)
+        self.send("session.started", session=session, conversation="conv1", mode=mode,
+                  agent="Ann", mask_selectors=mask_selectors or [])
+        snapshot = self.next_frame("dom.snapshot", mark, timeout=10)
+        self.replica.load(snapshot)
+        return snapshot
+
+    def sync(self) -> None:
+        """Apply every dom.mutations received so far (after the snapshot) to the replica."""
+        for frame in self.frames:
+            if frame["type"] == "dom.mutations" and frame["seq"] > self.replica.seq:
+                self.replica.apply(frame)
+
+    def settle(self) -> None:
+        """Wait until the tag has flushed what the page did (two frames and a margin)."""
+        try:
+            self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
+                               "requestAnimationFrame(() => setTimeout(r, 30))))")
+        except PlaywrightError:  # the hostile page broke rAF: outwait the tag's fallback timer
+            self.page.wait_for_timeout(400)
+        self.sync()
+
+
+class TagUI:
+    """The tag's UI, reached through the closed shadow root the init script kept."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def _js(self, testid: str) -> str:
+        return (f"(() => {{ const s = window.__cbShadow[0]; return s && "
+                f"s.root.querySelector('[data-testid=\"{testid}\"]'); }})()")
+
+    def visible(self, testid: str) -> bool:
+        return bool(self.page.evaluate(
+            f"() => {{ const e = {self._js(testid)}; return !!e && e.checkVisibility(); }}"))
+
+    def text(self, testid: str) -> str:
+        return str(self.page.evaluate(f"() => {self._js(testid)}.textContent"))
+
+    def all(self, testid: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.page.evaluate(
+            "(id) => [...window.__cbShadow[0].root.querySelectorAll(`[data-testid=\"${id}\"]`)]"
+            ".map(e => ({text: e.textContent, sender: e.dataset.sender || null}))", testid)
+        return result
+
+    def click(self, testid: str) -> None:
+        """A real mouse click (trusted events) in the middle of the element."""
+        handle = self.page.evaluate_handle(f"() => {self._js(testid)}")
+        box = handle.as_element().bounding_box()  # type: ignore[union-attr]
+        assert box, f"{testid} has no box"
+        self.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    def type(self, testid: str, text: str) -> None:
+        self.click(testid)
+        self.page.keyboard.type(text)
+
+    def box(self, testid: str) -> dict[str, float]:
+        handle = self.page.evaluate_handle(f"() => {self._js(testid)}")
+        box = handle.as_element().bounding_box()  # type: ignore[union-attr]
+        assert box
+        return box
+
+
+def open_page(page: Page, name: str) -> None:
+    """Load a fixture page and wait until the tag has built its UI."""
+    page.goto(f"{SITE}/{name}")
+    # Polled with evaluate: wait_for_function's injected script needs the page's
+    # window.addEventListener, which the hostile fixture page breaks.
+    deadline = time.monotonic() + 5
+    while page.evaluate("() => window.__cbShadow.length") != 1:
+        assert time.monotonic() < deadline, "the tag did not build its UI"
+        page.wait_for_timeout(20)
+
+
+def start_chat(relay: FakeRelay, ui: TagUI) -> None:
+    """Open the chat (which connects) and answer with hello."""
+    ui.click("cb-chat-open")
+    relay.hello()
+    relay.wait(lambda: relay.page.evaluate("() => sessionStorage.getItem('cobrowse') !== null"))
