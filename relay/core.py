@@ -210,17 +210,17 @@ class Relay:
         conversation = self.conversations[conversation_id]
         visitor = Peer(VISITOR, conversation_id)
         self.visitors_online[conversation_id] = self.visitors_online.get(conversation_id, 0) + 1
+        session = self._session_of_conversation(conversation_id)
+        hello: dict[str, Any] = {
+            "conversation": conversation_id,
+            "token": token,
+            "brand": brand,
+            "resumed": resumed,
+        }
+        if session is not None:
+            hello["session"] = session.id  # session.started follows; absent: none is active
         effects: list[Effect] = [
-            Send(
-                visitor,
-                "hello",
-                {
-                    "conversation": conversation_id,
-                    "token": token,
-                    "brand": brand,
-                    "resumed": resumed,
-                },
-            ),
+            Send(visitor, "hello", hello),
             Send(
                 visitor,
                 "chat.history",
@@ -230,7 +230,6 @@ class Relay:
         invite = self._pending_invite_of_conversation(conversation_id)
         if invite is not None:
             effects.append(self._offer(invite))
-        session = self._session_of_conversation(conversation_id)
         if session is not None:
             session.visitor_left_at = None
             session.next_seq = None  # the new page load starts with a fresh snapshot

@@ -368,6 +368,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "token": Str(max=128),
             "brand": Str(),
             "resumed": Bool(),
+            "session": Id(),
             "agent": AnyJson(),
         },
     ),

@@ -9,8 +9,23 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
-                         "meta", "source", "track", "wbr"})
+VOID: Final = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 
 
 def _escape_text(text: str) -> str:
@@ -18,8 +33,9 @@ def _escape_text(text: str) -> str:
 
 
 def _escape_attr(value: str) -> str:
-    return (value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-            .replace(">", "&gt;"))
+    return (
+        value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    )
 
 
 def _child_ns(parent_ns: str, parent_tag: str, tag: str) -> str:

@@ -19,13 +19,15 @@ from PIL import Image
 MAX_IMAGE_BYTES: Final = 2 * 1024 * 1024  # encoded bytes of one data: image
 MAX_IMAGE_PIXELS: Final = 4096 * 4096  # width * height, checked before decoding pixels
 
-_DATA_RE: Final = re.compile(r"^data:(image/[a-z]+);base64,([A-Za-z0-9+/= \f\t\n\r]*)$",
-                             re.IGNORECASE)
+_DATA_RE: Final = re.compile(
+    r"^data:(image/[a-z]+);base64,([A-Za-z0-9+/= \f\t\n\r]*)$", re.IGNORECASE
+)
 _FORMATS: Final = {"PNG", "JPEG", "GIF", "WEBP"}
 
 
-def reencode(url: str, max_bytes: int = MAX_IMAGE_BYTES,
-             max_pixels: int = MAX_IMAGE_PIXELS) -> str | None:
+def reencode(
+    url: str, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
+) -> str | None:
     """A freshly encoded data: URL for the image in ``url``, or None to drop it."""
     m = _DATA_RE.match(url.strip())
     if not m:

@@ -43,62 +43,248 @@ class BrandPolicy:
 
 # ----------------------------------------------------------------------------- elements
 
-HTML_ELEMENTS: Final = frozenset({
-    # Document structure: the replica is a whole document.
-    "html", "head", "body", "title",
-    # Sectioning and text.
-    "address", "article", "aside", "footer", "header", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hgroup", "main", "nav", "section", "search", "blockquote", "dd", "div", "dl", "dt",
-    "figcaption", "figure", "hr", "li", "menu", "ol", "p", "pre", "ul", "a", "abbr", "b", "bdi",
-    "bdo", "br", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "rp", "rt",
-    "ruby", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr",
-    "del", "ins", "details", "summary", "dialog",
-    # Legacy presentational elements still found on real pages; none can run code.
-    "acronym", "big", "blink", "center", "dir", "font", "marquee", "nobr", "strike", "tt",
-    # Embedded content that only ever fetches through a checked URL attribute.
-    "img", "picture", "source", "video", "audio", "track", "map", "area", "canvas",
-    # Tables.
-    "caption", "col", "colgroup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
-    # Forms: kept so the agent sees them; `action`/`formaction` are never allowed.
-    "form", "fieldset", "legend", "label", "input", "button", "select", "datalist",
-    "optgroup", "option", "textarea", "output", "progress", "meter",
-    # <style> is kept and its text goes through css_allowed / the CSS neutralizer.
-    "style",
-    # <link> and <meta> are kept only in their harmless forms (element_action, ATTRS below).
-    "link", "meta",
-    # <iframe> is never loaded; element_action turns it into a placeholder <div>.
-    "iframe",
-})
+# fmt: off  (the allowlists stay grouped and commented, one group per line)
+
+HTML_ELEMENTS: Final = frozenset(
+    {
+        # Document structure: the replica is a whole document.
+        "html",
+        "head",
+        "body",
+        "title",
+        # Sectioning and text.
+        "address",
+        "article",
+        "aside",
+        "footer",
+        "header",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hgroup",
+        "main",
+        "nav",
+        "section",
+        "search",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "hr",
+        "li",
+        "menu",
+        "ol",
+        "p",
+        "pre",
+        "ul",
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "br",
+        "cite",
+        "code",
+        "data",
+        "dfn",
+        "em",
+        "i",
+        "kbd",
+        "mark",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+        "wbr",
+        "del",
+        "ins",
+        "details",
+        "summary",
+        "dialog",
+        # Legacy presentational elements still found on real pages; none can run code.
+        "acronym",
+        "big",
+        "blink",
+        "center",
+        "dir",
+        "font",
+        "marquee",
+        "nobr",
+        "strike",
+        "tt",
+        # Embedded content that only ever fetches through a checked URL attribute.
+        "img",
+        "picture",
+        "source",
+        "video",
+        "audio",
+        "track",
+        "map",
+        "area",
+        "canvas",
+        # Tables.
+        "caption",
+        "col",
+        "colgroup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        # Forms: kept so the agent sees them; `action`/`formaction` are never allowed.
+        "form",
+        "fieldset",
+        "legend",
+        "label",
+        "input",
+        "button",
+        "select",
+        "datalist",
+        "optgroup",
+        "option",
+        "textarea",
+        "output",
+        "progress",
+        "meter",
+        # <style> is kept and its text goes through css_allowed / the CSS neutralizer.
+        "style",
+        # <link> and <meta> are kept only in their harmless forms (element_action, ATTRS below).
+        "link",
+        "meta",
+        # <iframe> is never loaded; element_action turns it into a placeholder <div>.
+        "iframe",
+    }
+)
 # Deliberately absent (each is an attack in the agent's browser): script, noscript (its
 # content is parsed differently with scripting on: mXSS), object, embed, applet, frame,
 # frameset, base (re-targets every relative URL), portal, template (inert content that a
 # later innerHTML could revive), slot, xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
 
-SVG_ELEMENTS: Final = frozenset({
-    "svg", "a", "circle", "clipPath", "defs", "desc", "ellipse", "g", "image", "line",
-    "linearGradient", "marker", "mask", "metadata", "mpath", "path", "pattern", "polygon",
-    "polyline", "radialGradient", "rect", "stop", "style", "switch", "symbol", "text",
-    "textPath", "title", "tspan", "use", "view",
-    # Children of <foreignObject> are HTML again and go through the HTML rules.
-    "foreignObject",
-    # Animation is kept, but `attributeName` may never name href/src/style/on*: a
-    # <set attributeName=href to=javascript:...> turns a harmless link into script.
-    "animate", "animateMotion", "animateTransform", "set",
-    # Filter primitives.
-    "filter", "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite",
-    "feConvolveMatrix", "feDiffuseLighting", "feDisplacementMap", "feDistantLight",
-    "feDropShadow", "feFlood", "feFuncA", "feFuncB", "feFuncG", "feFuncR", "feGaussianBlur",
-    "feImage", "feMerge", "feMergeNode", "feMorphology", "feOffset", "fePointLight",
-    "feSpecularLighting", "feSpotLight", "feTile", "feTurbulence",
-})
+SVG_ELEMENTS: Final = frozenset(
+    {
+        "svg",
+        "a",
+        "circle",
+        "clipPath",
+        "defs",
+        "desc",
+        "ellipse",
+        "g",
+        "image",
+        "line",
+        "linearGradient",
+        "marker",
+        "mask",
+        "metadata",
+        "mpath",
+        "path",
+        "pattern",
+        "polygon",
+        "polyline",
+        "radialGradient",
+        "rect",
+        "stop",
+        "style",
+        "switch",
+        "symbol",
+        "text",
+        "textPath",
+        "title",
+        "tspan",
+        "use",
+        "view",
+        # Children of <foreignObject> are HTML again and go through the HTML rules.
+        "foreignObject",
+        # Animation is kept, but `attributeName` may never name href/src/style/on*: a
+        # <set attributeName=href to=javascript:...> turns a harmless link into script.
+        "animate",
+        "animateMotion",
+        "animateTransform",
+        "set",
+        # Filter primitives.
+        "filter",
+        "feBlend",
+        "feColorMatrix",
+        "feComponentTransfer",
+        "feComposite",
+        "feConvolveMatrix",
+        "feDiffuseLighting",
+        "feDisplacementMap",
+        "feDistantLight",
+        "feDropShadow",
+        "feFlood",
+        "feFuncA",
+        "feFuncB",
+        "feFuncG",
+        "feFuncR",
+        "feGaussianBlur",
+        "feImage",
+        "feMerge",
+        "feMergeNode",
+        "feMorphology",
+        "feOffset",
+        "fePointLight",
+        "feSpecularLighting",
+        "feSpotLight",
+        "feTile",
+        "feTurbulence",
+    }
+)
 # Absent: script, handler, listener, discard, cursor (fetches), font/glyph (obsolete).
 
-MATHML_ELEMENTS: Final = frozenset({
-    "math", "menclose", "merror", "mfenced", "mfrac", "mi", "mmultiscripts", "mn", "mo",
-    "mover", "mpadded", "mphantom", "mprescripts", "mroot", "mrow", "ms", "mspace", "msqrt",
-    "mstyle", "msub", "msubsup", "msup", "mtable", "mtd", "mtext", "mtr", "munder",
-    "munderover", "none", "semantics", "annotation",
-})
+MATHML_ELEMENTS: Final = frozenset(
+    {
+        "math",
+        "menclose",
+        "merror",
+        "mfenced",
+        "mfrac",
+        "mi",
+        "mmultiscripts",
+        "mn",
+        "mo",
+        "mover",
+        "mpadded",
+        "mphantom",
+        "mprescripts",
+        "mroot",
+        "mrow",
+        "ms",
+        "mspace",
+        "msqrt",
+        "mstyle",
+        "msub",
+        "msubsup",
+        "msup",
+        "mtable",
+        "mtd",
+        "mtext",
+        "mtr",
+        "munder",
+        "munderover",
+        "none",
+        "semantics",
+        "annotation",
+    }
+)
 # Absent: annotation-xml (an HTML integration point: namespace confusion, DOMPurify
 # 2.0.x mXSS bypasses), maction (legacy actiontype=statusline + href), mglyph (fetches).
 
@@ -113,70 +299,341 @@ LINK_RELS: Final = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-ico
 # Allowed on every element of every namespace.
 GLOBAL_ATTRS: Final = frozenset({"id", "class", "style", "lang", "dir", "title", "tabindex"})
 
-HTML_ATTRS: Final = frozenset({
-    "abbr", "accept", "align", "alt", "autocomplete", "axis", "bgcolor", "border",
-    "cellpadding", "cellspacing", "char", "charoff", "charset", "checked", "cite", "clear",
-    "color", "cols", "colspan", "content", "controls", "coords", "datetime", "decoding",
-    "default", "disabled", "enterkeyhint", "face", "for", "frame", "headers", "height",
-    "hidden", "high", "href", "hreflang", "inputmode", "label", "list", "loading", "loop",
-    "low", "max", "maxlength", "media", "method", "min", "minlength", "multiple", "muted",
-    "name", "noshade", "novalidate", "nowrap", "open", "optimum", "pattern", "placeholder",
-    "playsinline", "poster", "preload", "pubdate", "radiogroup", "readonly", "rel", "required",
-    "rev", "reversed", "role", "rows", "rowspan", "rules", "scope", "selected", "shape", "size",
-    "sizes", "span", "spellcheck", "src", "srclang", "srcset", "start", "step", "summary",
-    "translate", "type", "usemap", "valign", "value", "width", "wrap",
-})
+HTML_ATTRS: Final = frozenset(
+    {
+        "abbr",
+        "accept",
+        "align",
+        "alt",
+        "autocomplete",
+        "axis",
+        "bgcolor",
+        "border",
+        "cellpadding",
+        "cellspacing",
+        "char",
+        "charoff",
+        "charset",
+        "checked",
+        "cite",
+        "clear",
+        "color",
+        "cols",
+        "colspan",
+        "content",
+        "controls",
+        "coords",
+        "datetime",
+        "decoding",
+        "default",
+        "disabled",
+        "enterkeyhint",
+        "face",
+        "for",
+        "frame",
+        "headers",
+        "height",
+        "hidden",
+        "high",
+        "href",
+        "hreflang",
+        "inputmode",
+        "label",
+        "list",
+        "loading",
+        "loop",
+        "low",
+        "max",
+        "maxlength",
+        "media",
+        "method",
+        "min",
+        "minlength",
+        "multiple",
+        "muted",
+        "name",
+        "noshade",
+        "novalidate",
+        "nowrap",
+        "open",
+        "optimum",
+        "pattern",
+        "placeholder",
+        "playsinline",
+        "poster",
+        "preload",
+        "pubdate",
+        "radiogroup",
+        "readonly",
+        "rel",
+        "required",
+        "rev",
+        "reversed",
+        "role",
+        "rows",
+        "rowspan",
+        "rules",
+        "scope",
+        "selected",
+        "shape",
+        "size",
+        "sizes",
+        "span",
+        "spellcheck",
+        "src",
+        "srclang",
+        "srcset",
+        "start",
+        "step",
+        "summary",
+        "translate",
+        "type",
+        "usemap",
+        "valign",
+        "value",
+        "width",
+        "wrap",
+    }
+)
 # Deliberately absent: every on* handler; action/formaction (form submission from the
 # replica); srcdoc (a whole document); http-equiv (meta refresh/set-cookie/CSP); target
 # (new browsing contexts); ping/download; background/dynsrc/lowsrc (legacy fetches);
 # autofocus/autoplay (focus/sound stealing in the workspace); is (customized built-ins);
 # popover*; xmlns*; nonce/integrity/crossorigin.
 
-SVG_ATTRS: Final = frozenset({
-    "accent-height", "accumulate", "additive", "alignment-baseline", "ascent",
-    "attributeName", "attributeType", "azimuth", "baseFrequency", "baseline-shift", "begin",
-    "bias", "by", "calcMode", "clip", "clipPathUnits", "clip-path", "clip-rule", "color",
-    "color-interpolation", "color-interpolation-filters", "color-rendering", "cx", "cy", "d",
-    "dx", "dy", "diffuseConstant", "direction", "display", "divisor", "dur", "edgeMode",
-    "elevation", "end", "fill", "fill-opacity", "fill-rule", "filter", "filterUnits",
-    "flood-color", "flood-opacity", "font-family", "font-size", "font-size-adjust",
-    "font-stretch", "font-style", "font-variant", "font-weight", "from", "fx", "fy",
-    "gradientTransform", "gradientUnits", "height", "href", "image-rendering", "in", "in2",
-    "k", "k1", "k2", "k3", "k4", "kernelMatrix", "kernelUnitLength", "keyPoints",
-    "keySplines", "keyTimes", "lengthAdjust", "letter-spacing", "lighting-color",
-    "marker-end", "marker-mid", "marker-start", "markerHeight", "markerUnits", "markerWidth",
-    "mask", "maskContentUnits", "maskUnits", "max", "media", "min", "mode", "numOctaves",
-    "offset", "opacity", "operator", "order", "orient", "origin", "overflow", "paint-order",
-    "path", "pathLength", "patternContentUnits", "patternTransform", "patternUnits", "points",
-    "preserveAlpha", "preserveAspectRatio", "primitiveUnits", "r", "radius", "refX", "refY",
-    "repeatCount", "repeatDur", "restart", "result", "rotate", "rx", "ry", "scale", "seed",
-    "shape-rendering", "specularConstant", "specularExponent", "spreadMethod", "startOffset",
-    "stdDeviation", "stitchTiles", "stop-color", "stop-opacity", "stroke", "stroke-dasharray",
-    "stroke-dashoffset", "stroke-linecap", "stroke-linejoin", "stroke-miterlimit",
-    "stroke-opacity", "stroke-width", "surfaceScale", "systemLanguage", "targetX", "targetY",
-    "text-anchor", "text-decoration", "text-rendering", "textLength", "to", "transform",
-    "type", "values", "vector-effect", "version", "viewBox", "visibility", "width",
-    "word-spacing", "writing-mode", "x", "x1", "x2", "xChannelSelector", "xlink:href",
-    "xml:space", "y", "y1", "y2", "yChannelSelector", "z", "zoomAndPan",
-})
+SVG_ATTRS: Final = frozenset(
+    {
+        "accent-height",
+        "accumulate",
+        "additive",
+        "alignment-baseline",
+        "ascent",
+        "attributeName",
+        "attributeType",
+        "azimuth",
+        "baseFrequency",
+        "baseline-shift",
+        "begin",
+        "bias",
+        "by",
+        "calcMode",
+        "clip",
+        "clipPathUnits",
+        "clip-path",
+        "clip-rule",
+        "color",
+        "color-interpolation",
+        "color-interpolation-filters",
+        "color-rendering",
+        "cx",
+        "cy",
+        "d",
+        "dx",
+        "dy",
+        "diffuseConstant",
+        "direction",
+        "display",
+        "divisor",
+        "dur",
+        "edgeMode",
+        "elevation",
+        "end",
+        "fill",
+        "fill-opacity",
+        "fill-rule",
+        "filter",
+        "filterUnits",
+        "flood-color",
+        "flood-opacity",
+        "font-family",
+        "font-size",
+        "font-size-adjust",
+        "font-stretch",
+        "font-style",
+        "font-variant",
+        "font-weight",
+        "from",
+        "fx",
+        "fy",
+        "gradientTransform",
+        "gradientUnits",
+        "height",
+        "href",
+        "image-rendering",
+        "in",
+        "in2",
+        "k",
+        "k1",
+        "k2",
+        "k3",
+        "k4",
+        "kernelMatrix",
+        "kernelUnitLength",
+        "keyPoints",
+        "keySplines",
+        "keyTimes",
+        "lengthAdjust",
+        "letter-spacing",
+        "lighting-color",
+        "marker-end",
+        "marker-mid",
+        "marker-start",
+        "markerHeight",
+        "markerUnits",
+        "markerWidth",
+        "mask",
+        "maskContentUnits",
+        "maskUnits",
+        "max",
+        "media",
+        "min",
+        "mode",
+        "numOctaves",
+        "offset",
+        "opacity",
+        "operator",
+        "order",
+        "orient",
+        "origin",
+        "overflow",
+        "paint-order",
+        "path",
+        "pathLength",
+        "patternContentUnits",
+        "patternTransform",
+        "patternUnits",
+        "points",
+        "preserveAlpha",
+        "preserveAspectRatio",
+        "primitiveUnits",
+        "r",
+        "radius",
+        "refX",
+        "refY",
+        "repeatCount",
+        "repeatDur",
+        "restart",
+        "result",
+        "rotate",
+        "rx",
+        "ry",
+        "scale",
+        "seed",
+        "shape-rendering",
+        "specularConstant",
+        "specularExponent",
+        "spreadMethod",
+        "startOffset",
+        "stdDeviation",
+        "stitchTiles",
+        "stop-color",
+        "stop-opacity",
+        "stroke",
+        "stroke-dasharray",
+        "stroke-dashoffset",
+        "stroke-linecap",
+        "stroke-linejoin",
+        "stroke-miterlimit",
+        "stroke-opacity",
+        "stroke-width",
+        "surfaceScale",
+        "systemLanguage",
+        "targetX",
+        "targetY",
+        "text-anchor",
+        "text-decoration",
+        "text-rendering",
+        "textLength",
+        "to",
+        "transform",
+        "type",
+        "values",
+        "vector-effect",
+        "version",
+        "viewBox",
+        "visibility",
+        "width",
+        "word-spacing",
+        "writing-mode",
+        "x",
+        "x1",
+        "x2",
+        "xChannelSelector",
+        "xlink:href",
+        "xml:space",
+        "y",
+        "y1",
+        "y2",
+        "yChannelSelector",
+        "z",
+        "zoomAndPan",
+    }
+)
 
-MATHML_ATTRS: Final = frozenset({
-    "accent", "accentunder", "align", "bevelled", "close", "columnalign", "columnlines",
-    "columnspacing", "columnspan", "denomalign", "depth", "display", "displaystyle",
-    "encoding", "fence", "frame", "height", "largeop", "length", "linethickness", "lspace",
-    "lquote", "mathbackground", "mathcolor", "mathsize", "mathvariant", "maxsize", "minsize",
-    "movablelimits", "notation", "numalign", "open", "rowalign", "rowlines", "rowspacing",
-    "rowspan", "rspace", "rquote", "scriptlevel", "scriptminsize", "scriptsizemultiplier",
-    "selection", "separator", "separators", "stretchy", "subscriptshift", "supscriptshift",
-    "symmetric", "voffset", "width",
-})
+MATHML_ATTRS: Final = frozenset(
+    {
+        "accent",
+        "accentunder",
+        "align",
+        "bevelled",
+        "close",
+        "columnalign",
+        "columnlines",
+        "columnspacing",
+        "columnspan",
+        "denomalign",
+        "depth",
+        "display",
+        "displaystyle",
+        "encoding",
+        "fence",
+        "frame",
+        "height",
+        "largeop",
+        "length",
+        "linethickness",
+        "lspace",
+        "lquote",
+        "mathbackground",
+        "mathcolor",
+        "mathsize",
+        "mathvariant",
+        "maxsize",
+        "minsize",
+        "movablelimits",
+        "notation",
+        "numalign",
+        "open",
+        "rowalign",
+        "rowlines",
+        "rowspacing",
+        "rowspan",
+        "rspace",
+        "rquote",
+        "scriptlevel",
+        "scriptminsize",
+        "scriptsizemultiplier",
+        "selection",
+        "separator",
+        "separators",
+        "stretchy",
+        "subscriptshift",
+        "supscriptshift",
+        "symmetric",
+        "voffset",
+        "width",
+    }
+)
 # Absent: href (MathML 2 allowed links on any element), xlink:*, actiontype.
 
 ATTRS: Final = {HTML_NS: HTML_ATTRS, SVG_NS: SVG_ATTRS, MATHML_NS: MATHML_ATTRS}
 
 # data-*/aria-* are free-form but named: lowercase ASCII only. The data-cobrowse-* space is
-# reserved for the renderer's own markers (placeholders): a visitor must not forge one.
+# reserved for the renderer's own markers: only the placeholder marker, with one of its fixed
+# labels, may pass (so sanitizing our own output changes nothing).
 DATA_ATTR_RE: Final = r"^data-(?!cobrowse)[a-z0-9_.\-]+$"
+PLACEHOLDER_ATTR: Final = "data-cobrowse-placeholder"
+PLACEHOLDER_REASONS: Final = frozenset({"iframe", "third-party iframe"})
 ARIA_ATTR_RE: Final = r"^aria-[a-z]+$"
 
 # Which attributes hold URLs, and what kind of URL each may be, per (namespace, tag, attr).
@@ -243,6 +700,8 @@ MASK_REASONS: Final = frozenset({"password", "attribute", "selector", "autocompl
 MASKED_AUTOCOMPLETE_RE: Final = (
     r"(^|[ \t\n\r\f])(cc-[a-z-]+|current-password|new-password|one-time-code)([ \t\n\r\f]|$)"
 )
+
+# fmt: on
 
 # -------------------------------------------------------------------------------- CSS
 
@@ -324,8 +783,9 @@ def url_allowed(value: str, kind: UrlKind, origins: tuple[str, ...] = ()) -> boo
 
 def data_image_type(value: str) -> str | None:
     """The MIME type of a base64 data: raster image URL on the allowlist, else None."""
-    m = re.match(r"^data:(image/[a-z]+);base64,[A-Za-z0-9+/= \f]*$", _norm_url(value),
-                 re.IGNORECASE)
+    m = re.match(
+        r"^data:(image/[a-z]+);base64,[A-Za-z0-9+/= \f]*$", _norm_url(value), re.IGNORECASE
+    )
     if not m or m.group(1).lower() not in DATA_IMAGE_TYPES:
         return None
     return m.group(1).lower()
@@ -376,15 +836,14 @@ def css_allowed(text: str, origins: tuple[str, ...] = ()) -> bool:
     if any(bad in n for bad in CSS_FORBIDDEN):
         return False
     for m in re.finditer(r"@import", n):
-        target = _css_target(n[m.end():])
+        target = _css_target(n[m.end() :])
         if target is None or not url_allowed(target, "resource", origins):
             return False
     for m in re.finditer(r"url\(", n):
-        target = _css_target(n[m.start():])
+        target = _css_target(n[m.start() :])
         if target is None:
             return False
-        if target and not target.startswith("#") and not url_allowed(target, "resource",
-                                                                     origins):
+        if target and not target.startswith("#") and not url_allowed(target, "resource", origins):
             return False
     return True
 
@@ -397,8 +856,9 @@ def element_allowed(tag: str, namespace: str = HTML_NS) -> bool:
 ElementAction = Literal["keep", "drop", "placeholder"]
 
 
-def element_action(tag: str, attrs: dict[str, str], namespace: str = HTML_NS,
-                   origins: tuple[str, ...] = ()) -> ElementAction:
+def element_action(
+    tag: str, attrs: dict[str, str], namespace: str = HTML_NS, origins: tuple[str, ...] = ()
+) -> ElementAction:
     """What becomes of an element (and its subtree): kept, dropped, or a placeholder."""
     if not element_allowed(tag, namespace):
         return "drop"
@@ -420,17 +880,27 @@ def placeholder_reason(attrs: dict[str, str], origins: tuple[str, ...]) -> str:
     return "third-party iframe"
 
 
-def attribute_allowed(tag: str, name: str, value: str, namespace: str = HTML_NS,
-                      origins: tuple[str, ...] = ()) -> bool:
+def attribute_allowed(
+    tag: str, name: str, value: str, namespace: str = HTML_NS, origins: tuple[str, ...] = ()
+) -> bool:
     """Whether attribute ``name=value`` may stay on a kept ``tag``. Deny by default."""
     if name.lower().startswith("on"):
         # Every event handler, in every namespace, whatever its case.
         return False
     if name in STATE_ENTRIES or name.startswith(":"):
         return False  # state entries are not attributes; see state rules in the sanitizer
-    allowed = (name in GLOBAL_ATTRS or name in ATTRS.get(namespace, frozenset())
-               or (namespace == HTML_NS and (re.match(DATA_ATTR_RE, name) is not None
-                                              or re.match(ARIA_ATTR_RE, name) is not None)))
+    if name == PLACEHOLDER_ATTR:
+        return namespace == HTML_NS and tag == "div" and value in PLACEHOLDER_REASONS
+    allowed = (
+        name in GLOBAL_ATTRS
+        or name in ATTRS.get(namespace, frozenset())
+        or (
+            namespace == HTML_NS
+            and (
+                re.match(DATA_ATTR_RE, name) is not None or re.match(ARIA_ATTR_RE, name) is not None
+            )
+        )
+    )
     if not allowed:
         return False
     if name == "style":
@@ -445,8 +915,12 @@ def attribute_allowed(tag: str, name: str, value: str, namespace: str = HTML_NS,
     if namespace == SVG_NS and tag in ANIMATION_ELEMENTS:
         if name == "attributeName":
             target = _strip_ws(value)
-            return (target in SVG_ATTRS and target not in URL_ATTRS and target != "style"
-                    and not target.lower().startswith("on"))
+            return (
+                target in SVG_ATTRS
+                and target not in URL_ATTRS
+                and target != "style"
+                and not target.lower().startswith("on")
+            )
         if name in ANIMATION_VALUE_ATTRS and "javascript:" in normalize_css(value):
             return False
     if namespace != HTML_NS and "url(" in normalize_css(value):
@@ -466,6 +940,8 @@ def policy_json() -> dict[str, Any]:
         "attrs": {ns: sorted(names) for ns, names in ATTRS.items()},
         "globalAttrs": sorted(GLOBAL_ATTRS),
         "dataAttrRe": DATA_ATTR_RE,
+        "placeholderAttr": PLACEHOLDER_ATTR,
+        "placeholderReasons": sorted(PLACEHOLDER_REASONS),
         "ariaAttrRe": ARIA_ATTR_RE,
         "linkRels": sorted(LINK_RELS),
         "urlAttrs": sorted(URL_ATTRS),

@@ -24,16 +24,25 @@ from renderer.service import Renderer, RendererError
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cobrowse sanitize", description="Print what the agent would receive for a page.")
+        prog="cobrowse sanitize", description="Print what the agent would receive for a page."
+    )
     parser.add_argument("file", help="an HTML file")
     parser.add_argument("--json", action="store_true", help="print the node structure as JSON")
-    parser.add_argument("--base-url", default=None,
-                        help="URL the page is treated as coming from (resolves relative URLs; "
-                             "its origin is the brand origin unless --origin is given)")
-    parser.add_argument("--origin", action="append", default=[],
-                        help="a brand origin the agent may fetch from (repeatable)")
-    parser.add_argument("--mask", action="append", default=[],
-                        help="a mask selector of the brand (repeatable)")
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="URL the page is treated as coming from (resolves relative URLs; "
+        "its origin is the brand origin unless --origin is given)",
+    )
+    parser.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a brand origin the agent may fetch from (repeatable)",
+    )
+    parser.add_argument(
+        "--mask", action="append", default=[], help="a mask selector of the brand (repeatable)"
+    )
     return parser
 
 
@@ -69,8 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         doc = asyncio.run(_run(html, args.base_url, brand))
     except (RendererError, PlaywrightError, OSError) as exc:
-        print(f"cobrowse sanitize: the renderer failed: {str(exc).splitlines()[0]}",
-              file=sys.stderr)
+        print(
+            f"cobrowse sanitize: the renderer failed: {str(exc).splitlines()[0]}", file=sys.stderr
+        )
         return 1
     print(json.dumps(doc, ensure_ascii=False) if args.json else to_html(doc))
     return 0

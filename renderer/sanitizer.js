@@ -73,6 +73,8 @@
       attrs: sets(policy.attrs),
       globalAttrs: new Set(policy.globalAttrs),
       dataAttrRe: new RegExp(policy.dataAttrRe),
+      placeholderAttr: policy.placeholderAttr,
+      placeholderReasons: new Set(policy.placeholderReasons),
       ariaAttrRe: new RegExp(policy.ariaAttrRe),
       linkRels: new Set(policy.linkRels),
       urlAttrs: new Set(policy.urlAttrs),
@@ -205,6 +207,7 @@
   function attributeAllowed(tag, name, value, ns, origins) {
     if (name.toLowerCase().startsWith('on')) return false;
     if (P.stateEntries.has(name) || name.startsWith(':')) return false;
+    if (name === P.placeholderAttr) return ns === 'html' && tag === 'div' && P.placeholderReasons.has(value);
     const nsAttrs = P.attrs[ns];
     const allowed = P.globalAttrs.has(name) || (nsAttrs !== undefined && nsAttrs.has(name))
       || (ns === 'html' && (P.dataAttrRe.test(name) || P.ariaAttrRe.test(name)));
@@ -281,6 +284,17 @@
       this.maskSelectors = (brand.mask_selectors || []).filter((s) => {
         try { document.createDocumentFragment().querySelector(s); return true; } catch (e) { return false; }
       });
+      // Raw attributes exist only for mask selectors to match, so only the ones a selector
+      // can see are set (setting all of them costs ~10x on a big page).
+      this.selectorAttrs = new Set();
+      if (this.maskSelectors.length) {
+        for (const n of ['class', 'id', 'type', 'name', 'autocomplete', 'disabled', 'readonly']) {
+          this.selectorAttrs.add(n);
+        }
+        for (const sel of this.maskSelectors) {
+          for (const m of sel.matchAll(/\[\s*([^\s~|^$*=\]]+)/g)) this.selectorAttrs.add(m[1].toLowerCase());
+        }
+      }
       this.doc = document.implementation.createHTMLDocument('');
       for (let c = N.first(this.doc); c; c = N.first(this.doc)) N.removeChild(this.doc, c);
       this.nodes = new Map(); // id -> info {id, type, tag, ns, attrs, node}
@@ -332,7 +346,7 @@
           const value = attrs[key];
           if (typeof value !== 'string') fail('attribute values must be strings');
           own[key] = value;
-          if (this.maskSelectors.length && !key.startsWith(':')) setRaw(el, key, value);
+          if (this.selectorAttrs.has(key)) setRaw(el, key, value);
         }
         info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
         this.register(info);
@@ -411,7 +425,7 @@
       const out = Object.create(null);
       const action = elementAction(info.tag, raw, info.ns);
       if (action === 'placeholder') {
-        out['data-cobrowse-placeholder'] = placeholderReason(raw, this.origins);
+        out[P.placeholderAttr] = placeholderReason(raw, this.origins);
         for (const k of ['id', 'class']) if (typeof raw[k] === 'string') out[k] = raw[k];
         const size = (v) => (typeof v === 'string' && /^[0-9]{1,5}(\.[0-9]+)?(px|%)?$/.test(v)
           ? (/[%x]$/.test(v) ? v : v + 'px') : null);
@@ -591,7 +605,7 @@
         if (info.type !== 'el') fail('attrs on a non-element');
         const [, name, value] = entry;
         if (value === null) delete info.attrs[name]; else info.attrs[name] = value;
-        if (this.maskSelectors.length && !name.startsWith(':')) {
+        if (this.selectorAttrs.has(name)) {
           if (value === null) { try { N.removeAttribute(info.node, name); } catch (e) { /* invalid name */ } }
           else setRaw(info.node, name, value);
         }

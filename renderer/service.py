@@ -76,12 +76,13 @@ class Renderer:
     """Sanitizing renderer. Limits are constructor arguments with safe defaults:
 
     ``pages``: pages in the pool (sessions are spread over them); ``timeout``: seconds one
-    sanitize call may take before its page is declared hung and replaced. ``chromium``: the
+    sanitize call may take before its page is declared hung and replaced. ``chromium_setting``:
     browser setting (see ``renderer.chromium``). No argument loosens the sandbox.
     """
 
-    def __init__(self, *, pages: int = 2, timeout: float = 5.0,
-                 chromium_setting: str | None = None) -> None:
+    def __init__(
+        self, *, pages: int = 2, timeout: float = 5.0, chromium_setting: str | None = None
+    ) -> None:
         if pages < 1 or timeout <= 0:
             raise ValueError("pages must be >= 1 and timeout > 0")
         self._max_pages = pages
@@ -110,9 +111,11 @@ class Renderer:
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
             browser = await self._playwright.chromium.launch(
-                **chromium.launch_options(self._chromium))
+                **chromium.launch_options(self._chromium)
+            )
             context = await browser.new_context(
-                service_workers="block", accept_downloads=False, java_script_enabled=True)
+                service_workers="block", accept_downloads=False, java_script_enabled=True
+            )
             # Set up before any page exists: the host page is served from here, and every
             # other request of every page is refused.
             await context.route("**/*", self._route)
@@ -138,10 +141,14 @@ class Renderer:
 
     async def _route(self, route: Route) -> None:
         if route.request.url == HOST_URL and route.request.resource_type == "document":
-            await route.fulfill(status=200, body=self._host_html, headers={
-                "content-type": "text/html; charset=utf-8",
-                "content-security-policy": self._csp,
-            })
+            await route.fulfill(
+                status=200,
+                body=self._host_html,
+                headers={
+                    "content-type": "text/html; charset=utf-8",
+                    "content-security-policy": self._csp,
+                },
+            )
         else:
             await route.abort()
 
@@ -200,8 +207,9 @@ class Renderer:
         except (PlaywrightError, TimeoutError):
             pass  # a crashed or hung renderer process; the browser reaps it
 
-    async def _call(self, slot: _Slot, expression: str, args: list[Any],
-                    session: str | None) -> str:
+    async def _call(
+        self, slot: _Slot, expression: str, args: list[Any], session: str | None
+    ) -> str:
         if slot.dead:
             raise RendererError("renderer page is gone", session)
         try:
@@ -229,8 +237,9 @@ class Renderer:
 
     # ------------------------------------------------------------------ the API
 
-    async def snapshot(self, session_id: str, message: dict[str, Any],
-                       brand: BrandPolicy) -> dict[str, Any]:
+    async def snapshot(
+        self, session_id: str, message: dict[str, Any], brand: BrandPolicy
+    ) -> dict[str, Any]:
         """Sanitize a validated ``dom.snapshot``; returns the ``replica.snapshot`` to send.
 
         Starts (or restarts) the session's replica: later ``mutations`` apply to this one.
@@ -244,14 +253,24 @@ class Renderer:
                 if not old.dead:
                     await self._call(old, "s => CobrowseRenderer.drop(s)", [session_id], None)
             slot = await self._slot_for_new_session()
-            payload = json.dumps({"doc": message["doc"], "brand": {
-                "origins": list(brand.origins), "mask_selectors": list(brand.mask_selectors)}})
+            payload = json.dumps(
+                {
+                    "doc": message["doc"],
+                    "brand": {
+                        "origins": list(brand.origins),
+                        "mask_selectors": list(brand.mask_selectors),
+                    },
+                }
+            )
             slot.sessions.add(session_id)
             self._where[session_id] = slot
             try:
                 raw = await self._call(
-                    slot, "([s, p]) => CobrowseRenderer.snapshot(s, p)",
-                    [session_id, payload], session_id)
+                    slot,
+                    "([s, p]) => CobrowseRenderer.snapshot(s, p)",
+                    [session_id, payload],
+                    session_id,
+                )
             except RendererError:
                 slot.sessions.discard(session_id)
                 if self._where.get(session_id) is slot:
@@ -275,11 +294,16 @@ class Renderer:
             if slot is None or slot.dead:
                 self._where.pop(session_id, None)
                 raise RendererError("no live snapshot for this session", session_id)
-            payload = json.dumps({k: message.get(k, [])
-                                  for k in ("removes", "adds", "attrs", "texts")})
+            payload = json.dumps(
+                {k: message.get(k, []) for k in ("removes", "adds", "attrs", "texts")}
+            )
             try:
-                raw = await self._call(slot, "([s, p]) => CobrowseRenderer.mutations(s, p)",
-                                       [session_id, payload], session_id)
+                raw = await self._call(
+                    slot,
+                    "([s, p]) => CobrowseRenderer.mutations(s, p)",
+                    [session_id, payload],
+                    session_id,
+                )
             except RendererError:
                 slot.sessions.discard(session_id)
                 if self._where.get(session_id) is slot:
@@ -287,8 +311,8 @@ class Renderer:
                 raise
             out = json.loads(raw)
             if any(images.has_data_images(a["node"]) for a in out["adds"]) or any(
-                    isinstance(v, str) and v.lstrip()[:5].lower() == "data:"
-                    for _, _, v in out["attrs"]):
+                isinstance(v, str) and v.lstrip()[:5].lower() == "data:" for _, _, v in out["attrs"]
+            ):
                 await asyncio.to_thread(_reencode_mutations, out)
         return {**message, "type": "replica.mutations", **out}
 
@@ -305,15 +329,19 @@ class Renderer:
                         pass  # the page died meanwhile; its sessions are gone anyway
         self._session_locks.pop(session_id, None)
 
-    async def sanitize_html(self, html: str, base_url: str | None,
-                            brand: BrandPolicy) -> list[Any]:
+    async def sanitize_html(self, html: str, base_url: str | None, brand: BrandPolicy) -> list[Any]:
         """Parse HTML text inertly (DOMParser, in the sandbox page), sanitize it like a
         snapshot, and return the sanitized ``#document`` node (for ``cobrowse sanitize``)."""
         slot = await self._slot_for_new_session()
-        brand_json = json.dumps({"origins": list(brand.origins),
-                                 "mask_selectors": list(brand.mask_selectors)})
-        raw = await self._call(slot, "([h, b, p]) => CobrowseRenderer.sanitizeHtml('', h, b, p)",
-                               [html, base_url or "", brand_json], None)
+        brand_json = json.dumps(
+            {"origins": list(brand.origins), "mask_selectors": list(brand.mask_selectors)}
+        )
+        raw = await self._call(
+            slot,
+            "([h, b, p]) => CobrowseRenderer.sanitizeHtml('', h, b, p)",
+            [html, base_url or "", brand_json],
+            None,
+        )
         doc: list[Any] = json.loads(raw)
         if images.has_data_images(doc):
             await asyncio.to_thread(images.reencode_tree, doc)
@@ -322,8 +350,9 @@ class Renderer:
     async def parse_html(self, html: str, base_url: str | None = None) -> list[Any]:
         """HTML text as an unsanitized ``#document`` node (tests and tools only)."""
         slot = await self._slot_for_new_session()
-        raw = await self._call(slot, "([h, b]) => CobrowseRenderer.parseHtml(h, b)",
-                               [html, base_url or ""], None)
+        raw = await self._call(
+            slot, "([h, b]) => CobrowseRenderer.parseHtml(h, b)", [html, base_url or ""], None
+        )
         doc: list[Any] = json.loads(raw)
         return doc
 

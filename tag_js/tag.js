@@ -202,18 +202,28 @@
   var store = null;
   try { store = W.sessionStorage; } catch (e) { store = null; }
 
-  function loadToken() {
+  function loadStored() {
     try {
       var data = jsonParse(storageGet(store, STORE_KEY));
-      return data && isStr(data.token, 128) && data.token ? data.token : null;
-    } catch (e) { return null; }
+      return data && typeof data === 'object' ? data : {};
+    } catch (e) { return {}; }
   }
-  function saveToken(token) {
+  function loadToken() {
+    var data = loadStored();
+    return isStr(data.token, 128) && data.token ? data.token : null;
+  }
+  // The tab's state: the token, and the next node id. Ids continue across page loads of the
+  // tab, so a pointer or action that names a node of the previous page can never land on a
+  // node of the new one (the replica simply does not know that id).
+  function saveState(token) {
     try {
-      if (token) storageSet(store, STORE_KEY, encode({ token: token }));
+      if (token) storageSet(store, STORE_KEY, encode({ token: token, next: nextId }));
       else storageRemove(store, STORE_KEY);
     } catch (e) { /* storage disabled: the conversation lasts as long as the page */ }
   }
+  function saveToken(token) { savedToken = token; saveState(token); }
+  function saveIds() { if (savedToken) saveState(savedToken); }
+  var savedToken = null;
 
   // ------------------------------------------------------------ masking (policy as data)
   var PLACEHOLDER = '\u2022\u2022\u2022\u2022\u2022\u2022';
@@ -280,7 +290,10 @@
 
   // ------------------------------------------------------------ node ids (mirror)
   var ids = new WeakMapCtor(); // node -> id, stable for the page load, never reused
-  var nextId = 1;
+  var nextId = (function () {
+    var next = loadStored().next;
+    return isInt(next) && next < 4503599627370496 ? next : 1; // 2^52: far from float limits
+  })();
   var mirror = new MapCtor(); // id -> node: what the receiver has (ids alive in the replica)
   var rparent = new MapCtor(); // id -> parent id in the replica
   var docId = 0;
@@ -552,7 +565,8 @@
     if (!check || !check(m)) return;
     var handler = HANDLERS[m.type];
     // Session-scoped messages only ever apply to the session this page is in.
-    if (m.session !== undefined && m.type !== 'session.started' && (!session || m.session !== session.id)) return;
+    if (m.session !== undefined && m.type !== 'session.started' && m.type !== 'hello' &&
+      (!session || m.session !== session.id)) return;
     handler(m);
   }
 
@@ -562,11 +576,9 @@
       attempt = 0;
       saveToken(m.token);
       setStatus('');
-      if (session && session.suspended) {
-        // The relay re-sends session.started right after hello when the session is still on;
-        // if it does not come, the session ended while this page was away.
-        session.expiry = later(function () { if (session && session.suspended) endSession(); }, 3000);
-      }
+      // hello names the conversation's active session, if any (session.started follows);
+      // without one, the session ended while this page was away.
+      if (session && session.suspended && m.session !== session.id) endSession();
       if (endPending && send('session.end', { session: endPending })) endPending = null;
       var queued = outbox;
       outbox = [];
@@ -676,6 +688,7 @@
         title: String(D.title || '').slice(0, 4096), viewport: vp, doc: walker.result
       });
       if (!ok) return; // the socket dropped; the reconnect starts a new stream
+      saveIds();
       c.ready = true;
       var se = D.scrollingElement || docEl(D);
       if (se && (scrollLeftOf(se) || scrollTopOf(se))) c.scrolls.set(D, 1);
@@ -812,6 +825,7 @@
     if (removes.length || adds.length || attrs.length || texts.length) {
       send('dom.mutations', { session: session.id, seq: session.seq++, adds: adds, removes: removes,
         attrs: attrs, texts: texts });
+      if (adds.length) saveIds();
     }
     sweep();
     c.scrolls.forEach(function (_, target) { sendScroll(target); });

@@ -23,6 +23,7 @@ def test_visitor_gets_a_conversation_and_token_and_agents_see_it() -> None:
     pair = CorePair()
     hello = pair.last(pair.visitor, "hello")
     assert hello["conversation"] == pair.visitor.id and hello["token"] and hello["resumed"] is False
+    assert "session" not in hello
     listing = pair.last(pair.agent, "conversation.list")["conversations"]
     assert [c["id"] for c in listing] == [pair.visitor.id]
 
@@ -219,6 +220,7 @@ def test_navigation_keeps_the_session_and_restarts_the_stream() -> None:
     pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
     visitor, effects = pair.core.visitor_connected("demo", token, pair.now + 500)
     pair.apply(effects)
+    assert pair.last(visitor, "hello")["session"] == session
     assert pair.last(visitor, "session.started")["session"] == session
     with pytest.raises(ProtocolError):  # the new page must start with a snapshot
         pair.send(

@@ -29,8 +29,6 @@ class Loop:
         self.loop.close()
 
 
-
-
 _ids = itertools.count(1)
 
 
@@ -39,37 +37,125 @@ def new_session() -> str:
 
 
 def snapshot_message(doc: list[Any], session: str = "s", seq: int = 0) -> dict[str, Any]:
-    return {"v": 1, "type": "dom.snapshot", "session": session, "seq": seq,
-            "url": "https://shop.example/", "title": "Shop",
-            "viewport": {"w": 1280, "h": 800, "dpr": 1}, "doc": doc}
+    return {
+        "v": 1,
+        "type": "dom.snapshot",
+        "session": session,
+        "seq": seq,
+        "url": "https://shop.example/",
+        "title": "Shop",
+        "viewport": {"w": 1280, "h": 800, "dpr": 1},
+        "doc": doc,
+    }
 
 
-def mutations_message(session: str = "s", seq: int = 1, *, removes: list[int] | None = None,
-                      adds: list[dict[str, Any]] | None = None,
-                      attrs: list[list[Any]] | None = None,
-                      texts: list[list[Any]] | None = None) -> dict[str, Any]:
-    return {"v": 1, "type": "dom.mutations", "session": session, "seq": seq,
-            "removes": removes or [], "adds": adds or [], "attrs": attrs or [],
-            "texts": texts or []}
+def mutations_message(
+    session: str = "s",
+    seq: int = 1,
+    *,
+    removes: list[int] | None = None,
+    adds: list[dict[str, Any]] | None = None,
+    attrs: list[list[Any]] | None = None,
+    texts: list[list[Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "type": "dom.mutations",
+        "session": session,
+        "seq": seq,
+        "removes": removes or [],
+        "adds": adds or [],
+        "attrs": attrs or [],
+        "texts": texts or [],
+    }
 
 
 def page_doc(*body: list[Any], head: tuple[list[Any], ...] = ()) -> list[Any]:
     """A #document with ids 1..4 for document/doctype/html/head, 5 for body."""
-    return [1, "#document", [[2, "#doctype", "html"],
-                             [3, "html", {}, [[4, "head", {}, list(head)],
-                                              [5, "body", {}, list(body)]]]]]
+    return [
+        1,
+        "#document",
+        [
+            [2, "#doctype", "html"],
+            [3, "html", {}, [[4, "head", {}, list(head)], [5, "body", {}, list(body)]]],
+        ],
+    ]
 
 
 # ------------------------------------------------------------------ output checks
 
 # Independent of renderer/policy.py on purpose: what must never reach an agent.
-NEVER_TAGS = frozenset({
-    "script", "noscript", "object", "embed", "applet", "frame", "frameset", "iframe", "base",
-    "portal", "template", "xmp", "noembed", "noframes", "plaintext", "handler", "listener",
-    "annotation-xml", "maction",
-})
-NEVER_ATTRS = frozenset({"srcdoc", "formaction", "action", "http-equiv", "target", "ping",
-                         "background", "autofocus", "is", "xmlns"})
+NEVER_TAGS = frozenset(
+    {
+        "script",
+        "noscript",
+        "object",
+        "embed",
+        "applet",
+        "frame",
+        "frameset",
+        "iframe",
+        "base",
+        "portal",
+        "template",
+        "xmp",
+        "noembed",
+        "noframes",
+        "plaintext",
+        "handler",
+        "listener",
+        "annotation-xml",
+        "maction",
+    }
+)
+NEVER_ATTRS = frozenset(
+    {
+        "srcdoc",
+        "formaction",
+        "action",
+        "http-equiv",
+        "target",
+        "ping",
+        "background",
+        "autofocus",
+        "is",
+        "xmlns",
+    }
+)
+URL_ATTRS = frozenset(
+    {
+        "href",
+        "src",
+        "srcset",
+        "poster",
+        "cite",
+        "xlink:href",
+        "action",
+        "formaction",
+        "data",
+        "background",
+    }
+)
+# Attributes whose value the browser interprets as CSS or animates into another attribute.
+# (Elsewhere "javascript:" is just text: a title may say it.)
+CODE_ATTRS = frozenset(
+    {
+        "style",
+        "fill",
+        "stroke",
+        "filter",
+        "clip-path",
+        "mask",
+        "marker-start",
+        "marker-mid",
+        "marker-end",
+        "values",
+        "to",
+        "from",
+        "by",
+        "attributename",
+    }
+)
 BAD_VALUE_MARKERS = ("javascript:", "vbscript:", "expression(", "-moz-binding", "behavior:")
 
 
@@ -96,12 +182,16 @@ def violations(doc: list[Any]) -> list[str]:
             if lname.startswith("on") or lname in NEVER_ATTRS:
                 found.append(f"{node[0]}: @{name}")
             squashed = _squash(value)
-            if any(marker in squashed for marker in BAD_VALUE_MARKERS):
+            if lname in URL_ATTRS:
+                # What a URL attribute may start with: the scheme decides what it does.
+                if squashed.startswith(("javascript:", "vbscript:")):
+                    found.append(f"{node[0]}: @{name}={value[:40]!r}")
+                if squashed.startswith("data:") and not squashed.startswith(
+                    ("data:image/png;", "data:image/jpeg;")
+                ):
+                    found.append(f"{node[0]}: data: URL in @{name}")
+            elif lname in CODE_ATTRS and any(marker in squashed for marker in BAD_VALUE_MARKERS):
                 found.append(f"{node[0]}: @{name}={value[:40]!r}")
-            if squashed.startswith("data:") and not (
-                    name in ("src", "href", "xlink:href")
-                    and squashed.startswith(("data:image/png;", "data:image/jpeg;"))):
-                found.append(f"{node[0]}: data: URL in @{name}")
         stack.extend(node[3])
     return found
 

@@ -29,9 +29,10 @@ CORPUS = json.loads(Path("/work/shared/corpora/dompurify-expect.json").read_text
 HARNESS = "https://harness.test/"
 NO_ORIGINS = BrandPolicy()  # nothing may be fetched: any request at all is a failure
 
-# Builds a node tree into the live document with DOM calls, as the agent's replica does
-# (same namespace rule as the protocol), so scripts and handlers WOULD run if present.
-BUILD_JS = """doc => {
+# Builds node trees into live documents with DOM calls, as the agent's replica does (same
+# namespace rule as the protocol), so scripts and handlers WOULD run if present. One iframe
+# per tree; each iframe is an ordinary same-origin document with scripts enabled.
+BUILD_JS = """docs => {
   const NS = {html: 'http://www.w3.org/1999/xhtml', svg: 'http://www.w3.org/2000/svg',
               math: 'http://www.w3.org/1998/Math/MathML'};
   const XLINK = 'http://www.w3.org/1999/xlink';
@@ -40,21 +41,39 @@ BUILD_JS = """doc => {
     if (ns === 'html') return tag === 'svg' ? 'svg' : tag === 'math' ? 'math' : 'html';
     return ns;
   };
-  const build = (node, pns, ptag) => {
-    if (node[1] === '#text') return document.createTextNode(node[2]);
-    if (node[1] === '#comment') return document.createComment('');
+  const build = (d, node, pns, ptag) => {
+    if (node[1] === '#text') return d.createTextNode(node[2]);
+    if (node[1] === '#comment') return d.createComment('');
     if (node[1] === '#doctype') return null;
     const ns = childNs(pns, ptag, node[1]);
-    const el = document.createElementNS(NS[ns], node[1]);
+    const el = d.createElementNS(NS[ns], node[1]);
     for (const [k, v] of Object.entries(node[2])) {
       if (k.startsWith(':')) continue;
       if (k.startsWith('xlink:')) el.setAttributeNS(XLINK, k, v); else el.setAttribute(k, v);
     }
-    for (const c of node[3]) { const b = build(c, ns, node[1]); if (b) el.appendChild(b); }
+    for (const c of node[3]) { const b = build(d, c, ns, node[1]); if (b) el.appendChild(b); }
     return el;
   };
-  document.documentElement.remove();
-  for (const c of doc[2]) { const b = build(c, 'html', ''); if (b) document.appendChild(b); }
+  for (const doc of docs) {
+    const frame = document.createElement('iframe');
+    document.body.appendChild(frame);
+    const d = frame.contentDocument;
+    d.documentElement.remove();
+    for (const c of doc[2]) { const b = build(d, c, 'html', ''); if (b) d.appendChild(b); }
+  }
+}"""
+
+# Loads HTML texts, each as the whole document of its own iframe (srcdoc: parsed by the HTML
+# parser, scripts enabled, same origin as the harness).
+SRCDOC_JS = """htmls => {
+  for (const html of htmls) {
+    const frame = document.createElement('iframe');
+    frame.srcdoc = html;
+    document.body.appendChild(frame);
+  }
+  return Promise.all(Array.from(document.querySelectorAll('iframe'), f =>
+    f.contentDocument && f.contentDocument.readyState === 'complete' ? null
+      : new Promise(r => { f.onload = r; setTimeout(r, 3000); })));
 }"""
 
 
@@ -65,6 +84,7 @@ class Harness:
         self.browser = browser
         self.html = ""
         self.events: list[str] = []
+        self.pending: set[asyncio.Future[None]] = set()
 
     async def open(self) -> None:
         self.context: BrowserContext = await self.browser.new_context()
@@ -85,27 +105,32 @@ class Harness:
 
     def _dialog(self, dialog: Any) -> None:
         self.events.append(f"dialog {dialog.type}")
-        asyncio.ensure_future(dialog.dismiss())
+        self.pending.add(asyncio.ensure_future(dialog.dismiss()))
 
     def _navigated(self, frame: Any) -> None:
-        if frame.url not in (HARNESS, "about:blank"):
+        if frame.url not in (HARNESS, "about:blank", "about:srcdoc"):
             self.events.append(f"navigation {frame.url[:80]}")
+
+    async def _fresh(self) -> None:
+        self.html = "<!doctype html><html><head></head><body></body></html>"
+        await self.page.goto(HARNESS, wait_until="load")
+        self.events = []
 
     async def _settle(self) -> None:
         # Long enough for aborted loads to fire error events and SVG animations to begin.
         await self.page.evaluate(
-            "() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 40)))")
+            "() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 300)))"
+        )
 
-    async def load_html(self, html: str) -> list[str]:
-        self.events = []
-        self.html = html
-        await self.page.goto(HARNESS, wait_until="load")
+    async def load_html(self, htmls: list[str]) -> list[str]:
+        await self._fresh()
+        await self.page.evaluate(SRCDOC_JS, htmls)
         await self._settle()
         return self.events
 
-    async def build_nodes(self, doc: list[Any]) -> list[str]:
-        await self.load_html("<!doctype html><html><head></head><body></body></html>")
-        await self.page.evaluate(BUILD_JS, doc)
+    async def build_nodes(self, docs: list[list[Any]]) -> list[str]:
+        await self._fresh()
+        await self.page.evaluate(BUILD_JS, docs)
         await self._settle()
         return self.events
 
@@ -131,36 +156,52 @@ def test_corpus_is_what_we_think_it_is() -> None:
 
 
 def test_dompurify_corpus_nothing_survives_or_executes(
-        loop: Loop, renderer: Renderer, harness: Harness) -> None:
+    loop: Loop, renderer: Renderer, harness: Harness
+) -> None:
     failures: list[str] = []
+    docs: list[list[Any]] = []
+    htmls: list[str] = []
     for case in CORPUS:
-        doc = loop.run(renderer.sanitize_html(case["payload"], "https://shop.example/",
-                                              NO_ORIGINS))
-        found = violations(doc)
+        doc = loop.run(renderer.sanitize_html(case["payload"], "https://shop.example/", NO_ORIGINS))
         html = to_html(doc)
-        found += loop.run(harness.load_html(html))
-        found += loop.run(harness.build_nodes(doc))
-        # Sanitizing our own output changes nothing (the HTML text re-parses to the same).
-        again = loop.run(renderer.sanitize_html(html, "https://shop.example/", NO_ORIGINS))
-        if to_html(again) != html:
-            found.append("not stable under re-sanitizing its HTML")
+        found = violations(doc)
+        # mXSS: our HTML text, re-parsed by a real parser, must not grow anything forbidden.
+        found += [f"after re-parse: {v}" for v in violations(loop.run(renderer.parse_html(html)))]
         if found:
-            failures.append(f"{case['title']}: {sorted(set(found))}")
+            failures.append(f"{case['title']}: {found}")
+        docs.append(doc)
+        htmls.append(html)
+    assert failures == [], "\n".join(failures)
+    # Everything at once (fast); only on a failure, case by case to name the culprit.
+    for mode, items in (("html", htmls), ("nodes", docs)):
+        events = loop.run(harness.load_html(htmls) if mode == "html" else harness.build_nodes(docs))
+        if events:
+            for case, item in zip(CORPUS, items, strict=True):
+                single = loop.run(
+                    harness.load_html([item])
+                    if mode == "html"  # type: ignore[list-item]
+                    else harness.build_nodes([item])
+                )  # type: ignore[list-item]
+                if single:
+                    failures.append(f"{mode}: {case['title']}: {sorted(set(single))}")
+            failures.append(f"{mode}: {sorted(set(events))[:10]}")
     assert failures == [], "\n".join(failures)
 
 
 def test_negative_control_the_harness_catches_raw_payloads(
-        loop: Loop, renderer: Renderer, harness: Harness) -> None:
+    loop: Loop, renderer: Renderer, harness: Harness
+) -> None:
     """Unsanitized, the same payloads do run and fetch: the harness can see an attack."""
-    executed = fetched = flagged = 0
-    for case in CORPUS:
-        if "alert" not in case["payload"]:
-            continue
-        events = loop.run(harness.load_html(case["payload"]))
-        executed += any(e.startswith("dialog") for e in events)
-        fetched += any(e.startswith("request") for e in events)
-        raw = loop.run(renderer.parse_html(case["payload"]))
-        flagged += bool(violations(raw))
-    assert executed >= 20, executed
-    assert fetched >= 20, fetched
-    assert flagged >= 120, flagged
+    raw_payloads = [c["payload"] for c in CORPUS if "alert" in c["payload"]]
+    events = loop.run(harness.load_html(raw_payloads))
+    print(
+        "control:",
+        sum(e.startswith("dialog") for e in events),
+        "dialogs,",
+        sum(e.startswith("request") for e in events),
+        "requests",
+    )
+    assert sum(e.startswith("dialog") for e in events) >= 15, events
+    assert sum(e.startswith("request") for e in events) >= 15, events
+    flagged = sum(bool(violations(loop.run(renderer.parse_html(p)))) for p in raw_payloads)
+    assert flagged >= 100, flagged

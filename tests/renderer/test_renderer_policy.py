@@ -41,23 +41,59 @@ def test_golden_decisions_browser(loop: Loop, renderer: Renderer) -> None:
     slot = loop.run(renderer._slot_for_new_session())
     raw = loop.run(slot.page.evaluate("p => CobrowseRenderer.decide(p)", json.dumps(DECISIONS)))
     answers = json.loads(raw)
-    wrong = [(_label(c), c["expected"], a) for c, a in zip(DECISIONS["cases"], answers, strict=True)
-             if a != c["expected"]]
+    wrong = [
+        (_label(c), c["expected"], a)
+        for c, a in zip(DECISIONS["cases"], answers, strict=True)
+        if a != c["expected"]
+    ]
     assert wrong == []
 
 
 def test_golden_file_covers_the_minimum_policy() -> None:
     tags = {c["tag"] for c in DECISIONS["cases"] if c["kind"] == "element"}
-    assert {"script", "noscript", "object", "embed", "applet", "frame", "frameset", "base",
-            "portal", "template", "iframe", "link", "meta"} <= tags
+    assert {
+        "script",
+        "noscript",
+        "object",
+        "embed",
+        "applet",
+        "frame",
+        "frameset",
+        "base",
+        "portal",
+        "template",
+        "iframe",
+        "link",
+        "meta",
+    } <= tags
     attrs = {c["attr"] for c in DECISIONS["cases"] if c["kind"] == "attr"}
-    assert {"onclick", "srcdoc", "formaction", "action", "href", "src", "srcset", "style",
-            "attributeName", "http-equiv"} <= attrs
+    assert {
+        "onclick",
+        "srcdoc",
+        "formaction",
+        "action",
+        "href",
+        "src",
+        "srcset",
+        "style",
+        "attributeName",
+        "http-equiv",
+    } <= attrs
 
 
 def test_policy_is_frozen_data() -> None:
-    for name in ("HTML_ELEMENTS", "SVG_ELEMENTS", "MATHML_ELEMENTS", "HTML_ATTRS", "SVG_ATTRS",
-                 "MATHML_ATTRS", "GLOBAL_ATTRS", "LINK_RELS", "DATA_IMAGE_TYPES", "URL_ATTRS"):
+    for name in (
+        "HTML_ELEMENTS",
+        "SVG_ELEMENTS",
+        "MATHML_ELEMENTS",
+        "HTML_ATTRS",
+        "SVG_ATTRS",
+        "MATHML_ATTRS",
+        "GLOBAL_ATTRS",
+        "LINK_RELS",
+        "DATA_IMAGE_TYPES",
+        "URL_ATTRS",
+    ):
         assert isinstance(getattr(policy, name), frozenset), name
     with pytest.raises(AttributeError):
         policy.BrandPolicy().origins = ("https://x.example",)  # type: ignore[misc]
@@ -75,10 +111,12 @@ def test_unknown_is_denied() -> None:
 
 def test_every_url_attribute_has_a_kind_per_tag() -> None:
     # A URL attribute on a tag without a URL_KINDS entry is denied even if the value is fine.
-    assert policy.attribute_allowed("img", "src", "https://a.example/x.png",
-                                    origins=("https://a.example",))
-    assert not policy.attribute_allowed("span", "src", "https://a.example/x.png",
-                                        origins=("https://a.example",))
+    assert policy.attribute_allowed(
+        "img", "src", "https://a.example/x.png", origins=("https://a.example",)
+    )
+    assert not policy.attribute_allowed(
+        "span", "src", "https://a.example/x.png", origins=("https://a.example",)
+    )
     for (ns, _tag, attr), kind in policy.URL_KINDS.items():
         assert attr in policy.URL_ATTRS
         assert attr in policy.ATTRS[ns] or attr in policy.GLOBAL_ATTRS
@@ -87,8 +125,21 @@ def test_every_url_attribute_has_a_kind_per_tag() -> None:
 
 def test_forbidden_elements_are_not_on_any_allowlist() -> None:
     every = policy.HTML_ELEMENTS | policy.SVG_ELEMENTS | policy.MATHML_ELEMENTS
-    assert every.isdisjoint({"script", "noscript", "object", "embed", "applet", "frame",
-                             "frameset", "base", "portal", "template", "annotation-xml"})
+    assert every.isdisjoint(
+        {
+            "script",
+            "noscript",
+            "object",
+            "embed",
+            "applet",
+            "frame",
+            "frameset",
+            "base",
+            "portal",
+            "template",
+            "annotation-xml",
+        }
+    )
     all_attrs = policy.HTML_ATTRS | policy.SVG_ATTRS | policy.MATHML_ATTRS | policy.GLOBAL_ATTRS
     assert not [a for a in all_attrs if a.lower().startswith("on")]
     assert all_attrs.isdisjoint({"srcdoc", "formaction", "action", "http-equiv", "target"})

@@ -28,21 +28,43 @@ pytestmark = pytest.mark.browser
 
 HOSTILE_BODY: list[list[Any]] = [
     [10, "script", {}, [[11, "#text", "alert(1)"]]],
-    [12, "a", {"href": "javascript:alert(1)", "onclick": "alert(1)", "class": "k"},
-     [[13, "#text", "link"]]],
+    [
+        12,
+        "a",
+        {"href": "javascript:alert(1)", "onclick": "alert(1)", "class": "k"},
+        [[13, "#text", "link"]],
+    ],
     [14, "img", {"src": "https://shop.example/a.png", "onerror": "alert(1)"}, []],
-    [15, "iframe", {"src": "https://ads.example/x", "width": "300", "height": "250",
-                    "srcdoc": "<script>alert(1)</script>"}, [[16, "#text", "x"]]],
+    [
+        15,
+        "iframe",
+        {
+            "src": "https://ads.example/x",
+            "width": "300",
+            "height": "250",
+            "srcdoc": "<script>alert(1)</script>",
+        },
+        [[16, "#text", "x"]],
+    ],
     [17, "object", {"data": "https://evil.example/x.swf"}, [[18, "embed", {}, []]]],
-    [19, "form", {"action": "https://evil.example/steal"},
-     [[20, "button", {"formaction": "javascript:alert(1)"}, [[21, "#text", "go"]]]]],
-    [22, "svg", {}, [
-        [23, "a", {"xlink:href": "javascript:alert(1)"}, [[24, "#text", "svg link"]]],
-        [25, "set", {"attributeName": "href", "to": "javascript:alert(1)"}, []],
-        [26, "animate", {"attributeName": "onclick", "values": "alert(1)"}, []],
-        [27, "foreignObject", {}, [[28, "div", {}, [[29, "script", {}, []]]]]],
-        [30, "use", {"href": "https://evil.example/sprite.svg#x"}, []],
-    ]],
+    [
+        19,
+        "form",
+        {"action": "https://evil.example/steal"},
+        [[20, "button", {"formaction": "javascript:alert(1)"}, [[21, "#text", "go"]]]],
+    ],
+    [
+        22,
+        "svg",
+        {},
+        [
+            [23, "a", {"xlink:href": "javascript:alert(1)"}, [[24, "#text", "svg link"]]],
+            [25, "set", {"attributeName": "href", "to": "javascript:alert(1)"}, []],
+            [26, "animate", {"attributeName": "onclick", "values": "alert(1)"}, []],
+            [27, "foreignObject", {}, [[28, "div", {}, [[29, "script", {}, []]]]]],
+            [30, "use", {"href": "https://evil.example/sprite.svg#x"}, []],
+        ],
+    ],
     [31, "#comment", ""],
     [32, "div", {"style": "background:url(javascript:alert(1))"}, [[33, "#text", "styled"]]],
     [34, "p", {"style": "color: red", "data-x": "1", "aria-label": "ok"}, []],
@@ -53,26 +75,36 @@ HOSTILE_HEAD: tuple[list[Any], ...] = (
     [42, "link", {"rel": "import", "href": "https://shop.example/x.html"}, []],
     [43, "link", {"rel": "stylesheet", "href": "https://shop.example/site.css"}, []],
     [44, "link", {"rel": "stylesheet", "href": "https://cdn.evil.example/x.css"}, []],
-    [45, "style", {}, [[46, "#text", "@import url(https://evil.example/x.css); b{color:red}"],
-                       [47, "#text", "a{background:url(https://shop.example/ok.png)}"]]],
+    [
+        45,
+        "style",
+        {},
+        [
+            [46, "#text", "@import url(https://evil.example/x.css); b{color:red}"],
+            [47, "#text", "a{background:url(https://shop.example/ok.png)}"],
+        ],
+    ],
 )
 
 
-def _snapshot(loop: Loop, renderer: Renderer, doc: list[Any],
-              brand: BrandPolicy = BRAND) -> tuple[str, list[Any]]:
+def _snapshot(
+    loop: Loop, renderer: Renderer, doc: list[Any], brand: BrandPolicy = BRAND
+) -> tuple[str, list[Any]]:
     session = new_session()
     out = loop.run(renderer.snapshot(session, snapshot_message(doc, session), brand))
     return session, out["doc"]
 
 
 def test_snapshot_keeps_fields_and_ids_and_removes_every_vector(
-        loop: Loop, renderer: Renderer) -> None:
+    loop: Loop, renderer: Renderer
+) -> None:
     session = new_session()
     message = snapshot_message(page_doc(*HOSTILE_BODY, head=HOSTILE_HEAD), session, seq=7)
     out = loop.run(renderer.snapshot(session, message, BRAND))
     assert out["type"] == "replica.snapshot"
     assert {k: v for k, v in out.items() if k not in ("type", "doc")} == {
-        k: v for k, v in message.items() if k not in ("type", "doc")}
+        k: v for k, v in message.items() if k not in ("type", "doc")
+    }
     doc = out["doc"]
     assert violations(doc) == []
     kept = ids(doc)
@@ -87,64 +119,127 @@ def test_snapshot_keeps_fields_and_ids_and_removes_every_vector(
     assert {1, 2, 3, 4, 5, 12, 13, 14, 15, 19, 20, 22, 23, 27, 28, 31, 32, 34, 43, 45, 46} <= kept
     assert find(doc, 12) == [12, "a", {"class": "k"}, [[13, "#text", "link"]]]
     assert find(doc, 14) == [14, "img", {"src": "https://shop.example/a.png"}, []]
-    assert find(doc, 15) == [15, "div", {
-        "data-cobrowse-placeholder": "third-party iframe",
-        "style": "display:inline-block;width:300px;height:250px"}, []]
+    assert find(doc, 15) == [
+        15,
+        "div",
+        {
+            "data-cobrowse-placeholder": "third-party iframe",
+            "style": "display:inline-block;width:300px;height:250px",
+        },
+        [],
+    ]
     assert find(doc, 19) == [19, "form", {}, [[20, "button", {}, [[21, "#text", "go"]]]]]
     assert find(doc, 31) == [31, "#comment", ""]
     assert find(doc, 32) == [32, "div", {}, [[33, "#text", "styled"]]]
-    assert find(doc, 34) == [34, "p", {"style": "color: red", "data-x": "1",
-                                       "aria-label": "ok"}, []]
-    assert find(doc, 43) == [43, "link", {"rel": "stylesheet",
-                                          "href": "https://shop.example/site.css"}, []]
+    assert find(doc, 34) == [
+        34,
+        "p",
+        {"style": "color: red", "data-x": "1", "aria-label": "ok"},
+        [],
+    ]
+    assert find(doc, 43) == [
+        43,
+        "link",
+        {"rel": "stylesheet", "href": "https://shop.example/site.css"},
+        [],
+    ]
     # One <style> text child, sanitized as a whole: the import is gone, the rest stays.
-    assert find(doc, 45) == [45, "style", {}, [
-        [46, "#text", " b{color:red}a{background:url(https://shop.example/ok.png)}"]]]
+    assert find(doc, 45) == [
+        45,
+        "style",
+        {},
+        [[46, "#text", " b{color:red}a{background:url(https://shop.example/ok.png)}"]],
+    ]
 
 
 def test_masking_is_enforced_again(loop: Loop, renderer: Renderer) -> None:
-    _, doc = _snapshot(loop, renderer, page_doc(
-        [10, "input", {"type": "password", ":value": "hunter2", "value": "hunter2"}, []],
-        [11, "input", {"type": "text", ":masked": "attribute", ":value": "4242"}, []],
-        [12, "div", {"class": "secret"}, [[13, "#text", "card 4242"],
-                                          [14, "input", {":value": "x"}, []]]],
-        [15, "input", {"autocomplete": "cc-number", ":value": "4242"}, []],
-        [16, "input", {"type": "hidden", "value": "csrf-token"}, []],
-        [17, "input", {"type": "text", ":value": "public"}, []],
-    ))
-    assert find(doc, 10) == [10, "input", {"type": "password", ":value": MASK_PLACEHOLDER,
-                                           ":masked": "password"}, []]
-    assert find(doc, 11) == [11, "input", {"type": "text", ":value": MASK_PLACEHOLDER,
-                                           ":masked": "attribute"}, []]
+    _, doc = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "input", {"type": "password", ":value": "hunter2", "value": "hunter2"}, []],
+            [11, "input", {"type": "text", ":masked": "attribute", ":value": "4242"}, []],
+            [
+                12,
+                "div",
+                {"class": "secret"},
+                [[13, "#text", "card 4242"], [14, "input", {":value": "x"}, []]],
+            ],
+            [15, "input", {"autocomplete": "cc-number", ":value": "4242"}, []],
+            [16, "input", {"type": "hidden", "value": "csrf-token"}, []],
+            [17, "input", {"type": "text", ":value": "public"}, []],
+        ),
+    )
+    assert find(doc, 10) == [
+        10,
+        "input",
+        {"type": "password", ":value": MASK_PLACEHOLDER, ":masked": "password"},
+        [],
+    ]
+    assert find(doc, 11) == [
+        11,
+        "input",
+        {"type": "text", ":value": MASK_PLACEHOLDER, ":masked": "attribute"},
+        [],
+    ]
     assert find(doc, 13) == [13, "#text", MASK_PLACEHOLDER]
     assert find(doc, 14) == [14, "input", {":value": MASK_PLACEHOLDER, ":masked": "selector"}, []]
-    assert find(doc, 15) == [15, "input", {"autocomplete": "cc-number", ":value": MASK_PLACEHOLDER,
-                                           ":masked": "autocomplete"}, []]
+    assert find(doc, 15) == [
+        15,
+        "input",
+        {"autocomplete": "cc-number", ":value": MASK_PLACEHOLDER, ":masked": "autocomplete"},
+        [],
+    ]
     assert find(doc, 16) == [16, "input", {"type": "hidden"}, []]
     assert find(doc, 17) == [17, "input", {"type": "text", ":value": "public"}, []]
 
 
 def test_mutation_injected_vectors_vanish(loop: Loop, renderer: Renderer) -> None:
-    session, _ = _snapshot(loop, renderer, page_doc(
-        [10, "a", {"href": "https://shop.example/"}, [[11, "#text", "home"]]],
-        [12, "img", {"src": "https://shop.example/a.png"}, []],
-        [13, "script", {}, []],
-        [14, "p", {}, []],
-    ))
-    out = loop.run(renderer.mutations(session, mutations_message(
-        session, seq=1,
-        removes=[13],  # a dropped node: its removal vanishes too
-        adds=[
-            {"parent": 14, "next": None, "node": [20, "script", {}, [[21, "#text", "alert(1)"]]]},
-            {"parent": 14, "next": None, "node": [22, "img", {"src": "x", "onerror": "alert(1)"},
-                                                  []]},
-            {"parent": 20, "next": None, "node": [23, "b", {}, []]},  # under a dropped parent
-            {"parent": 14, "next": 20, "node": [24, "span", {}, [[25, "#text", "ok"]]]},
-        ],
-        attrs=[[12, "onerror", "alert(1)"], [10, "href", "javascript:alert(1)"],
-               [12, "src", "https://shop.example/b.png"], [14, "srcdoc", "<script>"]],
-        texts=[[21, "alert(2)"], [11, "home!"]],
-    )))
+    session, _ = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "a", {"href": "https://shop.example/"}, [[11, "#text", "home"]]],
+            [12, "img", {"src": "https://shop.example/a.png"}, []],
+            [13, "script", {}, []],
+            [14, "p", {}, []],
+        ),
+    )
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session,
+                seq=1,
+                removes=[13],  # a dropped node: its removal vanishes too
+                adds=[
+                    {
+                        "parent": 14,
+                        "next": None,
+                        "node": [20, "script", {}, [[21, "#text", "alert(1)"]]],
+                    },
+                    {
+                        "parent": 14,
+                        "next": None,
+                        "node": [22, "img", {"src": "x", "onerror": "alert(1)"}, []],
+                    },
+                    {
+                        "parent": 20,
+                        "next": None,
+                        "node": [23, "b", {}, []],
+                    },  # under a dropped parent
+                    {"parent": 14, "next": 20, "node": [24, "span", {}, [[25, "#text", "ok"]]]},
+                ],
+                attrs=[
+                    [12, "onerror", "alert(1)"],
+                    [10, "href", "javascript:alert(1)"],
+                    [12, "src", "https://shop.example/b.png"],
+                    [14, "srcdoc", "<script>"],
+                ],
+                texts=[[21, "alert(2)"], [11, "home!"]],
+            ),
+        )
+    )
     assert out["type"] == "replica.mutations"
     assert out["session"] == session and out["seq"] == 1
     assert out["removes"] == []
@@ -154,53 +249,107 @@ def test_mutation_injected_vectors_vanish(loop: Loop, renderer: Renderer) -> Non
         {"parent": 14, "next": 22, "node": [24, "span", {}, [[25, "#text", "ok"]]]},
     ]
     # The javascript: href is removed, the onerror never appears, the allowed src changes.
-    assert sorted(out["attrs"]) == sorted([[10, "href", None],
-                                           [12, "src", "https://shop.example/b.png"]])
+    assert sorted(out["attrs"]) == sorted(
+        [[10, "href", None], [12, "src", "https://shop.example/b.png"]]
+    )
     assert out["texts"] == [[11, "home!"]]
 
 
 def test_mutations_keep_order_with_next(loop: Loop, renderer: Renderer) -> None:
-    session, _ = _snapshot(loop, renderer, page_doc(
-        [10, "ul", {}, [[11, "li", {}, []], [12, "noscript", {}, []], [13, "li", {}, []]]]))
-    out = loop.run(renderer.mutations(session, mutations_message(session, adds=[
-        {"parent": 10, "next": 12, "node": [20, "li", {}, []]},  # before a dropped node
+    session, _ = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "ul", {}, [[11, "li", {}, []], [12, "noscript", {}, []], [13, "li", {}, []]]]
+        ),
+    )
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session,
+                adds=[
+                    {"parent": 10, "next": 12, "node": [20, "li", {}, []]},  # before a dropped node
+                    {"parent": 10, "next": 11, "node": [21, "li", {}, []]},
+                ],
+            ),
+        )
+    )
+    assert out["adds"] == [
+        {"parent": 10, "next": 13, "node": [20, "li", {}, []]},
         {"parent": 10, "next": 11, "node": [21, "li", {}, []]},
-    ])))
-    assert out["adds"] == [{"parent": 10, "next": 13, "node": [20, "li", {}, []]},
-                           {"parent": 10, "next": 11, "node": [21, "li", {}, []]}]
+    ]
 
 
 def test_attribute_changes_that_change_the_element(loop: Loop, renderer: Renderer) -> None:
-    session, doc = _snapshot(loop, renderer, page_doc(
-        [10, "link", {"rel": "stylesheet", "href": "https://shop.example/a.css"}, []],
-        [11, "link", {"rel": "preload", "href": "https://shop.example/b.css"}, []],
-        [12, "input", {"type": "text", ":value": "visible", "value": "v"}, []],
-        [13, "div", {}, [[14, "#text", "becomes secret"]]],
-    ))
+    session, doc = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "link", {"rel": "stylesheet", "href": "https://shop.example/a.css"}, []],
+            [11, "link", {"rel": "preload", "href": "https://shop.example/b.css"}, []],
+            [12, "input", {"type": "text", ":value": "visible", "value": "v"}, []],
+            [13, "div", {}, [[14, "#text", "becomes secret"]]],
+        ),
+    )
     assert find(doc, 11) is None
-    out = loop.run(renderer.mutations(session, mutations_message(session, attrs=[
-        [10, "rel", "import"], [11, "rel", "icon"], [12, "type", "password"],
-        [13, "class", "secret"]])))
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session,
+                attrs=[
+                    [10, "rel", "import"],
+                    [11, "rel", "icon"],
+                    [12, "type", "password"],
+                    [13, "class", "secret"],
+                ],
+            ),
+        )
+    )
     assert out["removes"] == [10]
-    assert out["adds"] == [{"parent": 5, "next": 12, "node": [
-        11, "link", {"rel": "icon", "href": "https://shop.example/b.css"}, []]}]
-    assert sorted(out["attrs"], key=str) == sorted([
-        [12, "type", "password"], [12, ":value", MASK_PLACEHOLDER], [12, "value", None],
-        [12, ":masked", "password"], [13, "class", "secret"], [13, ":masked", "selector"],
-    ], key=str)
+    assert out["adds"] == [
+        {
+            "parent": 5,
+            "next": 12,
+            "node": [11, "link", {"rel": "icon", "href": "https://shop.example/b.css"}, []],
+        }
+    ]
+    assert sorted(out["attrs"], key=str) == sorted(
+        [
+            [12, "type", "password"],
+            [12, ":value", MASK_PLACEHOLDER],
+            [12, "value", None],
+            [12, ":masked", "password"],
+            [13, "class", "secret"],
+            [13, ":masked", "selector"],
+        ],
+        key=str,
+    )
     assert out["texts"] == [[14, MASK_PLACEHOLDER]]
     # The visitor keeps typing into the now-masked field: the agent still sees the placeholder.
-    out = loop.run(renderer.mutations(session, mutations_message(
-        session, seq=2, attrs=[[12, ":value", "hunter2"]], texts=[[14, "still secret"]])))
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session, seq=2, attrs=[[12, ":value", "hunter2"]], texts=[[14, "still secret"]]
+            ),
+        )
+    )
     assert out["attrs"] == [] and out["texts"] == [[14, MASK_PLACEHOLDER]]
 
 
 def test_style_text_mutations_are_sanitized_as_a_whole(loop: Loop, renderer: Renderer) -> None:
-    session, _ = _snapshot(loop, renderer, page_doc(
-        [10, "style", {}, [[11, "#text", "@im"], [12, "#text", "b{}"]]]))
+    session, _ = _snapshot(
+        loop, renderer, page_doc([10, "style", {}, [[11, "#text", "@im"], [12, "#text", "b{}"]]])
+    )
     # Split across text nodes, "@im" + "port url(...)" would be an import: never per-node.
-    out = loop.run(renderer.mutations(session, mutations_message(
-        session, texts=[[12, "port url(https://evil.example/x.css);"]])))
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(session, texts=[[12, "port url(https://evil.example/x.css);"]]),
+        )
+    )
     assert out["texts"] == [[11, ""]]
     out = loop.run(renderer.mutations(session, mutations_message(session, seq=2, removes=[11])))
     assert out["removes"] == [11]
@@ -211,12 +360,16 @@ def test_data_images_are_reencoded(loop: Loop, renderer: Renderer) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (3, 2), (255, 0, 0)).save(buf, format="GIF")
     gif = "data:image/gif;base64," + base64.b64encode(buf.getvalue()).decode()
-    _, doc = _snapshot(loop, renderer, page_doc(
-        [10, "img", {"src": gif}, []],
-        [11, "img", {"src": "data:image/png;base64,AAAA"}, []],  # not an image: dropped
-        [12, "img", {"src": "data:image/svg+xml;base64,PHN2Zz4="}, []],
-        [13, "img", {"src": "data:text/html;base64,PHNjcmlwdD4="}, []],
-    ))
+    _, doc = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "img", {"src": gif}, []],
+            [11, "img", {"src": "data:image/png;base64,AAAA"}, []],  # not an image: dropped
+            [12, "img", {"src": "data:image/svg+xml;base64,PHN2Zz4="}, []],
+            [13, "img", {"src": "data:text/html;base64,PHNjcmlwdD4="}, []],
+        ),
+    )
     src = find(doc, 10)[2]["src"]  # type: ignore[index]
     assert src.startswith("data:image/png;base64,")
     with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
@@ -248,11 +401,20 @@ def test_a_batch_that_does_not_fit_forgets_the_session(loop: Loop, renderer: Ren
 
 def test_a_new_snapshot_restarts_the_session(loop: Loop, renderer: Renderer) -> None:
     session, _ = _snapshot(loop, renderer, page_doc([10, "p", {}, []]))
-    out = loop.run(renderer.snapshot(session, snapshot_message(
-        page_doc([20, "b", {}, []]), session, seq=5), BRAND))
+    out = loop.run(
+        renderer.snapshot(
+            session, snapshot_message(page_doc([20, "b", {}, []]), session, seq=5), BRAND
+        )
+    )
     assert find(out["doc"], 20) is not None and find(out["doc"], 10) is None
-    out = loop.run(renderer.mutations(session, mutations_message(
-        session, seq=6, adds=[{"parent": 20, "next": None, "node": [21, "#text", "x"]}])))
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session, seq=6, adds=[{"parent": 20, "next": None, "node": [21, "#text", "x"]}]
+            ),
+        )
+    )
     assert out["adds"] == [{"parent": 20, "next": None, "node": [21, "#text", "x"]}]
 
 
@@ -261,9 +423,14 @@ def test_start_is_idempotent_and_concurrency_safe(loop: Loop) -> None:
         r = Renderer(pages=1)
         try:
             await asyncio.gather(r.start(), r.start(), r.start())
-            outs = await asyncio.gather(*(
-                r.snapshot(f"c{i}", snapshot_message(page_doc([10, "p", {}, []]), f"c{i}"), BRAND)
-                for i in range(5)))
+            outs = await asyncio.gather(
+                *(
+                    r.snapshot(
+                        f"c{i}", snapshot_message(page_doc([10, "p", {}, []]), f"c{i}"), BRAND
+                    )
+                    for i in range(5)
+                )
+            )
             assert all(find(o["doc"], 10) == [10, "p", {}, []] for o in outs)
         finally:
             await r.close()
@@ -309,12 +476,19 @@ def test_a_crashed_or_hung_page_drops_its_sessions_and_is_replaced(loop: Loop) -
 
 
 def test_sanitize_html_parses_inertly(loop: Loop, renderer: Renderer) -> None:
-    doc = loop.run(renderer.sanitize_html(
-        "<p onclick=alert(1)>hi<img src=/a.png onerror=alert(1)><a href=/x>x</a></p>"
-        "<script>alert(1)</script>", "https://shop.example/", BRAND))
+    doc = loop.run(
+        renderer.sanitize_html(
+            "<p onclick=alert(1)>hi<img src=/a.png onerror=alert(1)><a href=/x>x</a></p>"
+            "<script>alert(1)</script>",
+            "https://shop.example/",
+            BRAND,
+        )
+    )
     assert violations(doc) == []
     body = doc[2][0][3][1]
     assert body[1] == "body"
-    assert body[3][0][3] == [[6, "#text", "hi"],
-                             [7, "img", {"src": "https://shop.example/a.png"}, []],
-                             [8, "a", {"href": "https://shop.example/x"}, [[9, "#text", "x"]]]]
+    assert body[3][0][3] == [
+        [6, "#text", "hi"],
+        [7, "img", {"src": "https://shop.example/a.png"}, []],
+        [8, "a", {"href": "https://shop.example/x"}, [[9, "#text", "x"]]],
+    ]

@@ -245,9 +245,12 @@ class FakeRelay:
 
     # ---- conveniences playing the relay's usual lines
 
-    def hello(self, token: str = "tok-1", resumed: bool = False) -> None:  # noqa: S107
+    def hello(self, token: str = "tok-1", resumed: bool = False,  # noqa: S107
+              session: str | None = None) -> None:
+        """Answer the tag's connection; ``session`` names the active session, as the relay does."""
         self.wait(lambda: self.sockets)
-        self.send("hello", conversation="conv1", token=token, brand="shop", resumed=resumed)
+        extra = {"session": session} if session else {}
+        self.send("hello", conversation="conv1", token=token, brand="shop", resumed=resumed, **extra)
 
     def start_session(self, mode: str = "view_only", mask_selectors: list[str] | None = None,
                       session: str = "s1") -> dict[str, Any]:

@@ -51,8 +51,8 @@ def test_tag_loaded_twice_installs_once(page: Page, relay: FakeRelay) -> None:
 def test_chat_round_trip_and_token_resume(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     start_chat(relay, ui)
-    assert page.evaluate("() => JSON.parse(sessionStorage.getItem('cobrowse'))") == {
-        "token": "tok-1"}
+    stored = page.evaluate("() => JSON.parse(sessionStorage.getItem('cobrowse'))")
+    assert stored["token"] == "tok-1" and stored["next"] >= 1
     ui.type("cb-chat-input", "Where is my order?")
     page.keyboard.press("Enter")
     sent = relay.next_frame("chat.send")
@@ -144,13 +144,13 @@ def test_reconnects_with_token_and_sends_a_fresh_snapshot(page: Page, relay: Fak
     relay.wait(lambda: len(relay.sockets) == 2, timeout=5)
     assert relay.urls[1].endswith("?token=tok-1")
     assert ui.visible("cb-frame")  # the session is suspended, not over
-    relay.hello(resumed=True)
+    relay.hello(resumed=True, session="s1")
     second = relay.start_session()
     assert second["seq"] > first["seq"]
     assert relay.replica.tree() == page.evaluate(
         EXPECTED_TREE_JS)
-    # If the relay does not resume the session after a reconnect, the tag ends it.
+    # A hello that names no active session means it ended while away: the tag ends it.
     relay.sockets[-1].close(code=1011, reason="again")
     relay.wait(lambda: len(relay.sockets) == 3, timeout=5)
     relay.hello(resumed=True)
-    relay.wait(lambda: not ui.visible("cb-frame"), timeout=6)
+    relay.wait(lambda: not ui.visible("cb-frame"), timeout=2)
