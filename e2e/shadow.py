@@ -44,7 +44,7 @@ class ClosedShadow:
     def _box(self, backend_id: int) -> tuple[float, float, float, float] | None:
         try:
             model = self.cdp.send("DOM.getBoxModel", {"backendNodeId": backend_id})["model"]
-        except Exception:  # noqa: BLE001 - no box: not rendered (display: none)
+        except Exception:  # no box: not rendered (display: none)
             return None
         quad = model["border"]
         xs, ys = quad[0::2], quad[1::2]
@@ -83,7 +83,9 @@ class ClosedShadow:
         ]
 
     def wait_text(self, testid: str, text: str, timeout: float = 10.0) -> None:
-        self._wait(lambda: any(text in t for t in self.texts(testid)), f"{text!r} in {testid}", timeout)
+        self._wait(
+            lambda: any(text in t for t in self.texts(testid)), f"{text!r} in {testid}", timeout
+        )
 
     def click(self, testid: str, timeout: float = 10.0) -> None:
         self.wait_visible(testid, timeout)

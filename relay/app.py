@@ -20,7 +20,6 @@ from typing import Any
 
 import anyio
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
-from renderer.service import BrandPolicy, Renderer, RendererError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -40,6 +39,7 @@ from relay.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
 from relay.passwords import verify_password
 from relay.ratelimit import KeyedLimiter, TokenBucket
 from relay.settings import SELF_ORIGIN, Settings
+from renderer.service import BrandPolicy, Renderer, RendererError
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -91,6 +91,7 @@ class RelayServer:
         self.accounts = {a.id: a for a in settings.agents}
         self._render_queues: dict[str, asyncio.Queue[core.Render | None]] = {}
         self._render_tasks: set[asyncio.Task[None]] = set()
+        self._page_origins: dict[str, str] = {}  # conversation id -> the visitor page's origin
         self.app = self._build_app()
 
     # ------------------------------------------------------------ app
@@ -263,6 +264,8 @@ class RelayServer:
         await websocket.accept()
         token = websocket.query_params.get("token") or None
         peer, effects = self.core.visitor_connected(brand, token, now_ms())
+        # The page's origin stands for "self" in the brand's allowed origins when rendering.
+        self._page_origins[peer.id] = (websocket.headers.get("origin") or "").lower().rstrip("/")
         limits = self.settings.limits
         await self._serve_socket(
             websocket,
@@ -393,17 +396,24 @@ class RelayServer:
                 self.apply(self.core.replica_failed(render.session))
             )
 
+    def _render_policy(self, render: core.Render) -> BrandPolicy:
+        """What the replica may load: the brand's origins, "self" being the visitor's page."""
+        brand = next(b for b in self.settings.brands if b.id == render.brand)
+        session = self.core.sessions.get(render.session)
+        page_origin = self._page_origins.get(session.conversation, "") if session else ""
+        origins = [page_origin if o == SELF_ORIGIN else o for o in brand.allowed_origins]
+        return BrandPolicy(
+            origins=tuple(dict.fromkeys(o for o in origins if o)),
+            mask_selectors=brand.mask_selectors,
+        )
+
     async def _render_worker(self, session: str, queue: asyncio.Queue[core.Render | None]) -> None:
         """Sanitize one session's DOM stream in order and send each result to its agent."""
         while True:
             render = await queue.get()
             if render is None:
                 return
-            brand = next(b for b in self.settings.brands if b.id == render.brand)
-            policy = BrandPolicy(
-                origins=tuple(o for o in brand.allowed_origins if o != SELF_ORIGIN),
-                mask_selectors=brand.mask_selectors,
-            )
+            policy = self._render_policy(render)
             message = {
                 "v": protocol.PROTOCOL_VERSION,
                 "type": render.message.type,

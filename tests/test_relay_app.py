@@ -19,8 +19,14 @@ OWN = "http://testserver"
 
 @pytest.fixture
 def server() -> RelayServer:
-    limits = Limits(visitor_frame_bytes=64 * 1024, agent_frame_bytes=8 * 1024, visitor_burst=40,
-                    visitor_rate=10, login_attempts_per_minute=3, abuse_errors_before_close=20)
+    limits = Limits(
+        visitor_frame_bytes=64 * 1024,
+        agent_frame_bytes=8 * 1024,
+        visitor_burst=40,
+        visitor_rate=10,
+        login_attempts_per_minute=3,
+        abuse_errors_before_close=20,
+    )
     return RelayServer(replace(demo_settings(), limits=limits, secret_key="test-secret"))
 
 
@@ -39,8 +45,11 @@ def receive_until(ws: Any, kind: str, limit: int = 20) -> dict[str, Any]:
 
 
 def sign_in(client: TestClient) -> None:
-    response = client.post("/agent/login", json={"name": DEMO_AGENT_LOGIN, "password": DEMO_AGENT_PASSWORD},
-                           headers={"origin": OWN})
+    response = client.post(
+        "/agent/login",
+        json={"name": DEMO_AGENT_LOGIN, "password": DEMO_AGENT_PASSWORD},
+        headers={"origin": OWN},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -51,16 +60,23 @@ def test_health_tag_protocol_and_workspace_are_served(client: TestClient) -> Non
     assert "act.click" in client.get("/protocol.json").json()["messages"]
     page = client.get("/agent")
     csp = page.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "script-src 'self'" in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+    )
     assert client.get("/demo/").status_code == 200
 
 
 def test_sign_in_refuses_wrong_passwords_forgery_and_floods(client: TestClient) -> None:
     assert client.get("/agent/me").status_code == 401
-    wrong = client.post("/agent/login", json={"name": "demo", "password": "nope"}, headers={"origin": OWN})
+    wrong = client.post(
+        "/agent/login", json={"name": "demo", "password": "nope"}, headers={"origin": OWN}
+    )
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthenticated"
-    forged = client.post("/agent/login", json={"name": "demo", "password": DEMO_AGENT_PASSWORD},
-                         headers={"origin": "https://evil.example"})
+    forged = client.post(
+        "/agent/login",
+        json={"name": "demo", "password": DEMO_AGENT_PASSWORD},
+        headers={"origin": "https://evil.example"},
+    )
     assert forged.status_code == 403
     garbage = client.post("/agent/login", content=b"not json", headers={"origin": OWN})
     assert garbage.status_code == 400
@@ -73,21 +89,28 @@ def test_sign_in_refuses_wrong_passwords_forgery_and_floods(client: TestClient) 
 
 
 def test_signed_in_agent_gets_an_httponly_strict_cookie(client: TestClient) -> None:
-    response = client.post("/agent/login", json={"name": DEMO_AGENT_LOGIN, "password": DEMO_AGENT_PASSWORD},
-                           headers={"origin": OWN})
+    response = client.post(
+        "/agent/login",
+        json={"name": DEMO_AGENT_LOGIN, "password": DEMO_AGENT_PASSWORD},
+        headers={"origin": OWN},
+    )
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     assert client.get("/agent/me").json()["name"] == "Alex"
 
 
 def test_agent_socket_needs_the_cookie_and_our_own_origin(client: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused, \
-            client.websocket_connect("/ws/agent", headers={"origin": OWN}):
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/ws/agent", headers={"origin": OWN}),
+    ):
         pass
     assert refused.value.code == 1008
     sign_in(client)
-    with pytest.raises(WebSocketDisconnect) as hijack, \
-            client.websocket_connect("/ws/agent", headers={"origin": "https://evil.example"}):
+    with (
+        pytest.raises(WebSocketDisconnect) as hijack,
+        client.websocket_connect("/ws/agent", headers={"origin": "https://evil.example"}),
+    ):
         pass
     assert hijack.value.code == 1008
     with client.websocket_connect("/ws/agent", headers={"origin": OWN}) as ws:
@@ -95,8 +118,10 @@ def test_agent_socket_needs_the_cookie_and_our_own_origin(client: TestClient) ->
 
 
 def test_visitor_socket_refuses_origins_of_no_brand(client: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused, \
-            client.websocket_connect("/ws/visitor", headers={"origin": "https://evil.example"}):
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/ws/visitor", headers={"origin": "https://evil.example"}),
+    ):
         pass
     assert refused.value.code == 1008
 
@@ -104,10 +129,13 @@ def test_visitor_socket_refuses_origins_of_no_brand(client: TestClient) -> None:
 def test_bad_input_gets_a_clear_error_and_the_socket_survives(client: TestClient) -> None:
     with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
         receive_until(ws, "hello")
-        for frame, code in [("{not json", "bad_json"), ('{"v":1,"type":"dom.teleport"}', "unknown_type"),
-                            ('{"v":1,"type":"chat.send"}', "invalid"),
-                            ('{"v":1,"type":"invite.send","conversation":"x","mode":"shared"}', "forbidden"),
-                            ('{"v":1,"type":"session.end","session":"not-mine"}', "not_found")]:
+        for frame, code in [
+            ("{not json", "bad_json"),
+            ('{"v":1,"type":"dom.teleport"}', "unknown_type"),
+            ('{"v":1,"type":"chat.send"}', "invalid"),
+            ('{"v":1,"type":"invite.send","conversation":"x","mode":"shared"}', "forbidden"),
+            ('{"v":1,"type":"session.end","session":"not-mine"}', "not_found"),
+        ]:
             ws.send_text(frame)
             error = receive_until(ws, "error")
             assert error["code"] == code and error["fault"] == "client"
@@ -154,7 +182,9 @@ def test_a_visitor_token_resumes_only_its_own_conversation(client: TestClient) -
         hello = receive_until(ws, "hello")
         ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "my secret question"}))
         receive_until(ws, "chat.message")
-    with client.websocket_connect(f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}) as ws:
+    with client.websocket_connect(
+        f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}
+    ) as ws:
         again = receive_until(ws, "hello")
         assert again["conversation"] == hello["conversation"] and again["resumed"] is True
         assert receive_until(ws, "chat.history")["messages"][0]["text"] == "my secret question"

@@ -16,14 +16,18 @@ def _serve_site(route: Route) -> None:
         route.fulfill(status=404, body="not found")
         return
     types = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-    route.fulfill(status=200, body=file.read_bytes(),
-                  headers={"content-type": types.get(file.suffix, "application/octet-stream"),
-                           "content-security-policy": CSP})
+    route.fulfill(
+        status=200,
+        body=file.read_bytes(),
+        headers={
+            "content-type": types.get(file.suffix, "application/octet-stream"),
+            "content-security-policy": CSP,
+        },
+    )
 
 
 def _serve_tag(route: Route) -> None:
-    route.fulfill(status=200, body=TAG.read_bytes(),
-                  headers={"content-type": "text/javascript"})
+    route.fulfill(status=200, body=TAG.read_bytes(), headers={"content-type": "text/javascript"})
 
 
 @pytest.fixture
@@ -39,5 +43,3 @@ def relay(context: BrowserContext, page: Page) -> Iterator[FakeRelay]:
 @pytest.fixture
 def ui(page: Page) -> TagUI:
     return TagUI(page)
-
-

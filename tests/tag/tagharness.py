@@ -186,8 +186,9 @@ class Replica:
 
     def find(self, **attrs: str) -> dict[str, Any]:
         """The one element whose attributes include all of ``attrs``."""
-        found = [n for n in self.nodes.values()
-                 if all(n["attrs"].get(k) == v for k, v in attrs.items())]
+        found = [
+            n for n in self.nodes.values() if all(n["attrs"].get(k) == v for k, v in attrs.items())
+        ]
         assert len(found) == 1, f"{len(found)} nodes match {attrs}"
         return found[0]
 
@@ -238,26 +239,41 @@ class FakeRelay:
 
     def next_frame(self, type_: str, after: int = 0, timeout: float = 5.0) -> dict[str, Any]:
         """The first frame of ``type_`` at index ``after`` or later in ``frames``."""
+
         def find() -> dict[str, Any] | None:
             return next((f for f in self.frames[after:] if f["type"] == type_), None)
+
         result: dict[str, Any] = self.wait(find, timeout)
         return result
 
     # ---- conveniences playing the relay's usual lines
 
-    def hello(self, token: str = "tok-1", resumed: bool = False,  # noqa: S107
-              session: str | None = None) -> None:
+    def hello(
+        self,
+        token: str = "tok-1",
+        resumed: bool = False,
+        session: str | None = None,
+    ) -> None:
         """Answer the tag's connection; ``session`` names the active session, as the relay does."""
         self.wait(lambda: self.sockets)
         extra = {"session": session} if session else {}
-        self.send("hello", conversation="conv1", token=token, brand="shop", resumed=resumed, **extra)
+        self.send(
+            "hello", conversation="conv1", token=token, brand="shop", resumed=resumed, **extra
+        )
 
-    def start_session(self, mode: str = "view_only", mask_selectors: list[str] | None = None,
-                      session: str = "s1") -> dict[str, Any]:
+    def start_session(
+        self, mode: str = "view_only", mask_selectors: list[str] | None = None, session: str = "s1"
+    ) -> dict[str, Any]:
         """Start a session and load the snapshot the tag answers with into the replica."""
         mark = len(self.frames)
-        self.send("session.started", session=session, conversation="conv1", mode=mode,
-                  agent="Ann", mask_selectors=mask_selectors or [])
+        self.send(
+            "session.started",
+            session=session,
+            conversation="conv1",
+            mode=mode,
+            agent="Ann",
+            mask_selectors=mask_selectors or [],
+        )
         snapshot = self.next_frame("dom.snapshot", mark, timeout=10)
         self.replica.load(snapshot)
         return snapshot
@@ -271,8 +287,10 @@ class FakeRelay:
     def settle(self) -> None:
         """Wait until the tag has flushed what the page did (two frames and a margin)."""
         try:
-            self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
-                               "requestAnimationFrame(() => setTimeout(r, 30))))")
+            self.page.evaluate(
+                "() => new Promise(r => requestAnimationFrame(() => "
+                "requestAnimationFrame(() => setTimeout(r, 30))))"
+            )
         except PlaywrightError:  # the hostile page broke rAF: outwait the tag's fallback timer
             self.page.wait_for_timeout(400)
         self.sync()
@@ -285,20 +303,27 @@ class TagUI:
         self.page = page
 
     def _js(self, testid: str) -> str:
-        return (f"(() => {{ const s = window.__cbShadow[0]; return s && "
-                f"s.root.querySelector('[data-testid=\"{testid}\"]'); }})()")
+        return (
+            f"(() => {{ const s = window.__cbShadow[0]; return s && "
+            f"s.root.querySelector('[data-testid=\"{testid}\"]'); }})()"
+        )
 
     def visible(self, testid: str) -> bool:
-        return bool(self.page.evaluate(
-            f"() => {{ const e = {self._js(testid)}; return !!e && e.checkVisibility(); }}"))
+        return bool(
+            self.page.evaluate(
+                f"() => {{ const e = {self._js(testid)}; return !!e && e.checkVisibility(); }}"
+            )
+        )
 
     def text(self, testid: str) -> str:
         return str(self.page.evaluate(f"() => {self._js(testid)}.textContent"))
 
     def all(self, testid: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.page.evaluate(
-            "(id) => [...window.__cbShadow[0].root.querySelectorAll(`[data-testid=\"${id}\"]`)]"
-            ".map(e => ({text: e.textContent, sender: e.dataset.sender || null}))", testid)
+            '(id) => [...window.__cbShadow[0].root.querySelectorAll(`[data-testid="${id}"]`)]'
+            ".map(e => ({text: e.textContent, sender: e.dataset.sender || null}))",
+            testid,
+        )
         return result
 
     def click(self, testid: str) -> None:

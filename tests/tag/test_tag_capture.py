@@ -9,8 +9,9 @@ from tagharness import EXPECTED_TREE_JS, SITE, FakeRelay, TagUI, open_page, star
 pytestmark = pytest.mark.browser
 
 
-def _session(page: Page, relay: FakeRelay, ui: TagUI, name: str = "index.html",
-             **kwargs: object) -> dict[str, object]:
+def _session(
+    page: Page, relay: FakeRelay, ui: TagUI, name: str = "index.html", **kwargs: object
+) -> dict[str, object]:
     open_page(page, name)
     start_chat(relay, ui)
     return relay.start_session(**kwargs)  # type: ignore[arg-type]
@@ -27,7 +28,8 @@ def test_snapshot_rebuilds_the_page(page: Page, relay: FakeRelay, ui: TagUI) -> 
     cart = replica.find(**{"data-testid": "cart"})
     assert cart["attrs"]["href"] == f"{SITE}/cart?x=1"
     assert replica.find(id="logo")["attrs"]["srcset"] == (
-        f"{SITE}/img/logo.png 1x, {SITE}/img/logo@2x.png 2x")
+        f"{SITE}/img/logo.png 1x, {SITE}/img/logo@2x.png 2x"
+    )
     assert replica.find(id="form")["attrs"]["action"] == f"{SITE}/pay"
     names = {n["name"] for n in replica.nodes.values()}
     assert "cobrowse-ui" not in names
@@ -122,8 +124,7 @@ def test_form_input_is_streamed_as_state(page: Page, relay: FakeRelay, ui: TagUI
     assert ":selected" not in replica.find(value="m")["attrs"]
 
 
-def test_large_page_changing_during_the_snapshot(page: Page, relay: FakeRelay,
-                                                 ui: TagUI) -> None:
+def test_large_page_changing_during_the_snapshot(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     page.evaluate("""() => {
         const main = document.getElementById('main');
@@ -148,8 +149,9 @@ def test_large_page_changing_during_the_snapshot(page: Page, relay: FakeRelay,
     assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)
 
 
-def test_resync_sends_a_fresh_snapshot_and_end_stops_capture(page: Page, relay: FakeRelay,
-                                                             ui: TagUI) -> None:
+def test_resync_sends_a_fresh_snapshot_and_end_stops_capture(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     first = _session(page, relay, ui)
     mark = len(relay.frames)
     relay.send("resync", session="s1", reason="gap")

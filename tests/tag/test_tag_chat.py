@@ -10,7 +10,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_ui_lives_in_a_closed_shadow_root_and_works_under_strict_csp(
-        page: Page, relay: FakeRelay, ui: TagUI) -> None:
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     open_page(page, "index.html")
     info = page.evaluate("""() => {
         const hosts = document.querySelectorAll('cobrowse-ui');
@@ -21,9 +22,15 @@ def test_ui_lives_in_a_closed_shadow_root_and_works_under_strict_csp(
                 launcherPosition: getComputedStyle(window.__cbShadow[0].root
                     .querySelector('[data-testid=cb-chat-open]')).position}
     }""")
-    assert info == {"hosts": 1, "parent": True, "shadowRoot": None, "mode": "closed",
-                    "pierced": 1,  # only the page's own data-testid="cart" link
-                    "globals": ["__cobrowse"], "launcherPosition": "fixed"}
+    assert info == {
+        "hosts": 1,
+        "parent": True,
+        "shadowRoot": None,
+        "mode": "closed",
+        "pierced": 1,  # only the page's own data-testid="cart" link
+        "globals": ["__cobrowse"],
+        "launcherPosition": "fixed",
+    }
     assert not ui.visible("cb-chat-panel")
     # No socket until the visitor opens the chat.
     page.wait_for_timeout(200)
@@ -57,10 +64,22 @@ def test_chat_round_trip_and_token_resume(page: Page, relay: FakeRelay, ui: TagU
     page.keyboard.press("Enter")
     sent = relay.next_frame("chat.send")
     assert sent == {"v": 1, "type": "chat.send", "text": "Where is my order?"}
-    relay.send("chat.message", conversation="conv1", sender="visitor", name="You",
-               text="Where is my order?", at=1)
-    relay.send("chat.message", conversation="conv1", sender="agent", name="Ann",
-               text="<b>Let me check</b>", at=2)
+    relay.send(
+        "chat.message",
+        conversation="conv1",
+        sender="visitor",
+        name="You",
+        text="Where is my order?",
+        at=1,
+    )
+    relay.send(
+        "chat.message",
+        conversation="conv1",
+        sender="agent",
+        name="Ann",
+        text="<b>Let me check</b>",
+        at=2,
+    )
     page.wait_for_timeout(100)
     msgs = ui.all("cb-msg")
     assert [m["sender"] for m in msgs] == ["visitor", "agent"]
@@ -72,8 +91,10 @@ def test_chat_round_trip_and_token_resume(page: Page, relay: FakeRelay, ui: TagU
     # Malformed messages are ignored, and the tag keeps working.
     relay.sockets[-1].send("not json")
     relay.sockets[-1].send('{"v":1,"type":"chat.message","sender":"agent"}')
-    relay.sockets[-1].send('{"v":2,"type":"chat.message","conversation":"c","sender":"agent",'
-                           '"name":"x","text":"v2","at":3}')
+    relay.sockets[-1].send(
+        '{"v":2,"type":"chat.message","conversation":"c","sender":"agent",'
+        '"name":"x","text":"v2","at":3}'
+    )
     page.wait_for_timeout(100)
     assert len(ui.all("cb-msg")) == 2
 
@@ -83,17 +104,20 @@ def test_chat_round_trip_and_token_resume(page: Page, relay: FakeRelay, ui: TagU
     assert relay.urls[1] == "wss://relay.test/ws/visitor?token=tok-1"
     page.wait_for_function("() => window.__cbShadow.length === 1")
     relay.hello(resumed=True)
-    relay.send("chat.history", conversation="conv1", messages=[
-        {"conversation": "conv1", "sender": "visitor", "name": "You", "text": "a", "at": 1},
-        {"conversation": "conv1", "sender": "agent", "name": "Ann", "text": "b", "at": 2},
-        {"bad": "entry"},
-    ])
+    relay.send(
+        "chat.history",
+        conversation="conv1",
+        messages=[
+            {"conversation": "conv1", "sender": "visitor", "name": "You", "text": "a", "at": 1},
+            {"conversation": "conv1", "sender": "agent", "name": "Ann", "text": "b", "at": 2},
+            {"bad": "entry"},
+        ],
+    )
     relay.wait(lambda: len(ui.all("cb-msg")) == 2)
     assert page.evaluate("() => window.__cbErrors") == []
 
 
-def test_chat_typed_before_hello_is_sent_after_it(page: Page, relay: FakeRelay,
-                                                  ui: TagUI) -> None:
+def test_chat_typed_before_hello_is_sent_after_it(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     ui.click("cb-chat-open")
     ui.type("cb-chat-input", "hi")
@@ -105,37 +129,40 @@ def test_chat_typed_before_hello_is_sent_after_it(page: Page, relay: FakeRelay,
     assert relay.next_frame("chat.send")["text"] == "hi"
 
 
-def test_invite_offer_accept_decline_and_cancel(page: Page, relay: FakeRelay,
-                                                ui: TagUI) -> None:
+def test_invite_offer_accept_decline_and_cancel(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     start_chat(relay, ui)
-    relay.send("invite.offer", invite="inv1", agent="Ann", mode="shared",
-               expires_at=9_999_999_999_999)
+    relay.send(
+        "invite.offer", invite="inv1", agent="Ann", mode="shared", expires_at=9_999_999_999_999
+    )
     relay.wait(lambda: ui.visible("cb-invite"))
     text = ui.text("cb-invite")
     assert "Ann" in text and "(shared)" in text
     ui.click("cb-invite-accept")
-    assert relay.next_frame("invite.accept") == {"v": 1, "type": "invite.accept",
-                                                 "invite": "inv1"}
+    assert relay.next_frame("invite.accept") == {"v": 1, "type": "invite.accept", "invite": "inv1"}
     assert not ui.visible("cb-invite")
 
-    relay.send("invite.offer", invite="inv2", agent="Ann", mode="view_only",
-               expires_at=9_999_999_999_999)
+    relay.send(
+        "invite.offer", invite="inv2", agent="Ann", mode="view_only", expires_at=9_999_999_999_999
+    )
     relay.wait(lambda: ui.visible("cb-invite"))
     assert "(view only)" in ui.text("cb-invite")
     ui.click("cb-invite-decline")
     assert relay.next_frame("invite.decline")["invite"] == "inv2"
 
-    relay.send("invite.offer", invite="inv3", agent="Ann", mode="view_only",
-               expires_at=9_999_999_999_999)
+    relay.send(
+        "invite.offer", invite="inv3", agent="Ann", mode="view_only", expires_at=9_999_999_999_999
+    )
     relay.wait(lambda: ui.visible("cb-invite"))
-    relay.send("invite.state", invite="inv3", conversation="conv1", mode="view_only",
-               state="cancelled")
+    relay.send(
+        "invite.state", invite="inv3", conversation="conv1", mode="view_only", state="cancelled"
+    )
     relay.wait(lambda: not ui.visible("cb-invite"))
 
 
-def test_reconnects_with_token_and_sends_a_fresh_snapshot(page: Page, relay: FakeRelay,
-                                                          ui: TagUI) -> None:
+def test_reconnects_with_token_and_sends_a_fresh_snapshot(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     open_page(page, "index.html")
     start_chat(relay, ui)
     first = relay.start_session()
@@ -147,8 +174,7 @@ def test_reconnects_with_token_and_sends_a_fresh_snapshot(page: Page, relay: Fak
     relay.hello(resumed=True, session="s1")
     second = relay.start_session()
     assert second["seq"] > first["seq"]
-    assert relay.replica.tree() == page.evaluate(
-        EXPECTED_TREE_JS)
+    assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)
     # A hello that names no active session means it ended while away: the tag ends it.
     relay.sockets[-1].close(code=1011, reason="again")
     relay.wait(lambda: len(relay.sockets) == 3, timeout=5)

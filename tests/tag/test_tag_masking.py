@@ -30,7 +30,8 @@ def _type_everywhere(page: Page, tag: str) -> None:
 
 
 def test_canary_typed_into_masked_fields_never_goes_on_the_wire(
-        page: Page, relay: FakeRelay, ui: TagUI) -> None:
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     open_page(page, "masking.html")
     start_chat(relay, ui)
     _type_everywhere(page, "before")  # present when the snapshot is cut
@@ -56,8 +57,9 @@ def test_canary_typed_into_masked_fields_never_goes_on_the_wire(
     relay.settle()
     page.select_option("#sel", "Visa")
     relay.send("resync", session="s1", reason="test")  # and once more from scratch
-    snapshot = relay.next_frame("dom.snapshot", 1 + relay.frames.index(
-        relay.of_type("dom.snapshot")[0]))
+    snapshot = relay.next_frame(
+        "dom.snapshot", 1 + relay.frames.index(relay.of_type("dom.snapshot")[0])
+    )
     page.wait_for_timeout(100)
 
     leaks = [raw for raw in relay.raw if CANARY in raw]
@@ -76,8 +78,9 @@ def test_canary_typed_into_masked_fields_never_goes_on_the_wire(
     assert PLACEHOLDER in texts
 
 
-def test_negative_control_an_unmasked_field_does_leak(page: Page, relay: FakeRelay,
-                                                      ui: TagUI) -> None:
+def test_negative_control_an_unmasked_field_does_leak(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     # Proves the wire check above can fail: the same typing into a plain field is sent.
     open_page(page, "masking.html")
     start_chat(relay, ui)

@@ -20,13 +20,13 @@ def _text(page: Page, selector: str) -> str:
 
 
 def test_shared_mode_actions_drive_a_react_style_controlled_form(
-        page: Page, relay: FakeRelay, ui: TagUI) -> None:
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     open_page(page, "controlled.html")
     start_chat(relay, ui)
     relay.start_session(mode="shared")
     _act(relay, "name", "act.input", value="Hello from Ann")
-    page.wait_for_function("() => document.getElementById('echo').textContent"
-                           " === 'Hello from Ann'")
+    page.wait_for_function("() => document.getElementById('echo').textContent === 'Hello from Ann'")
     _act(relay, "agree", "act.input", checked=True)
     page.wait_for_function("() => document.getElementById('agreed').textContent === 'yes'")
     _act(relay, "go", "act.click", x=0.5, y=0.5)
@@ -66,8 +66,7 @@ def test_view_only_refuses_actions(page: Page, relay: FakeRelay, ui: TagUI) -> N
     assert page.eval_on_selector("#go", "e => e.getAttribute('style')") is None
 
 
-def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay,
-                                               ui: TagUI) -> None:
+def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     start_chat(relay, ui)
     snapshot = relay.start_session()
@@ -87,8 +86,9 @@ def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay,
     scroll = relay.next_frame("scroll", mark)
     assert (scroll["id"], scroll["y"]) == (doc_id, 300)
     page.evaluate("() => document.getElementById('scrollbox').scrollTop = 40")
-    relay.wait(lambda: any(f["id"] == relay.replica.id_of(id="scrollbox")
-                           for f in relay.of_type("scroll")))
+    relay.wait(
+        lambda: any(f["id"] == relay.replica.id_of(id="scrollbox") for f in relay.of_type("scroll"))
+    )
     page.set_viewport_size({"width": 900, "height": 700})
     viewport = relay.next_frame("viewport", mark)
     assert (viewport["w"], viewport["h"]) == (900, 700)
@@ -110,15 +110,18 @@ def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay,
     relay.settle()
     assert relay.of_type("scroll")[-1]["y"] != 120 or len(relay.frames) == mark
     # Highlights.
-    relay.send("highlight", session="s1", id=relay.replica.id_of(id="title"), kind="circle",
-               x=0.5, y=0.5)
+    relay.send(
+        "highlight", session="s1", id=relay.replica.id_of(id="title"), kind="circle", x=0.5, y=0.5
+    )
     relay.wait(lambda: ui.all("cb-click-circle"))
     relay.wait(lambda: not ui.all("cb-click-circle"), timeout=3)
-    relay.send("highlight", session="s1", id=relay.replica.id_of(id="title"), kind="outline",
-               x=0.5, y=0.5)
+    relay.send(
+        "highlight", session="s1", id=relay.replica.id_of(id="title"), kind="outline", x=0.5, y=0.5
+    )
     relay.wait(lambda: ui.all("cb-outline"))
-    relay.send("highlight", session="s1", id=relay.replica.id_of(id="title"), kind="wiggle",
-               x=0.5, y=0.5)
+    relay.send(
+        "highlight", session="s1", id=relay.replica.id_of(id="title"), kind="wiggle", x=0.5, y=0.5
+    )
     page.wait_for_function("() => document.getElementById('title').getAnimations().length > 0")
     # Bad shapes are ignored.
     relay.send("pointer", session="s1", id=-4, x=0.5, y=0.5)
@@ -128,14 +131,14 @@ def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay,
     assert ui.visible("cb-frame") and "Ann" in ui.text("cb-frame")
     mark = len(relay.frames)
     ui.click("cb-end")
-    assert relay.next_frame("session.end", mark) == {"v": 1, "type": "session.end",
-                                                     "session": "s1"}
+    assert relay.next_frame("session.end", mark) == {"v": 1, "type": "session.end", "session": "s1"}
     relay.wait(lambda: not ui.visible("cb-frame") and not ui.visible("cb-agent-pointer"))
     assert page.evaluate("() => window.__cbErrors") == []
 
 
-def test_survives_a_page_that_overwrites_the_platform(page: Page, relay: FakeRelay,
-                                                      ui: TagUI) -> None:
+def test_survives_a_page_that_overwrites_the_platform(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
     # hostile-before.js breaks addEventListener and JSON before the tag runs;
     # hostile-after.js breaks WebSocket, MutationObserver, timers, storage and DOM methods after.
     open_page(page, "hostile.html")
@@ -147,13 +150,11 @@ def test_survives_a_page_that_overwrites_the_platform(page: Page, relay: FakeRel
     assert relay.next_frame("chat.send")["text"] == "still works"
     relay.start_session(mode="shared")
     assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)
-    page.evaluate("() => { const p = document.getElementById('p'); "
-                  "p.replaceChildren('changed'); }")
+    page.evaluate("() => { const p = document.getElementById('p'); p.replaceChildren('changed'); }")
     relay.wait(lambda: relay.of_type("dom.mutations"))
     relay.settle()
     assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)
-    relay.send("chat.message", conversation="conv1", sender="agent", name="Ann",
-               text="ok", at=1)
+    relay.send("chat.message", conversation="conv1", sender="agent", name="Ann", text="ok", at=1)
     relay.wait(lambda: ui.all("cb-msg"))
     _act(relay, "name", "act.input", value="filled")
     relay.wait(lambda: page.evaluate("() => document.getElementById('name').value") == "filled")

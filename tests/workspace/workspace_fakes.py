@@ -25,7 +25,7 @@ CSP = (
     "frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 AGENT = {"id": "a1", "name": "Alice Agent"}
-PASSWORD = "correct horse"  # noqa: S105 (the fake relay's test account)
+PASSWORD = "correct horse"
 
 REPLICA_TEST_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>replica test</title>
