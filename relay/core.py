@@ -39,6 +39,7 @@ PERMISSIONS: Final[Mapping[tuple[Role, str], frozenset[str] | None]] = {
     (VISITOR, "highlight"): IN_ANY_SESSION,
     (VISITOR, "click"): IN_ANY_SESSION,
     (VISITOR, "viewport"): IN_ANY_SESSION,
+    (VISITOR, "selection"): IN_ANY_SESSION,
     (AGENT, "chat.send"): NO_SESSION,
     (AGENT, "conversation.open"): NO_SESSION,
     (AGENT, "invite.send"): NO_SESSION,
@@ -48,6 +49,7 @@ PERMISSIONS: Final[Mapping[tuple[Role, str], frozenset[str] | None]] = {
     (AGENT, "pointer"): IN_ANY_SESSION,
     (AGENT, "scroll"): IN_ANY_SESSION,
     (AGENT, "highlight"): IN_ANY_SESSION,
+    (AGENT, "selection"): IN_ANY_SESSION,  # co-highlighting of text, both ways, both modes
     (AGENT, "act.click"): SHARED_ONLY,
     (AGENT, "act.input"): SHARED_ONLY,
     (AGENT, "act.navigate"): SHARED_ONLY,
@@ -61,6 +63,7 @@ _FORWARDED: Final = frozenset(
         "highlight",
         "click",
         "viewport",
+        "selection",
         "act.click",
         "act.input",
         "act.navigate",

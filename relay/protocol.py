@@ -332,6 +332,31 @@ class Mutations(Kind):
         return {"kind": "mutations", "part": self.part}
 
 
+@dataclass(frozen=True)
+class Ranges(Kind):
+    """Text ranges as ``[start id, start offset, end id, end offset]``; empty clears."""
+
+    max: int = 16
+    name: str = "ranges"
+
+    def check(self, value: Any, where: str, limits: Limits) -> Any:
+        if not isinstance(value, list) or len(value) > self.max:
+            raise _invalid(where, f"must be an array of at most {self.max} ranges")
+        node, offset = Int(1), Int(0, 10_000_000)
+        for index, entry in enumerate(value):
+            at = f"{where}[{index}]"
+            if not isinstance(entry, list) or len(entry) != 4:
+                raise _invalid(at, "must be [start id, start offset, end id, end offset]")
+            node.check(entry[0], at, limits)
+            offset.check(entry[1], at, limits)
+            node.check(entry[2], at, limits)
+            offset.check(entry[3], at, limits)
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "ranges", "max": self.max}
+
+
 # ---------------------------------------------------------------- the message table
 
 
@@ -478,6 +503,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
     "viewport": _spec(
         "VR", {"session": Id(), "w": Num(1, 100_000), "h": Num(1, 100_000), "dpr": Num(0.1, 16)}
     ),
+    "selection": _spec("VAR", {"session": Id(), "ranges": Ranges()}),
     "act.click": _spec("AR", {"session": Id(), "id": _NODE, "x": _FRACTION, "y": _FRACTION}),
     "act.input": _spec(
         "AR", {"session": Id(), "id": _NODE}, {"value": Str(max=100_000), "checked": Bool()}

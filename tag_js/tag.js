@@ -127,6 +127,7 @@
   var setScrollLeft = un(setter(ElementP, 'scrollLeft'));
   var setScrollTop = un(setter(ElementP, 'scrollTop'));
   var createElement = un(Document.prototype.createElement);
+  var createElementNS = un(Document.prototype.createElementNS);
   var docEl = getter(Document.prototype, 'documentElement');
   var htmlClick = un(HTMLElement.prototype.click);
   var htmlFocus = un(HTMLElement.prototype.focus);
@@ -1130,6 +1131,7 @@
   var invite = null; // {id, timer}
   var panelOpen = false;
 
+  var SVG_NS = 'http://www.w3.org/2000/svg';
   function el(tag, testid, cls, text) {
     var e = createElement(D, tag);
     if (testid) setAttr(e, 'data-testid', testid);
@@ -1154,7 +1156,17 @@
       // Browsers without constructable stylesheets (and only those) get a <style> element.
       add(root, el('style', '', '', CSS_TEXT));
     }
-    var launcher = el('button', 'cb-chat-open', 'launcher', '\uD83D\uDCAC');
+    // A drawn speech bubble: an emoji would depend on the visitor's fonts.
+    var launcher = el('button', 'cb-chat-open', 'launcher');
+    var icon = createElementNS(D, SVG_NS, 'svg');
+    setAttr(icon, 'viewBox', '0 0 24 24');
+    setAttr(icon, 'width', '26');
+    setAttr(icon, 'height', '26');
+    setAttr(icon, 'aria-hidden', 'true');
+    var bubble = createElementNS(D, SVG_NS, 'path');
+    setAttr(bubble, 'd', 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z');
+    setAttr(bubble, 'fill', 'currentColor');
+    add(launcher, add(icon, bubble));
     setAttr(launcher, 'aria-label', 'Chat with us');
     setAttr(launcher, 'aria-expanded', 'false');
     var dot = el('span', '', 'dot');

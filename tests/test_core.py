@@ -259,3 +259,12 @@ def test_permission_table_denies_by_default() -> None:
     assert {role for role, _ in core.PERMISSIONS} <= roles
     assert (VISITOR, "act.click") not in core.PERMISSIONS
     assert core.PERMISSIONS[(AGENT, "act.navigate")] == frozenset({"shared"})
+
+
+def test_text_selection_is_shared_both_ways_in_view_only_mode() -> None:
+    pair = CorePair()
+    session = pair.start_session("view_only")
+    pair.send(pair.visitor, "selection", session=session, ranges=[[5, 0, 5, 12]])
+    assert pair.last(pair.agent, "selection")["ranges"] == [[5, 0, 5, 12]]
+    pair.send(pair.agent, "selection", session=session, ranges=[])
+    assert pair.last(pair.visitor, "selection")["ranges"] == []
