@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -23,15 +24,29 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def relay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `cobrowse serve` exactly as the README does, with the embedded demo config."""
+@contextlib.contextmanager
+def run_relay(log_dir: Path, *args: str) -> Iterator[str]:
+    """Run `cobrowse serve` with ``args`` on a free loopback port; yields its base URL.
+
+    Fails the test run if the relay logged a traceback.
+    """
     port = _free_port()
     env = {**os.environ, "COBROWSE_SECRET_KEY": "e2e-secret-key"}
-    log_path = tmp_path_factory.mktemp("relay") / "relay.log"
+    env.pop("COBROWSE_DATABASE", None)
+    log_path = log_dir / "relay.log"
     log = log_path.open("w")  # a file, not a pipe: a pipe nobody reads can stall the server
     process = subprocess.Popen(  # noqa: S603 - our own command line
-        [sys.executable, "-m", "relay.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "relay.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            os.environ.get("COBROWSE_E2E_LOG_LEVEL", "warning"),
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -51,13 +66,22 @@ def relay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             log.close()
             raise RuntimeError(f"cobrowse serve did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
     errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line]
     assert not errors, f"the relay logged tracebacks:\n{log_path.read_text()}"
+
+
+@pytest.fixture(scope="session")
+def relay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `cobrowse serve` exactly as the README does, with the embedded demo config."""
+    with run_relay(tmp_path_factory.mktemp("relay")) as url:
+        yield url

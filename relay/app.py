@@ -39,6 +39,7 @@ from relay.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
 from relay.passwords import verify_password
 from relay.ratelimit import KeyedLimiter, TokenBucket
 from relay.settings import SELF_ORIGIN, Settings
+from relay.store import SqliteStore
 from renderer.service import BrandPolicy, Renderer, RendererError
 
 log = logging.getLogger("cobrowse.relay")
@@ -71,12 +72,19 @@ class RelayServer:
     """Wires one ``core.Relay`` to a broker and a renderer, and builds the Starlette app."""
 
     def __init__(
-        self, settings: Settings, *, broker: Broker | None = None, renderer: Renderer | None = None
+        self,
+        settings: Settings,
+        *,
+        broker: Broker | None = None,
+        renderer: Renderer | None = None,
+        store: SqliteStore | None = None,
     ) -> None:
         self.settings = settings
+        self.store = store or SqliteStore(settings.database)
         self.core = core.Relay(
             [core.AgentAccount(a.id, a.name, frozenset(a.brands)) for a in settings.agents],
             [core.BrandRules(b.id, b.mask_selectors) for b in settings.brands],
+            store=self.store,
             new_id=lambda: secrets.token_urlsafe(12),
             new_token=lambda: secrets.token_urlsafe(32),
             settings=core.CoreSettings(
@@ -106,6 +114,7 @@ class RelayServer:
             Route("/agent/me", self.agent_me),
             Route("/agent/login", self.agent_login, methods=["POST"]),
             Route("/agent/logout", self.agent_logout, methods=["POST"]),
+            Route("/agent/conversations/{conversation}/transcript", self.transcript),
             WebSocketRoute("/ws/visitor", self.visitor_socket),
             WebSocketRoute("/ws/agent", self.agent_socket),
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
@@ -126,6 +135,7 @@ class RelayServer:
             for task in list(self._render_tasks):
                 task.cancel()
             await self.renderer.close()
+            self.store.close()
 
     async def _tick_forever(self) -> None:
         while True:
@@ -243,6 +253,49 @@ class RelayServer:
         response = JSONResponse({"ok": True})
         response.delete_cookie(COOKIE, path="/")
         return response
+
+    async def transcript(self, request: Request) -> Response:
+        """A conversation's chat for a signed-in agent of its brand: JSON, or text to download.
+
+        Never contains invitations or CoBrowse session content: they are not stored.
+        """
+        agent_id = self._agent_from_cookie(request.cookies.get(COOKIE))
+        if agent_id is None:
+            return _error_response(401, "unauthenticated", "sign in first")
+        # A cross-site page cannot read the answer (no CORS), and the cookie is SameSite=strict;
+        # Sec-Fetch-Site refuses even the request where the browser says it is cross-site.
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return _error_response(403, "forbidden", "cross-site request refused")
+        try:
+            conversation, entries = self.core.transcript(
+                agent_id, request.path_params["conversation"]
+            )
+        except ProtocolError as error:
+            return _error_response(404, error.code, error.message)
+        log.info("transcript agent=%s conversation=%s", agent_id, conversation.id)
+        headers = {"Cache-Control": "no-store", **SECURITY_HEADERS}
+        if request.query_params.get("format") == "text":
+            lines = [
+                f"Conversation {conversation.id} ({conversation.brand})",
+                f"Started {_iso(conversation.started_at)}"
+                + (f", ended {_iso(conversation.closed_at)}" if conversation.closed_at else ""),
+                "",
+            ]
+            lines += [f"[{_iso(e.at)}] {e.name} ({e.sender}): {e.text}" for e in entries]
+            headers["Content-Disposition"] = (
+                f'attachment; filename="transcript-{conversation.id}.txt"'
+            )
+            return PlainTextResponse("\n".join(lines) + "\n", headers=headers)
+        return JSONResponse(
+            {
+                "conversation": conversation.id,
+                "brand": conversation.brand,
+                "started_at": conversation.started_at,
+                "closed_at": conversation.closed_at,
+                "messages": [e.body() for e in entries],
+            },
+            headers=headers,
+        )
 
     # ------------------------------------------------------------ WebSockets
 
@@ -457,6 +510,10 @@ async def _run_until_first_done(*coroutines: Awaitable[None]) -> None:
 
         for coroutine in coroutines:
             group.start_soon(run, coroutine)
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000))
 
 
 def _error_response(status: int, code: str, message: str) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""The ``cobrowse`` command: ``serve``, ``sanitize`` and ``agent add``.
+"""The ``cobrowse`` command: ``serve``, ``sanitize``, ``agent add`` and ``scenario run``.
 
 Owns: argument parsing and friendly errors (no traceback for a user's mistake).
 """
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         help="URL the page is treated as coming from",
     )
 
+    from relay.check.cli import add_parser as add_check_parser
+
+    add_check_parser(commands)
+
     agent = commands.add_parser("agent", help="manage agent accounts in a settings file")
     agent_commands = agent.add_subparsers(dest="agent_command", required=True)
     add = agent_commands.add_parser("add", help="add an agent with a scrypt-hashed password")
@@ -44,7 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--brand", action="append", required=True, help="brand id (repeatable)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
+    scenario = commands.add_parser("scenario", help="run co-browse QA scenarios (YAML)")
+    scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True)
+    from cobrowse_qa.cli import add_arguments as add_scenario_arguments
+
+    add_scenario_arguments(
+        scenario_commands.add_parser("run", help="validate, run and report scenario files")
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "scenario":
+        from cobrowse_qa.cli import run as run_scenarios
+
+        return run_scenarios(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "sanitize":
@@ -52,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
         rest = [args.file, "--base-url", args.base_url] + (["--json"] if args.json else [])
         return sanitize_main(rest)
+    if args.command == "check":
+        from relay.check.cli import run as check_main
+
+        return check_main(args)
     return _agent_add(args)
 
 
@@ -75,9 +95,16 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{shown}:{port}"
     print(f"cobrowse relay on {base}", flush=True)
     print(f"  agent workspace: {base}/agent", flush=True)
+    stored = (
+        "in memory (set COBROWSE_DATABASE to keep them)"
+        if settings.database == ":memory:"
+        else settings.database
+    )
+    print(f"  conversations:   {stored}", flush=True)
     if settings.demo:
         print(f"  demo site:       {base}/demo/", flush=True)
-        print(f"  demo agent sign-in: {DEMO_AGENT_LOGIN} / {DEMO_AGENT_PASSWORD}", flush=True)
+        if args.config is None:  # a settings file has its own agents
+            print(f"  demo agent sign-in: {DEMO_AGENT_LOGIN} / {DEMO_AGENT_PASSWORD}", flush=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
             print(
                 "  warning: the demo account is public; use --config for anything but a demo",

@@ -7,14 +7,17 @@ effects in order: ``Send`` through the broker, ``Render`` through the renderer (
 sends the sanitized ``replica.*`` message to the session's agent), ``DropReplica``.
 
 It never sees a session's content beyond passing it on: DOM messages go to ``Render``
-untouched and are not kept.
+untouched and are not kept. Conversations and chat live in an injected ``ConversationStore``
+(``relay.store.SqliteStore`` in production and in tests); invites and sessions live in memory
+only, and nothing of them (not even the invitation) is written to the store.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
 
 from relay.errors import ProtocolError
 from relay.protocol import AGENT, MODES, VISITOR, Message, Role
@@ -42,9 +45,12 @@ PERMISSIONS: Final[Mapping[tuple[Role, str], frozenset[str] | None]] = {
     (VISITOR, "selection"): IN_ANY_SESSION,
     (AGENT, "chat.send"): NO_SESSION,
     (AGENT, "conversation.open"): NO_SESSION,
+    (AGENT, "conversation.close"): NO_SESSION,
     (AGENT, "invite.send"): NO_SESSION,
     (AGENT, "invite.cancel"): NO_SESSION,
     (AGENT, "session.end"): IN_ANY_SESSION,
+    # Asking the visitor for shared control only makes sense in a view only session.
+    (AGENT, "session.upgrade"): frozenset({"view_only"}),
     # View only: pointer, highlight and scroll; shared adds clicks, typing and navigation.
     (AGENT, "pointer"): IN_ANY_SESSION,
     (AGENT, "scroll"): IN_ANY_SESSION,
@@ -70,7 +76,8 @@ _FORWARDED: Final = frozenset(
     }
 )
 
-MAX_MESSAGES_KEPT: Final = 500  # per conversation, in memory
+MAX_HISTORY: Final = 500  # chat messages sent with chat.history
+MAX_TRANSCRIPT: Final = 100_000  # chat messages in one transcript export
 MAX_CONVERSATIONS_LISTED: Final = 200
 
 
@@ -131,10 +138,60 @@ class Conversation:
     id: str
     brand: str
     started_at: int
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    unread: int = 0
-    closed: bool = False
     last_at: int = 0
+    unread: int = 0
+    closed_at: int | None = None
+    title: str = ""  # the start of the visitor's first message
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+
+@dataclass(frozen=True)
+class ChatEntry:
+    """One chat message as stored and as sent (``chat.message``)."""
+
+    conversation: str
+    sender: str  # visitor, agent or system
+    name: str
+    text: str
+    at: int
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "conversation": self.conversation,
+            "sender": self.sender,
+            "name": self.name,
+            "text": self.text,
+            "at": self.at,
+        }
+
+
+class ConversationStore(Protocol):
+    """Where conversations and chat messages are kept (``relay.store.SqliteStore``).
+
+    The core calls it synchronously; an implementation must not keep anything else.
+    """
+
+    def create(self, conversation: Conversation, token_hash: str) -> None: ...
+
+    def get(self, conversation_id: str) -> Conversation | None: ...
+
+    def by_token(self, token_hash: str) -> Conversation | None: ...
+
+    def save(self, conversation: Conversation) -> None: ...
+
+    def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]: ...
+
+    def add_message(self, entry: ChatEntry) -> None: ...
+
+    def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]: ...
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps instead of a visitor token: a copy of it grants nothing."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -144,6 +201,7 @@ class Invite:
     agent: str
     mode: str
     expires_at: int
+    upgrades: str | None = None  # a session id: this invite asks to switch it to shared
 
 
 @dataclass
@@ -152,6 +210,7 @@ class Session:
     conversation: str
     agent: str
     mode: str
+    brand: str
     next_seq: int | None = None  # None until a snapshot starts the DOM stream
     visitor_left_at: int | None = None
 
@@ -173,6 +232,7 @@ class Relay:
         agents: Iterable[AgentAccount],
         brands: Iterable[BrandRules],
         *,
+        store: ConversationStore,
         new_id: Callable[[], str],
         new_token: Callable[[], str],
         settings: CoreSettings = CoreSettings(),
@@ -182,8 +242,7 @@ class Relay:
         self.settings = settings
         self._new_id = new_id
         self._new_token = new_token
-        self.conversations: dict[str, Conversation] = {}
-        self.tokens: dict[str, str] = {}  # visitor token -> conversation id
+        self.store = store
         self.invites: dict[str, Invite] = {}
         self.sessions: dict[str, Session] = {}
         self.visitors_online: dict[str, int] = {}  # conversation id -> open sockets
@@ -200,17 +259,15 @@ class Relay:
         """
         if brand not in self.brands:
             raise ProtocolError("forbidden", f"unknown brand {brand!r}")
-        conversation_id = self.tokens.get(token) if token else None
-        resumed = conversation_id is not None and self.conversations[conversation_id].brand == brand
-        if not resumed or conversation_id is None:
+        found = self.store.by_token(token_hash(token)) if token else None
+        # A closed conversation is over: the same tab starts a new one.
+        resumed = found is not None and found.brand == brand and not found.closed
+        if not resumed or found is None or token is None:
             token = self._new_token()
-            conversation_id = self._new_id()
-            self.conversations[conversation_id] = Conversation(
-                conversation_id, brand, now, last_at=now
-            )
-            self.tokens[token] = conversation_id
-        assert token is not None
-        conversation = self.conversations[conversation_id]
+            found = Conversation(self._new_id(), brand, now, last_at=now)
+            self.store.create(found, token_hash(token))
+        conversation = found
+        conversation_id = conversation.id
         visitor = Peer(VISITOR, conversation_id)
         self.visitors_online[conversation_id] = self.visitors_online.get(conversation_id, 0) + 1
         session = self._session_of_conversation(conversation_id)
@@ -224,11 +281,7 @@ class Relay:
             hello["session"] = session.id  # session.started follows; absent: none is active
         effects: list[Effect] = [
             Send(visitor, "hello", hello),
-            Send(
-                visitor,
-                "chat.history",
-                {"conversation": conversation_id, "messages": list(conversation.messages)},
-            ),
+            Send(visitor, "chat.history", self._history(conversation_id)),
         ]
         invite = self._pending_invite_of_conversation(conversation_id)
         if invite is not None:
@@ -263,15 +316,16 @@ class Relay:
             Send(agent, "hello", {"agent": {"id": account.id, "name": account.name}}),
             Send(agent, "conversation.list", {"conversations": self._listing(account)}),
         ]
-        for invite in self.invites.values():
-            if invite.agent == agent_id:
-                effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
         session = self._session_of_agent(agent_id)
         if session is not None:
             effects.append(
                 Send(agent, "session.started", self._session_body(session, for_visitor=False))
             )
             effects.extend(self._resync(session, "agent reconnected"))
+        # After session.started, so that a pending upgrade finds its session on the agent's side.
+        for invite in self.invites.values():
+            if invite.agent == agent_id:
+                effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
         return agent, effects
 
     # ------------------------------------------------------------ messages
@@ -314,6 +368,19 @@ class Relay:
                 effects.extend(self._end(session, "relay", "the visitor left"))
         return effects
 
+    def transcript(
+        self, agent_id: str, conversation_id: str
+    ) -> tuple[Conversation, list[ChatEntry]]:
+        """The conversation's chat for a transcript view or export, for an agent of its brand.
+
+        Only chat is in it: invitations and CoBrowse sessions are never stored. Raises
+        ``ProtocolError("not_found")`` for an unknown agent or a conversation of another brand.
+        """
+        if agent_id not in self.agents:
+            raise ProtocolError("not_found", "no such conversation")
+        conversation = self._agent_conversation(Peer(AGENT, agent_id), conversation_id)
+        return conversation, self.store.messages(conversation.id, MAX_TRANSCRIPT)
+
     def replica_failed(self, session_id: str) -> list[Effect]:
         """The renderer lost this session's replica: ask the visitor for a fresh snapshot."""
         session = self.sessions.get(session_id)
@@ -325,28 +392,22 @@ class Relay:
         self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
     ) -> list[Effect]:
         if sender.role == VISITOR:
-            conversation = self.conversations[sender.id]
+            conversation = self._conversation(sender.id)
             name = "Visitor"
-            conversation.unread += 1
         else:
             conversation = self._agent_conversation(sender, body.get("conversation"))
             name = self.agents[sender.id].name
         if conversation.closed:
-            raise ProtocolError("conflict", "this conversation has ended", ref="chat.send")
-        entry = {
-            "conversation": conversation.id,
-            "sender": sender.role,
-            "name": name,
-            "text": body["text"],
-            "at": now,
-        }
-        conversation.messages.append(entry)
-        del conversation.messages[:-MAX_MESSAGES_KEPT]
-        conversation.last_at = now
-        effects: list[Effect] = [Send(Peer(VISITOR, conversation.id), "chat.message", entry)]
-        effects.extend(
-            Send(agent, "chat.message", entry) for agent in self._brand_agents(conversation.brand)
-        )
+            raise ProtocolError(
+                "conflict",
+                "this conversation has ended; reload the page to start a new one",
+                ref="chat.send",
+            )
+        if sender.role == VISITOR:
+            conversation.unread += 1
+            conversation.title = conversation.title or body["text"].strip()[:80]
+        entry = ChatEntry(conversation.id, sender.role, name, body["text"], now)
+        effects = self._say(conversation, entry)
         if sender.role == VISITOR:
             effects.extend(self._conversation_lists(conversation.brand))
         return effects
@@ -356,16 +417,41 @@ class Relay:
     ) -> list[Effect]:
         conversation = self._agent_conversation(sender, body["conversation"])
         conversation.unread = 0
-        effects: list[Effect] = [
-            Send(
-                sender,
-                "chat.history",
-                {"conversation": conversation.id, "messages": list(conversation.messages)},
-            )
-        ]
+        self.store.save(conversation)
+        effects: list[Effect] = [Send(sender, "chat.history", self._history(conversation.id))]
         invite = self._pending_invite_of_conversation(conversation.id)
         if invite is not None and invite.agent == sender.id:
             effects.append(Send(sender, "invite.state", self._invite_body(invite, "pending")))
+        return effects
+
+    def _on_conversation_close(
+        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+    ) -> list[Effect]:
+        """End the conversation: its invite and session end too; the visitor is told."""
+        conversation = self._agent_conversation(sender, body["conversation"])
+        if conversation.closed:
+            raise ProtocolError(
+                "conflict", "this conversation has already ended", ref="conversation.close"
+            )
+        effects: list[Effect] = []
+        invite = self._pending_invite_of_conversation(conversation.id)
+        if invite is not None:
+            effects.extend(self._close_invite(invite, "cancelled"))
+        session = self._session_of_conversation(conversation.id)
+        if session is not None:
+            effects.extend(self._end(session, sender.role, "the conversation ended"))
+        conversation.closed_at = now
+        name = self.agents[sender.id].name
+        entry = ChatEntry(conversation.id, "system", name, f"{name} ended the conversation.", now)
+        effects.extend(self._say(conversation, entry))
+        effects.append(
+            Send(
+                Peer(VISITOR, conversation.id),
+                "conversation.closed",
+                {"conversation": conversation.id},
+            )
+        )
+        effects.extend(self._conversation_lists(conversation.brand))
         return effects
 
     def _on_invite_send(
@@ -407,6 +493,31 @@ class Relay:
             self._offer(invite),
         ]
 
+    def _on_session_upgrade(
+        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+    ) -> list[Effect]:
+        """Ask the visitor again, for shared mode: an invite that upgrades ``session``."""
+        assert session is not None
+        if any(i.agent == sender.id for i in self.invites.values()):
+            raise ProtocolError(
+                "conflict",
+                "you already have a pending CoBrowse invite; cancel it or wait for the answer",
+                ref="session.upgrade",
+            )
+        invite = Invite(
+            self._new_id(),
+            session.conversation,
+            sender.id,
+            "shared",
+            now + self.settings.invite_ttl_ms,
+            upgrades=session.id,
+        )
+        self.invites[invite.id] = invite
+        return [
+            Send(sender, "invite.state", self._invite_body(invite, "pending")),
+            self._offer(invite),
+        ]
+
     def _on_invite_cancel(
         self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
     ) -> list[Effect]:
@@ -419,23 +530,45 @@ class Relay:
         self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
     ) -> list[Effect]:
         invite = self._visitor_invite(sender, body["invite"], "invite.accept")
+        if invite.upgrades is not None:
+            return self._upgrade(invite)
         if (
             self._session_of_agent(invite.agent) is not None
         ):  # unreachable by the rules; kept as a guard
             raise ProtocolError(
                 "conflict", "the agent is busy in another session", ref="invite.accept"
             )
+        conversation = self._conversation(invite.conversation)
         effects = self._close_invite(invite, "accepted")
-        session = Session(self._new_id(), invite.conversation, invite.agent, invite.mode)
+        session = Session(
+            self._new_id(), invite.conversation, invite.agent, invite.mode, conversation.brand
+        )
         self.sessions[session.id] = session
-        agent = Peer(AGENT, invite.agent)
-        effects.append(
-            Send(agent, "session.started", self._session_body(session, for_visitor=False))
-        )
-        effects.append(
-            Send(sender, "session.started", self._session_body(session, for_visitor=True))
-        )
-        return effects
+        return effects + self._announce(session)
+
+    def _upgrade(self, invite: Invite) -> list[Effect]:
+        """The visitor accepted shared mode for a running session: both sides hear its new
+        mode as a repeated ``session.started`` (same session id)."""
+        session = self.sessions.get(invite.upgrades or "")
+        if session is None:  # ended meanwhile; _end cancels such invites, kept as a guard
+            raise ProtocolError("not_found", "this invite is no longer valid", ref="invite.accept")
+        effects = self._close_invite(invite, "accepted")
+        session.mode = invite.mode
+        return effects + self._announce(session)
+
+    def _announce(self, session: Session) -> list[Effect]:
+        return [
+            Send(
+                Peer(AGENT, session.agent),
+                "session.started",
+                self._session_body(session, for_visitor=False),
+            ),
+            Send(
+                Peer(VISITOR, session.conversation),
+                "session.started",
+                self._session_body(session, for_visitor=True),
+            ),
+        ]
 
     def _on_invite_decline(
         self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
@@ -488,8 +621,7 @@ class Relay:
         return Peer(VISITOR, session.conversation)
 
     def _render(self, session: Session, message: Message) -> Render:
-        brand = self.conversations[session.conversation].brand
-        return Render(session.id, brand, Peer(AGENT, session.agent), message)
+        return Render(session.id, session.brand, Peer(AGENT, session.agent), message)
 
     def _resync(self, session: Session, reason: str) -> list[Effect]:
         session.next_seq = None
@@ -502,9 +634,7 @@ class Relay:
         ]
 
     def _agent_conversation(self, agent: Peer, conversation_id: Any) -> Conversation:
-        conversation = (
-            self.conversations.get(conversation_id) if isinstance(conversation_id, str) else None
-        )
+        conversation = self.store.get(conversation_id) if isinstance(conversation_id, str) else None
         if conversation is None or conversation.brand not in self.agents[agent.id].brands:
             raise ProtocolError("not_found", "no such conversation")
         return conversation
@@ -524,34 +654,40 @@ class Relay:
         ]
 
     def _end(self, session: Session, by: str, reason: str) -> list[Effect]:
+        effects: list[Effect] = []
+        for invite in [i for i in self.invites.values() if i.upgrades == session.id]:
+            effects.extend(self._close_invite(invite, "cancelled"))
         del self.sessions[session.id]
         body = {"session": session.id, "by": by, "reason": reason}
-        return [
-            Send(Peer(AGENT, session.agent), "session.ended", body),
-            Send(Peer(VISITOR, session.conversation), "session.ended", body),
-            DropReplica(session.id),
-        ]
+        effects.append(Send(Peer(AGENT, session.agent), "session.ended", body))
+        effects.append(Send(Peer(VISITOR, session.conversation), "session.ended", body))
+        effects.append(DropReplica(session.id))
+        return effects
 
     def _offer(self, invite: Invite) -> Send:
-        return Send(
-            Peer(VISITOR, invite.conversation),
-            "invite.offer",
-            {
-                "invite": invite.id,
-                "agent": self.agents[invite.agent].name,
-                "mode": invite.mode,
-                "expires_at": invite.expires_at,
-            },
-        )
+        body: dict[str, Any] = {
+            "invite": invite.id,
+            "agent": self.agents[invite.agent].name,
+            "mode": invite.mode,
+            "expires_at": invite.expires_at,
+        }
+        if invite.upgrades is not None:
+            body["session"] = invite.upgrades
+        return Send(Peer(VISITOR, invite.conversation), "invite.offer", body)
 
     @staticmethod
     def _invite_body(invite: Invite, state: str) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "invite": invite.id,
             "conversation": invite.conversation,
             "mode": invite.mode,
             "state": state,
         }
+        if invite.upgrades is not None:
+            body["session"] = invite.upgrades
+        if state == "pending":
+            body["expires_at"] = invite.expires_at
+        return body
 
     def _session_body(self, session: Session, *, for_visitor: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -561,8 +697,7 @@ class Relay:
             "agent": self.agents[session.agent].name,
         }
         if for_visitor:
-            brand = self.brands[self.conversations[session.conversation].brand]
-            body["mask_selectors"] = list(brand.mask_selectors)
+            body["mask_selectors"] = list(self.brands[session.brand].mask_selectors)
         return body
 
     def _pending_invite_of_conversation(self, conversation_id: str) -> Invite | None:
@@ -578,11 +713,8 @@ class Relay:
         return [Peer(AGENT, a.id) for a in self.agents.values() if brand in a.brands]
 
     def _listing(self, account: AgentAccount) -> list[dict[str, Any]]:
-        visible = [c for c in self.conversations.values() if c.brand in account.brands]
-        visible.sort(key=lambda c: c.last_at, reverse=True)
         listing = []
-        for conversation in visible[:MAX_CONVERSATIONS_LISTED]:
-            first = next((m["text"] for m in conversation.messages if m["sender"] == "visitor"), "")
+        for conversation in self.store.listing(account.brands, MAX_CONVERSATIONS_LISTED):
             state = (
                 "cobrowsing"
                 if self._session_of_conversation(conversation.id)
@@ -592,13 +724,35 @@ class Relay:
                 {
                     "id": conversation.id,
                     "brand": conversation.brand,
-                    "title": first[:80] or "New visitor",
+                    "title": conversation.title or "New visitor",
                     "unread": conversation.unread,
                     "state": state,
                     "last_at": conversation.last_at,
                 }
             )
         return listing
+
+    def _conversation(self, conversation_id: str) -> Conversation:
+        conversation = self.store.get(conversation_id)
+        if conversation is None:  # a visitor's own id always exists; kept as a guard
+            raise ProtocolError("not_found", "no such conversation")
+        return conversation
+
+    def _history(self, conversation_id: str) -> dict[str, Any]:
+        entries = self.store.messages(conversation_id, MAX_HISTORY)
+        return {"conversation": conversation_id, "messages": [e.body() for e in entries]}
+
+    def _say(self, conversation: Conversation, entry: ChatEntry) -> list[Effect]:
+        """Store a chat entry and send it to the visitor and the brand's agents."""
+        self.store.add_message(entry)
+        conversation.last_at = entry.at
+        self.store.save(conversation)
+        body = entry.body()
+        effects: list[Effect] = [Send(Peer(VISITOR, conversation.id), "chat.message", body)]
+        effects.extend(
+            Send(agent, "chat.message", body) for agent in self._brand_agents(conversation.brand)
+        )
+        return effects
 
     def _conversation_lists(self, brand: str) -> list[Effect]:
         return [

@@ -53,7 +53,9 @@ _TAG_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9._:-]{0,99}$")
 # Attribute names: what setAttribute accepts, minus the characters that would let a name
 # break out of markup. ":"-prefixed names are reserved state entries (see docs/protocol.md).
 _ATTR_RE: Final = re.compile(r"^[^\s\"'<>/=\x00-\x1f\x7f]{1,256}$")
-STATE_ENTRIES: Final = frozenset({":value", ":checked", ":selected", ":masked", ":scroll"})
+STATE_ENTRIES: Final = frozenset(
+    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom"}
+)
 
 
 # ---------------------------------------------------------------- field kinds
@@ -241,10 +243,10 @@ def check_node(node: Any, where: str, limits: Limits, counter: list[int] | None 
             if len(item[2]) > limits.max_string:
                 raise _invalid(path, "text too long")
             continue
-        if name == "#document":
+        if name in ("#document", "#shadow"):  # #shadow: an element's open shadow root
             children = item[2]
             if len(item) != 3:
-                raise _invalid(path, "#document node must be [id, '#document', children]")
+                raise _invalid(path, f"{name} node must be [id, {name!r}, children]")
         else:
             if not _TAG_RE.match(name):
                 raise _invalid(path, f"bad element name {name[:40]!r}")
@@ -411,6 +413,8 @@ MESSAGES: Final[Mapping[str, Spec]] = {
     "chat.history": _spec("R", {"conversation": Id(), "messages": AnyJson()}),
     "conversation.list": _spec("R", {"conversations": AnyJson()}),
     "conversation.open": _spec("A", {"conversation": Id()}),
+    "conversation.close": _spec("A", {"conversation": Id()}),
+    "conversation.closed": _spec("R", {"conversation": Id()}),
     "error": _spec(
         "R",
         {"code": Str(), "message": Str(), "fault": Enum(choices=("client", "server"))},
@@ -419,7 +423,11 @@ MESSAGES: Final[Mapping[str, Spec]] = {
     # invites and sessions
     "invite.send": _spec("A", {"conversation": Id(), "mode": _MODE}),
     "invite.cancel": _spec("A", {"invite": Id()}),
-    "invite.offer": _spec("R", {"invite": Id(), "agent": Str(), "mode": _MODE, "expires_at": _AT}),
+    "invite.offer": _spec(
+        "R",
+        {"invite": Id(), "agent": Str(), "mode": _MODE, "expires_at": _AT},
+        {"session": Id()},  # present: the invite asks to switch this session to shared
+    ),
     "invite.accept": _spec("V", {"invite": Id()}),
     "invite.decline": _spec("V", {"invite": Id()}),
     "invite.state": _spec(
@@ -430,6 +438,8 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "mode": _MODE,
             "state": Enum(choices=("pending", "accepted", "declined", "cancelled", "expired")),
         },
+        # session: an invite from session.upgrade; expires_at: while pending (ms epoch)
+        {"session": Id(), "expires_at": _AT},
     ),
     "session.started": _spec(
         "R",
@@ -437,10 +447,13 @@ MESSAGES: Final[Mapping[str, Spec]] = {
         {"mask_selectors": AnyJson()},
     ),
     "session.end": _spec("VA", {"session": Id()}),
+    "session.upgrade": _spec("A", {"session": Id()}),
     "session.ended": _spec(
         "R", {"session": Id(), "by": Enum(choices=("visitor", "agent", "relay")), "reason": Str()}
     ),
     "resync": _spec("R", {"session": Id(), "reason": Str()}),
+    # new mask selectors while a session runs; the tag answers with a fresh dom.snapshot
+    "session.config": _spec("R", {"session": Id(), "mask_selectors": AnyJson()}),
     # DOM stream
     "dom.snapshot": _spec(
         "V",
@@ -452,6 +465,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "viewport": Viewport(),
             "doc": DocumentNode(),
         },
+        {"loading": Bool()},  # true: more of the page follows as dom.mutations adds
     ),
     "dom.mutations": _spec(
         "V",
@@ -463,6 +477,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "attrs": Mutations(part="attrs"),
             "texts": Mutations(part="texts"),
         },
+        {"loading": Bool()},
     ),
     "replica.snapshot": _spec(
         "R",
@@ -474,6 +489,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "viewport": Viewport(),
             "doc": DocumentNode(),
         },
+        {"loading": Bool()},  # true: more of the page follows as dom.mutations adds
     ),
     "replica.mutations": _spec(
         "R",
@@ -485,6 +501,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "attrs": Mutations(part="attrs"),
             "texts": Mutations(part="texts"),
         },
+        {"loading": Bool()},
     ),
     # presence and actions
     "pointer": _spec("VAR", {"session": Id(), "id": _NODE, "x": _FRACTION, "y": _FRACTION}),

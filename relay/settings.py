@@ -20,6 +20,9 @@ from relay.passwords import hash_password
 DEMO_AGENT_LOGIN = "demo"
 DEMO_AGENT_PASSWORD = "cobrowse-demo"  # noqa: S105 - printed at start; embedded demo only
 SELF_ORIGIN = "self"  # in allowed_origins: the relay's own origin (the demo site lives there)
+MEMORY_DATABASE = ":memory:"  # SQLite's private in-memory database: gone when the relay stops
+# With a settings file and no [server] database key: this file, beside the settings file.
+DEFAULT_DATABASE = "data/cobrowse.sqlite3"
 
 
 class SettingsError(ValueError):
@@ -69,6 +72,8 @@ class Settings:
     agents: tuple[Agent, ...] = ()
     limits: Limits = Limits()
     demo: bool = False  # serve /demo/ (the embedded demo brand site)
+    # Conversations (SQLite): a file path, or ":memory:" (the embedded demo, tests).
+    database: str = MEMORY_DATABASE
 
 
 def demo_settings() -> Settings:
@@ -93,6 +98,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         overrides["secret_key"] = env["COBROWSE_SECRET_KEY"]
     if env.get("COBROWSE_CHROMIUM"):
         overrides["chromium"] = env["COBROWSE_CHROMIUM"]
+    if env.get("COBROWSE_DATABASE"):
+        overrides["database"] = env["COBROWSE_DATABASE"]
     return replace(settings, **overrides)
 
 
@@ -124,6 +131,7 @@ def _from_file(path: Path) -> Settings:
         "chromium",
         "secure_cookies",
         "demo",
+        "database",
     }
     unknown = set(server) - known
     if unknown:
@@ -151,9 +159,22 @@ def _from_file(path: Path) -> Settings:
         chromium=str(server.get("chromium", base.chromium)),
         secure_cookies=bool(server.get("secure_cookies", False)),
         demo=bool(server.get("demo", False)),
+        database=_database(server.get("database", DEFAULT_DATABASE), path),
         brands=brands,
         agents=agents,
     )
+
+
+def _database(value: Any, settings_file: Path) -> str:
+    """A relative database path is relative to the settings file, not the working directory."""
+    if not isinstance(value, str) or not value:
+        raise SettingsError('server.database must be a path or ":memory:"')
+    if value == MEMORY_DATABASE:
+        return value
+    target = Path(value).expanduser()
+    if not target.is_absolute():
+        target = settings_file.resolve().parent / target
+    return str(target)
 
 
 def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:

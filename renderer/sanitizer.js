@@ -19,6 +19,7 @@
     math: 'http://www.w3.org/1998/Math/MathML',
   };
   const VALID_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
+  const DATA_RE = /data:/i;
   // Native DOM accessors captured before any visitor node exists. Visitor markup can clobber
   // named properties (a <form> with <input name=firstChild>, <img name=querySelectorAll> on
   // a Document: [LegacyOverrideBuiltIns]); we never read a DOM property through the object.
@@ -56,6 +57,11 @@
     createComment: method(Document.prototype, 'createComment'),
     querySelectorAll: method(Document.prototype, 'querySelectorAll'),
   };
+  // raw node -> its info, as a symbol-keyed expando: a WeakMap of ~35 k entries per big
+  // snapshot doubled the garbage collector's work. Named-property clobbering only ever
+  // answers string keys, and no visitor code runs in these documents to read or set it.
+  const INFO = Symbol('cobrowse-info');
+  const infoOf = (n) => n[INFO];
   const children = (n) => {
     const out = [];
     for (let c = N.first(n); c; c = N.next(c)) out.push(c);
@@ -276,6 +282,8 @@
     return true;
   }
 
+  function isFrame(info) { return info.type === 'el' && info.tag === 'iframe' && info.ns === 'html'; }
+
   function isStyle(info) { return info.type === 'el' && info.tag === 'style' && info.ns !== 'math'; }
 
   class Session {
@@ -298,7 +306,6 @@
       this.doc = document.implementation.createHTMLDocument('');
       for (let c = N.first(this.doc); c; c = N.first(this.doc)) N.removeChild(this.doc, c);
       this.nodes = new Map(); // id -> info {id, type, tag, ns, attrs, node}
-      this.infoOf = new WeakMap(); // raw node -> info
       this.emitted = new Set(); // ids the agent currently has
       this.sentAttrs = new Map(); // element id -> attrs as emitted
       this.sentTag = new Map(); // element id -> tag as emitted
@@ -307,6 +314,7 @@
       this.fresh = null; // ids serialized in the current mutations batch
       this.matched = new Set(); // infos matched by mask selectors
       this.rootInfo = null;
+      this.sawData = false; // some emitted attribute value holds 'data:'
     }
 
     // -- building the raw (unsanitized, inert) tree
@@ -326,7 +334,12 @@
         const raw = type === 'text' ? N.createTextNode(this.doc, node[2]) : N.createComment(this.doc, '');
         info = { id, type, tag: name, ns: null, attrs: null, node: raw };
       } else if (name === '#document') {
-        fail('a document node can only be the snapshot root');
+        // A same-origin frame's document travels as its iframe's single child
+        // (docs/security.md, "Frames"); anywhere else a document is not a thing.
+        if (!isFrame(parent) || node.length !== 3 || !Array.isArray(node[2])) {
+          fail('a document node can only be the snapshot root or an iframe\'s single child');
+        }
+        return this.buildDoc(id, node[2], depth);
       } else if (name.startsWith('#')) {
         fail('unknown node kind ' + name);
       } else {
@@ -349,6 +362,8 @@
           if (this.selectorAttrs.has(key)) setRaw(el, key, value);
         }
         info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
+        if (isFrame(info) && children.some((c) => Array.isArray(c) && c[1] === '#document')
+            && children.length !== 1) fail('an iframe\'s document must be its single child');
         this.register(info);
         for (const child of children) N.append(el, this.build(child, info, depth + 1).node);
         return info;
@@ -357,9 +372,33 @@
       return info;
     }
 
+    // A document node's children, under a raw stand-in element (a Document cannot be a child).
+    buildDoc(id, kids, depth) {
+      const root = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-root');
+      const info = { id, type: 'doc', tag: '#document', ns: null, attrs: null, node: root };
+      this.register(info);
+      for (const child of kids) N.append(root, this.build(child, info, depth + 1).node);
+      return info;
+    }
+
+    // The nested document an iframe placeholder carries to the agent: only for a frame on a
+    // brand origin ('self' is the visitor's page) whose single child is a #document.
+    frameDoc(info) {
+      if (!isFrame(info) || placeholderReason(info.attrs, this.origins) !== 'iframe') return null;
+      const c = N.first(info.node);
+      const ci = c ? infoOf(c) : null;
+      return ci && ci.type === 'doc' && ci !== this.rootInfo ? ci : null;
+    }
+
+    // What the agent has of an element, to notice a change of fate on an attribute change.
+    outputKey(info) {
+      const tag = this.outputTag(info);
+      return tag === 'div' && isFrame(info) ? 'div|' + placeholderReason(info.attrs, this.origins) : tag;
+    }
+
     register(info) {
       this.nodes.set(info.id, info);
-      this.infoOf.set(info.node, info);
+      info.node[INFO] = info;
     }
 
     load(doc) {
@@ -368,11 +407,8 @@
       }
       const id = doc[0];
       if (!Number.isSafeInteger(id) || id <= 0) fail('bad node id');
-      const root = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-root');
-      this.rootInfo = { id, type: 'doc', tag: '#document', ns: null, attrs: null, node: root };
-      this.register(this.rootInfo);
-      for (const child of doc[2]) N.append(root, this.build(child, this.rootInfo, 1).node);
-      N.append(this.doc, root);
+      this.rootInfo = this.buildDoc(id, doc[2], 0);
+      N.append(this.doc, this.rootInfo.node);
       this.matched = this.computeMatched();
     }
 
@@ -380,7 +416,7 @@
       const matched = new Set();
       for (const selector of this.maskSelectors) {
         for (const el of N.querySelectorAll(this.doc, selector)) {
-          const info = this.infoOf.get(el);
+          const info = infoOf(el);
           if (info) matched.add(info);
         }
       }
@@ -389,7 +425,7 @@
 
     parentInfo(info) {
       const p = N.parent(info.node);
-      return p ? this.infoOf.get(p) || null : null;
+      return p ? infoOf(p) || null : null;
     }
 
     // -- sanitized view
@@ -408,7 +444,8 @@
     }
 
     maskOf(info) { // effective mask reason of an element or text (own or inherited), or null
-      for (let cur = info; cur && cur.type !== 'doc'; cur = this.parentInfo(cur)) {
+      // Up to the top document: a masked iframe masks its nested document too.
+      for (let cur = info; cur && cur !== this.rootInfo; cur = this.parentInfo(cur)) {
         const own = this.ownMask(cur);
         if (own) return own;
       }
@@ -436,7 +473,12 @@
       }
       for (const name of Object.keys(raw)) {
         if (name.startsWith(':')) continue;
-        if (attributeAllowed(info.tag, name, raw[name], info.ns, this.origins)) out[name] = raw[name];
+        const value = raw[name];
+        if (attributeAllowed(info.tag, name, value, info.ns, this.origins)) {
+          out[name] = value;
+          // A superset of what images.py re-encodes (a value starting with data:).
+          if (value.length > 4 && DATA_RE.test(value)) this.sawData = true;
+        }
       }
       const html = info.ns === 'html';
       const field = html && (info.tag === 'input' || info.tag === 'textarea' || info.tag === 'select');
@@ -469,7 +511,7 @@
       let css = '';
       for (let c = N.first(info.node); c; c = N.next(c)) {
         if (N.type(c) === 3) {
-          if (first === null) first = this.infoOf.get(c).id;
+          if (first === null) first = infoOf(c).id;
           css += N.data(c);
         }
       }
@@ -481,16 +523,19 @@
       const id = info.id;
       this.emitted.add(id);
       if (this.fresh) this.fresh.add(id);
+      if (info.type === 'doc') return this.emitDoc(info, parentMask);
       if (info.type !== 'el') return [id, info.tag, this.textOut(info, parentMask)];
       const tag = this.outputTag(info);
       const mask = parentMask || this.ownMask(info);
       const attrs = this.sanitizedAttrs(info, mask);
       this.sentAttrs.set(id, attrs);
-      this.sentTag.set(id, tag);
+      this.sentTag.set(id, this.outputKey(info));
       if (mask) this.maskedSent.add(id); else this.maskedSent.delete(id);
       const children = [];
-      if (tag === 'div' && info.tag === 'iframe') {
-        // placeholder: no children
+      if (tag === 'div' && isFrame(info)) {
+        // placeholder: no children, except a same-origin frame's sanitized document
+        const nested = this.frameDoc(info);
+        if (nested) children.push(this.emitDoc(nested, mask));
       } else if (isStyle(info)) {
         const child = this.styleChild(info);
         this.styleSent.set(id, child ? child[0] : null);
@@ -501,7 +546,7 @@
         }
       } else {
         for (let c = N.first(info.node); c; c = N.next(c)) {
-          const ci = this.infoOf.get(c);
+          const ci = infoOf(c);
           if (!visibleUnder(info, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
           children.push(this.emit(ci, mask));
         }
@@ -509,12 +554,24 @@
       return [id, tag, attrs, children];
     }
 
+    emitDoc(docInfo, mask) {
+      this.emitted.add(docInfo.id);
+      if (this.fresh) this.fresh.add(docInfo.id);
+      const children = [];
+      for (let c = N.first(docInfo.node); c; c = N.next(c)) {
+        const ci = infoOf(c);
+        if (!visibleUnder(docInfo, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
+        children.push(this.emit(ci, mask));
+      }
+      return [docInfo.id, '#document', children];
+    }
+
     snapshotDoc() {
       const root = this.rootInfo;
       this.emitted.add(root.id);
       const children = [];
       for (let c = N.first(root.node); c; c = N.next(c)) {
-        const ci = this.infoOf.get(c);
+        const ci = infoOf(c);
         if (!visibleUnder(root, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
         children.push(this.emit(ci, null));
       }
@@ -525,7 +582,7 @@
       const stack = [info.node];
       while (stack.length) {
         const n = stack.pop();
-        const i = this.infoOf.get(n);
+        const i = infoOf(n);
         if (i) {
           this.emitted.delete(i.id);
           this.sentAttrs.delete(i.id);
@@ -541,7 +598,7 @@
       const stack = [info.node];
       while (stack.length) {
         const n = stack.pop();
-        const i = this.infoOf.get(n);
+        const i = infoOf(n);
         if (i) { this.nodes.delete(i.id); this.matched.delete(i); }
         for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
       }
@@ -549,7 +606,7 @@
 
     nextEmitted(info) {
       for (let s = N.next(info.node); s; s = N.next(s)) {
-        const si = this.infoOf.get(s);
+        const si = infoOf(s);
         if (si && this.emitted.has(si.id)) return si.id;
       }
       return null;
@@ -635,7 +692,7 @@
       for (const info of dirtyAttrs) {
         if (!this.nodes.has(info.id)) continue;
         if (this.emitted.has(info.id)) {
-          if (this.outputTag(info) !== this.sentTag.get(info.id)) {
+          if (this.outputKey(info) !== this.sentTag.get(info.id)) {
             out.removes.push(info.id);
             this.forget(info);
             reAdd.push(info);
@@ -668,7 +725,7 @@
         if (this.emitted.has(info.id) || !this.nodes.has(info.id)) return;
         const parent = this.parentInfo(info);
         if (!parent || !this.emitted.has(parent.id) || isStyle(parent)) return;
-        if (parent.type === 'el' && this.outputTag(parent) === 'div' && parent.tag === 'iframe') return;
+        if (isFrame(parent) && this.frameDoc(parent) !== info) return;
         if (!visibleUnder(parent, info) || (info.type === 'el' && this.outputTag(info) === null)) return;
         const next = this.nextEmitted(info);
         out.adds.push({ parent: parent.id, next, node: this.emit(info, this.maskOf(parent)) });
@@ -693,7 +750,7 @@
         const stack = [info.node];
         while (stack.length) {
           const n = stack.pop();
-          const i = this.infoOf.get(n);
+          const i = infoOf(n);
           if (!i || !this.emitted.has(i.id)) continue;
           if (i.type === 'el') attrTargets.add(i); else textTargets.add(i);
           for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
@@ -774,22 +831,37 @@
 
   // ---------------------------------------------------------------------- entry points
 
+  // Payloads from Python: a JSON text, or 'z:' + base64 of its zlib deflate (large snapshots:
+  // the DevTools pipe costs ~45 ms per MB of string, a deflated snapshot is ~10x smaller). The
+  // compressed form is made by renderer/service.py, never by a visitor.
+  async function readPayload(payload) {
+    if (typeof payload !== 'string') fail('payload must be a string');
+    if (!payload.startsWith('z:')) return JSON.parse(payload);
+    const bytes = Uint8Array.fromBase64(payload.slice(2));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+    return JSON.parse(await new Response(stream).text());
+  }
+
   window.CobrowseRenderer = Object.freeze({
     configure,
-    snapshot(sid, payload) {
-      const { doc, brand } = JSON.parse(payload);
+    // Both return a Promise (the payload may need inflating); all session state is touched
+    // after the await, in one synchronous run, so calls of other sessions cannot interleave.
+    async snapshot(sid, payload) {
+      const { doc, brand } = await readPayload(payload);
       sessions.delete(sid);
       const s = new Session(brand);
       s.load(doc);
       const out = s.snapshotDoc();
       sessions.set(sid, s);
-      return JSON.stringify(out);
+      // The flag spares Python a walk of the whole tree when there is no data: URL to re-encode.
+      return (s.sawData ? '1' : '0') + JSON.stringify(out);
     },
-    mutations(sid, payload) {
+    async mutations(sid, payload) {
+      const msg = await readPayload(payload);
       const s = sessions.get(sid);
       if (!s) fail('no snapshot for this session');
       try {
-        return JSON.stringify(s.apply(JSON.parse(payload)));
+        return JSON.stringify(s.apply(msg));
       } catch (e) {
         sessions.delete(sid); // half-applied: only a fresh snapshot can fix it
         throw e;

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import json
 import logging
 import re
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
@@ -36,6 +38,10 @@ __all__ = ["BrandPolicy", "Renderer", "RendererError"]
 log = logging.getLogger("cobrowse.renderer")
 
 HOST_URL: Final = "http://renderer.cobrowse.invalid/"
+
+# Payloads at least this long go to the page deflated (see _encode). Below it, compressing
+# costs more than the bytes it saves on the DevTools pipe.
+COMPRESS_MIN_CHARS: Final = 64 * 1024
 
 
 class RendererError(Exception):
@@ -65,6 +71,34 @@ def _host_page() -> tuple[str, str]:
     return html, csp
 
 
+def _encode(value: Any) -> str:
+    """The payload string for ``sanitizer.js`` (``readPayload``): compact JSON, or, when large,
+    ``"z:"`` + base64 of its zlib deflate. Every byte crosses Playwright's driver and the
+    DevTools pipe as JSON text (~45 ms per MB here); a DOM snapshot deflates ~5-10x at level 1
+    in a few ms and is inflated in the page by the native ``DecompressionStream``."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text) < COMPRESS_MIN_CHARS:
+        return text
+    packed = zlib.compress(text.encode("utf-8"), 1)
+    return "z:" + base64.b64encode(packed).decode("ascii")
+
+
+def _decode(raw: str) -> Any:
+    """Parse the page's JSON answer with Python's cyclic GC paused.
+
+    A sanitized snapshot is tens of thousands of small lists and dicts; each allocation burst
+    makes the collector walk the relay's whole heap (measured: 126 ms instead of 20 ms for a
+    1.6 MB answer next to a 300 k-object heap). Nothing here creates cycles, so pausing it for
+    the parse loses nothing; it is re-enabled right after, whatever happens."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(raw)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass(eq=False)
 class _Slot:
     page: Page
@@ -75,13 +109,18 @@ class _Slot:
 class Renderer:
     """Sanitizing renderer. Limits are constructor arguments with safe defaults:
 
-    ``pages``: pages in the pool (sessions are spread over them); ``timeout``: seconds one
-    sanitize call may take before its page is declared hung and replaced. ``chromium_setting``:
-    browser setting (see ``renderer.chromium``). No argument loosens the sandbox.
+    ``pages``: the most pages in the pool. Each page is its own Chromium renderer process
+    holding the inert documents of many sessions; a page is added (up to ``pages``) whenever
+    every open page already serves a session, and a new session goes to the least loaded page.
+    A page that crashes or hangs costs only *its* sessions a resync, so more pages mean a
+    smaller blast radius for about 15-25 MB each (``scripts/bench_renderer_density.py``: 500
+    sessions on 8 pages). ``timeout``: seconds one sanitize call may take before its page is
+    declared hung and replaced. ``chromium_setting``: browser setting (see
+    ``renderer.chromium``). No argument loosens the sandbox.
     """
 
     def __init__(
-        self, *, pages: int = 2, timeout: float = 5.0, chromium_setting: str | None = None
+        self, *, pages: int = 8, timeout: float = 5.0, chromium_setting: str | None = None
     ) -> None:
         if pages < 1 or timeout <= 0:
             raise ValueError("pages must be >= 1 and timeout > 0")
@@ -235,6 +274,17 @@ class Renderer:
             lock = self._session_locks[session_id] = asyncio.Lock()
         return lock
 
+    # ------------------------------------------------------------------ introspection
+
+    def sessions_per_page(self) -> list[int]:
+        """How many sessions each live page holds (benchmarks, health checks)."""
+        return [len(slot.sessions) for slot in self._slots if not slot.dead]
+
+    def page_of(self, session_id: str) -> Page | None:
+        """The page holding a session's replica, or None (benchmarks and tests only)."""
+        slot = self._where.get(session_id)
+        return slot.page if slot is not None and not slot.dead else None
+
     # ------------------------------------------------------------------ the API
 
     async def snapshot(
@@ -253,7 +303,7 @@ class Renderer:
                 if not old.dead:
                     await self._call(old, "s => CobrowseRenderer.drop(s)", [session_id], None)
             slot = await self._slot_for_new_session()
-            payload = json.dumps(
+            payload = _encode(
                 {
                     "doc": message["doc"],
                     "brand": {
@@ -276,8 +326,10 @@ class Renderer:
                 if self._where.get(session_id) is slot:
                     del self._where[session_id]
                 raise
-            doc = json.loads(raw)
-            if images.has_data_images(doc):
+            # sanitizer.js prefixes "1" when some kept attribute value contains "data:" (a
+            # superset of what images.reencode_tree rewrites), else "0".
+            doc = _decode(raw[1:])
+            if raw[:1] != "0" and images.has_data_images(doc):
                 await asyncio.to_thread(images.reencode_tree, doc)
         return {**message, "type": "replica.snapshot", "doc": doc}
 
@@ -294,7 +346,7 @@ class Renderer:
             if slot is None or slot.dead:
                 self._where.pop(session_id, None)
                 raise RendererError("no live snapshot for this session", session_id)
-            payload = json.dumps(
+            payload = _encode(
                 {k: message.get(k, []) for k in ("removes", "adds", "attrs", "texts")}
             )
             try:
@@ -309,7 +361,7 @@ class Renderer:
                 if self._where.get(session_id) is slot:
                     del self._where[session_id]
                 raise
-            out = json.loads(raw)
+            out = _decode(raw)
             if any(images.has_data_images(a["node"]) for a in out["adds"]) or any(
                 isinstance(v, str) and v.lstrip()[:5].lower() == "data:" for _, _, v in out["attrs"]
             ):

@@ -157,13 +157,37 @@
   var selectedOf = getter(HTMLOptionElement.prototype, 'selected');
   // location.assign is an unforgeable own property of the instance: the page cannot replace it.
   var locationAssign = un(location.assign);
-
-  var INPUT = W.HTMLInputElement;
-  var TEXTAREA = W.HTMLTextAreaElement;
-  var SELECT = W.HTMLSelectElement;
-  var OPTION = W.HTMLOptionElement;
-  var SCRIPT_EL = W.HTMLScriptElement;
-  var HTMLELEMENT = W.HTMLElement;
+  var nsOf = getter(ElementP, 'namespaceURI');
+  var shadowOf = getter(ElementP, 'shadowRoot'); // open roots only: closed ones stay private
+  var hostOf = getter(ShadowRoot.prototype, 'host');
+  var contentDocOf = getter(HTMLIFrameElement.prototype, 'contentDocument'); // null if cross-origin
+  var viewOf = getter(Document.prototype, 'defaultView');
+  var ownerDocOf = getter(NodeP, 'ownerDocument');
+  var sheetOf = getter(HTMLStyleElement.prototype, 'sheet');
+  var rulesOf = getter(CSSStyleSheet.prototype, 'cssRules');
+  var ruleText = getter(CSSRule.prototype, 'cssText');
+  var docAdopted = getter(Document.prototype, 'adoptedStyleSheets');
+  var rootAdopted = getter(ShadowRoot.prototype, 'adoptedStyleSheets');
+  var childCount = getter(NodeP, 'childNodes');
+  var activeOf = getter(Document.prototype, 'activeElement');
+  var getSelection = un(Document.prototype.getSelection);
+  var selCount = getter(Selection.prototype, 'rangeCount');
+  var selRange = un(Selection.prototype.getRangeAt);
+  var rStartC = getter(Range.prototype, 'startContainer');
+  var rStartO = getter(Range.prototype, 'startOffset');
+  var rEndC = getter(Range.prototype, 'endContainer');
+  var rEndO = getter(Range.prototype, 'endOffset');
+  var rSetStart = un(Range.prototype.setStart);
+  var rSetEnd = un(Range.prototype.setEnd);
+  var rRects = un(Range.prototype.getClientRects);
+  var composedPath = un(Event.prototype.composedPath);
+  var wsBuffered = getter(WS.prototype, 'bufferedAmount');
+  var BC = W.BroadcastChannel;
+  var XHTML = 'http://www.w3.org/1999/xhtml';
+  // Type checks by name, not instanceof: nodes of same-origin iframes come from another realm,
+  // where `instanceof HTMLInputElement` is false (a masking hole if a check relied on it).
+  function tagOf(n) { return n && nodeType(n) === 1 && nsOf(n) === XHTML ? localNameOf(n) : ''; }
+  function isInput(n) { return tagOf(n) === 'input'; }
 
   // ------------------------------------------------------------ small helpers
   // Every callback the page's event loop can reach goes through guard(): an exception in the
@@ -183,6 +207,7 @@
     if (saved) delete ap.toJSON;
     try { return apply(jsonStringify, JSONObj, [msg]); } finally { if (saved) defineProp(ap, 'toJSON', saved); }
   }
+  var isArr = Array.isArray;
   function isStr(v, max) { return typeof v === 'string' && v.length <= (max || 1024); }
   function isId(v) { return typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v); }
   function isNum(v, lo, hi) { return typeof v === 'number' && isFinite(v) && v >= lo && v <= hi; }
@@ -218,7 +243,7 @@
   // node of the new one (the replica simply does not know that id).
   function saveState(token) {
     try {
-      if (token) storageSet(store, STORE_KEY, encode({ token: token, next: nextId }));
+      if (token) storageSet(store, STORE_KEY, encode({ token: token, next: nextId, tab: tabId }));
       else storageRemove(store, STORE_KEY);
     } catch (e) { /* storage disabled: the conversation lasts as long as the page */ }
   }
@@ -253,19 +278,34 @@
     }
     maskSelector = ok.join(',');
   }
+  // The node's parent in the composed, frame-crossing tree the replica mirrors: a shadow root's
+  // parent is its host, a same-origin iframe document's parent is the iframe element.
+  function up(n) {
+    var p = parentNode(n);
+    if (p) return p;
+    var t = nodeType(n);
+    if (t === 11) return hostOf(n);
+    if (t === 9 && n !== D) {
+      try { var v = viewOf(n); return (v && v.frameElement) || null; } catch (e) { return null; }
+    }
+    return null;
+  }
+  // closest() stops at a shadow root or a frame: a field inside a shadow root (or a same-origin
+  // iframe) of a masked container would otherwise escape the container's mask.
   function containerMask(el) {
-    if (!el || nodeType(el) !== 1) return '';
-    if (closest(el, '[' + MASK_ATTR + ']')) return 'attribute';
-    if (maskSelector && closest(el, maskSelector)) return 'selector';
+    var sel = '[' + MASK_ATTR + ']';
+    for (var n = el; n; n = up(n)) {
+      if (nodeType(n) !== 1) continue;
+      if (closest(n, sel)) return 'attribute';
+      if (maskSelector && closest(n, maskSelector)) return 'selector';
+      while (parentNode(n) && nodeType(parentNode(n)) === 1) n = parentNode(n); // jump to the tree's top
+    }
     return '';
   }
-  function fieldKind(el) {
-    return el instanceof INPUT ? 'input' : el instanceof TEXTAREA ? 'textarea' : 'select';
-  }
   // The field's live value through the native getter (React and Vue wrap `value` per instance).
-  function valueOf(el) { return String(valueGetters[fieldKind(el)](el)); }
+  function valueOf(el) { return String(valueGetters[tagOf(el)](el)); }
   function typeOf(el) { return String(inputType(el)).toLowerCase(); }
-  function isField(el) { return el instanceof INPUT || el instanceof TEXTAREA || el instanceof SELECT; }
+  function isField(el) { var t = tagOf(el); return t === 'input' || t === 'textarea' || t === 'select'; }
   function autocompleteSecret(el) {
     var ac = getAttr(el, 'autocomplete');
     if (!ac) return false;
@@ -279,7 +319,7 @@
   function fieldMask(el, inherited) {
     var reason = fieldMasks.get(el);
     if (reason) return reason;
-    if (el instanceof INPUT && String(getAttr(el, 'type') || '').toLowerCase() === 'password') reason = 'password';
+    if (isInput(el) && String(getAttr(el, 'type') || '').toLowerCase() === 'password') reason = 'password';
     else reason = inherited || containerMask(el) || (autocompleteSecret(el) ? 'autocomplete' : '');
     if (reason) fieldMasks.set(el, reason);
     return reason || '';
@@ -355,7 +395,7 @@
   // What goes on the wire for attribute `name` of `el`, or null to leave it out.
   function wireAttr(el, name, value, masked) {
     if (value === null || !ATTR_RE.test(name) || name.charAt(0) === ':') return null;
-    if (name === 'value' && el instanceof INPUT) {
+    if (name === 'value' && isInput(el)) {
       // A masked field's value attribute is its secret (React mirrors value into it); a hidden
       // input's value is never shown and often a CSRF or session token.
       if (masked || String(getAttr(el, 'type') || '').toLowerCase() === 'hidden') return null;
@@ -365,26 +405,31 @@
     if (value.length > MAX_ATTR) return null;
     return value;
   }
+  var NO_VALUE = { file: 1, hidden: 1, submit: 1, button: 1, reset: 1, image: 1 };
+  // The state entry an unmasked field shows ([name, value or null]), or null for none.
+  function fieldWire(el) {
+    if (isInput(el)) {
+      var type = typeOf(el);
+      if (type === 'checkbox' || type === 'radio') return [':checked', checkedOf(el) ? '1' : null];
+      if (NO_VALUE[type] === 1) return null;
+    }
+    return [':value', valueOf(el)];
+  }
+  var lastVal = new WeakMapCtor(); // field -> the state the replica has (polled for autofill)
   function fieldState(el, attrs, mask) {
     if (mask) {
       attrs[':masked'] = mask;
       attrs[':value'] = PLACEHOLDER;
       return;
     }
-    if (el instanceof INPUT) {
-      var type = typeOf(el);
-      if (type === 'checkbox' || type === 'radio') {
-        if (checkedOf(el)) attrs[':checked'] = '1';
-      } else if (type !== 'file' && type !== 'hidden' && type !== 'submit' && type !== 'button' &&
-                 type !== 'reset' && type !== 'image') {
-        attrs[':value'] = valueOf(el);
-      }
-    } else {
-      attrs[':value'] = valueOf(el);
-    }
+    var f = fieldWire(el);
+    if (!f) return;
+    lastVal.set(el, f[0] + f[1]);
+    if (f[1] !== null) attrs[f[0]] = f[1];
   }
 
   var host = null; // the tag's UI host; never captured
+  var est = 0; // bytes of JSON serialized in the current run, roughly
 
   // Serialize one node (not its children). Returns null for nodes the protocol leaves out.
   // ctx: container mask of the node's parent chain ('' or a reason).
@@ -393,9 +438,10 @@
     var id;
     if (t === 3) {
       var text = nodeValue(node) || '';
-      var masked = ctx || (parentEl && isField(parentEl) && fieldMask(parentEl, ctx));
+      var masked = ctx || (isField(parentEl) && fieldMask(parentEl, ctx));
       text = maskText(text, masked);
       if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT);
+      est += text.length + 20;
       return [idOf(node), '#text', text];
     }
     if (t === 1) {
@@ -407,65 +453,234 @@
       var field = isField(node);
       var mask = field ? fieldMask(node, ctx) : '';
       var list = attributesOf(node);
+      est += 24 + name.length;
       for (var i = 0; i < list.length; i++) {
         var a = list[i];
         var an = attrName(a);
         var av = wireAttr(node, an, attrValue(a), mask);
-        if (av !== null) attrs[an] = av;
+        if (av !== null) { attrs[an] = av; est += an.length + av.length + 6; }
       }
-      if (field) fieldState(node, attrs, mask);
-      else if (node instanceof OPTION && selectedOf(node) && !optionMasked(node)) attrs[':selected'] = '1';
+      if (field) { fieldState(node, attrs, mask); if (cap) cap.fields.add(node); }
+      // A custom element may attach its shadow root after it was sent (no record says so).
+      if (cap && name.indexOf('-') > 0 && !shadowOf(node)) cap.hosts.add(node);
+      else if (tagOf(node) === 'option' && selectedOf(node) && !optionMasked(node)) attrs[':selected'] = '1';
       var sl = scrollLeftOf(node);
       var st = scrollTopOf(node);
-      if ((sl || st) && node !== D.scrollingElement) attrs[':scroll'] = Math.round(sl) + ',' + Math.round(st);
+      if ((sl || st) && node !== ownerDocOf(node).scrollingElement) attrs[':scroll'] = Math.round(sl) + ',' + Math.round(st);
       return [id, name, attrs, []];
     }
-    if (t === 8) return [idOf(node), '#comment', ''];
+    if (t === 8) { est += 20; return [idOf(node), '#comment', '']; }
     if (t === 10) return [idOf(node), '#doctype', String(node.name || 'html')];
     if (t === 9) return [idOf(node), '#document', []];
+    if (t === 11) return [idOf(node), '#shadow', []];
     return null;
   }
   function optionMasked(opt) {
     var sel = opt.parentElement;
-    while (sel && !(sel instanceof SELECT)) sel = sel.parentElement;
+    while (sel && tagOf(sel) !== 'select') sel = sel.parentElement;
     return !!(sel && fieldMask(sel));
   }
-
-  // Iterative subtree serializer, resumable so a large page can be done in time slices.
-  function Walker(root, parentId, ctx, parentEl) {
-    this.stack = [[root, null, parentId, ctx, parentEl, 0]];
-    this.result = null;
+  function frameDoc(el) {
+    var d = null;
+    try { d = contentDocOf(el); } catch (e) { d = null; }
+    if (d) watch(d);
+    return d;
   }
-  // Runs until done (true) or until `deadline` (performance.now()) passes (false).
-  Walker.prototype.run = function (deadline) {
+
+  // ---- stylesheets that live only in the CSS object model (insertRule, adoptedStyleSheets)
+  // styled-components and emotion insert rules into an empty <style>; constructed sheets have no
+  // element at all. Their rules travel as text: a synthetic text child of the <style> (marked
+  // ":cssom": "sheet"), or a synthetic <style ":cssom"="adopted"> that is the last child of the
+  // document's <html> or of a shadow root. Polled at flush: no prototype of the page is patched.
+  function rulesText(sheets) {
+    var out = [];
+    for (var i = 0; i < sheets.length; i++) {
+      try {
+        var r = rulesOf(sheets[i]);
+        for (var k = 0; k < r.length; k++) out.push(ruleText(r[k]));
+      } catch (e) { /* a cross-origin sheet: its rules are not readable */ }
+    }
+    return out.join('\n');
+  }
+  function ruleCount(sheets) {
+    var n = 0;
+    for (var i = 0; i < sheets.length; i++) try { n += rulesOf(sheets[i]).length; } catch (e) { /* unreadable */ }
+    return n;
+  }
+  function styleSheets(entry) {
+    if (entry.adopted) {
+      var a = null;
+      try { a = nodeType(entry.owner) === 11 ? rootAdopted(entry.owner) : docAdopted(entry.owner); } catch (e) { a = null; }
+      return a || [];
+    }
+    var s = sheetOf(entry.owner);
+    return s && !/\S/.test(textOf(entry.owner)) ? [s] : [];
+  }
+  var textOf = getter(NodeP, 'textContent');
+  // A <style> without text of its own: track it (its rules may come later); returns the
+  // synthetic text child when it has rules now.
+  function cssomStyle(node, out) {
+    if (!cap || /\S/.test(textOf(node))) return null;
+    var entry = { owner: node, id: out[0], tid: 0, text: '', count: 0 };
+    cap.synth.push(entry);
+    var sheets = styleSheets(entry);
+    entry.count = ruleCount(sheets);
+    if (!entry.count) return null;
+    entry.tid = nextId++;
+    entry.text = rulesText(sheets);
+    out[2][':cssom'] = 'sheet';
+    est += entry.text.length;
+    return [entry.tid, '#text', entry.text];
+  }
+  // The synthetic element for the adopted sheets of a document or shadow root, or null.
+  function adoptedNode(owner) {
+    if (!cap || cap.adopted.has(owner)) return null;
+    var entry = { owner: owner, adopted: true, id: 0, tid: 0, text: '', count: 0 };
+    cap.adopted.set(owner, entry);
+    cap.synth.push(entry);
+    var sheets = styleSheets(entry);
+    if (!sheets.length) return null;
+    entry.id = nextId++;
+    entry.tid = nextId++;
+    entry.text = rulesText(sheets);
+    entry.count = ruleCount(sheets);
+    est += entry.text.length;
+    return [entry.id, 'style', { ':cssom': 'adopted' }, [[entry.tid, '#text', entry.text]]];
+  }
+
+  // ---- the walker: iterative, resumable, and cut into chunks
+  // Stack items: {n: node, kids: the array to push its serialization into, g: the run that made
+  // the item, pn: its parent in the replica's tree, ctx: inherited mask, d: depth, sib: also
+  // walk n's following siblings (a cursor: a parent with 50k children costs one item), prev: the
+  // last sibling walked} or {syn: owner} for a synthetic adopted-sheets element. An item made by
+  // an earlier run was cut off from its message: it becomes the root of an add.
+  var runGen = 0;
+  function Walker(root, pn, ctx) {
+    this.stack = root ? [{ n: root, kids: null, g: 0, pn: pn, ctx: ctx, d: 0 }] : [];
+    this.adds = [];
+    this.result = null;
+    this.nx = null;
+  }
+  // Runs until done (true) or until `deadline` (performance.now()) or `budget` (bytes) is spent
+  // (false): then every item left becomes the root of an add in a later batch.
+  Walker.prototype.run = function (deadline, budget) {
     var stack = this.stack;
     var count = 0;
+    var gen = ++runGen;
+    est = 0;
+    this.nx = null;
     while (stack.length) {
-      if (deadline && (++count & 31) === 0 && now() > deadline) return false;
-      var item = stack.pop();
-      var node = item[0];
-      var out = serializeNode(node, item[3], item[4]);
-      if (!out) continue;
+      if (deadline && (++count & 31) === 0 && (now() > deadline || est > budget)) return false;
+      var it = stack.pop();
+      var node = it.n;
+      var pn = it.pn;
+      var root = it.g !== gen;
+      if (it.sib) {
+        if (root && (!node || alive(node) || up(node) !== pn)) {
+          // The page moved things since the cut: go on after the last sibling walked.
+          node = it.prev && up(it.prev) === pn ? nextSibling(it.prev) : firstChild(pn);
+          while (node && alive(node)) node = nextSibling(node);
+          if (!node) continue;
+        }
+        var after = nextSibling(node);
+        if (after) stack.push({ n: after, kids: it.kids, g: it.g, pn: pn, ctx: it.ctx, d: it.d, sib: true, prev: node });
+      }
+      var pid = pn ? ids.get(pn) : 0;
+      var out;
+      var syn = !!it.syn;
+      if (it.css) { // the synthetic text of a CSSOM-only <style>, after its real children
+        if (!root) it.kids.push(it.css);
+        else if (alive(pn)) this.adds.push({ parent: pid, next: null, node: it.css });
+        continue;
+      }
+      if (!root && it.kids) {
+        out = it.syn ? adoptedNode(it.syn) : serializeNode(node, it.ctx, pn);
+        if (!out) continue;
+        it.kids.push(out);
+      } else if (!pn) {
+        out = this.result = serializeNode(node, '', null);
+      } else {
+        // The root of an add: it must still be where it was found, and not yet in the replica.
+        if (!alive(pn) || (!syn && (alive(node) || up(node) !== pn))) continue;
+        var ctx = syn ? '' : containerMask(pn);
+        out = syn ? adoptedNode(it.syn) : serializeNode(node, ctx, pn);
+        if (!out) continue;
+        this.adds.push({ parent: pid, next: syn ? null : nextAliveId(this, node), node: out });
+        if (!this.stream && cap) cap.touched.add(pn);
+        it = { n: node, pn: pn, ctx: ctx, d: it.d };
+      }
+      if (syn) continue;
       var id = out[0];
       mirror.set(id, node);
-      if (item[2]) rparent.set(id, item[2]);
-      if (item[1]) item[1].push(out); else this.result = out;
+      if (pid) rparent.set(id, pid);
       var t = nodeType(node);
-      if ((t !== 1 && t !== 9) || item[5] >= MAX_DEPTH) continue;
-      // <script> contents are code; the renderer strips scripts anyway, so never send them.
-      if (node instanceof SCRIPT_EL) continue;
-      var kids = out[t === 1 ? 3 : 2];
-      var ctx = item[3];
-      if (t === 1 && !ctx) ctx = hasAttr(node, MASK_ATTR) ? 'attribute' :
-        (maskSelector && matches(node, maskSelector) ? 'selector' : '');
-      var children = [];
-      for (var c = firstChild(node); c; c = nextSibling(c)) children.push(c);
-      for (var k = children.length - 1; k >= 0; k--) {
-        stack.push([children[k], kids, id, ctx, t === 1 ? node : null, item[5] + 1]);
-      }
+      if ((t === 1 || t === 9 || t === 11) && it.d < MAX_DEPTH) this.children(node, t, out, it, gen);
     }
     return true;
   };
+  Walker.prototype.children = function (node, t, out, it, gen) {
+    var kids = out[t === 1 ? 3 : 2];
+    var tag = tagOf(node);
+    // <script> contents are code; the renderer strips scripts anyway, so never send them.
+    if (tag === 'script') return;
+    var ctx = it.ctx;
+    if (t === 1 && !ctx) ctx = hasAttr(node, MASK_ATTR) ? 'attribute' :
+      (maskSelector && matches(node, maskSelector) ? 'selector' : '');
+    var stack = this.stack;
+    var d = it.d + 1;
+    var syn = null;
+    var sr = null;
+    if (tag === 'style') {
+      var css = cssomStyle(node, out);
+      if (css) stack.push({ css: css, n: null, kids: kids, g: gen, pn: node, d: d });
+    }
+    if (t === 1) {
+      sr = shadowOf(node);
+      if (parentNode(node) && nodeType(parentNode(node)) === 9) syn = parentNode(node);
+    } else if (t === 11) syn = node;
+    // Pushed in reverse: the stack pops the shadow root, then the children, then the synthetic.
+    if (syn) stack.push({ syn: syn, n: null, kids: kids, g: gen, pn: node, d: d });
+    if (tag === 'iframe') {
+      // A frame's own children are fallback text nobody sees; a same-origin document is its
+      // one child. A cross-origin frame stays an empty element (the replica draws a box).
+      var doc = frameDoc(node);
+      if (doc) stack.push({ n: doc, kids: kids, g: gen, pn: node, ctx: ctx, d: d });
+    } else {
+      var first = firstChild(node);
+      if (first) stack.push({ n: first, kids: kids, g: gen, pn: node, ctx: ctx, d: d, sib: true, prev: null });
+    }
+    if (sr) { watch(sr); stack.push({ n: sr, kids: kids, g: gen, pn: node, ctx: ctx, d: d }); }
+  };
+  // The id of the first sibling after `n` the replica has (the `next` of an add), or null.
+  function nextAliveId(w, n) {
+    var t = nodeType(n);
+    if (t === 9) return null;
+    var p = parentNode(n);
+    // A streamed node's later siblings are streamed after it: none is in the replica unless a
+    // flush added one under this parent meanwhile (then look).
+    if (w.stream && t !== 11 && !(cap && cap.touched.has(p))) return null;
+    var s = t === 11 ? firstChild(hostOf(n)) : nextSibling(n);
+    for (var k = 0; s && (k < 64 || t === 11); k++) {
+      if (alive(s)) return ids.get(s);
+      s = nextSibling(s);
+    }
+    if (!s) return null;
+    // A long run of siblings the replica lacks (a big page still streaming): index it once per
+    // run, valid while the run adds this parent's children in document order.
+    var c = w.nx;
+    if (!c || c.p !== p || !c.at.has(n) || c.at.get(n) <= c.last) {
+      var list = [];
+      var at = new MapCtor();
+      for (var x = n; x; x = nextSibling(x)) { at.set(x, list.length); list.push(x); }
+      var nx = [];
+      var found = null;
+      for (var i = list.length - 1; i >= 0; i--) { nx[i] = found; if (alive(list[i])) found = ids.get(list[i]); }
+      c = w.nx = { p: p, at: at, nx: nx, last: -1 };
+    }
+    var idx = c.at.get(n);
+    c.last = idx;
+    return c.nx[idx];
+  }
 
   // ------------------------------------------------------------ socket
   var ws = null;
@@ -555,7 +770,9 @@
       return validSession(m) && isInt(m.id) &&
         ((isStr(m.value, 100000) && m.checked === undefined) || (typeof m.checked === 'boolean' && m.value === undefined));
     },
-    'act.navigate': function (m) { return validSession(m) && isStr(m.url, 8192); }
+    'act.navigate': function (m) { return validSession(m) && isStr(m.url, 8192); },
+    'selection': function (m) { return validSession(m) && isArr(m.ranges) && m.ranges.length <= 16; },
+    'session.config': function (m) { return validSession(m) && isArr(m.mask_selectors); }
   };
 
   function receive(data) {
@@ -606,15 +823,27 @@
     'scroll': function (m) { remoteScroll(m); },
     'act.click': function (m) { if (shared()) actClick(m); },
     'act.input': function (m) { if (shared()) actInput(m); },
-    'act.navigate': function (m) { if (shared()) actNavigate(m); }
+    'act.navigate': function (m) { if (shared()) actNavigate(m); },
+    'selection': function (m) { showSelection(m); },
+    // New mask selectors while the session runs: a fresh snapshot under the new mask (the
+    // renderer masks by the same selectors, so nothing newly masked stays visible there).
+    'session.config': function (m) {
+      setMaskSelectors(m.mask_selectors);
+      if (session && !session.suspended) startCapture();
+    }
   };
 
   // ------------------------------------------------------------ session and capture
   var session = null; // {id, mode, agent, seq, suspended, expiry}
   var endPending = null; // a session the visitor ended while the socket was down
   var cap = null; // capture state of the current stream
-  var capGen = 0;
   var observer = null;
+  var OBSERVE = { childList: true, attributes: true, characterData: true, subtree: true };
+  // A page is streamed in slices: each builds at most ~SLICE_MS of nodes or CHUNK bytes and sends
+  // them in the same task, so no task of the tag blocks the visitor's page for long, and the
+  // agent sees the top of the page while the rest is still on its way.
+  var SLICE_MS = 12;
+  var CHUNK = 256 * 1024;
 
   function shared() { return !!(session && !session.suspended && session.mode === 'shared'); }
 
@@ -645,78 +874,90 @@
   }
 
   function stopCapture() {
-    capGen++;
     cap = null;
     if (observer) { try { moDisconnect(observer); } catch (e) { /* already gone */ } observer = null; }
     mirror.clear();
     rparent.clear();
+    lastSel = '';
   }
   function startCapture() {
     stopCapture();
     if (!session) return;
-    var c = cap = { gen: capGen, records: [], values: new SetCtor(), childDirty: false, ready: false,
-      attempts: 0, scheduled: false, scrolls: new MapCtor() };
+    var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
+      fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
+      w: null, streaming: false, polls: 0, poll: false };
     if (D.readyState === 'loading') {
       // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
       listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
     } else beginSnapshot(c);
   }
+  // Observe a document or shadow root (one observer sees them all); hook a frame's events.
+  function watch(root) {
+    var c = cap;
+    if (!c || !observer || c.watched.has(root)) return;
+    c.watched.add(root);
+    moObserve(observer, root, OBSERVE);
+    if (nodeType(root) === 9 && root !== D) hookWindow(viewOf(root));
+  }
   function beginSnapshot(c) {
     observer = new MO(guard(function (records) { onRecords(c, records); }));
-    moObserve(observer, D, { childList: true, attributes: true, characterData: true, subtree: true });
-    snapshotAttempt(c);
-  }
-  function snapshotAttempt(c) {
-    if (cap !== c) return;
-    c.attempts++;
-    moTake(observer); // changes so far are in the DOM the walker is about to read
-    c.childDirty = false;
     mirror.clear();
     rparent.clear();
+    watch(D);
     docId = idOf(D);
-    var walker = new Walker(D, 0, '', null);
-    // After three pages that changed under us, do it in one task: correct beats smooth.
-    var sliced = c.attempts <= 3;
-    var step = function () {
+    c.w = new Walker(D, null, '');
+    c.w.stream = true;
+    stream(c);
+    var poll = function () {
       if (cap !== c) return;
-      var done = walker.run(sliced ? now() + 8 : 0);
-      if (!done) { later(step, 0); return; }
-      onRecords(c, moTake(observer));
-      if (c.childDirty) { later(function () { snapshotAttempt(c); }, 0); return; }
-      var vp = viewport();
-      var ok = send('dom.snapshot', {
-        session: session.id, seq: session.seq++, url: String(location.href).slice(0, 8192),
-        title: String(D.title || '').slice(0, 4096), viewport: vp, doc: walker.result
+      c.poll = true;
+      schedule(c);
+      later(poll, 1000);
+    };
+    later(poll, 1000);
+  }
+  function loading() { return !!(cap && cap.w && cap.w.stack.length); }
+  function sendDom(type, body) {
+    body.session = session.id;
+    body.seq = session.seq++;
+    if (loading()) body.loading = true;
+    return send(type, body);
+  }
+  // One slice of the stream: the snapshot (the top of the page), then batches of adds.
+  function stream(c) {
+    c.streaming = false;
+    if (cap !== c || !session) return;
+    var w = c.w;
+    if (!c.ready) {
+      moTake(observer); // what changed so far is in the DOM the walk is about to read
+      w.run(now() + SLICE_MS, CHUNK);
+      var ok = sendDom('dom.snapshot', {
+        url: String(location.href).slice(0, 8192), title: String(D.title || '').slice(0, 4096),
+        viewport: viewport(), doc: w.result
       });
       if (!ok) return; // the socket dropped; the reconnect starts a new stream
-      saveIds();
       c.ready = true;
       var se = D.scrollingElement || docEl(D);
       if (se && (scrollLeftOf(se) || scrollTopOf(se))) c.scrolls.set(D, 1);
       schedule(c);
-    };
-    step();
+    } else {
+      // Keep the rest of the page in the tab, not in the socket's buffer, on a slow link.
+      if (ws && wsBuffered(ws) > 4194304) { c.streaming = true; later(function () { stream(c); }, 50); return; }
+      w.run(now() + SLICE_MS, CHUNK);
+      var adds = w.adds;
+      w.adds = [];
+      if (!sendDom('dom.mutations', { adds: adds, removes: [], attrs: [], texts: [] })) return;
+    }
+    saveIds();
+    if (w.stack.length) { c.streaming = true; later(function () { stream(c); }, 0); } else c.touched.clear();
   }
   function viewport() {
     return { w: Math.max(1, W.innerWidth || 1), h: Math.max(1, W.innerHeight || 1), dpr: W.devicePixelRatio || 1 };
   }
   function onRecords(c, records) {
     if (cap !== c || !records) return;
-    for (var i = 0; i < records.length; i++) {
-      var r = records[i];
-      if (!c.ready && r.type === 'childList') {
-        // A child list changed while the snapshot was being cut: it may be inconsistent.
-        if (r.target !== docEl(D) || !onlyHost(r)) c.childDirty = true;
-        continue;
-      }
-      c.records.push(r);
-    }
-    if (c.ready) schedule(c);
-  }
-  function onlyHost(r) {
-    var lists = [r.addedNodes, r.removedNodes];
-    for (var j = 0; j < 2; j++) for (var k = 0; k < lists[j].length; k++) if (lists[j][k] !== host) return false;
-    return true;
+    for (var i = 0; i < records.length; i++) c.records.push(records[i]);
+    schedule(c);
   }
   function schedule(c) {
     if (c.scheduled || !c.ready) return;
@@ -730,7 +971,6 @@
     var records = c.records.concat(observer ? moTake(observer) : []);
     c.records = [];
     var removes = [];
-    var adds = [];
     var attrs = [];
     var texts = [];
     var candidates = new SetCtor();
@@ -738,6 +978,8 @@
     var textSeen = new SetCtor();
     var values = c.values;
     c.values = new SetCtor();
+    var full = c.poll;
+    c.poll = false;
     var i;
     var j;
     for (i = 0; i < records.length; i++) {
@@ -760,30 +1002,40 @@
         textSeen.add(r.target);
       }
     }
+    // A frame that loaded a new document: the replica gets the frame again, with it.
+    c.reframe.forEach(function (f) {
+      if (!alive(f)) return;
+      removes.push(ids.get(f));
+      mirror.delete(ids.get(f));
+      candidates.add(f);
+    });
+    c.reframe.clear();
+    if (full) {
+      c.hosts.forEach(function (h) {
+        var sr = isConnected(h) && shadowOf(h);
+        if (sr || !isConnected(h)) c.hosts.delete(h);
+        if (sr && alive(h)) { watch(sr); candidates.add(sr); }
+      });
+    }
     // Adds: every connected node the replica lacks whose parent it has. In reverse document
     // order, so the `next` of each add is already in the replica when the add is applied.
     var roots = [];
     candidates.forEach(function (n) {
       if (n === host || !isConnected(n) || alive(n)) return;
-      var p = parentNode(n);
-      if (p && alive(p) && ownerOk(n)) roots.push(n);
+      var p = up(n);
+      if (p && alive(p)) roots.push(n);
     });
-    roots.sort(function (a, b) { return compareDocPos(a, b) & 4 ? 1 : -1; });
-    var fresh = new SetCtor();
-    for (i = 0; i < roots.length; i++) {
-      var n = roots[i];
-      if (alive(n)) continue;
-      var parent = parentNode(n);
-      var pid = ids.get(parent);
-      var ctx = nodeType(parent) === 1 ? containerMask(parent) : '';
-      var w = new Walker(n, pid, ctx, nodeType(parent) === 1 ? parent : null);
-      w.run(0);
-      if (!w.result) continue;
-      fresh.add(n);
-      var next = nextSibling(n);
-      while (next && !alive(next)) next = nextSibling(next);
-      adds.push({ parent: pid, next: next ? ids.get(next) : null, node: w.result });
+    roots.sort(function (a, b) { return compareDocPos(a, b) & 4 ? -1 : 1; });
+    var w = new Walker(null);
+    for (i = 0; i < roots.length; i++) w.stack.push({ n: roots[i], kids: null, pn: up(roots[i]), ctx: '', d: 0 });
+    var fresh = new SetCtor(roots);
+    if (!w.run(now() + SLICE_MS, CHUNK)) {
+      // A big subtree arrived at once: the rest streams like the snapshot does.
+      if (!c.w) { c.w = new Walker(null); c.w.stream = true; }
+      c.w.stack = c.w.stack.concat(w.stack);
+      if (!c.streaming) { c.streaming = true; later(function () { stream(c); }, 0); }
     }
+    var adds = w.adds;
     attrSeen.forEach(function (names, el) {
       if (!alive(el) || inFresh(el, fresh)) return;
       var id = ids.get(el);
@@ -806,10 +1058,13 @@
       var text = maskText(nodeValue(t) || '', masked);
       texts.push([ids.get(t), text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text]);
     });
+    // Values set by script without an event (browser autofill, password managers, frameworks):
+    // the focused field at every flush, every field on the periodic poll.
+    pollFields(c, values, full);
     values.forEach(function (el) {
       if (!alive(el) || inFresh(el, fresh)) return;
       var id = ids.get(el);
-      if (el instanceof OPTION) {
+      if (tagOf(el) === 'option') {
         if (!optionMasked(el)) attrs.push([id, ':selected', selectedOf(el) ? '1' : null]);
         return;
       }
@@ -819,23 +1074,67 @@
         if (getAttr(el, 'value') !== null) attrs.push([id, 'value', null]);
         return;
       }
-      var type = el instanceof INPUT ? typeOf(el) : '';
-      if (type === 'checkbox' || type === 'radio') attrs.push([id, ':checked', checkedOf(el) ? '1' : null]);
-      else if (type !== 'file' && type !== 'hidden') attrs.push([id, ':value', valueOf(el)]);
+      var f = fieldWire(el);
+      if (!f) return;
+      lastVal.set(el, f[0] + f[1]);
+      attrs.push([id, f[0], f[1]]);
     });
+    pollSheets(c, adds, attrs, texts, removes, full);
     if (removes.length || adds.length || attrs.length || texts.length) {
-      send('dom.mutations', { session: session.id, seq: session.seq++, adds: adds, removes: removes,
-        attrs: attrs, texts: texts });
+      sendDom('dom.mutations', { adds: adds, removes: removes, attrs: attrs, texts: texts });
       if (adds.length) saveIds();
     }
     sweep();
     c.scrolls.forEach(function (_, target) { sendScroll(target); });
     c.scrolls.clear();
+    if (c.sel) { c.sel = false; sendSelection(); }
   }
-  function ownerOk(n) { return n.ownerDocument === D; }
+  function pollFields(c, values, full) {
+    var check = function (el) {
+      if (!isConnected(el)) { c.fields.delete(el); return; }
+      if (fieldMask(el) || !alive(el)) return;
+      var f = fieldWire(el);
+      if (f && lastVal.get(el) !== f[0] + f[1]) values.add(el);
+    };
+    if (full) c.fields.forEach(check);
+    else {
+      var a = activeOf(D);
+      if (a && c.fields.has(a)) check(a);
+    }
+  }
+  function pollSheets(c, adds, attrs, texts, removes, full) {
+    if (full) c.polls++;
+    var deep = full && c.polls % 3 === 0; // full text comparison every third poll (~3 s)
+    for (var i = 0; i < c.synth.length; i++) {
+      var e = c.synth[i];
+      var owner = e.owner;
+      var ok = nodeType(owner) === 1 ? alive(owner) : isConnected(owner) && alive(owner);
+      if (!ok) { c.synth.splice(i--, 1); if (e.adopted) c.adopted.delete(owner); continue; }
+      var sheets = styleSheets(e);
+      var count = ruleCount(sheets);
+      if (count === e.count && !deep) continue;
+      var text = rulesText(sheets);
+      e.count = count;
+      if (text === e.text) continue;
+      e.text = text;
+      if (e.tid) texts.push([e.tid, text]);
+      else if (e.adopted) {
+        e.id = nextId++;
+        e.tid = nextId++;
+        var parent = nodeType(owner) === 11 ? owner : docEl(owner);
+        adds.push({ parent: ids.get(parent), next: null,
+          node: [e.id, 'style', { ':cssom': 'adopted' }, [[e.tid, '#text', text]]] });
+      } else {
+        e.tid = nextId++;
+        attrs.push([e.id, ':cssom', 'sheet']);
+        adds.push({ parent: e.id, next: null, node: [e.tid, '#text', text] });
+      }
+    }
+    void removes;
+  }
   function inFresh(node, fresh) {
     if (!fresh.size) return false;
-    for (var n = node; n; n = parentNode(n)) if (fresh.has(n)) return true;
+    for (var n = node; n; n = up(n)) if (fresh.has(n)) return true;
     return false;
   }
   // An element's mask-relevant attribute changed: re-send the texts and values below it.
@@ -845,10 +1144,17 @@
     var stack = [el];
     while (stack.length) {
       var n = stack.pop();
+      var sr = nodeType(n) === 1 && shadowOf(n);
+      if (sr) stack.push(sr);
       for (var c = firstChild(n); c; c = nextSibling(c)) {
         var t = nodeType(c);
         if (t === 3) textSeen.add(c);
-        else if (t === 1) { if (isField(c) || c instanceof OPTION) values.add(c); stack.push(c); }
+        else if (t === 1) {
+          if (isField(c) || tagOf(c) === 'option') values.add(c);
+          var fd = tagOf(c) === 'iframe' && frameDoc(c);
+          if (fd) stack.push(fd);
+          stack.push(c);
+        }
       }
     }
   }
@@ -864,22 +1170,48 @@
   var lastPointer = null;
   var pointerQueued = false;
   var viewportQueued = false;
+  var lastSel = '';
 
   function ready() { return !!(session && cap && cap.ready && !session.suspended); }
   function knownAncestor(node) {
-    for (var n = node; n; n = parentNode(n)) if (alive(n)) return n;
+    for (var n = node; n; n = up(n)) if (alive(n)) return n;
     return null;
   }
-  function boxOf(node) {
-    if (node === D) return rectOf(docEl(D));
-    if (nodeType(node) === 1) return rectOf(node);
-    var r = rangeCreate(D);
+  // The node's box in its own frame's viewport (event coordinates of that frame)...
+  function localBox(node) {
+    var t = nodeType(node);
+    if (t === 9) return rectOf(docEl(node));
+    if (t === 11) return rectOf(hostOf(node));
+    if (t === 1) return rectOf(node);
+    var r = rangeCreate(ownerDocOf(node));
     rangeSelect(r, node);
     return rangeRect(r);
   }
+  // ...and the offset of that frame's viewport in the top page's (where the tag's UI draws).
+  function frameOffset(node) {
+    var x = 0;
+    var y = 0;
+    var doc = nodeType(node) === 9 ? node : ownerDocOf(node);
+    for (var k = 0; doc && doc !== D && k < 20; k++) {
+      var fe = null;
+      try { fe = viewOf(doc).frameElement; } catch (e) { fe = null; }
+      if (!fe) break;
+      var b = rectOf(fe);
+      x += b.left + fe.clientLeft;
+      y += b.top + fe.clientTop;
+      doc = ownerDocOf(fe);
+    }
+    return { x: x, y: y };
+  }
   function fractions(node, cx, cy) {
-    var b = boxOf(node);
+    var b = localBox(node);
     return { x: clamp01(b.width ? (cx - b.left) / b.width : 0), y: clamp01(b.height ? (cy - b.top) / b.height : 0) };
+  }
+  // The real target, inside open shadow roots (events are retargeted to the host outside).
+  function targetOf(ev) {
+    var t = ev.target;
+    try { var path = composedPath(ev); if (path.length) t = path[0]; } catch (e) { /* keep target */ }
+    return t;
   }
   function fromPage(ev) {
     var t = ev.target;
@@ -888,7 +1220,7 @@
 
   var onPointerMove = guard(function (ev) {
     if (!ready() || !fromPage(ev)) return;
-    lastPointer = { target: ev.target, x: ev.clientX, y: ev.clientY };
+    lastPointer = { target: targetOf(ev), x: ev.clientX, y: ev.clientY };
     if (pointerQueued) return;
     pointerQueued = true;
     frame(function () {
@@ -903,15 +1235,18 @@
   var onClick = guard(function (ev) {
     // Only the visitor's own clicks: the agent's act.click dispatches untrusted events.
     if (!ev.isTrusted || !ready() || !fromPage(ev)) return;
-    var node = knownAncestor(ev.target);
+    var node = knownAncestor(targetOf(ev));
     if (!node) return;
     var f = fractions(node, ev.clientX, ev.clientY);
     send('click', { session: session.id, id: ids.get(node), x: f.x, y: f.y });
   });
   var onScroll = guard(function (ev) {
-    var t = ev.target;
-    if (t === D || t === W || t === D.scrollingElement) t = D;
+    var t = targetOf(ev);
+    if (t && nodeType(t) !== 1 && nodeType(t) !== 9) t = ev.target; // a window
+    if (t && t.document) t = t.document;
+    if (t && nodeType(t) === 1 && t === ownerDocOf(t).scrollingElement) t = ownerDocOf(t);
     if (agentPointer) repositionAgentPointer();
+    if (agentSel) drawSelection();
     if (!ready() || !alive(t)) return;
     cap.scrolls.set(t, 1);
     schedule(cap);
@@ -920,7 +1255,7 @@
   function sendScroll(t) {
     var x;
     var y;
-    if (t === D) { x = W.scrollX; y = W.scrollY; } else { x = scrollLeftOf(t); y = scrollTopOf(t); }
+    if (nodeType(t) === 9) { var v = viewOf(t); x = v.scrollX; y = v.scrollY; } else { x = scrollLeftOf(t); y = scrollTopOf(t); }
     var rs = remoteScrolled;
     if (rs && rs.target === t && Math.abs(rs.x - x) < 2 && Math.abs(rs.y - y) < 2 && now() - rs.at < 1000) return;
     if (!alive(t)) return;
@@ -928,6 +1263,7 @@
   }
   var onResize = guard(function () {
     if (agentPointer) repositionAgentPointer();
+    if (agentSel) drawSelection();
     if (!ready() || viewportQueued) return;
     viewportQueued = true;
     frame(function () {
@@ -938,29 +1274,98 @@
     });
   });
   var onFormEvent = guard(function (ev) {
-    var t = ev.target;
+    var t = targetOf(ev);
     if (!t || t === host || !isField(t)) return;
     fieldMask(t); // a field seen as a password stays masked after its type changes
     if (!cap || !alive(t)) return;
     cap.values.add(t);
-    if (t instanceof INPUT && typeOf(t) === 'radio' && t.name) {
+    if (isInput(t) && typeOf(t) === 'radio' && t.name) {
       // Checking a radio silently unchecks the rest of its group: no event fires for those.
-      var scope = t.form || D;
-      var group = qsa(scope === D ? docEl(D) : scope, 'input[type=radio]');
+      var scope = t.form || ownerDocOf(t);
+      var group = qsa(nodeType(scope) === 9 ? docEl(scope) : scope, 'input[type=radio]');
       for (var i = 0; i < group.length; i++) if (group[i].name === t.name) cap.values.add(group[i]);
-    } else if (t instanceof SELECT) {
+    } else if (tagOf(t) === 'select') {
       for (var k = 0; k < t.options.length; k++) cap.values.add(t.options[k]);
     }
     if (cap.ready) schedule(cap);
   });
+  // The field the visitor is in gets an outline on the agent's side, as the agent's does here.
+  var onFocus = guard(function (ev) {
+    var t = targetOf(ev);
+    if (!ready() || !t || nodeType(t) !== 1 || !(isField(t) || t.isContentEditable) || !alive(t)) return;
+    send('highlight', { session: session.id, id: ids.get(t), kind: 'outline', x: 0.5, y: 0.5 });
+  });
+  // A same-origin frame navigated: its new document replaces the old one in the replica.
+  var onLoad = guard(function (ev) {
+    var t = ev.target;
+    if (cap && cap.ready && t && nodeType(t) === 1 && tagOf(t) === 'iframe' && alive(t)) {
+      cap.reframe.add(t);
+      schedule(cap);
+    }
+  });
+  var onSelection = guard(function () {
+    if (!ready()) return;
+    cap.sel = true;
+    schedule(cap);
+  });
+  // The visitor's text selection as [start id, offset, end id, offset]; a range that touches
+  // masked content is left out (its offsets would tell the length of the secret).
+  function selectionRanges() {
+    var out = [];
+    cap.watched.forEach(function (doc) {
+      if (nodeType(doc) !== 9 || out.length >= 16) return;
+      var sel = null;
+      try { sel = getSelection(doc); } catch (e) { sel = null; }
+      var n = sel ? selCount(sel) : 0;
+      for (var i = 0; i < n && out.length < 16; i++) {
+        var r = selRange(sel, i);
+        var sc = rStartC(r);
+        var ec = rEndC(r);
+        if (sc === ec && rStartO(r) === rEndO(r)) continue;
+        if (!alive(sc) || !alive(ec) || rangeMasked(sc) || rangeMasked(ec)) continue;
+        out.push([ids.get(sc), rStartO(r), ids.get(ec), rEndO(r)]);
+      }
+    });
+    return out;
+  }
+  function rangeMasked(n) {
+    var el = nodeType(n) === 1 ? n : up(n);
+    return !!(el && (containerMask(el) || (isField(el) && fieldMask(el))));
+  }
+  function sendSelection() {
+    var ranges = selectionRanges();
+    var key = encode(ranges);
+    if (key === lastSel || (!lastSel && !ranges.length)) return;
+    lastSel = key;
+    send('selection', { session: session.id, ranges: ranges });
+  }
+  var onPageHide = guard(function () {
+    // The page is going away (navigation, reload, tab closed): send what is pending now.
+    if (cap && cap.ready && (cap.records.length || cap.values.size)) flush(cap);
+  });
 
   var CAPTURE = { capture: true, passive: true };
-  listen(W, 'pointermove', onPointerMove, CAPTURE);
-  listen(W, 'click', onClick, CAPTURE);
-  listen(W, 'scroll', onScroll, CAPTURE);
+  var hooked = new WeakMapCtor();
+  // The capture listeners of the top window and of every same-origin frame's window.
+  function hookWindow(win) {
+    // Keyed by document: a frame's WindowProxy stays the same object across its navigations,
+    // but its listeners belong to the Window of the document that was current.
+    var doc = win && win.document;
+    if (!doc || hooked.has(doc)) return;
+    hooked.set(doc, 1);
+    listen(win, 'pointermove', onPointerMove, CAPTURE);
+    listen(win, 'click', onClick, CAPTURE);
+    listen(win, 'scroll', onScroll, CAPTURE);
+    listen(win, 'input', onFormEvent, CAPTURE);
+    listen(win, 'change', onFormEvent, CAPTURE);
+    listen(win, 'focusin', onFocus, CAPTURE);
+    // load does not reach the window from an element (HTML's event path stops at the document).
+    listen(doc, 'load', onLoad, CAPTURE);
+    listen(doc, 'selectionchange', onSelection, CAPTURE);
+  }
+  hookWindow(W);
   listen(W, 'resize', onResize, { passive: true });
-  listen(W, 'input', onFormEvent, CAPTURE);
-  listen(W, 'change', onFormEvent, CAPTURE);
+  listen(W, 'pagehide', onPageHide, CAPTURE);
 
   // ------------------------------------------------------------ agent presence and actions
   var agentPointer = null; // {id, x, y}
@@ -968,12 +1373,53 @@
     agentPointer = { id: id, x: x, y: y };
     repositionAgentPointer();
   }
+  // x, y: in the top page's viewport (for the UI); lx, ly: in the node's own frame (for events).
   function pointAt(id, x, y) {
     var node = nodeFor(id);
     if (!node) return null;
-    var b = boxOf(node);
-    return { node: node, x: b.left + x * b.width, y: b.top + y * b.height };
+    var b = localBox(node);
+    var o = frameOffset(node);
+    var lx = b.left + x * b.width;
+    var ly = b.top + y * b.height;
+    return { node: node, x: lx + o.x, y: ly + o.y, lx: lx, ly: ly };
   }
+  function globalBox(node) {
+    var b = localBox(node);
+    var o = frameOffset(node);
+    return { left: b.left + o.x, top: b.top + o.y, width: b.width, height: b.height };
+  }
+  // The agent's text selection, drawn as highlight boxes over the visitor's page.
+  var agentSel = null;
+  function showSelection(m) {
+    agentSel = m.ranges.length ? m.ranges : null;
+    drawSelection();
+  }
+  function drawSelection() {
+    if (!ui) return;
+    while (firstChild(ui.sel)) removeChild(ui.sel, firstChild(ui.sel));
+    if (!agentSel) return;
+    for (var i = 0; i < agentSel.length; i++) {
+      var q = agentSel[i];
+      var a = isArr(q) && q.length === 4 && isInt(q[0]) && isInt(q[2]) ? nodeFor(q[0]) : null;
+      var b = a && nodeFor(q[2]);
+      if (!b || ownerDocOf(a) !== ownerDocOf(b) || nodeType(a) === 9 || rangeMasked(a) || rangeMasked(b)) continue;
+      var r = rangeCreate(ownerDocOf(a));
+      try {
+        rSetStart(r, a, Math.min(q[1] >>> 0, nodeLen(a)));
+        rSetEnd(r, b, Math.min(q[3] >>> 0, nodeLen(b)));
+      } catch (e) { continue; }
+      var o = frameOffset(a);
+      var rects = rRects(r);
+      for (var k = 0; k < rects.length && k < 500; k++) {
+        var box = el('div', 'cb-selection', 'selrect');
+        css(box, 'transform', 'translate(' + (rects[k].left + o.x) + 'px,' + (rects[k].top + o.y) + 'px)');
+        css(box, 'width', rects[k].width + 'px');
+        css(box, 'height', rects[k].height + 'px');
+        appendChild(ui.sel, box);
+      }
+    }
+  }
+  function nodeLen(n) { return nodeType(n) === 1 || nodeType(n) === 11 ? childCount(n).length : (nodeValue(n) || '').length; }
   function repositionAgentPointer() {
     if (!ui || !agentPointer) return;
     var p = pointAt(agentPointer.id, agentPointer.x, agentPointer.y);
@@ -1003,7 +1449,7 @@
         { duration: 600, easing: 'ease-in-out' });
       }
     } else if (m.kind === 'outline' && ui) {
-      var b = boxOf(p.node);
+      var b = globalBox(p.node);
       var o = el('div', 'cb-outline', 'outline');
       css(o, 'transform', 'translate(' + (b.left - 4) + 'px,' + (b.top - 4) + 'px)');
       css(o, 'width', b.width + 8 + 'px');
@@ -1015,9 +1461,9 @@
   function remoteScroll(m) {
     var node = nodeFor(m.id);
     if (!node) return;
-    if (node === D) {
-      remoteScrolled = { target: D, x: m.x, y: m.y, at: now() };
-      W.scrollTo(m.x, m.y);
+    if (nodeType(node) === 9) {
+      remoteScrolled = { target: node, x: m.x, y: m.y, at: now() };
+      viewOf(node).scrollTo(m.x, m.y);
     } else if (nodeType(node) === 1) {
       remoteScrolled = { target: node, x: m.x, y: m.y, at: now() };
       setScrollLeft(node, m.x);
@@ -1032,23 +1478,26 @@
     var node = actTarget(m.id);
     if (!node) return;
     var p = pointAt(m.id, m.x, m.y);
-    var init = { bubbles: true, cancelable: true, composed: true, clientX: p.x, clientY: p.y, view: W, button: 0 };
+    // Events of the node's own realm and frame: a same-origin iframe's page checks instanceof.
+    var win = viewOf(ownerDocOf(node)) || W;
+    var init = { bubbles: true, cancelable: true, composed: true, clientX: p.lx, clientY: p.ly, view: win, button: 0 };
     clickCircle(p.x, p.y);
-    var PE = W.PointerEvent || W.MouseEvent;
+    var PE = win.PointerEvent || win.MouseEvent;
+    var ME = win.MouseEvent;
     dispatch(node, new PE('pointerdown', init));
-    dispatch(node, new W.MouseEvent('mousedown', init));
-    if (node instanceof HTMLELEMENT) try { htmlFocus(node); } catch (e) { /* not focusable */ }
+    dispatch(node, new ME('mousedown', init));
+    if (nsOf(node) === XHTML) try { htmlFocus(node); } catch (e) { /* not focusable */ }
     dispatch(node, new PE('pointerup', init));
-    dispatch(node, new W.MouseEvent('mouseup', init));
+    dispatch(node, new ME('mouseup', init));
     // A dispatched click runs activation behaviour (links, checkboxes, submit buttons).
-    dispatch(node, new W.MouseEvent('click', init));
+    dispatch(node, new ME('click', init));
   }
   function actInput(m) {
     var node = actTarget(m.id);
     if (!node || !isField(node) || fieldMask(node)) return; // never write into a masked field
     if (node.disabled || node.readOnly) return;
     if (typeof m.checked === 'boolean') {
-      if (!(node instanceof INPUT)) return;
+      if (!isInput(node)) return;
       var type = typeOf(node);
       if (type !== 'checkbox' && type !== 'radio') return;
       if (checkedOf(node) === m.checked) return;
@@ -1062,11 +1511,11 @@
       }
       return;
     }
-    if (node instanceof INPUT) {
+    if (isInput(node)) {
       var t = typeOf(node);
       if (t === 'file' || t === 'checkbox' || t === 'radio' || t === 'hidden') return;
     }
-    var set = node instanceof INPUT ? valueSetters.input : node instanceof TEXTAREA ? valueSetters.textarea : valueSetters.select;
+    var set = valueSetters[tagOf(node)];
     // The prototype's setter, not node.value =: React and Vue shadow `value` on the instance to
     // track it, and only see a change made past that tracker.
     apply(set, node, [m.value]);
@@ -1124,7 +1573,8 @@
     '.pointer .label{display:inline-block;margin:2px 0 0 10px;padding:1px 6px;border-radius:6px;background:#c2185b;color:#fff;font-size:12px;white-space:nowrap}',
     '.circle{position:fixed;left:-20px;top:-20px;width:40px;height:40px;border-radius:50%;' +
       'background:rgba(255,214,0,.45);border:3px solid #ffd600;pointer-events:none}',
-    '.outline{position:fixed;left:0;top:0;border:3px solid #c2185b;border-radius:4px;pointer-events:none}'
+    '.outline{position:fixed;left:0;top:0;border:3px solid #c2185b;border-radius:4px;pointer-events:none}',
+    '.selrect{position:fixed;left:0;top:0;background:rgba(194,24,91,.25);pointer-events:none}'
   ].join('\n');
 
   var ui = null;
@@ -1214,12 +1664,13 @@
     pointer.hidden = true;
     var pointerLabel = el('span', 'cb-agent-pointer-label', 'label');
     add(pointer, el('div', '', 'arrow'), pointerLabel);
-    add(layer, pointer);
+    var selLayer = el('div', '', 'layer');
+    add(layer, selLayer, pointer);
 
     add(root, frameEl, layer, panel, inv, launcher);
     ui = { root: root, launcher: launcher, dot: dot, panel: panel, status: status, log: log, input: input,
       invite: inv, inviteText: invText, frame: frameEl, frameLabel: barText, layer: layer, pointer: pointer,
-      pointerLabel: pointerLabel };
+      pointerLabel: pointerLabel, sel: selLayer };
 
     listen(launcher, 'click', guard(function () { togglePanel(!panelOpen); }));
     listen(close, 'click', guard(function () { togglePanel(false); }));
@@ -1318,14 +1769,64 @@
     ui.frame.hidden = true;
     ui.pointer.hidden = true;
     agentPointer = null;
+    agentSel = null;
+    drawSelection();
     while (ui.layer.lastChild && ui.layer.lastChild !== ui.pointer) removeChild(ui.layer, ui.layer.lastChild);
+  }
+
+  // ------------------------------------------------------------ tab identity
+  // sessionStorage is per tab, but Chromium copies it into a tab opened by window.open and into
+  // a duplicated tab: such a copy must not join the session of the tab it was copied from. Each
+  // tab's state names a tab id; a new page asks the other pages of the origin whether one of
+  // them, alive, holds that id. Only a copy gets an answer (a navigating tab's old page is gone),
+  // and a copy starts a conversation of its own.
+  var tabId = loadStored().tab;
+  var channel = null;
+  var tabSettled = false; // this page knows it is the tab's own (answering before would race)
+  function newTabId() {
+    var a = new Uint32Array(2);
+    W.crypto.getRandomValues(a);
+    return a[0].toString(36) + a[1].toString(36);
+  }
+  function resume() {
+    if (!isStr(tabId, 32) || !tabId || !channel) {
+      tabId = isStr(tabId, 32) && tabId ? tabId : newTabId();
+      tabSettled = true;
+      connect();
+      return;
+    }
+    var copy = false;
+    listen(channel, 'message', guard(function (ev) {
+      var d = ev.data;
+      if (d && d.have === tabId) copy = true;
+    }));
+    channel.postMessage({ ask: tabId });
+    later(function () {
+      tabSettled = true;
+      if (copy) {
+        tabId = newTabId();
+        saveToken(null);
+        return; // the visitor's first chat action starts this tab's own conversation
+      }
+      connect();
+    }, 150);
   }
 
   // ------------------------------------------------------------ start
   guard(function () {
     buildUI();
-    // A stored token means this tab already has a conversation: resume it at once, so a session
+    try {
+      channel = BC ? new BC('cobrowse-tabs') : null;
+      if (channel) {
+        listen(channel, 'message', guard(function (ev) {
+          var d = ev.data;
+          if (d && d.ask && d.ask === tabId && tabSettled && loadToken()) channel.postMessage({ have: tabId });
+        }));
+      }
+    } catch (e) { channel = null; }
+    // A stored token means this tab already has a conversation: resume it, so a session
     // survives navigation and reload.
-    if (loadToken()) connect();
+    if (loadToken()) resume();
+    else { tabId = newTabId(); tabSettled = true; }
   })();
 })();

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from relay import core, protocol
+from relay.store import SqliteStore
 
 
 class CorePair:
@@ -16,13 +17,16 @@ class CorePair:
         self, *, invite_ttl_ms: int = 120_000, mask_selectors: tuple[str, ...] = ()
     ) -> None:
         counter = itertools.count(1)
+        self.store = SqliteStore()  # a real SQLite database, in memory
         self.now = 1_000_000
         self.core = core.Relay(
             [
                 core.AgentAccount("alex", "Alex", frozenset({"demo"})),
                 core.AgentAccount("sam", "Sam", frozenset({"demo"})),
+                core.AgentAccount("olga", "Olga", frozenset({"other"})),
             ],
-            [core.BrandRules("demo", mask_selectors)],
+            [core.BrandRules("demo", mask_selectors), core.BrandRules("other")],
+            store=self.store,
             new_id=lambda: f"id{next(counter)}",
             new_token=lambda: f"token{next(counter)}",
             settings=core.CoreSettings(invite_ttl_ms=invite_ttl_ms, visitor_grace_ms=60_000),

@@ -268,3 +268,180 @@ def test_text_selection_is_shared_both_ways_in_view_only_mode() -> None:
     assert pair.last(pair.agent, "selection")["ranges"] == [[5, 0, 5, 12]]
     pair.send(pair.agent, "selection", session=session, ranges=[])
     assert pair.last(pair.visitor, "selection")["ranges"] == []
+
+
+# ---------------------------------------------------------------- storage and transcripts
+
+CANARY = "CANARY-SESSION-CONTENT-7731"
+
+
+def test_conversations_survive_a_restart_in_the_store_with_tokens_hashed() -> None:
+    pair = CorePair()
+    token = pair.last(pair.visitor, "hello")["token"]
+    pair.send(pair.visitor, "chat.send", text="Where is my booking?")
+    restarted = core.Relay(
+        pair.core.agents.values(),
+        pair.core.brands.values(),
+        store=pair.store,
+        new_id=lambda: "fresh",
+        new_token=lambda: "fresh-token",
+    )
+    visitor, effects = restarted.visitor_connected("demo", token, pair.now)
+    pair.apply(effects)
+    assert visitor == pair.visitor and pair.last(visitor, "hello")["resumed"] is True
+    assert [m["text"] for m in pair.last(visitor, "chat.history")["messages"]] == [
+        "Where is my booking?"
+    ]
+    dump = "\n".join(pair.store._db.iterdump())
+    assert token not in dump and core.token_hash(token) in dump
+
+
+def test_the_agent_ends_the_conversation_with_its_invite_and_session() -> None:
+    pair = CorePair()
+    token = pair.last(pair.visitor, "hello")["token"]
+    session = pair.start_session("view_only")
+    pair.send(pair.agent, "session.upgrade", session=session)  # a pending invite too
+    pair.send(pair.agent, "conversation.close", conversation=pair.visitor.id)
+    assert pair.last(pair.visitor, "session.ended")["session"] == session
+    assert pair.last(pair.visitor, "invite.state")["state"] == "cancelled"
+    said = pair.last(pair.visitor, "chat.message")
+    assert said["sender"] == "system" and said["text"] == "Alex ended the conversation."
+    assert pair.last(pair.visitor, "conversation.closed") == {
+        "v": 1,
+        "type": "conversation.closed",
+        "conversation": pair.visitor.id,
+    }
+    listing = pair.last(pair.agent, "conversation.list")["conversations"]
+    assert listing[0]["state"] == "closed"
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.visitor, "chat.send", text="hello?")
+    assert refused.value.code == "conflict"
+    with pytest.raises(ProtocolError) as again:
+        pair.send(pair.agent, "conversation.close", conversation=pair.visitor.id)
+    assert again.value.code == "conflict"
+    with pytest.raises(ProtocolError) as closed:
+        pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")
+    assert closed.value.code == "conflict"
+    # The same tab's token now starts a new conversation.
+    visitor, effects = pair.core.visitor_connected("demo", token, pair.now)
+    pair.apply(effects)
+    assert visitor != pair.visitor and pair.last(visitor, "hello")["resumed"] is False
+
+
+def test_only_agents_of_the_brand_may_end_a_conversation_or_read_its_transcript() -> None:
+    pair = CorePair()
+    olga, effects = pair.core.agent_connected("olga")
+    pair.apply(effects)
+    assert pair.last(olga, "conversation.list")["conversations"] == []
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(olga, "conversation.close", conversation=pair.visitor.id)
+    assert refused.value.code == "not_found"
+    with pytest.raises(ProtocolError) as hidden:
+        pair.core.transcript("olga", pair.visitor.id)
+    assert hidden.value.code == "not_found"
+    with pytest.raises(ProtocolError):
+        pair.core.transcript("nobody", pair.visitor.id)
+    with pytest.raises(ProtocolError):
+        pair.send(pair.visitor, "conversation.close", conversation=pair.visitor.id)
+
+
+def test_transcripts_hold_the_chat_but_never_the_invitation_or_session_content() -> None:
+    pair = CorePair()
+    pair.send(pair.visitor, "chat.send", text="Can you check my form?")
+    pair.send(pair.agent, "chat.send", conversation=pair.visitor.id, text="Sure, one moment")
+    session = pair.start_session("shared")
+    doc = [1, "#document", [[2, "html", {}, [[3, "body", {}, [[4, "#text", CANARY]]]]]]]
+    pair.send(pair.visitor, "dom.snapshot", session=session, **{**SNAPSHOT, "doc": doc})
+    pair.send(pair.agent, "act.input", session=session, id=4, value=CANARY)
+    pair.send(pair.visitor, "selection", session=session, ranges=[[4, 0, 4, 6]])
+    pair.send(pair.agent, "session.end", session=session)
+    pair.send(pair.agent, "conversation.close", conversation=pair.visitor.id)
+
+    conversation, entries = pair.core.transcript("alex", pair.visitor.id)
+    assert conversation.closed
+    assert [(e.sender, e.text) for e in entries] == [
+        ("visitor", "Can you check my form?"),
+        ("agent", "Sure, one moment"),
+        ("system", "Alex ended the conversation."),
+    ]
+    # Nothing of the invite or the session reached the database at all.
+    dump = "\n".join(pair.store._db.iterdump())
+    for absent in (CANARY, "invite", "view_only", "shared", session):
+        assert absent not in dump
+
+
+# ---------------------------------------------------------------- view only -> shared
+
+
+def test_switching_to_shared_asks_the_visitor_again_and_keeps_the_session() -> None:
+    pair = CorePair()
+    session = pair.start_session("view_only")
+    pair.send(pair.agent, "session.upgrade", session=session)
+    pending = pair.last(pair.agent, "invite.state")
+    assert pending["state"] == "pending" and pending["session"] == session
+    offer = pair.last(pair.visitor, "invite.offer")
+    assert offer["mode"] == "shared" and offer["session"] == session
+    with pytest.raises(ProtocolError):  # still view only until the visitor says yes
+        pair.send(pair.agent, "act.click", session=session, id=3, x=0.5, y=0.5)
+    pair.send(pair.visitor, "invite.accept", invite=offer["invite"])
+    assert pair.last(pair.agent, "invite.state")["state"] == "accepted"
+    for peer in (pair.agent, pair.visitor):
+        started = pair.last(peer, "session.started")
+        assert started["session"] == session and started["mode"] == "shared"
+    pair.send(pair.agent, "act.click", session=session, id=3, x=0.5, y=0.5)
+    assert pair.last(pair.visitor, "act.click")["id"] == 3
+    with pytest.raises(ProtocolError) as already:
+        pair.send(pair.agent, "session.upgrade", session=session)
+    assert already.value.code == "forbidden"
+
+
+def test_a_declined_or_expired_upgrade_leaves_the_session_in_view_only() -> None:
+    pair = CorePair(invite_ttl_ms=5_000)
+    session = pair.start_session("view_only")
+    pair.send(pair.agent, "session.upgrade", session=session)
+    with pytest.raises(ProtocolError) as one:
+        pair.send(pair.agent, "session.upgrade", session=session)
+    assert one.value.code == "conflict"
+    pair.send(
+        pair.visitor, "invite.decline", invite=pair.last(pair.visitor, "invite.offer")["invite"]
+    )
+    assert pair.last(pair.agent, "invite.state")["state"] == "declined"
+    assert pair.core.sessions[session].mode == "view_only"
+    pair.send(pair.agent, "session.upgrade", session=session)
+    pair.apply(pair.core.tick(pair.now + 5_000))
+    assert pair.last(pair.agent, "invite.state")["state"] == "expired"
+    with pytest.raises(ProtocolError):
+        pair.send(pair.agent, "act.input", session=session, id=3, value="x")
+    assert not pair.take(pair.agent, "session.ended")
+
+
+def test_ending_the_session_cancels_its_upgrade_invite() -> None:
+    pair = CorePair()
+    session = pair.start_session("view_only")
+    pair.send(pair.agent, "session.upgrade", session=session)
+    invite = pair.last(pair.visitor, "invite.offer")["invite"]
+    pair.send(pair.visitor, "session.end", session=session)
+    assert pair.last(pair.agent, "invite.state")["state"] == "cancelled"
+    with pytest.raises(ProtocolError) as gone:
+        pair.send(pair.visitor, "invite.accept", invite=invite)
+    assert gone.value.code == "not_found"
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")  # free again
+
+
+def test_a_visitor_cannot_upgrade_or_answer_another_visitors_upgrade() -> None:
+    pair = CorePair()
+    session = pair.start_session("view_only")
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.visitor, "session.upgrade", session=session)
+    assert refused.value.code == "forbidden"
+    pair.send(pair.agent, "session.upgrade", session=session)
+    invite = pair.last(pair.visitor, "invite.offer")["invite"]
+    stranger, _ = pair.core.visitor_connected("demo", None, pair.now)
+    with pytest.raises(ProtocolError) as theirs:
+        pair.send(stranger, "invite.accept", invite=invite)
+    assert theirs.value.code == "not_found"
+    sam, effects = pair.core.agent_connected("sam")
+    pair.apply(effects)
+    with pytest.raises(ProtocolError) as not_his:
+        pair.send(sam, "session.upgrade", session=session)
+    assert not_his.value.code == "not_found"

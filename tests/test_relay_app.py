@@ -192,3 +192,148 @@ def test_a_visitor_token_resumes_only_its_own_conversation(client: TestClient) -
         other = receive_until(ws, "hello")
         assert other["conversation"] != hello["conversation"]
         assert receive_until(ws, "chat.history")["messages"] == []
+
+
+# ---------------------------------------------------------------- conversations and transcripts
+
+
+def _two_brand_server(database: str = ":memory:") -> RelayServer:
+    from relay.passwords import hash_password
+    from relay.settings import Agent, Brand
+
+    base = demo_settings()
+    settings = replace(
+        base,
+        secret_key="test-secret",
+        database=database,
+        brands=(*base.brands, Brand("other", "Other", ("https://other.example",))),
+        agents=(*base.agents, Agent("olga", "Olga", hash_password("olga-password"), ("other",))),
+    )
+    return RelayServer(settings)
+
+
+def _chat_then_close(client: TestClient) -> str:
+    """A visitor chats, the demo agent answers and ends the conversation; returns its id."""
+    sign_in(client)
+    with (
+        client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor,
+        client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
+    ):
+        conversation = receive_until(visitor, "hello")["conversation"]
+        visitor.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "Need help"}))
+        receive_until(agent, "chat.message")
+        agent.send_text(
+            json.dumps(
+                {"v": 1, "type": "invite.send", "conversation": conversation, "mode": "shared"}
+            )
+        )
+        assert receive_until(visitor, "invite.offer")["agent"] == "Alex"
+        agent.send_text(
+            json.dumps({"v": 1, "type": "conversation.close", "conversation": conversation})
+        )
+        assert receive_until(visitor, "invite.state")["state"] == "cancelled"
+        assert receive_until(visitor, "chat.message")["text"] == "Alex ended the conversation."
+        visitor.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "still there?"}))
+        assert receive_until(visitor, "error")["code"] == "conflict"
+    return str(conversation)
+
+
+def test_a_signed_in_agent_reads_and_exports_the_transcript_without_the_invite() -> None:
+    with TestClient(_two_brand_server().app) as client:
+        conversation = _chat_then_close(client)
+        url = f"/agent/conversations/{conversation}/transcript"
+        data = client.get(url).json()
+        assert [m["text"] for m in data["messages"]] == [
+            "Need help",
+            "Alex ended the conversation.",
+        ]
+        assert data["closed_at"] is not None
+        text = client.get(url, params={"format": "text"})
+        assert text.headers["content-type"].startswith("text/plain")
+        assert "attachment" in text.headers["content-disposition"]
+        assert "Need help" in text.text
+        for body in (json.dumps(data), text.text):
+            assert "invite" not in body.lower() and "would like to see" not in body
+
+
+def test_the_transcript_refuses_strangers_other_brands_and_cross_site_requests() -> None:
+    with TestClient(_two_brand_server().app) as client:
+        conversation = _chat_then_close(client)
+        url = f"/agent/conversations/{conversation}/transcript"
+        assert client.get(url, headers={"sec-fetch-site": "cross-site"}).status_code == 403
+        assert client.get("/agent/conversations/nope/transcript").status_code == 404
+        client.post("/agent/logout", headers={"origin": OWN})
+        client.cookies.clear()
+        assert client.get(url).status_code == 401
+        client.cookies.set("cobrowse_agent", "alex.forged-signature")
+        assert client.get(url).status_code == 401
+        client.cookies.clear()
+        olga = client.post(
+            "/agent/login",
+            json={"name": "olga", "password": "olga-password"},
+            headers={"origin": OWN},
+        )
+        assert olga.status_code == 200
+        assert client.get(url).status_code == 404  # another brand's conversation: not there
+
+
+def test_a_visitor_socket_cannot_end_conversations_or_switch_modes(client: TestClient) -> None:
+    with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
+        conversation = receive_until(ws, "hello")["conversation"]
+        for frame in (
+            {"type": "conversation.close", "conversation": conversation},
+            {"type": "session.upgrade", "session": "any"},
+        ):
+            ws.send_text(json.dumps({"v": 1, **frame}))
+            assert receive_until(ws, "error")["code"] == "forbidden"
+
+
+def test_conversations_are_kept_in_the_sqlite_file_across_restarts(tmp_path: Any) -> None:
+    database = str(tmp_path / "data" / "cobrowse.sqlite3")
+    with TestClient(_two_brand_server(database).app) as client:
+        with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
+            hello = receive_until(ws, "hello")
+            ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "remember me"}))
+            receive_until(ws, "chat.message")
+    with (
+        TestClient(_two_brand_server(database).app) as client,
+        client.websocket_connect(
+            f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}
+        ) as ws,
+    ):
+        assert receive_until(ws, "hello")["conversation"] == hello["conversation"]
+        assert receive_until(ws, "chat.history")["messages"][0]["text"] == "remember me"
+
+
+def test_a_visitor_reaches_only_their_own_invite_and_session(client: TestClient) -> None:
+    sign_in(client)
+
+    def send(ws: Any, kind: str, **body: Any) -> None:
+        ws.send_text(json.dumps({"v": 1, "type": kind, **body}))
+
+    with (
+        client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
+        client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as mine,
+        client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as other,
+    ):
+        conversation = receive_until(mine, "hello")["conversation"]
+        receive_until(other, "hello")
+        send(agent, "invite.send", conversation=conversation, mode="shared")
+        invite = receive_until(mine, "invite.offer")["invite"]
+        send(other, "invite.accept", invite=invite)
+        assert receive_until(other, "error")["code"] == "not_found"
+        send(mine, "invite.accept", invite=invite)
+        session = receive_until(mine, "session.started")["session"]
+        receive_until(agent, "session.started")
+        for kind, body in [
+            ("pointer", {"id": 1, "x": 0.5, "y": 0.5}),
+            ("selection", {"ranges": [[1, 0, 1, 1]]}),
+            ("session.end", {}),
+        ]:
+            send(other, kind, session=session, **body)
+            refused = receive_until(other, "error")
+            assert refused["code"] == "not_found" and refused["ref"] == kind
+        send(agent, "session.upgrade", session=session)  # shared already: refused by the table
+        assert receive_until(agent, "error")["code"] == "forbidden"
+        send(mine, "session.end", session=session)
+        assert receive_until(agent, "session.ended")["by"] == "visitor"

@@ -30,6 +30,24 @@
     expired: "The invite expired"
   };
   var ENDED_BY = { visitor: "the visitor", agent: "you", relay: "the server" };
+  var UPGRADE_LABELS = {
+    pending: "Asked the visitor for shared control: waiting for the answer",
+    accepted: "The visitor accepted shared control",
+    declined: "The visitor declined shared control: still view only",
+    cancelled: "Request for shared control withdrawn",
+    expired: "The request for shared control expired: still view only"
+  };
+  var UNSEEN_LABELS = {
+    "third-party iframe": "third-party frame",
+    iframe: "frame",
+    canvas: "canvas",
+    image: "image not loaded",
+    plugin: "plugin object",
+    font: "font not loaded",
+    "closed shadow root": "closed shadow root"
+  };
+  var SELECTION_SEND_MS = 150;
+  var MAX_RANGES = 16;
 
   var Replica = window.CobrowseReplica;
 
@@ -87,7 +105,16 @@
     overlay: byId("replica-overlay"),
     note: byId("replica-note"),
     visitorPointer: $("visitor-pointer"),
-    reason: $("session-reason")
+    reason: $("session-reason"),
+    transcriptOpen: $("transcript-open"),
+    conversationClose: $("conversation-close"),
+    transcript: $("transcript-panel"),
+    transcriptLog: $("transcript-log"),
+    transcriptExport: $("transcript-export"),
+    transcriptClose: $("transcript-close"),
+    inviteExpiry: $("invite-expiry"),
+    upgrade: $("session-upgrade"),
+    visitorSelection: $("visitor-selection")
   };
 
   var state = {
@@ -378,6 +405,10 @@
     },
     "invite.state": function (m) {
       state.invite = m;
+      if (m.session && state.session && state.session.id === m.session) {
+        state.session.upgrade = m.state;
+        renderUpgrade();
+      }
       renderInvite();
       updateCobrowseButton();
     },
@@ -390,6 +421,7 @@
     highlight: function (m) { onVisitorMark(m, m.kind); },
     scroll: function (m) { onVisitorScroll(m); },
     viewport: function (m) { onViewport(m); },
+    selection: function (m) { onVisitorSelection(m); },
     error: function (m) { showError(m); }
   };
 
@@ -475,6 +507,7 @@
     var conv = findConversation(id);
     if (conv) conv.unread = 0;
     ui.chatLog.textContent = "";
+    show(ui.transcript, false);
     renderConversations();
     renderConversationHead();
     renderInvite();
@@ -487,8 +520,13 @@
     ui.convTitle.textContent = conv ? (conv.title || "Visitor") : (state.open ? "Conversation" : "Pick a conversation");
     ui.convMeta.textContent = conv ? [conv.brand, conv.state].filter(Boolean).join(" · ") : "";
     var enabled = Boolean(state.open);
-    ui.chatInput.disabled = !enabled;
-    ui.chatSend.disabled = !enabled;
+    var closed = Boolean(conv && conv.state === "closed");
+    ui.chatInput.disabled = !enabled || closed;
+    ui.chatSend.disabled = !enabled || closed;
+    ui.chatInput.placeholder = closed ? "This conversation has ended." : "Write a message…";
+    ui.transcriptOpen.disabled = !enabled;
+    ui.conversationClose.disabled = !enabled || closed;
+    ui.body.classList.toggle("conversation-closed", closed);
     updateCobrowseButton();
   }
 
@@ -540,16 +578,27 @@
     return Boolean(state.session && state.session.status !== "ended");
   }
 
+  // The button stays usable while an invite is pending or a session runs: the relay enforces
+  // one of each per agent and its refusal is shown as a clear message (workspace-error).
   function updateCobrowseButton() {
-    var can = Boolean(state.open) && !invitePending() && !sessionLive();
+    var conv = state.open ? findConversation(state.open) : null;
+    var closed = Boolean(conv && conv.state === "closed");
+    var can = Boolean(state.open) && !closed;
     ui.cobrowseButton.disabled = !can;
     ui.cobrowseButton.title = !state.open ? "Open a conversation first" :
-      invitePending() ? "An invite is already pending" :
-      sessionLive() ? "A CoBrowse session is already running" : "Invite the visitor to CoBrowse";
+      closed ? "This conversation has ended" :
+      invitePending() ? "You already have a pending invite" :
+      sessionLive() ? "You already have a CoBrowse session running" : "Invite the visitor to CoBrowse";
     if (!can) closeMenu();
   }
 
   function openMenu() {
+    var busy = $("cobrowse-busy");
+    var text = invitePending() ? "You already have a pending invite. Cancel it or wait for the " +
+      "answer before inviting again." : sessionLive() ? "You already have an active CoBrowse " +
+      "session. End it before inviting again." : "";
+    busy.textContent = text;
+    show(busy, Boolean(text));
     show(ui.menu, true);
     ui.cobrowseButton.setAttribute("aria-expanded", "true");
     var first = ui.menu.querySelector("button");
@@ -586,8 +635,9 @@
       show(ui.invite, false);
       return;
     }
-    var text = INVITE_LABELS[inv.state] || String(inv.state);
-    text += " (" + (MODE_LABELS[inv.mode] || inv.mode) + ")";
+    var labels = inv.session ? UPGRADE_LABELS : INVITE_LABELS;
+    var text = labels[inv.state] || String(inv.state);
+    if (!inv.session) text += " (" + (MODE_LABELS[inv.mode] || inv.mode) + ")";
     if (inv.conversation !== state.open) {
       var conv = findConversation(inv.conversation);
       text += ": " + (conv && conv.title ? conv.title : "another conversation");
@@ -595,12 +645,87 @@
     ui.inviteText.textContent = text;
     ui.invite.setAttribute("data-state", String(inv.state));
     show(ui.inviteCancel, inv.state === "pending");
+    ui.inviteCancel.textContent = inv.session ? "Withdraw request" : "Cancel invite";
     show(ui.invite, true);
+    renderExpiry();
+  }
+
+  // A countdown to the pending invite's expiry (the relay's invite_ttl_seconds).
+  var expiryTimer = null;
+  function renderExpiry() {
+    clearTimeout(expiryTimer);
+    var inv = state.invite;
+    if (!inv || inv.state !== "pending" || typeof inv.expires_at !== "number") {
+      show(ui.inviteExpiry, false);
+      return;
+    }
+    var left = Math.max(0, Math.ceil((inv.expires_at - Date.now()) / 1000));
+    ui.inviteExpiry.textContent = "expires in " + Math.floor(left / 60) + ":" +
+      String(left % 60).padStart(2, "0");
+    ui.inviteExpiry.setAttribute("data-seconds", String(left));
+    show(ui.inviteExpiry, true);
+    if (left > 0) expiryTimer = setTimeout(renderExpiry, 1000);
   }
 
   ui.inviteCancel.addEventListener("click", function () {
     if (invitePending()) send("invite.cancel", { invite: state.invite.invite });
   });
+
+  // ------------------------------------------------------------------ end and transcript
+
+  ui.conversationClose.addEventListener("click", function () {
+    if (state.open) send("conversation.close", { conversation: state.open });
+  });
+
+  function transcriptUrl(id, format) {
+    return "/agent/conversations/" + encodeURIComponent(id) + "/transcript" +
+      (format ? "?format=" + format : "");
+  }
+
+  function openTranscript() {
+    var id = state.open;
+    if (!id) return;
+    ui.transcriptExport.href = transcriptUrl(id, "text");
+    ui.transcriptLog.textContent = "";
+    show(ui.transcript, true);
+    ui.transcript.setAttribute("data-conversation", id);
+    ui.transcript.setAttribute("data-state", "loading");
+    fetch(transcriptUrl(id), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (body) {
+          if (!r.ok || !body || !Array.isArray(body.messages)) {
+            throw new Error(errorMessage(body, "The transcript could not be loaded (HTTP " + r.status + ")."));
+          }
+          return body;
+        });
+      })
+      .then(function (body) {
+        if (ui.transcript.getAttribute("data-conversation") !== id) return;
+        ui.transcriptLog.textContent = "";
+        for (var i = 0; i < body.messages.length; i++) {
+          var m = body.messages[i];
+          if (!m || typeof m.text !== "string") continue;
+          var li = document.createElement("li");
+          li.setAttribute("data-testid", "transcript-message");
+          li.setAttribute("data-sender", String(m.sender));
+          var time = document.createElement("time");
+          time.textContent = formatTime(m.at);
+          var who = document.createElement("strong");
+          who.textContent = (m.name || m.sender) + ": ";
+          li.appendChild(time);
+          li.appendChild(who);
+          li.appendChild(document.createTextNode(m.text));
+          ui.transcriptLog.appendChild(li);
+        }
+        ui.transcript.setAttribute("data-state", "loaded");
+      })
+      .catch(function (error) {
+        ui.transcript.setAttribute("data-state", "error");
+        showError({ code: "transcript", message: error.message });
+      });
+  }
+  ui.transcriptOpen.addEventListener("click", openTranscript);
+  ui.transcriptClose.addEventListener("click", function () { show(ui.transcript, false); });
 
   // ------------------------------------------------------------------ errors
 
@@ -628,14 +753,16 @@
     ui.status.setAttribute("data-status", s);
     ui.status.textContent = STATUS_LABELS[s] || s;
     ui.widget.setAttribute("data-status", s);
+    renderUpgrade();
     updateCobrowseButton();
   }
 
   function startSession(m) {
     var same = state.session && state.session.id === m.session && state.session.status !== "ended";
     if (same) {
-      // The relay repeats session.started after a reconnect: keep the replica until a new
-      // snapshot replaces it.
+      // The relay repeats session.started after a reconnect, and after the visitor accepted
+      // shared control (same id, new mode): keep the replica until a new snapshot replaces it.
+      if (m.mode !== state.session.mode) setMode(m.mode === "shared" ? "shared" : "view_only");
       setStatus(state.session.built ? "active" : "waiting");
       return;
     }
@@ -657,6 +784,10 @@
       pendingPointer: null,
       pendingScrolls: new Map(),
       rafPending: false,
+      upgrade: null, // state of a session.upgrade request
+      visitorSelection: [],
+      selectionTimer: null,
+      lastSelection: "[]",
       cleanup: []
     };
     if (state.invite && state.invite.conversation === m.conversation) {
@@ -664,14 +795,11 @@
       renderInvite();
     }
     ui.body.classList.add("has-session");
-    ui.widget.setAttribute("data-mode", state.session.mode);
-    ui.mode.textContent = MODE_LABELS[state.session.mode];
     var conv = findConversation(m.conversation);
     ui.title.textContent = conv && conv.title ? conv.title : "";
     ui.address.value = "";
-    var shared = state.session.mode === "shared";
-    ui.address.readOnly = !shared;
-    show(ui.navigate, shared);
+    setMode(state.session.mode);
+    show(ui.visitorSelection, false);
     show(ui.sessionEnd, true);
     show(ui.widgetClose, false);
     show(ui.reason, false);
@@ -684,11 +812,41 @@
     state.session.frame = frame;
     state.session.replica = new Replica.Replica(frame, {
       onDocument: attachReplicaListeners,
+      onUnseen: function (node, reason) { noteUnseen(reason); },
       warn: function (text) { console.warn("cobrowse:", text); }
     });
     setStatus("waiting");
     fit();
   }
+
+  function setMode(mode) {
+    var s = state.session;
+    if (!s) return;
+    s.mode = mode;
+    var shared = mode === "shared";
+    ui.widget.setAttribute("data-mode", mode);
+    ui.mode.textContent = MODE_LABELS[mode];
+    ui.mode.setAttribute("data-mode", mode);
+    ui.address.readOnly = !shared;
+    show(ui.navigate, shared && s.status !== "ended");
+    renderUpgrade();
+  }
+
+  // "Ask for shared control": only in a live view only session; pending while asked.
+  function renderUpgrade() {
+    var s = state.session;
+    var can = Boolean(s && s.mode === "view_only" && s.status !== "ended");
+    show(ui.upgrade, can);
+    var pending = Boolean(s && s.upgrade === "pending");
+    ui.widget.setAttribute("data-upgrade", s && s.upgrade ? s.upgrade : "");
+    ui.upgrade.disabled = pending;
+    ui.upgrade.textContent = pending ? "Waiting for the visitor…" : "Ask for shared control";
+  }
+
+  ui.upgrade.addEventListener("click", function () {
+    var s = state.session;
+    if (s && s.mode === "view_only" && s.status !== "ended") send("session.upgrade", { session: s.id });
+  });
 
   // Remove the replica and listeners. `hide` also hides the widget (a new session or sign-out).
   function closeSession(hide) {
@@ -723,6 +881,9 @@
     show(ui.reason, true);
     show(ui.sessionEnd, false);
     show(ui.navigate, false);
+    show(ui.upgrade, false);
+    show(ui.visitorSelection, false);
+    clearSelectionMarks();
     ui.address.readOnly = true;
     show(ui.widgetClose, true);
     show(ui.visitorPointer, false);
@@ -798,7 +959,12 @@
     if (m.viewport) onViewport({ session: m.session, w: m.viewport.w, h: m.viewport.h });
     setStatus("active");
     clearMarks();
+    s.visitorSelection = [];
+    s.lastSelection = "[]";
+    s.unseenExtra = {};
+    renderVisitorSelection();
     renderVisitorPointer();
+    renderUnseen();
   }
 
   function onMutations(m) {
@@ -806,6 +972,8 @@
     if (!s || s.id !== m.session || !s.replica || !s.built) return;
     s.replica.applyMutations(m);
     renderVisitorPointer();
+    renderVisitorSelection();
+    renderUnseen();
   }
 
   function onViewport(m) {
@@ -941,7 +1109,7 @@
   }
 
   function clearMarks() {
-    var marks = ui.overlay.querySelectorAll(".mark-circle, .mark-outline");
+    var marks = ui.overlay.querySelectorAll(".mark-circle, .mark-outline, .mark-selection");
     for (var i = 0; i < marks.length; i++) marks[i].parentNode.removeChild(marks[i]);
   }
 
@@ -960,6 +1128,131 @@
   function scrollPos(target) {
     if (target.nodeType === 1) return { x: target.scrollLeft, y: target.scrollTop };
     return { x: target.scrollX, y: target.scrollY };
+  }
+
+  // ------------------------------------------------------------------ text selections
+
+  // A DOM Range in the replica for a wire range [startId, startOffset, endId, endOffset].
+  function rangeFor(r) {
+    var s = state.session;
+    if (!s || !s.replica || !s.replica.doc || !Array.isArray(r) || r.length !== 4) return null;
+    var start = s.replica.node(r[0]);
+    var end = s.replica.node(r[2]);
+    if (!start || !end) return null;
+    try {
+      var range = s.replica.doc.createRange();
+      range.setStart(start, Math.min(Number(r[1]) || 0, nodeLength(start)));
+      range.setEnd(end, Math.min(Number(r[3]) || 0, nodeLength(end)));
+      return range;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function nodeLength(node) {
+    return node.nodeType === 3 ? node.data.length : node.childNodes.length;
+  }
+
+  function onVisitorSelection(m) {
+    var s = state.session;
+    if (!s || s.id !== m.session) return;
+    s.visitorSelection = Array.isArray(m.ranges) ? m.ranges.slice(0, MAX_RANGES) : [];
+    renderVisitorSelection();
+  }
+
+  function clearSelectionMarks() {
+    var marks = ui.overlay.querySelectorAll(".mark-selection");
+    for (var i = 0; i < marks.length; i++) marks[i].parentNode.removeChild(marks[i]);
+  }
+
+  // The visitor's text selection as highlight boxes over the replica, and its text below it.
+  function renderVisitorSelection() {
+    clearSelectionMarks();
+    var s = state.session;
+    var text = "";
+    if (s && s.status !== "ended") {
+      for (var i = 0; i < s.visitorSelection.length; i++) {
+        var range = rangeFor(s.visitorSelection[i]);
+        if (!range) continue;
+        text += (text ? " … " : "") + range.toString();
+        var rects = range.getClientRects();
+        for (var k = 0; k < rects.length && k < 200; k++) {
+          var rect = rects[k];
+          if (rect.width < 1 || rect.height < 1) continue;
+          var el = document.createElement("div");
+          el.className = "mark-selection mark--visitor";
+          el.setAttribute("data-testid", "visitor-selection-mark");
+          el.style.left = (rect.left * s.scale) + "px";
+          el.style.top = (rect.top * s.scale) + "px";
+          el.style.width = (rect.width * s.scale) + "px";
+          el.style.height = (rect.height * s.scale) + "px";
+          ui.overlay.appendChild(el);
+        }
+      }
+    }
+    text = text.replace(/\s+/g, " ").trim();
+    ui.visitorSelection.textContent = text ? "The visitor highlighted: “" +
+      (text.length > 160 ? text.slice(0, 159) + "…" : text) + "”" : "";
+    show(ui.visitorSelection, Boolean(text));
+  }
+
+  // The agent's own selection in the replica goes to the visitor (co-highlighting of text).
+  function onAgentSelection() {
+    var s = state.session;
+    if (!s || s.status !== "active" || !s.replica) return;
+    clearTimeout(s.selectionTimer);
+    s.selectionTimer = setTimeout(function () {
+      if (state.session !== s || !s.replica || !s.replica.doc) return;
+      var sel = s.replica.doc.getSelection();
+      var ranges = [];
+      for (var i = 0; sel && i < sel.rangeCount && ranges.length < MAX_RANGES; i++) {
+        var r = sel.getRangeAt(i);
+        if (r.collapsed) continue;
+        var start = s.replica.idOf(r.startContainer);
+        var end = s.replica.idOf(r.endContainer);
+        if (start === null || end === null) continue;
+        ranges.push([start, r.startOffset, end, r.endOffset]);
+      }
+      var key = JSON.stringify(ranges);
+      if (key === s.lastSelection) return;
+      s.lastSelection = key;
+      send("selection", { session: s.id, ranges: ranges });
+    }, SELECTION_SEND_MS);
+  }
+
+  // ------------------------------------------------------------------ areas the agent cannot see
+
+  function noteUnseen(reason) {
+    var s = state.session;
+    if (!s) return;
+    if (reason === "font") {
+      s.unseenExtra = s.unseenExtra || {};
+      s.unseenExtra.font = 1;
+    }
+    renderUnseen();
+  }
+
+  // "Not visible to you: 1 third-party frame, 2 images not loaded" under the replica.
+  function renderUnseen() {
+    var s = state.session;
+    var el = $("unseen-summary");
+    if (!el) return;
+    if (!s || !s.replica || s.status === "ended") {
+      show(el, false);
+      return;
+    }
+    var counts = {};
+    var found = s.replica.unseen();
+    for (var i = 0; i < found.length; i++) counts[found[i].reason] = (counts[found[i].reason] || 0) + 1;
+    var extra = s.unseenExtra || {};
+    for (var key in extra) counts[key] = (counts[key] || 0) + extra[key];
+    var parts = [];
+    Object.keys(counts).sort().forEach(function (reason) {
+      parts.push(counts[reason] + " × " + (UNSEEN_LABELS[reason] || reason));
+    });
+    el.textContent = parts.length ? "Not visible to you: " + parts.join(", ") : "";
+    el.setAttribute("data-reasons", Object.keys(counts).sort().join(","));
+    show(el, parts.length > 0);
   }
 
   // ------------------------------------------------------------------ the agent's input
@@ -981,18 +1274,27 @@
     on(doc, "auxclick", function (event) { event.preventDefault(); });
     on(doc, "submit", function (event) { event.preventDefault(); });
     on(doc, "dragstart", function (event) { event.preventDefault(); });
-    on(doc, "beforeinput", function (event) { if (!canAct(event.target)) event.preventDefault(); });
+    on(doc, "beforeinput", function (event) { if (!canAct(realTarget(event))) event.preventDefault(); });
     on(doc, "keydown", function (event) { onAgentKey(event); });
     on(doc, "mousedown", function (event) {
       // A view_only select must not open (its choice would change replica state).
-      if (!canAct(event.target) && isSelect(event.target)) event.preventDefault();
+      var target = realTarget(event);
+      if (!canAct(target) && isSelect(target)) event.preventDefault();
     });
     on(doc, "input", function (event) { onAgentInput(event); });
     on(doc, "change", function (event) { onAgentInput(event); });
     on(doc, "scroll", function (event) { onAgentScroll(event); });
     // Stylesheets and images change box sizes: move the visitor's pointer with them.
     on(doc, "load", function () { renderVisitorPointer(); });
-    if (view) on(view, "scroll", function () { renderVisitorPointer(); });
+    if (view) on(view, "scroll", function () { renderVisitorPointer(); renderVisitorSelection(); });
+    on(doc, "selectionchange", function () { onAgentSelection(); });
+  }
+
+  // The element the agent really acted on: events from inside an open shadow root reach the
+  // document retargeted to its host.
+  function realTarget(event) {
+    var path = typeof event.composedPath === "function" ? event.composedPath() : null;
+    return path && path.length ? path[0] : event.target;
   }
 
   function isSelect(el) {
@@ -1012,7 +1314,7 @@
   }
 
   function onAgentKey(event) {
-    var target = event.target;
+    var target = realTarget(event);
     if (canAct(target)) return;
     // Keys that change a field without a beforeinput event: select navigation, space/enter on
     // checkboxes, radio arrows.
@@ -1039,7 +1341,7 @@
   function targetOf(event) {
     var s = state.session;
     if (!s || !s.replica) return null;
-    var hit = s.replica.closestId(event.target);
+    var hit = s.replica.closestId(realTarget(event));
     if (!hit || hit.node.nodeType !== 1) {
       var root = s.replica.doc && s.replica.doc.documentElement;
       hit = root ? s.replica.closestId(root) : null;
@@ -1076,7 +1378,7 @@
 
   function onAgentClick(event) {
     var s = state.session;
-    var target = event.target;
+    var target = realTarget(event);
     var acting = canAct(target);
     var isToggle = isField(target) && (target.type === "checkbox" || target.type === "radio");
     // Links never navigate the replica (the visitor's page navigates, then a snapshot
@@ -1098,7 +1400,7 @@
 
   function onAgentInput(event) {
     var s = state.session;
-    var el = event.target;
+    var el = realTarget(event);
     if (!s || !isField(el) || !s.replica) return;
     if (!canAct(el)) return;
     var id = s.replica.idOf(el);

@@ -87,11 +87,32 @@
 
   var FORM_FIELDS = Object.freeze({ input: 1, textarea: 1, select: 1 });
 
+  // Areas the agent cannot see, marked with the reason instead of left blank. The renderer's
+  // placeholders (third-party iframes) carry data-cobrowse-placeholder; the replica marks
+  // what it finds itself (a canvas: its pixels are never sent; an image or font the agent's
+  // browser could not load, e.g. refused by the workspace CSP) with UNSEEN_ATTR.
+  var UNSEEN_ATTR = MARK_PREFIX + "unseen";
+  var PLACEHOLDER_ATTR = "data-cobrowse-placeholder";
+  var UNSEEN_REASONS = Object.freeze({
+    canvas: "canvas (its drawing is not shared)",
+    image: "image that could not be loaded here",
+    plugin: "plugin object"
+  });
+
   var REPLICA_CSS =
     "[" + MASKED_ATTR + "]{" +
     "background:repeating-linear-gradient(135deg,#fde68a 0 6px,#fef3c7 6px 12px)!important;" +
     "color:#78350f!important;outline:2px dashed #b45309!important;outline-offset:1px;" +
-    "cursor:not-allowed!important}";
+    "cursor:not-allowed!important}" +
+    "[" + PLACEHOLDER_ATTR + "],[" + UNSEEN_ATTR + "]{" +
+    "background:repeating-linear-gradient(45deg,#e2e8f0 0 8px,#f8fafc 8px 16px)!important;" +
+    "outline:2px dashed #64748b!important;outline-offset:-2px;color:#334155!important}" +
+    "[" + PLACEHOLDER_ATTR + "]{display:flex!important;align-items:center;justify-content:center;" +
+    "min-height:48px;min-width:120px;font:600 12px/1.3 system-ui,sans-serif!important;" +
+    "text-align:center;padding:6px}" +
+    "[" + PLACEHOLDER_ATTR + "]::before{content:'Not visible to you: ' attr(" + PLACEHOLDER_ATTR +
+    ")}" +
+    "img[" + UNSEEN_ATTR + "]{min-width:24px;min-height:24px}";
 
   var createdFrames = new WeakSet();
 
@@ -188,6 +209,7 @@
       maxDepth: options.maxDepth || DEFAULT_LIMITS.maxDepth
     };
     this.onDocument = typeof options.onDocument === "function" ? options.onDocument : null;
+    this.onUnseen = typeof options.onUnseen === "function" ? options.onUnseen : null;
     this.warn = typeof options.warn === "function" ? options.warn : function () {};
     this.ids = new Map();
     this.nodeIds = new WeakMap();
@@ -196,6 +218,7 @@
     this.documentId = null;
     this.doc = null;
     this.styled = null;
+    this.sheet = null;
   }
 
   Replica.prototype.node = function (id) {
@@ -207,12 +230,13 @@
     return id === undefined ? null : id;
   };
 
-  // The nearest node (itself or an ancestor) that has a wire id: what a pointer names.
+  // The nearest node (itself or an ancestor, crossing from a shadow root to its host) that
+  // has a wire id and a box: what a pointer names.
   Replica.prototype.closestId = function (node) {
     while (node) {
       var id = this.nodeIds.get(node);
-      if (id !== undefined) return { id: id, node: node };
-      node = node.parentNode;
+      if (id !== undefined && node.nodeType !== 11) return { id: id, node: node };
+      node = node.parentNode || node.host || null;
     }
     return null;
   };
@@ -239,18 +263,62 @@
         this.nodeIds.delete(node);
       }
       for (var child = node.firstChild; child; child = child.nextSibling) stack.push(child);
+      if (node.nodeType === 1 && node.shadowRoot) stack.push(node.shadowRoot);
     }
+  };
+
+  // The mask and unseen styles inside an open shadow root too (document sheets stop at it).
+  Replica.prototype._styleShadow = function (shadow) {
+    if (!this.sheet) return;
+    try { shadow.adoptedStyleSheets = [this.sheet]; } catch (error) { /* old engine */ }
+  };
+
+  // Mark `el` as an area the agent cannot see, with the reason (a key of UNSEEN_REASONS).
+  Replica.prototype._markUnseen = function (el, reason) {
+    if (el.getAttribute(UNSEEN_ATTR) === reason) return;
+    el.setAttribute(UNSEEN_ATTR, reason);
+    el.setAttribute("title", "Not visible to you: " + UNSEEN_REASONS[reason]);
+    if (this.onUnseen) this.onUnseen(el, reason);
+  };
+
+  // Every area of the replica the agent cannot see: [{node, reason}] (reason is a
+  // placeholder label or a key of UNSEEN_REASONS).
+  Replica.prototype.unseen = function () {
+    var out = [];
+    if (!this.doc) return out;
+    var found = this.doc.querySelectorAll("[" + PLACEHOLDER_ATTR + "],[" + UNSEEN_ATTR + "]");
+    for (var i = 0; i < found.length; i++) {
+      var reason = found[i].getAttribute(UNSEEN_ATTR) || found[i].getAttribute(PLACEHOLDER_ATTR);
+      out.push({ node: found[i], reason: reason });
+    }
+    return out;
   };
 
   Replica.prototype._installStyle = function (doc) {
     if (this.styled === doc) return;
     this.styled = doc;
+    var self = this;
+    // Resource errors do not bubble, but they pass the document in the capture phase; the
+    // replica is same-origin, so the workspace sees them without any script inside it.
+    doc.addEventListener("error", function (event) {
+      var el = event.target;
+      if (el && el.nodeType === 1 && (el.localName === "img" || el.localName === "image" ||
+          (el.localName === "input" && el.type === "image"))) {
+        self._markUnseen(el, "image");
+      }
+    }, true);
+    if (doc.fonts && doc.fonts.addEventListener) {
+      doc.fonts.addEventListener("loadingerror", function () {
+        if (self.onUnseen) self.onUnseen(null, "font");
+      });
+    }
     var view = doc.defaultView;
     try {
       // A constructed sheet adds no node to the replica, so wire ids and `next` stay exact.
       var sheet = new view.CSSStyleSheet();
       sheet.replaceSync(REPLICA_CSS);
       doc.adoptedStyleSheets = [sheet];
+      this.sheet = sheet;
     } catch (error) {
       this.warn("replica: cannot add the mask stylesheet", error);
     }
@@ -302,7 +370,7 @@
     var removes = Array.isArray(msg.removes) ? msg.removes : [];
     for (i = 0; i < removes.length; i++) {
       var gone = this.ids.get(removes[i]);
-      if (!gone || gone === this.doc) { skipped++; continue; }
+      if (!gone || gone === this.doc || gone.nodeType === 11) { skipped++; continue; }
       if (gone.parentNode) gone.parentNode.removeChild(gone);
       this._forget(gone);
     }
@@ -410,6 +478,20 @@
         } catch (error) {
           node = null;
         }
+      } else if (name === "#shadow") {
+        // An element's open shadow root: attached to its host, never a child node of it.
+        var host = domParent || parentContext;
+        var shadow = null;
+        if (host && host.nodeType === 1 && !host.shadowRoot && Array.isArray(wire[2])) {
+          try { shadow = host.attachShadow({ mode: "open" }); } catch (error) { shadow = null; }
+        }
+        if (!shadow) continue; // an element that cannot host one: its content is dropped
+        this._register(id, shadow);
+        this._styleShadow(shadow);
+        for (var sc = wire[2].length - 1; sc >= 0; sc--) {
+          stack.push([wire[2][sc], shadow, host, depth + 1]);
+        }
+        continue;
       } else if (name === "#document") {
         node = null; // a document inside a document: not a thing
       } else {
@@ -437,6 +519,9 @@
             if (ns === HTML_NS && FORM_FIELDS[lower]) {
               // The agent's browser must never autofill the visitor's fields.
               node.setAttribute("autocomplete", "off");
+            }
+            if (ns === HTML_NS && (lower === "canvas" || lower === "applet")) {
+              this._markUnseen(node, lower === "canvas" ? "canvas" : "plugin");
             }
             if (stateNames.length) states.push([node, attrs, stateNames]);
             if (Array.isArray(wire[3])) {
@@ -566,6 +651,9 @@
     SANDBOX: SANDBOX,
     MASK_PLACEHOLDER: MASK_PLACEHOLDER,
     MASKED_ATTR: MASKED_ATTR,
+    UNSEEN_ATTR: UNSEEN_ATTR,
+    PLACEHOLDER_ATTR: PLACEHOLDER_ATTR,
+    UNSEEN_REASONS: UNSEEN_REASONS,
     DEFAULT_LIMITS: DEFAULT_LIMITS,
     createFrame: createFrame,
     checkFrame: checkFrame,

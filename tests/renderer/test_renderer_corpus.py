@@ -44,12 +44,15 @@ BUILD_JS = """docs => {
   const build = (d, node, pns, ptag) => {
     if (node[1] === '#text') return d.createTextNode(node[2]);
     if (node[1] === '#comment') return d.createComment('');
-    if (node[1] === '#doctype') return null;
+    if (node[1] === '#doctype' || node[1] === '#document') return null; // frames: built alone
     const ns = childNs(pns, ptag, node[1]);
-    const el = d.createElementNS(NS[ns], node[1]);
+    let el;
+    try { el = d.createElementNS(NS[ns], node[1]); } catch (e) { return null; } // invalid name
     for (const [k, v] of Object.entries(node[2])) {
       if (k.startsWith(':')) continue;
-      if (k.startsWith('xlink:')) el.setAttributeNS(XLINK, k, v); else el.setAttribute(k, v);
+      try {
+        if (k.startsWith('xlink:')) el.setAttributeNS(XLINK, k, v); else el.setAttribute(k, v);
+      } catch (e) { /* an invalid attribute name: nothing to build */ }
     }
     for (const c of node[3]) { const b = build(d, c, ns, node[1]); if (b) el.appendChild(b); }
     return el;

@@ -36,6 +36,15 @@ def relay(context: BrowserContext, page: Page) -> Iterator[FakeRelay]:
     context.add_init_script(INIT_SCRIPT)
     context.route(f"{SITE}/**", _serve_site)
     context.route(f"{RELAY}/tag.js", _serve_tag)
+    # A cross-origin frame: the tag must never reach into it.
+    context.route(
+        "https://other.test/**",
+        lambda route: route.fulfill(
+            status=200,
+            body="<p id=x>cross-origin secret</p>",
+            headers={"content-type": "text/html"},
+        ),
+    )
     context.route_web_socket("wss://relay.test/ws/visitor**", fake.accept)
     yield fake
 

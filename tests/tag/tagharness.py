@@ -25,7 +25,7 @@ RELAY = "https://relay.test"
 # No inline script or style anywhere: the tag must work under a brand's strict policy.
 CSP = (
     "default-src 'self'; script-src 'self' https://relay.test; connect-src wss://relay.test; "
-    "style-src 'self'; img-src 'self' data:"
+    "style-src 'self' 'nonce-cbtest'; img-src 'self' data:; frame-src 'self' https://other.test"
 )
 PLACEHOLDER = "\u2022" * 6
 
@@ -52,21 +52,36 @@ INIT_SCRIPT = """
 })();
 """
 
-# The page as the protocol says the tag must mirror it, computed independently in the page.
+# The page as the protocol says the tag must mirror it, computed independently in the page:
+# open shadow roots as a first "#shadow" child, same-origin frame documents as the iframe's one
+# child, and CSSOM-only rules as synthetic style text (docs/protocol.md, "Nodes").
 EXPECTED_TREE_JS = """
 () => {
   const URLS = new Set(['href', 'src', 'action', 'poster']);
   const abs = (v) => new URL(v, document.baseURI).href;
-  function norm(n) {
+  const rules = (sheets) => [...sheets].flatMap((s) => [...s.cssRules].map((r) => r.cssText))
+    .join('\\n');
+  const adopted = (owner) => owner.adoptedStyleSheets.length
+    ? [['style', {}, [['#text', rules(owner.adoptedStyleSheets)]]]] : [];
+  // Masking by data-cobrowse-mask containers (across shadow roots and frames) and of secret
+  // fields, as docs/protocol.md says: text becomes the placeholder, a value attribute goes.
+  const SECRET = /(^|\\s)(current-password|new-password|one-time-code|cc-\\S*)(\\s|$)/i;
+  const secret = (n) => n.localName === 'input' && (n.type === 'password' || n.type === 'hidden'
+    || SECRET.test(n.getAttribute('autocomplete') || ''));
+  function norm(n, masked = false) {
+    if (n.nodeType === 1 && n.hasAttribute('data-cobrowse-mask')) masked = true;
+    const kids = (p) => [...p.childNodes].map((c) => norm(c, masked)).filter((x) => x !== null);
     switch (n.nodeType) {
-      case 3: return ['#text', n.data];
+      case 3: return ['#text', masked && /\\S/.test(n.data) ? '\u2022'.repeat(6) : n.data];
       case 8: return ['#comment'];
       case 10: return ['#doctype', n.name];
       case 9: return ['#document', kids(n)];
+      case 11: return ['#shadow', [...kids(n), ...adopted(n)]];
       case 1: {
         if (n.localName === 'cobrowse-ui') return null;
         const attrs = {};
         for (const a of n.attributes) {
+          if (a.name === 'value' && (masked || secret(n))) continue;
           let v = a.value;
           if (URLS.has(a.name) && v) v = abs(v);
           if (a.name === 'srcset') {
@@ -75,15 +90,33 @@ EXPECTED_TREE_JS = """
           }
           attrs[a.name] = v;
         }
-        return [n.localName, attrs, n.localName === 'script' ? [] : kids(n)];
+        let children = n.localName === 'script' ? [] : kids(n);
+        if (n.localName === 'iframe') {
+          let doc = null;
+          try { doc = n.contentDocument; } catch (e) { doc = null; }
+          children = doc ? [norm(doc, masked)] : [];
+        }
+        if (n.shadowRoot) children = [norm(n.shadowRoot, masked), ...children];
+        if (n.localName === 'style' && !/\\S/.test(n.textContent) && n.sheet
+            && n.sheet.cssRules.length) children.push(['#text', rules([n.sheet])]);
+        if (n.parentNode && n.parentNode.nodeType === 9) children.push(...adopted(n.parentNode));
+        return [n.localName, attrs, children];
       }
     }
     return null;
   }
-  function kids(n) { return [...n.childNodes].map(norm).filter((x) => x !== null); }
   return norm(document);
 }
 """
+
+
+def assert_same_tree(got: Any, want: Any, path: str = "doc") -> None:
+    """Assert two normalised trees are equal, naming the first place where they differ."""
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for index, (a, b) in enumerate(zip(got, want, strict=True)):
+            assert_same_tree(a, b, f"{path}[{index}]")
+        return
+    assert got == want, f"replica differs at {path}: {str(got)[:300]} != {str(want)[:300]}"
 
 
 class Replica:
@@ -119,7 +152,8 @@ class Replica:
                 if name == "#comment":
                     assert item[2] == "", "comment text must never be sent"
                 kids: list[Any] = []
-            elif name == "#document":
+            elif name in ("#document", "#shadow"):
+                assert len(item) == 3 and isinstance(item[2], list)
                 kids = item[2]
             else:
                 assert len(item) == 4 and isinstance(item[2], dict)
@@ -179,8 +213,8 @@ class Replica:
         if name == "#doctype":
             return ["#doctype", node["text"]]
         kids = [self.tree(c) for c in node["children"]]
-        if name == "#document":
-            return ["#document", kids]
+        if name in ("#document", "#shadow"):
+            return [name, kids]
         attrs = {k: v for k, v in node["attrs"].items() if not k.startswith(":")}
         return [name, attrs, kids]
 
@@ -276,7 +310,17 @@ class FakeRelay:
         )
         snapshot = self.next_frame("dom.snapshot", mark, timeout=10)
         self.replica.load(snapshot)
+        self.wait_loaded()
+        self.sync()
         return snapshot
+
+    def loading(self) -> bool:
+        """Whether the tag said it still has parts of the page to send (``loading``)."""
+        dom = [f for f in self.frames if f["type"] in ("dom.snapshot", "dom.mutations")]
+        return bool(dom and dom[-1].get("loading"))
+
+    def wait_loaded(self, timeout: float = 20.0) -> None:
+        self.wait(lambda: not self.loading(), timeout)
 
     def sync(self) -> None:
         """Apply every dom.mutations received so far (after the snapshot) to the replica."""
@@ -293,6 +337,7 @@ class FakeRelay:
             )
         except PlaywrightError:  # the hostile page broke rAF: outwait the tag's fallback timer
             self.page.wait_for_timeout(400)
+        self.wait_loaded()
         self.sync()
 
 

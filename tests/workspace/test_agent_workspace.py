@@ -216,7 +216,10 @@ def test_invite_menu_status_cancel_and_errors(page: Page, workspace: FakeRelay) 
     relay.push("invite.state", invite="i1", conversation="c1", mode="shared", state="pending")
     status = page.get_by_test_id("invite-status")
     expect(status).to_have_attribute("data-state", "pending")
-    expect(page.get_by_test_id("cobrowse-button")).to_be_disabled()  # one pending invite
+    # One pending invite: the menu says so at once; the relay's refusal is the final word.
+    page.get_by_test_id("cobrowse-button").click()
+    expect(page.get_by_test_id("cobrowse-busy")).to_contain_text("pending invite")
+    page.keyboard.press("Escape")
     page.get_by_test_id("invite-cancel").click()
     assert relay.wait_for("invite.cancel") == {"v": 1, "type": "invite.cancel", "invite": "i1"}
     relay.push("invite.state", invite="i1", conversation="c1", mode="shared", state="cancelled")

@@ -493,3 +493,41 @@ def test_golden_snapshots_build(page: Page, site: FakeSite) -> None:
     for path in _fixture_snapshots():
         build(page, json.loads(path.read_text()))
         assert in_replica(page, "(doc) => doc.getElementsByTagName('script').length") == 0, path
+
+
+def test_open_shadow_roots_are_rebuilt_and_addressable(page: Page, site: FakeSite) -> None:
+    """`#shadow` becomes the host's open shadow root; its nodes have ids, pointers cross it."""
+    open_test_page(page)
+    doc = [1, "#document", [[2, "html", {}, [[3, "body", {}, [
+        [4, "x-card", {"id": "card"}, [
+            [5, "#shadow", [
+                [6, "p", {"id": "inner"}, [[7, "#text", "in shadow"]]],
+                [8, "input", {"id": "secret", ":masked": "selector", ":value": MASK}, []],
+            ]],
+            [9, "#text", "light"],
+        ]],
+    ]]]]]]  # fmt: skip
+    build(page, {**SNAPSHOT, "doc": doc})
+    assert in_replica(page, "(doc) => doc.getElementById('card').shadowRoot.textContent") == (
+        "in shadow"
+    )
+    assert page.evaluate(
+        "() => { const p = window.replica.node(6);"
+        " return [p.id, window.replica.closestId(p.firstChild).id,"
+        " window.replica.node(5).nodeType, window.replica.closestId(window.replica.node(5)).id] }"
+    ) == ["inner", 7, 11, 4]
+    # The replica's own styles reach into the shadow root: a masked field there is marked.
+    outline = in_replica(
+        page,
+        "(doc) => getComputedStyle(doc.getElementById('card').shadowRoot"
+        ".getElementById('secret')).outlineStyle",
+    )
+    assert outline == "dashed"
+    # Mutations add into the shadow root and remove from it; the root itself stays.
+    mutate(page, adds=[{"parent": 5, "next": None, "node": [10, "b", {}, [[11, "#text", "!"]]]}])
+    mutate(page, removes=[6, 5])
+    assert in_replica(page, "(doc) => doc.getElementById('card').shadowRoot.textContent") == ("!")
+    assert page.evaluate("() => window.replica.node(6)") is None
+    # Removing the host forgets everything inside its shadow root.
+    mutate(page, removes=[4])
+    assert page.evaluate("() => [window.replica.node(5), window.replica.node(10)]") == [None, None]

@@ -56,6 +56,8 @@ class FakeSite:
     login_answers: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     logouts: int = 0
     csp_violations: list[str] = field(default_factory=list)
+    # conversation id -> the JSON body of its transcript (GET /agent/conversations/ID/transcript)
+    transcripts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def handle(self, route: Route) -> None:
         request = route.request
@@ -114,6 +116,19 @@ class FakeSite:
             if status == 200:
                 self.signed_in = True
             route.fulfill(status=status, json=body)
+        elif path.startswith("/agent/conversations/") and path.endswith("/transcript"):
+            conversation = path.split("/")[3]
+            if not self.signed_in:
+                route.fulfill(
+                    status=401, json={"error": {"code": "unauthenticated", "message": "x"}}
+                )
+            elif conversation in self.transcripts:
+                route.fulfill(status=200, json=self.transcripts[conversation])
+            else:
+                route.fulfill(
+                    status=404,
+                    json={"error": {"code": "not_found", "message": "no such conversation"}},
+                )
         elif path == "/agent/logout" and request.method == "POST":
             self.logouts += 1
             self.signed_in = False

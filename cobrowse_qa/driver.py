@@ -1,0 +1,445 @@
+"""Drive one visitor and one agent through a co-browse session, as people would.
+
+Owns: starting a relay for tests (`Relay`), the visitor's tab (`Visitor`), the agent's
+workspace (`Agent`) and a session between them (`Session`): sign-in, chat, invite, accept,
+acting in the replica, reading what each side sees, comparing them, ending.
+Must not: change the product's pages to make them testable (the tag's closed-shadow UI is
+driven through `ClosedShadow`, the replica through the workspace's own frame), nor know
+anything about scenario files or reports.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, FrameLocator, Locator, Page, expect
+
+from cobrowse_qa.fidelity import Fidelity, compare
+from cobrowse_qa.shadow import ClosedShadow
+
+DEMO_LOGIN = "demo"
+DEMO_PASSWORD = "cobrowse-demo"  # noqa: S105 - the embedded demo's public account
+VISITOR_VIEWPORT = {"width": 1100, "height": 800}
+AGENT_VIEWPORT = {"width": 1400, "height": 900}
+REPLICA_FRAME = "[data-testid=replica-frame]"
+REPLICA_MASKED_ATTR = "data-cobrowse-replica-masked"
+MODES = ("shared", "view_only")
+
+
+class SyncError(AssertionError):
+    """The replica did not match the visitor's page in time; the message shows a diff."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Relay:
+    """`cobrowse serve` as a subprocess on a free loopback port.
+
+    Use as a context manager, or call `start()` then `stop()`. `url` is the base URL;
+    `stop()` raises if the relay logged a traceback (a server bug a test should not hide).
+    """
+
+    def __init__(
+        self,
+        log_dir: Path,
+        config: str | Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = config
+        self.env = env or {}
+        self.log_path = Path(log_dir) / f"relay-{self.port}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> Relay:
+        env = {"COBROWSE_SECRET_KEY": "cobrowse-qa-secret-key", **os.environ, **self.env}
+        command = [sys.executable, "-m", "relay.cli", "serve", "--port", str(self.port)]
+        command += ["--log-level", "warning"]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # A file, not a pipe: a pipe nobody reads can stall the server.
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our own command line
+                command, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:  # noqa: S310
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self._kill()
+                raise RuntimeError(f"cobrowse serve did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.1)
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def stop(self) -> None:
+        self._kill()
+        log = self.log_path.read_text() if self.log_path.exists() else ""
+        if "Traceback" in log:
+            raise AssertionError(f"the relay logged tracebacks:\n{log}")
+
+    def __enter__(self) -> Relay:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# The normalised view of a document both sides are compared by: text (whitespace collapsed),
+# element names, and form state. Skipped: what never shows (script, style, head) and the
+# tag's own UI host. A field the replica shows masked compares equal to any value.
+_NORMALISE_JS = r"""
+function normalise(doc) {
+  var SKIP = {script: 1, style: 1, noscript: 1, template: 1, 'cobrowse-ui': 1, link: 1,
+              meta: 1, head: 1, title: 1, base: 1};
+  var out = [];
+  function walk(n) {
+    for (var c = n.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === 3) {
+        var t = c.data.replace(/\s+/g, ' ').trim();
+        if (t) out.push('"' + t);
+      } else if (c.nodeType === 1) {
+        var tag = c.localName;
+        if (SKIP[tag]) continue;
+        if (tag === 'input' || tag === 'textarea' || tag === 'select') {
+          var type = (c.getAttribute('type') || '').toLowerCase();
+          if (c.hasAttribute('MASKED')) out.push('<' + tag + ' *masked*');
+          else if (type === 'checkbox' || type === 'radio') {
+            out.push('<' + tag + (c.checked ? ' [x]' : ' [ ]'));
+          }
+          else out.push('<' + tag + '=' + c.value);
+        } else {
+          out.push('<' + tag);
+        }
+        if (tag !== 'textarea' && tag !== 'select') walk(c);
+      }
+    }
+  }
+  var root = doc && (doc.body || doc.documentElement);
+  if (root) walk(root);
+  return out;
+}
+""".replace("MASKED", REPLICA_MASKED_ATTR)
+
+_VISITOR_DOM_JS = "() => {" + _NORMALISE_JS + "return normalise(document); }"
+_REPLICA_DOM_JS = (
+    "() => {"
+    + _NORMALISE_JS
+    + f"var f = document.querySelector({REPLICA_FRAME!r});"
+    + "return f ? normalise(f.contentDocument) : null; }"
+)
+
+
+def dom_differences(visitor: list[str], replica: list[str] | None, limit: int = 12) -> list[str]:
+    """Lines of a unified diff between two normalised documents; empty when they match.
+
+    A replica token ``<input *masked*`` matches the visitor's field whatever its value.
+    """
+    if replica is None:
+        return ["the agent has no replica"]
+    masked = re.compile(r"^<(input|textarea|select) \*masked\*$")
+    aligned = list(visitor)
+    if len(aligned) == len(replica):
+        for i, token in enumerate(replica):
+            if masked.match(token) and aligned[i].startswith(f"<{token.split()[0][1:]}"):
+                aligned[i] = token
+    if aligned == replica:
+        return []
+    diff = difflib.unified_diff(aligned, replica, "visitor", "replica", n=1, lineterm="")
+    lines = list(diff)
+    return lines[:limit] + ([f"... {len(lines) - limit} more lines"] if len(lines) > limit else [])
+
+
+def _image(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Visitor:
+    """The visitor's tab: the brand's page with the tag, and the tag's closed-shadow UI.
+
+    `sent` records every WebSocket frame the page sent (to check masking on the wire).
+    """
+
+    def __init__(self, context: BrowserContext, relay_url: str) -> None:
+        self.context = context
+        self.relay_url = relay_url
+        self.page = context.new_page()
+        self.sent: list[str] = []
+        self.page.on("websocket", self._watch)
+        self.ui = ClosedShadow(self.page)
+
+    def _watch(self, socket: Any) -> None:
+        socket.on("framesent", lambda payload: self.sent.append(str(payload)))
+
+    def url(self, path: str) -> str:
+        return urljoin(self.relay_url + "/", path)
+
+    def serve(self, path: str, file: str | Path) -> None:
+        """Answer requests for `path` on the relay's origin with a local file (a test page)."""
+        body = Path(file).read_bytes()
+        self.context.route(
+            self.url(path),
+            lambda route: route.fulfill(status=200, body=body, content_type="text/html"),
+        )
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.url(path))
+
+    def chat(self, text: str) -> None:
+        if not self.ui.visible("cb-chat-input"):
+            self.ui.click("cb-chat-open")
+        self.ui.type("cb-chat-input", text)
+        self.ui.click("cb-chat-send")
+
+    def accept(self, agent_name: str = "") -> None:
+        if agent_name:
+            self.ui.wait_text("cb-invite", agent_name)
+        self.ui.click("cb-invite-accept")
+
+    def decline(self) -> None:
+        self.ui.click("cb-invite-decline")
+
+    def end(self) -> None:
+        self.ui.click("cb-end")
+        self.ui.wait_hidden("cb-frame")
+
+    def locator(self, selector: str) -> Locator:
+        return self.page.locator(selector).first
+
+    def dom(self) -> list[str]:
+        """The visitor's page, normalised (see `dom_differences`)."""
+        result: list[str] = self.page.evaluate(_VISITOR_DOM_JS)
+        return result
+
+    def screenshot(self) -> Image.Image:
+        """The viewport as the visitor sees it, without the tag's own UI (the replica never
+        shows it). The tag never captures its own UI, so hiding it sends nothing."""
+        with self.ui.hidden():
+            return _image(self.page.screenshot(animations="disabled"))
+
+    def raw_screenshot(self) -> bytes:
+        return self.page.screenshot()
+
+    def select_text(self, selector: str) -> None:
+        """Select the text of an element with the mouse (press at its start, drag to its end)."""
+        self._drag_select(self.locator(selector), self.page)
+
+    @staticmethod
+    def _drag_select(target: Locator, page: Page) -> None:
+        target.scroll_into_view_if_needed()
+        box = target.bounding_box()
+        if box is None:
+            raise AssertionError("the element to select has no box")
+        y = box["y"] + min(box["height"] / 2, 8)
+        page.mouse.move(box["x"] + 1, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] - 1, y, steps=5)
+        page.mouse.up()
+
+    def selected_text(self) -> str:
+        text: str = self.page.evaluate("() => String(getSelection())")
+        return text
+
+    def offline(self, offline: bool = True) -> None:
+        self.context.set_offline(offline)
+
+
+class Agent:
+    """The agent's workspace: sign-in, conversations, invites, and the replica frame."""
+
+    def __init__(self, context: BrowserContext, relay_url: str) -> None:
+        self.context = context
+        self.relay_url = relay_url
+        self.page = context.new_page()
+
+    def sign_in(self, login: str = DEMO_LOGIN, password: str = DEMO_PASSWORD) -> None:
+        self.page.goto(f"{self.relay_url}/agent")
+        self.page.get_by_test_id("login-name").fill(login)
+        self.page.get_by_test_id("login-password").fill(password)
+        self.page.get_by_test_id("login-submit").click()
+        expect(self.page.get_by_test_id("conversation-list")).to_be_visible()
+
+    def open_conversation(self, text: str) -> None:
+        """Open the conversation whose title starts like the visitor's first message."""
+        item = self.page.get_by_test_id("conversation-item").filter(has_text=text[:20])
+        expect(item).to_have_count(1)
+        item.click()
+        expect(self.page.get_by_test_id("chat-message").filter(has_text=text).first).to_be_visible()
+
+    def invite(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.page.get_by_test_id("cobrowse-button").click()
+        self.page.get_by_test_id(f"cobrowse-mode-{mode}").click()
+
+    def status(self) -> str:
+        return self.page.get_by_test_id("session-status").get_attribute("data-status") or ""
+
+    def wait_status(self, status: str, timeout: float = 15.0) -> None:
+        expect(self.page.get_by_test_id("session-status")).to_have_attribute(
+            "data-status", status, timeout=timeout * 1000
+        )
+
+    @property
+    def replica(self) -> FrameLocator:
+        return self.page.frame_locator(REPLICA_FRAME)
+
+    def locator(self, selector: str) -> Locator:
+        return self.replica.locator(selector).first
+
+    def dom(self) -> list[str] | None:
+        """The replica, normalised; None when there is none."""
+        result: list[str] | None = self.page.evaluate(_REPLICA_DOM_JS)
+        return result
+
+    def screenshot(self) -> Image.Image:
+        """The replica frame as the agent sees it, without the overlay of pointers and marks."""
+        frame = self.page.locator(REPLICA_FRAME)
+        hide = "[data-testid=visitor-pointer], .mark-circle, .mark-outline {visibility: hidden}"
+        return _image(frame.screenshot(style=hide, animations="disabled"))
+
+    def raw_screenshot(self) -> bytes:
+        return self.page.screenshot()
+
+    def click(self, selector: str, ctrl: bool = False) -> None:
+        self.locator(selector).click(modifiers=["Control"] if ctrl else None)
+
+    def type(self, selector: str, text: str) -> None:
+        self.locator(selector).fill(text)
+
+    def scroll(self, dy: float, dx: float = 0) -> None:
+        """Scroll the replica with the mouse wheel over it."""
+        box = self.page.locator(REPLICA_FRAME).bounding_box()
+        if box is None:
+            raise AssertionError("the agent has no replica to scroll")
+        self.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        self.page.mouse.wheel(dx, dy)
+
+    def select_text(self, selector: str) -> None:
+        Visitor._drag_select(self.locator(selector), self.page)
+
+    def navigate(self, url: str) -> None:
+        self.page.get_by_test_id("address-bar").fill(url)
+        self.page.get_by_test_id("navigate").click()
+
+    def end(self) -> None:
+        self.page.get_by_test_id("session-end").click()
+        self.wait_status("ended")
+
+    def chat(self, text: str) -> None:
+        self.page.get_by_test_id("chat-input").fill(text)
+        self.page.get_by_test_id("chat-send").click()
+
+
+@dataclass
+class Session:
+    """A visitor and an agent in one co-browse session (after `start_session`)."""
+
+    visitor: Visitor
+    agent: Agent
+    mode: str
+
+    def wait_in_sync(self, timeout: float = 10.0) -> None:
+        """Wait until the replica shows the visitor's page (normalised text, structure and
+        form state); raise `SyncError` with a diff when it does not in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            differences = dom_differences(self.visitor.dom(), self.agent.dom())
+            if not differences:
+                return
+            if time.monotonic() > deadline:
+                raise SyncError(
+                    f"the replica is not in sync after {timeout:g} s:\n" + "\n".join(differences)
+                )
+            time.sleep(0.15)
+
+    def fidelity(self) -> Fidelity:
+        """Screenshots of the same viewport on both sides, compared (see `fidelity.compare`)."""
+        return compare(self.visitor.screenshot(), self.agent.screenshot())
+
+    def end(self, by: str = "agent") -> None:
+        if by == "agent":
+            self.agent.end()
+            self.visitor.ui.wait_hidden("cb-frame")
+        elif by == "visitor":
+            self.visitor.end()
+            self.agent.wait_status("ended")
+        else:
+            raise ValueError("by must be 'agent' or 'visitor'")
+
+
+def new_contexts(browser: Browser, **context_args: Any) -> tuple[BrowserContext, BrowserContext]:
+    """Two isolated contexts (no shared cookies or storage): the visitor's and the agent's."""
+    visitor = browser.new_context(**{"viewport": VISITOR_VIEWPORT, **context_args})
+    agent = browser.new_context(**{"viewport": AGENT_VIEWPORT, **context_args})
+    return visitor, agent
+
+
+def start_session(
+    visitor: Visitor,
+    agent: Agent,
+    mode: str = "shared",
+    url: str = "/demo/product.html",
+    chat: str | None = None,
+) -> Session:
+    """Bring a visitor and a signed-in agent to an active session in `mode`, on `url`.
+
+    The visitor opens `url` and writes in the chat, the agent opens that conversation and
+    invites, the visitor accepts; returns once the agent's status is active and the replica
+    is in sync.
+    """
+    text = chat or f"Hello from the QA harness {time.monotonic_ns()}"
+    visitor.open(url)
+    visitor.chat(text)
+    agent.open_conversation(text)
+    agent.invite(mode)
+    visitor.accept()
+    agent.wait_status("active")
+    session = Session(visitor, agent, mode)
+    session.wait_in_sync(timeout=15)
+    return session

@@ -1,0 +1,154 @@
+"""Conversations and their chat messages in SQLite (the standard library's ``sqlite3``).
+
+Owns: the database schema and every SQL statement. Implements ``relay.core.ConversationStore``;
+the core calls it, the adapter only opens and closes it.
+Must not: keep CoBrowse session content (DOM, pointers, typed values) or invitation texts:
+only what was written in the chat, and the conversation's own facts, ever reach the disk.
+
+Visitor tokens are stored as SHA-256 digests, so a copy of the database cannot be used to
+take over a visitor's conversation. ``":memory:"`` gives a private in-memory database (the
+embedded demo and the tests); any other value is a file path whose directory is created.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from relay.core import ChatEntry, Conversation
+
+MEMORY = ":memory:"
+
+_SCHEMA = """
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS conversations (
+    id          TEXT PRIMARY KEY,
+    brand       TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    started_at  INTEGER NOT NULL,
+    last_at     INTEGER NOT NULL,
+    unread      INTEGER NOT NULL DEFAULT 0,
+    closed_at   INTEGER,
+    title       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS conversations_by_brand ON conversations (brand, last_at DESC);
+CREATE TABLE IF NOT EXISTS messages (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation  TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    sender        TEXT NOT NULL CHECK (sender IN ('visitor', 'agent', 'system')),
+    name          TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    at            INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq);
+"""
+
+_COLUMNS = "id, brand, started_at, last_at, unread, closed_at, title"
+
+
+class SqliteStore:
+    """One SQLite connection. Calls are short and synchronous; call ``close()`` at shutdown."""
+
+    def __init__(self, path: str | Path = MEMORY) -> None:
+        target = str(path)
+        if target != MEMORY:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        # The adapter calls from the event loop's thread only; autocommit keeps each write
+        # durable on its own (isolation_level=None: no implicit transactions held open).
+        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if target != MEMORY:
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)
+        self.path = target
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------ conversations
+
+    def create(self, conversation: Conversation, token_hash: str) -> None:
+        self._db.execute(
+            "INSERT INTO conversations (id, brand, token_hash, started_at, last_at, unread,"
+            " closed_at, title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation.id,
+                conversation.brand,
+                token_hash,
+                conversation.started_at,
+                conversation.last_at,
+                conversation.unread,
+                conversation.closed_at,
+                conversation.title,
+            ),
+        )
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE id = ?",  # noqa: S608 - constant
+            (conversation_id,),
+        ).fetchone()
+        return _conversation(row) if row else None
+
+    def by_token(self, token_hash: str) -> Conversation | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE token_hash = ?",  # noqa: S608
+            (token_hash,),
+        ).fetchone()
+        return _conversation(row) if row else None
+
+    def save(self, conversation: Conversation) -> None:
+        """Write back the mutable facts: last_at, unread, closed_at, title."""
+        self._db.execute(
+            "UPDATE conversations SET last_at = ?, unread = ?, closed_at = ?, title = ?"
+            " WHERE id = ?",
+            (
+                conversation.last_at,
+                conversation.unread,
+                conversation.closed_at,
+                conversation.title,
+                conversation.id,
+            ),
+        )
+
+    def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]:
+        if not brands:
+            return []
+        marks = ", ".join("?" for _ in brands)
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE brand IN ({marks})"  # noqa: S608
+            " ORDER BY last_at DESC, rowid DESC LIMIT ?",
+            (*sorted(brands), limit),
+        ).fetchall()
+        return [_conversation(row) for row in rows]
+
+    # ------------------------------------------------------------ messages
+
+    def add_message(self, entry: ChatEntry) -> None:
+        self._db.execute(
+            "INSERT INTO messages (conversation, sender, name, text, at) VALUES (?, ?, ?, ?, ?)",
+            (entry.conversation, entry.sender, entry.name, entry.text, entry.at),
+        )
+
+    def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]:
+        """The last ``limit`` messages, oldest first."""
+        rows = self._db.execute(
+            "SELECT conversation, sender, name, text, at FROM ("
+            " SELECT * FROM messages WHERE conversation = ? ORDER BY seq DESC LIMIT ?"
+            ") ORDER BY seq",
+            (conversation_id, limit),
+        ).fetchall()
+        return [ChatEntry(*row) for row in rows]
+
+
+def _conversation(row: tuple[Any, ...]) -> Conversation:
+    id_, brand, started_at, last_at, unread, closed_at, title = row
+    return Conversation(
+        id=id_,
+        brand=brand,
+        started_at=started_at,
+        last_at=last_at,
+        unread=unread,
+        closed_at=closed_at,
+        title=title,
+    )

@@ -1,0 +1,304 @@
+"""`cobrowse check` against fixture pages that each break one prerequisite, and the demo site.
+
+One check run covers most pages (a relay, a browser and an agent per run cost seconds); each
+test then reads the report of its page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from relay.app import RelayServer
+from relay.check.model import PageReport
+from relay.check.output import text_report
+from relay.check.runner import CheckOptions, CheckRun, run_check
+from relay.cli import main
+from relay.settings import demo_settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+PAGES = [
+    "clean.html",
+    "untagged.html",
+    "subframe-tag.html",
+    "frameset.html",
+    "same-origin-iframe.html",
+    "hidden.html",
+    "cssom.html",
+    "large.html",
+    "animation.html",
+    "builtins.html",
+    "plugins.html",
+    "auth.html",
+    "redirect.html",
+    "slow.html",
+]
+
+
+def _run(options: CheckOptions) -> CheckRun:
+    return asyncio.run(run_check(options))
+
+
+@pytest.fixture(scope="module")
+def reports(site: str, tls_site: str) -> dict[str, PageReport]:
+    closed = f"http://127.0.0.1:{_free_port()}/"  # nothing listens there
+    urls = [f"{site}/{page}" for page in PAGES] + [f"{tls_site}/clean.html", closed]
+    run = _run(CheckOptions(urls=tuple(urls), timeout=4, idle_seconds=1.5))
+    assert len(run.reports) == len(urls)
+    named = dict(zip([*PAGES, "tls", "unreachable"], run.reports, strict=True))
+    print(text_report(run))  # shown when a test fails
+    return named
+
+
+def statuses(report: PageReport) -> dict[str, str]:
+    return {f.key: f.status for f in report.findings}
+
+
+def culprits(report: PageReport, key: str) -> str:
+    return " ".join(report.finding(key).culprits)
+
+
+def test_a_page_that_breaks_nothing_passes_every_prerequisite(
+    reports: dict[str, PageReport],
+) -> None:
+    report = reports["clean.html"]
+    assert report.error is None
+    assert report.tag == "carried"
+    assert set(statuses(report).values()) == {"pass"}, statuses(report)
+    assert report.status == "pass"
+    assert report.not_seen == [] and report.handled == []
+    figures = report.figures
+    assert figures.dom_bytes > 0 and figures.dom_nodes > 0 and figures.snapshot_bytes > 0
+    assert figures.agent_view_ms is not None
+    assert figures.idle_batches_per_s == 0
+    assert report.fidelity is not None and 0 < report.fidelity.score <= 1
+    assert [(m.element, m.reason) for m in report.masking.masked] == [("input#pw", "password")]
+    assert report.masking.canary_fields == 1 and report.masking.canary_leaks == []
+
+
+def test_an_untagged_page_gets_the_tag_injected_and_says_so(
+    reports: dict[str, PageReport],
+) -> None:
+    report = reports["untagged.html"]
+    assert report.tag == "injected"
+    assert report.finding("tag_topmost").status == "warning"
+    assert "injected" in report.finding("tag_topmost").detail
+    assert report.figures.snapshot_bytes > 0  # the session ran with the injected tag
+
+
+def test_a_tag_only_in_a_frame_fails_the_topmost_frame_prerequisite(
+    reports: dict[str, PageReport],
+) -> None:
+    report = reports["subframe-tag.html"]
+    assert report.finding("tag_topmost").status == "fail"
+    assert "tagged-frame.html" in culprits(report, "tag_topmost")
+    assert report.status == "fail"
+
+
+def test_a_frameset_fails(reports: dict[str, PageReport]) -> None:
+    report = reports["frameset.html"]
+    assert report.finding("framesets").status == "fail"
+    assert "frameset" in culprits(report, "framesets")
+
+
+def test_a_same_origin_iframe_is_handled(reports: dict[str, PageReport]) -> None:
+    report = reports["same-origin-iframe.html"]
+    assert report.finding("iframes").status == "handled"
+    assert "iframe#help" in culprits(report, "iframes")
+    assert any("iframe#help" in h for h in report.handled)
+    assert report.status == "pass"
+
+
+def test_what_the_agent_cannot_see_is_listed(reports: dict[str, PageReport]) -> None:
+    report = reports["hidden.html"]
+    assert report.finding("iframes").status == "warning"
+    assert "iframe#widget" in culprits(report, "iframes")
+    seen = " | ".join(report.not_seen)
+    assert "cross-origin iframe iframe#widget" in seen
+    assert "canvas canvas#chart" in seen
+    assert "closed shadow root of div#card-host" in seen
+
+
+def test_cssom_styles_are_reported_as_handled(reports: dict[str, PageReport]) -> None:
+    report = reports["cssom.html"]
+    assert report.finding("cssom").status == "handled"
+    assert "style#styled" in culprits(report, "cssom")
+    assert report.status == "pass"
+
+
+def test_a_dom_over_2_mb_is_handled(reports: dict[str, PageReport]) -> None:
+    report = reports["large.html"]
+    assert report.error is None
+    assert report.figures.dom_bytes > 2 * 1024 * 1024
+    assert report.finding("dom_size").status == "handled"
+    assert statuses(reports["clean.html"])["dom_size"] == "pass"
+
+
+def test_background_animation_is_a_warning_naming_the_element(
+    reports: dict[str, PageReport],
+) -> None:
+    report = reports["animation.html"]
+    assert report.figures.idle_batches_per_s > 0
+    assert report.figures.idle_bytes_per_s > 0
+    assert report.finding("background_animation").status == "warning"
+    assert "p#ticker" in culprits(report, "background_animation")
+
+
+def test_overwritten_built_ins_are_named(reports: dict[str, PageReport]) -> None:
+    report = reports["builtins.html"]
+    assert report.finding("builtins").status == "warning"
+    assert report.finding("builtins").culprits == ["window.addEventListener"]
+    assert statuses(reports["clean.html"])["builtins"] == "pass"
+
+
+def test_flash_and_pdf_objects_are_named(reports: dict[str, PageReport]) -> None:
+    report = reports["plugins.html"]
+    assert report.finding("plugins").status == "warning"
+    text = culprits(report, "plugins")
+    assert "object#movie" in text and "(Flash)" in text
+    assert "embed#terms" in text and "(PDF)" in text
+    assert any("embed#terms" in item for item in report.not_seen)
+
+
+def test_a_resource_bound_to_cookies_fails(reports: dict[str, PageReport]) -> None:
+    report = reports["auth.html"]
+    assert report.finding("resources").status == "fail"
+    assert "/private/avatar.svg" in culprits(report, "resources")
+    assert "403" in culprits(report, "resources")
+    assert statuses(reports["clean.html"])["resources"] == "pass"
+
+
+def test_bad_input_gives_one_clear_line(reports: dict[str, PageReport]) -> None:
+    assert reports["redirect.html"].error is not None
+    assert reports["redirect.html"].error.startswith("redirected to another origin")
+    assert reports["slow.html"].error == "the page did not finish loading within 4 s"
+    assert reports["unreachable"].error is not None
+    assert reports["unreachable"].error.startswith("unreachable")
+    tls = reports["tls"].error
+    assert tls is not None and tls.startswith("TLS error") and "ERR_CERT" in tls
+    for key in ("redirect.html", "slow.html", "unreachable", "tls"):
+        assert reports[key].status == "fail"
+        assert "Traceback" not in (reports[key].error or "")
+
+
+def test_masking_lists_every_masked_element_and_the_configuration_problems(site: str) -> None:
+    run = _run(
+        CheckOptions(
+            urls=(f"{site}/masking.html",),
+            mask_selectors=(".secret", "#gone"),
+            idle_seconds=1,
+        )
+    )
+    report = run.reports[0]
+    masked = {m.element: (m.reason, m.detail) for m in report.masking.masked}
+    assert masked["input#password"] == ("password", "type=password")
+    assert masked["input#card"][0] == "attribute"
+    assert masked['input#account[name="acct"]'] == ("selector", "selector .secret")
+    assert masked["input#otp"] == ("autocomplete", "autocomplete=one-time-code")
+    assert masked["p#balance"][0] == "attribute"
+    assert "div.secret" in masked
+    assert 'input#city[name="city"]' not in masked
+    # A canary typed into each masked field never reached the relay.
+    assert report.masking.canary_fields == 4
+    assert report.masking.canary_leaks == []
+    # Looks sensitive, is not masked.
+    assert [u["element"] for u in report.masking.unmasked_sensitive] == ['input#ssn[name="ssn"]']
+    assert report.finding("masking").status == "warning"
+    # A configured selector that matches nothing.
+    assert report.masking.unmatched_selectors == ["#gone"]
+    assert report.finding("mask_selectors").status == "warning"
+    assert "#gone" in culprits(report, "mask_selectors")
+
+
+def test_crawl_follows_same_origin_links_only(site: str) -> None:
+    run = _run(CheckOptions(urls=(f"{site}/clean.html",), crawl=3, idle_seconds=0.5))
+    urls = [r.url for r in run.reports]
+    assert urls == [f"{site}/clean.html", f"{site}/second.html"]
+
+
+# ---------------------------------------------------------------- the command and the demo
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def demo_url() -> Iterator[str]:
+    """The product's demo site, served by a RelayServer with the demo settings."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(RelayServer(demo_settings()).app, port=port, log_level="critical")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the demo relay did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/demo/"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_the_demo_site_passes_cleanly(
+    demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    code = main(["check", demo_url, "--crawl", "5", "--idle", "1", "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    pages = {p["url"].rsplit("/", 1)[-1]: p for p in data["pages"]}
+    # /demo/ and /demo/index.html are two URLs of one page: crawling reaches both.
+    assert set(pages) == {"", "index.html", "product.html", "checkout.html"}, list(pages)
+    for page in data["pages"]:
+        bad = [f for f in page["findings"] if f["status"] in ("warning", "fail")]
+        assert page["status"] == "pass", (page["url"], page["error"], bad)
+    assert code == 0
+    assert "[1/" in captured.err  # progress on stderr
+    checkout = pages["checkout.html"]["masking"]
+    assert {m["element"]: m["reason"] for m in checkout["masked"]} == {
+        "input#card": "attribute",
+        "input#password": "password",
+    }
+    index = (out / "index.html").read_text()
+    assert index.count("<tr>") == 5  # header and four pages
+    assert any(out.glob("*-diff.png")) and any(out.glob("*-agent.png"))
+
+
+def test_the_command_exits_non_zero_and_escapes_the_html_report(
+    site: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    code = main(
+        ["check", f"{site}/clean.html", "http://127.0.0.1:1/", "--idle", "0.5", "--out", str(out)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.out + captured.err
+    assert "unreachable" in captured.out
+    page = next(p for p in out.glob("001-*.html"))
+    text = page.read_text()
+    assert "Clean &amp;amp; &lt;tagged&gt; page" not in text  # escaped once, not twice
+    assert "Clean &amp; &lt;tagged&gt; page" in text
+    assert "<tagged>" not in text
+
+
+def test_a_command_line_mistake_is_exit_2_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "http://example.invalid/", "--crawl", "-1"]) == 2
+    assert main(["check", "http://example.invalid/", "--config", "/nonexistent.toml"]) == 2
+    assert "Traceback" not in capsys.readouterr().err

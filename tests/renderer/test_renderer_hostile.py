@@ -1,0 +1,568 @@
+"""Hostile DOM streams forged without the tag, judged in a real browser with scripts enabled.
+
+Each case is a hand-written ``dom.snapshot`` (plus ``dom.mutations`` batches) that speaks the
+protocol but says what the tag never would: upper-case or invalid element names, handler
+attributes, ``javascript:`` URLs hidden by whitespace, control characters and entities,
+CSS ``expression(`` and foreign ``@import``, SVG animation of ``href``, meta refresh, base,
+``data:image/svg+xml``, a PNG polyglot, form actions, ``srcset``, ``xlink:href``,
+``<math href>``, ``srcdoc``, and nested frame documents. The renderer's output (snapshot with
+its batches applied, as the agent's replica would) is built in a scripts-enabled page: no
+dialog, request or navigation may happen. The negative control builds the raw streams the
+same way and must be caught.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+from renderer_harness import (
+    BRAND,
+    Loop,
+    find,
+    mutations_message,
+    new_session,
+    snapshot_message,
+    violations,
+)
+from test_renderer_corpus import Harness, harness  # noqa: F401 - the live-page fixture
+
+from renderer.policy import BrandPolicy
+from renderer.service import Renderer, RendererError
+
+pytestmark = pytest.mark.browser
+
+# The brand may load from shop.example; every request the harness sees is a failure anyway.
+ORIGINS = BrandPolicy(origins=("https://shop.example",), mask_selectors=(".secret",))
+JS = "javascript:alert(1)"
+
+
+def _png_polyglot() -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 2), (0, 128, 0)).save(buf, format="PNG")
+    payload = buf.getvalue() + b"<script>alert(1)</script><img src=x onerror=alert(2)>"
+    return "data:image/png;base64," + base64.b64encode(payload).decode()
+
+
+POLYGLOT = _png_polyglot()
+
+
+def doc(*body: list[Any], head: tuple[list[Any], ...] = ()) -> list[Any]:
+    return [
+        1,
+        "#document",
+        [
+            [2, "#doctype", "html"],
+            [3, "html", {}, [[4, "head", {}, list(head)], [5, "body", {}, list(body)]]],
+        ],
+    ]
+
+
+def add(parent: int, node: list[Any], next_id: int | None = None) -> dict[str, Any]:
+    return {"parent": parent, "next": next_id, "node": node}
+
+
+# (title, snapshot doc, mutation batches as dicts of removes/adds/attrs/texts)
+CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
+    (
+        "upper-case and odd script names",
+        doc(
+            [10, "SCRIPT", {}, [[11, "#text", "alert(1)"]]],
+            [12, "Script", {"src": "https://shop.example/x.js"}, []],
+            [13, "svg", {}, [[14, "script", {}, [[15, "#text", "alert(1)"]]]]],
+            [16, "x:script", {}, [[17, "#text", "alert(1)"]]],
+            [18, "script ", {}, []],
+            [19, "img/src=x/onerror=alert(1)", {}, []],
+        ),
+        [],
+    ),
+    (
+        "handler attributes in every spelling",
+        doc(
+            [10, "img", {"src": "https://shop.example/a.png", "ONERROR": "alert(1)"}, []],
+            [11, "img", {"src": "x", "onerror ": "alert(1)", " onerror": "alert(1)"}, []],
+            [12, "body", {"onload": "alert(1)"}, []],
+            [
+                13,
+                "svg",
+                {"onload": "alert(1)"},
+                [[14, "animate", {"onbegin": "alert(1)", "dur": "1s"}, []]],
+            ],
+            [15, "details", {"open": "", "ontoggle": "alert(1)"}, []],
+        ),
+        [],
+    ),
+    (
+        "javascript: behind whitespace, controls and entities",
+        doc(
+            [10, "a", {"href": "  javascript:alert(1)"}, [[11, "#text", "a"]]],
+            [12, "a", {"href": "\x01\x10javascript:alert(1)"}, []],
+            [13, "a", {"href": "java\tscr\nipt:alert(1)"}, []],
+            [14, "a", {"href": "&#106;avascript:alert(1)"}, []],
+            [15, "a", {"href": "JaVaScRiPt:alert(1)"}, []],
+            [16, "a", {"href": "vbscript:msgbox(1)"}, []],
+            [17, "area", {"href": "javascript\u0000:alert(1)"}, []],
+        ),
+        [],
+    ),
+    (
+        "CSS expression, escapes, foreign @import",
+        doc(
+            [10, "div", {"style": "width: expression(alert(1))"}, []],
+            [11, "div", {"style": "width: exp\\72 ession(alert(1))"}, []],
+            [12, "div", {"style": "background:url('javascript:alert(1)')"}, []],
+            [13, "div", {"style": "background:url(https://evil.example/t.gif)"}, []],
+            head=(
+                [20, "style", {}, [[21, "#text", "@import 'https://evil.example/x.css'; p{}"]]],
+                [
+                    22,
+                    "style",
+                    {},
+                    [[23, "#text", "@im"], [24, "#text", "port url(//evil.example/y.css);"]],
+                ],
+                [25, "style", {}, [[26, "#text", "b{background:url(https://evil.example/z.png)}"]]],
+            ),
+        ),
+        [],
+    ),
+    (
+        "SVG animation of href and handlers",
+        doc(
+            [
+                10,
+                "svg",
+                {},
+                [
+                    [
+                        11,
+                        "a",
+                        {"href": "https://shop.example/"},
+                        [
+                            [
+                                12,
+                                "animate",
+                                {"attributeName": "href", "values": JS, "dur": "0.01s"},
+                                [],
+                            ],
+                            [13, "set", {"attributeName": "xlink:href", "to": JS}, []],
+                            [14, "set", {"attributeName": " href", "to": JS}, []],
+                            [15, "animate", {"attributeName": "onclick", "to": "alert(1)"}, []],
+                            [16, "text", {"y": "20"}, [[17, "#text", "x"]]],
+                        ],
+                    ],
+                    [18, "a", {"xlink:href": JS}, [[19, "#text", "y"]]],
+                    [
+                        20,
+                        "image",
+                        {"href": "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"},
+                        [],
+                    ],
+                    [21, "use", {"href": "data:image/svg+xml,<svg id='x'/>#x"}, []],
+                    [22, "feImage", {"href": "https://evil.example/x.svg"}, []],
+                ],
+            ],
+        ),
+        [],
+    ),
+    (
+        "meta refresh, base, links",
+        doc(
+            head=(
+                [10, "meta", {"http-equiv": "refresh", "content": "0;url=javascript:alert(1)"}, []],
+                [11, "meta", {"content": "0; URL=https://evil.example/"}, []],
+                [12, "base", {"href": "https://evil.example/"}, []],
+                [13, "link", {"rel": "prefetch", "href": "https://evil.example/p"}, []],
+                [14, "link", {"rel": "stylesheet", "href": "https://evil.example/s.css"}, []],
+                [15, "link", {"rel": "import", "href": "https://shop.example/i.html"}, []],
+            )
+        ),
+        [],
+    ),
+    (
+        "data: URLs and a PNG polyglot",
+        doc(
+            [10, "img", {"src": "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"}, []],
+            [11, "img", {"src": "data:text/html,<script>alert(1)</script>"}, []],
+            [12, "img", {"src": POLYGLOT}, []],
+            [13, "a", {"href": "data:text/html,<script>alert(1)</script>"}, []],
+            [
+                14,
+                "video",
+                {"poster": "data:image/png;base64,AAAA", "src": "https://evil.example/v"},
+                [],
+            ],
+        ),
+        [],
+    ),
+    (
+        "forms, srcset, math href, srcdoc, object",
+        doc(
+            [
+                10,
+                "form",
+                {"action": JS},
+                [
+                    [11, "button", {"formaction": JS}, [[12, "#text", "go"]]],
+                    [
+                        13,
+                        "input",
+                        {"type": "image", "src": "https://evil.example/i", "formaction": JS},
+                        [],
+                    ],
+                ],
+            ],
+            [14, "img", {"srcset": "https://shop.example/a.png 1x, javascript:alert(1) 2x"}, []],
+            [
+                15,
+                "math",
+                {"href": JS},
+                [[16, "mi", {"href": JS, "xlink:href": JS}, [[17, "#text", "x"]]]],
+            ],
+            [
+                18,
+                "iframe",
+                {"srcdoc": "<script>alert(1)</script>", "width": "10", "height": "10"},
+                [],
+            ],
+            [19, "iframe", {"src": JS}, []],
+            [20, "object", {"data": "https://evil.example/x"}, []],
+            [21, "embed", {"src": "https://evil.example/x"}, []],
+            [22, "portal", {"src": "https://evil.example/x"}, []],
+        ),
+        [],
+    ),
+    (
+        "vectors injected by mutations after the snapshot",
+        doc(
+            [10, "p", {}, [[11, "#text", "hi"]]],
+            [12, "a", {"href": "https://shop.example/"}, [[13, "#text", "ok"]]],
+            [14, "svg", {}, [[15, "a", {}, []]]],
+            head=([16, "style", {}, [[17, "#text", "p{}"]]], [18, "meta", {"name": "x"}, []]),
+        ),
+        [
+            {
+                "adds": [
+                    add(10, [20, "script", {}, [[21, "#text", "alert(1)"]]]),
+                    add(10, [22, "img", {"src": "x", "onerror": "alert(1)"}, []]),
+                    add(10, [23, "iframe", {"srcdoc": "<script>alert(1)</script>"}, []]),
+                    add(14, [24, "set", {"attributeName": "href", "to": JS}, []]),
+                    add(
+                        5,
+                        [
+                            25,
+                            "form",
+                            {"action": JS},
+                            [[26, "input", {"type": "submit", "formaction": JS}, []]],
+                        ],
+                    ),
+                ],
+                "attrs": [
+                    [12, "href", " javascript:alert(1)"],
+                    [10, "onclick", "alert(1)"],
+                    [10, "style", "background:url(javascript:alert(1))"],
+                    [18, "http-equiv", "refresh"],
+                    [18, "content", "0;url=javascript:alert(1)"],
+                ],
+                "texts": [[17, "@import url(https://evil.example/x.css);"]],
+            },
+            {
+                "adds": [add(4, [30, "base", {"href": "https://evil.example/"}, []])],
+                "attrs": [[22, "src", "data:image/svg+xml,<svg onload=alert(1)>"]],
+            },
+        ],
+    ),
+    (
+        "nested frame documents",
+        doc(
+            [
+                10,
+                "iframe",
+                {"src": "https://shop.example/frame", "width": "200", "height": "100"},
+                [
+                    [
+                        11,
+                        "#document",
+                        [
+                            [
+                                12,
+                                "html",
+                                {},
+                                [
+                                    [13, "head", {}, []],
+                                    [
+                                        14,
+                                        "body",
+                                        {},
+                                        [
+                                            [15, "script", {}, [[16, "#text", "alert(1)"]]],
+                                            [17, "img", {"src": "x", "onerror": "alert(1)"}, []],
+                                            [18, "p", {}, [[19, "#text", "inside"]]],
+                                        ],
+                                    ],
+                                ],
+                            ]
+                        ],
+                    ],
+                ],
+            ],
+            [
+                20,
+                "iframe",
+                {"src": "https://ads.example/"},
+                [
+                    [
+                        21,
+                        "#document",
+                        [[22, "html", {}, [[23, "body", {}, [[24, "#text", "third party"]]]]]],
+                    ],
+                ],
+            ],
+        ),
+        [
+            {
+                "adds": [add(14, [30, "a", {"href": JS}, [[31, "#text", "x"]]])],
+                "attrs": [[18, "onclick", "alert(1)"]],
+            },
+        ],
+    ),
+]
+
+
+def apply(tree: list[Any], batch: dict[str, Any]) -> None:
+    """Apply a replica.mutations batch to a replica tree, as the agent's workspace does."""
+    index: dict[int, list[Any]] = {}
+    parent_of: dict[int, list[Any]] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        index[node[0]] = node
+        kids = node[2] if node[1] == "#document" else node[3] if len(node) == 4 else []
+        for kid in kids:
+            parent_of[kid[0]] = node
+        stack.extend(kids)
+
+    def kids_of(node: list[Any]) -> list[Any]:
+        return node[2] if node[1] == "#document" else node[3]  # type: ignore[no-any-return]
+
+    for node_id in batch["removes"]:
+        kids = kids_of(parent_of[node_id])
+        kids[:] = [k for k in kids if k[0] != node_id]
+    for entry in batch["adds"]:
+        kids = kids_of(index[entry["parent"]])
+        at = next((i for i, k in enumerate(kids) if k[0] == entry["next"]), len(kids))
+        kids.insert(at, entry["node"])
+        stack = [entry["node"]]
+        while stack:
+            node = stack.pop()
+            index[node[0]] = node
+            if node[1] == "#document":
+                stack.extend(node[2])
+            elif len(node) == 4:
+                stack.extend(node[3])
+    for node_id, name, value in batch["attrs"]:
+        if value is None:
+            index[node_id][2].pop(name, None)
+        else:
+            index[node_id][2][name] = value
+    for node_id, text in batch["texts"]:
+        index[node_id][2] = text
+
+
+def render_case(
+    loop: Loop, renderer: Renderer, case: tuple[str, list[Any], list[dict[str, Any]]]
+) -> list[Any]:
+    _, snapshot, batches = case
+    session = new_session()
+    out = loop.run(
+        renderer.snapshot(session, snapshot_message(copy.deepcopy(snapshot), session), ORIGINS)
+    )
+    tree = out["doc"]
+    for seq, batch in enumerate(batches, start=1):
+        replica = loop.run(renderer.mutations(session, mutations_message(session, seq, **batch)))
+        apply(tree, replica)
+    loop.run(renderer.drop(session))
+    return tree  # type: ignore[no-any-return]
+
+
+def flatten_frames(tree: list[Any]) -> list[list[Any]]:
+    """The top document and every nested frame document (the harness builds each alone)."""
+    docs, stack = [tree], [tree]
+    while stack:
+        node = stack.pop()
+        kids = node[2] if node[1] == "#document" else node[3] if len(node) == 4 else []
+        for kid in kids:
+            if kid[1] == "#document":
+                docs.append(kid)
+        stack.extend(kids)
+    return docs
+
+
+def unexpected(events: list[str]) -> list[str]:
+    """Everything but fetches from the brand's own origin, which the policy allows."""
+    return [e for e in events if not e.startswith("request https://shop.example/")]
+
+
+def test_hostile_streams_leave_nothing_that_runs_loads_or_navigates(
+    loop: Loop,
+    renderer: Renderer,
+    harness: Harness,  # noqa: F811
+) -> None:
+    failures: list[str] = []
+    built: list[list[Any]] = []
+    for case in CASES:
+        tree = render_case(loop, renderer, case)
+        found = violations(tree)
+        if found:
+            failures.append(f"{case[0]}: {found}")
+        built.append(tree)
+    assert failures == [], "\n".join(failures)
+    docs = [d for tree in built for d in flatten_frames(tree)]
+    events = unexpected(loop.run(harness.build_nodes(docs)))
+    if events:
+        for case, tree in zip(CASES, built, strict=True):
+            single = unexpected(loop.run(harness.build_nodes(flatten_frames(tree))))
+            if single:
+                failures.append(f"{case[0]}: {sorted(set(single))}")
+    assert failures == [] and events == [], "\n".join(failures) or events
+
+
+def test_negative_control_the_raw_streams_do_run(loop: Loop, harness: Harness) -> None:  # noqa: F811
+    raw: list[list[Any]] = []
+    for _, snapshot, batches in CASES:
+        tree = copy.deepcopy(snapshot)
+        for batch in batches:
+            apply(
+                tree, {"removes": [], "adds": [], "attrs": [], "texts": [], **copy.deepcopy(batch)}
+            )
+        raw += flatten_frames(tree)
+    events = loop.run(harness.build_nodes(raw))
+    assert sum(e.startswith("dialog") for e in events) >= 3, events
+    assert sum(e.startswith("request") for e in events) >= 3, events
+
+
+def test_polyglot_png_is_reencoded_without_its_trailer(loop: Loop, renderer: Renderer) -> None:
+    tree = render_case(loop, renderer, CASES[6])
+    src = find(tree, 12)[2]["src"]  # type: ignore[index]
+    data = base64.b64decode(src.split(",", 1)[1])
+    assert src.startswith("data:image/png;base64,") and src != POLYGLOT
+    assert b"script" not in data and b"onerror" not in data and data.endswith(b"IEND\xaeB`\x82")
+    # In a big snapshot too (the compressed path and the "no data: URL" shortcut).
+    filler = [
+        [100 + i, "p", {"class": "x" * 40}, [[10_000 + i, "#text", "y" * 60]]] for i in range(2500)
+    ]
+    big = doc([12, "img", {"src": POLYGLOT}, []], *filler)
+    session = new_session()
+    out = loop.run(renderer.snapshot(session, snapshot_message(big, session), ORIGINS))
+    assert find(out["doc"], 12)[2]["src"] == src  # type: ignore[index]
+
+
+def test_nested_frame_documents(loop: Loop, renderer: Renderer) -> None:
+    """A same-origin (brand-origin) frame's document, sent as its iframe's single child, stays
+    a sanitized nested replica inside the labelled placeholder; a third-party frame's does not
+    reach the agent at all; mutations inside either are sanitized or vanish."""
+    tree = render_case(loop, renderer, CASES[9])
+    assert find(tree, 10) == [
+        10,
+        "div",
+        {
+            "data-cobrowse-placeholder": "iframe",
+            "style": "display:inline-block;width:200px;height:100px",
+        },
+        [
+            [
+                11,
+                "#document",
+                [
+                    [
+                        12,
+                        "html",
+                        {},
+                        [
+                            [13, "head", {}, []],
+                            [
+                                14,
+                                "body",
+                                {},
+                                [
+                                    [17, "img", {}, []],
+                                    [18, "p", {}, [[19, "#text", "inside"]]],
+                                    [30, "a", {}, [[31, "#text", "x"]]],
+                                ],
+                            ],
+                        ],
+                    ]
+                ],
+            ]
+        ],
+    ]
+    assert find(tree, 20) == [
+        20,
+        "div",
+        {"data-cobrowse-placeholder": "third-party iframe", "style": "display:inline-block"},
+        [],
+    ]
+    # A frame whose src moves to a third party loses its nested replica (remove + re-add).
+    session = new_session()
+    loop.run(
+        renderer.snapshot(session, snapshot_message(copy.deepcopy(CASES[9][1]), session), ORIGINS)
+    )
+    out = loop.run(
+        renderer.mutations(
+            session, mutations_message(session, attrs=[[10, "src", "https://ads.example/"]])
+        )
+    )
+    assert out["removes"] == [10]
+    assert (
+        out["adds"][0]["node"][3] == []
+        and out["adds"][0]["node"][2]["data-cobrowse-placeholder"] == "third-party iframe"
+    )
+    # Masking reaches into frames: a masked iframe masks its document's text.
+    masked = doc(
+        [
+            10,
+            "iframe",
+            {"class": "secret", "src": "https://shop.example/f"},
+            [[11, "#document", [[12, "html", {}, [[13, "body", {}, [[14, "#text", "4242"]]]]]]]],
+        ]
+    )
+    session = new_session()
+    out = loop.run(renderer.snapshot(session, snapshot_message(masked, session), ORIGINS))
+    assert find(out["doc"], 14) == [14, "#text", "\u2022" * 6]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        doc([10, "div", {}, [[11, "#document", []]]]),  # a document under a non-frame
+        doc([10, "iframe", {}, [[11, "#document", []], [12, "p", {}, []]]]),  # not the single child
+        doc([10, "p", {}, []], [10, "p", {}, []]),  # ids colliding
+        [1, "#document", [[1, "html", {}, []]]],  # a child with the document's id
+    ],
+)
+def test_forged_structures_are_refused(loop: Loop, renderer: Renderer, bad: list[Any]) -> None:
+    session = new_session()
+    with pytest.raises(RendererError):
+        loop.run(renderer.snapshot(session, snapshot_message(bad, session), BRAND))
+
+
+def test_forged_mutations_are_refused_and_cost_a_resync(loop: Loop, renderer: Renderer) -> None:
+    for batch in (
+        {"adds": [add(999, [20, "p", {}, []])]},  # an unknown parent
+        {"adds": [add(5, [10, "p", {}, []])]},  # an id already in use
+        {"adds": [add(5, [20, "p", {}, []], 999)]},  # next not under parent
+        {"adds": [add(5, [20, "#document", []])]},  # a document under a body
+        {"removes": [1]},  # the document itself
+        {"texts": [[5, "x"]]},  # text on an element
+    ):
+        session = new_session()
+        loop.run(
+            renderer.snapshot(session, snapshot_message(doc([10, "p", {}, []]), session), BRAND)
+        )
+        with pytest.raises(RendererError):
+            loop.run(renderer.mutations(session, mutations_message(session, **batch)))
+        with pytest.raises(RendererError):  # the session needs a resync now
+            loop.run(renderer.mutations(session, mutations_message(session, seq=2)))

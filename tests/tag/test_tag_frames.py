@@ -1,0 +1,137 @@
+"""Capture beyond one light DOM: same-origin frames, open shadow roots, CSSOM-only styles."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+from tagharness import (
+    EXPECTED_TREE_JS,
+    PLACEHOLDER,
+    SITE,
+    FakeRelay,
+    TagUI,
+    assert_same_tree,
+    open_page,
+    start_chat,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _session(page: Page, relay: FakeRelay, ui: TagUI, name: str) -> None:
+    open_page(page, name)
+    page.wait_for_load_state("load")  # frames loaded
+    start_chat(relay, ui)
+    relay.start_session()
+
+
+def _same(page: Page, relay: FakeRelay) -> None:
+    relay.settle()
+    assert_same_tree(relay.replica.tree(), page.evaluate(EXPECTED_TREE_JS))
+
+
+def test_same_origin_frames_recursively_and_cross_origin_never(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    _session(page, relay, ui, "frames.html")
+    _same(page, relay)
+    replica = relay.replica
+    same = replica.find(id="same")
+    (doc_id,) = same["children"]
+    assert replica.nodes[doc_id]["name"] == "#document"
+    assert replica.find(id="inner-p")["name"] == "p"
+    assert replica.find(href=f"{SITE}/deep/link")["name"] == "a"  # URLs resolve in the frame
+    assert len([n for n in replica.nodes.values() if n["attrs"].get("id") == "leaf-p"]) == 2
+    assert replica.find(id="cross")["children"] == []
+    assert "cross-origin secret" not in "".join(relay.raw)
+    # Masking reaches into frames: a password there, and a frame inside a masked container.
+    assert replica.find(id="inner-pw")["attrs"][":masked"] == "password"
+    masked_leaf = [
+        n for n in replica.nodes.values() if n["name"] == "#text" and n["text"] == PLACEHOLDER
+    ]
+    assert masked_leaf, "text of the frame inside the masked container is masked"
+    # Changes inside a frame, input inside a frame, and a frame that navigates.
+    frame = page.frame_locator("#same")
+    frame.locator("#inner-name").fill("typed in frame")
+    page.evaluate("""() => {
+        const d = document.getElementById('same').contentDocument;
+        d.getElementById('inner-p').append(' more');
+        d.body.appendChild(d.createElement('hr'));
+    }""")
+    _same(page, relay)
+    assert replica.find(id="inner-name")["attrs"][":value"] == "typed in frame"
+    page.evaluate("() => { document.getElementById('same').src = 'leaf.html'; }")
+    page.wait_for_function(
+        "() => document.getElementById('same').contentDocument?.getElementById('leaf-p')"
+    )
+    relay.wait(lambda: (relay.settle(), len(relay.replica.find(id="same")["children"]) == 1)[1])
+    _same(page, relay)
+    # The old document (with its nested leaf frame) is gone; the new one is in.
+    assert len([n for n in replica.nodes.values() if n["attrs"].get("id") == "leaf-p"]) == 2
+    assert not [n for n in replica.nodes.values() if n["attrs"].get("id") == "inner-p"]
+    # The visitor's pointer over an element inside the frame names that element.
+    box = page.frame_locator("#same").locator("#leaf-p").bounding_box()
+    assert box
+    mark = len(relay.frames)
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    pointer = relay.next_frame("pointer", mark)
+    ids = {i for i, n in replica.nodes.items() if n["attrs"].get("id") == "leaf-p"}
+    texts = {c for i in ids for c in replica.nodes[i]["children"]}
+    assert pointer["id"] in ids | texts
+
+
+def test_open_shadow_roots_and_their_changes(page: Page, relay: FakeRelay, ui: TagUI) -> None:
+    _session(page, relay, ui, "shadow.html")
+    _same(page, relay)
+    replica = relay.replica
+    card = replica.find(id="card")
+    first = replica.nodes[card["children"][0]]
+    assert first["name"] == "#shadow"
+    assert replica.find(id="in-shadow")["name"] == "p"
+    assert "closed secret" not in "".join(relay.raw)  # closed roots stay private
+    assert replica.find(id="shadow-masked")["attrs"][":masked"] == "attribute"
+    assert "masked shadow text" not in "".join(relay.raw)
+    page.locator("#shadow-in").fill("typed in shadow")
+    page.evaluate("""() => {
+        const root = document.getElementById('card').shadowRoot;
+        root.getElementById('in-shadow').textContent = 'changed in shadow';
+        root.appendChild(document.createElement('hr'));
+        document.getElementById('card').prepend('before ');
+        const late = document.getElementById('late').attachShadow({mode: 'open'});
+        late.innerHTML = '<b id="late-b">attached later</b>';
+    }""")
+    # No record says a shadow root was attached: the periodic poll finds it.
+    relay.wait(lambda: (relay.settle(), "attached later" in "".join(relay.raw))[1], timeout=10)
+    _same(page, relay)
+    assert replica.find(id="shadow-in")["attrs"][":value"] == "typed in shadow"
+
+
+def test_cssom_only_rules_travel_as_text_and_follow_changes(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    _session(page, relay, ui, "cssom.html")
+    _same(page, relay)
+    replica = relay.replica
+    sc = replica.find(id="sc")
+    assert sc["attrs"][":cssom"] == "sheet"
+    (text_id,) = sc["children"]
+    assert "rgb(200, 0, 0)" in replica.nodes[text_id]["text"]
+    adopted = [n for n in replica.nodes.values() if n["attrs"].get(":cssom") == "adopted"]
+    assert len(adopted) == 2  # the document's and the shadow root's
+    page.evaluate("""() => {
+        const sheet = document.getElementById('sc').sheet;
+        sheet.insertRule('.c { padding: 7px; }', 2);
+        sheet.deleteRule(1);
+        const s = new CSSStyleSheet();
+        s.replaceSync('h1 { color: rgb(9, 9, 9); }');
+        document.adoptedStyleSheets = [...document.adoptedStyleSheets, s];
+        document.getElementById('host').shadowRoot.adoptedStyleSheets[0]
+            .replaceSync('p { font-style: italic; }');
+        const late = document.createElement('style');
+        late.setAttribute('nonce', 'cbtest');
+        document.head.appendChild(late);
+        late.sheet.insertRule('.late { top: 1px; }');
+    }""")
+    # Count changes go out at the next flush; same-count rewrites within the periodic poll.
+    relay.wait(lambda: (relay.settle(), "italic" in "".join(relay.raw))[1], timeout=8)
+    _same(page, relay)

@@ -1,0 +1,195 @@
+"""The workspace's conversation controls and the CoBrowse widget's issue-5 parts, against the
+fake relay: ending a conversation, the transcript, the invite countdown, asking for shared
+control, text selections both ways, and areas of the replica the agent cannot see."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from test_agent_workspace import CONVERSATIONS, PAGE_DOC, check_sent_frames, open_conversation
+from workspace_fakes import AGENT, FakeRelay, FakeSite
+
+pytestmark = pytest.mark.browser
+
+
+def replica(page: Page) -> Any:
+    return page.frame_locator("[data-testid=replica-frame]")
+
+
+def snapshot(relay: FakeRelay, doc: list[Any] = PAGE_DOC) -> None:
+    relay.push(
+        "replica.snapshot",
+        session="s1",
+        seq=0,
+        url="http://brand.test/checkout.html",
+        title="Checkout",
+        viewport={"w": 1000, "h": 700, "dpr": 1},
+        doc=doc,
+    )
+
+
+def view_only_session(page: Page, relay: FakeRelay) -> None:
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_conversation(page, relay)
+    relay.push(
+        "session.started", session="s1", conversation="c1", mode="view_only", agent=AGENT["name"]
+    )
+    snapshot(relay)
+    expect(page.get_by_test_id("session-status")).to_have_attribute("data-status", "active")
+
+
+def test_the_agent_ends_a_conversation_and_it_becomes_read_only(
+    page: Page, workspace: FakeRelay
+) -> None:
+    relay = workspace
+    open_conversation(page, relay)
+    page.get_by_test_id("conversation-close").click()
+    assert relay.wait_for("conversation.close")["conversation"] == "c1"
+    closed = [dict(CONVERSATIONS[0], state="closed"), CONVERSATIONS[1]]
+    relay.push("conversation.list", conversations=closed)
+    relay.push(
+        "chat.message",
+        conversation="c1",
+        sender="system",
+        name=AGENT["name"],
+        text="Alice Agent ended the conversation.",
+        at=1_700_000_000_500,
+    )
+    expect(page.get_by_test_id("chat-message").last).to_have_attribute("data-sender", "system")
+    for testid in ("chat-input", "chat-send", "conversation-close", "cobrowse-button"):
+        expect(page.get_by_test_id(testid)).to_be_disabled()
+    expect(page.get_by_test_id("transcript-open")).to_be_enabled()
+    check_sent_frames(relay)
+
+
+def test_the_transcript_shows_the_chat_and_offers_an_export(
+    page: Page, site: FakeSite, workspace: FakeRelay
+) -> None:
+    site.transcripts["c1"] = {
+        "conversation": "c1",
+        "brand": "demo",
+        "started_at": 1_700_000_000_000,
+        "closed_at": None,
+        "messages": [
+            {"conversation": "c1", "sender": "visitor", "name": "Visitor", "text": "Hi there",
+             "at": 1_700_000_000_000},
+            {"conversation": "c1", "sender": "agent", "name": "Alice Agent",
+             "text": "<b>not markup</b>", "at": 1_700_000_001_000},
+        ],
+    }  # fmt: skip
+    open_conversation(page, workspace)
+    page.get_by_test_id("transcript-open").click()
+    panel = page.get_by_test_id("transcript-panel")
+    expect(panel).to_have_attribute("data-state", "loaded")
+    lines = page.get_by_test_id("transcript-message")
+    expect(lines).to_have_count(2)
+    expect(lines.nth(1)).to_contain_text("<b>not markup</b>")  # text, never HTML
+    export = page.get_by_test_id("transcript-export")
+    expect(export).to_have_attribute("href", "/agent/conversations/c1/transcript?format=text")
+    page.get_by_test_id("transcript-close").click()
+    expect(panel).to_be_hidden()
+    # Another conversation without a transcript: a clear error.
+    open_conversation(page, workspace, "c2")
+    page.get_by_test_id("transcript-open").click()
+    expect(page.get_by_test_id("workspace-error")).to_contain_text("no such conversation")
+
+
+def test_a_pending_invite_counts_down_to_its_expiry(page: Page, workspace: FakeRelay) -> None:
+    relay = workspace
+    open_conversation(page, relay)
+    expires = int(time.time() * 1000) + 90_500
+    relay.push(
+        "invite.state", invite="i1", conversation="c1", mode="shared", state="pending",
+        expires_at=expires,
+    )  # fmt: skip
+    expiry = page.get_by_test_id("invite-expiry")
+    expect(expiry).to_have_text("expires in 1:30")
+    relay.push("invite.state", invite="i1", conversation="c1", mode="shared", state="expired")
+    expect(page.get_by_test_id("invite-status")).to_contain_text("expired")
+    expect(expiry).to_be_hidden()
+
+
+def test_asking_for_shared_control_in_a_view_only_session(page: Page, workspace: FakeRelay) -> None:
+    relay = workspace
+    view_only_session(page, relay)
+    expect(page.get_by_test_id("address-bar")).to_have_attribute("readonly", "")
+    upgrade = page.get_by_test_id("session-upgrade")
+    upgrade.click()
+    assert relay.wait_for("session.upgrade") == {"v": 1, "type": "session.upgrade", "session": "s1"}
+    relay.push(
+        "invite.state", invite="i9", conversation="c1", mode="shared", state="pending",
+        session="s1", expires_at=int(time.time() * 1000) + 60_000,
+    )  # fmt: skip
+    expect(upgrade).to_be_disabled()
+    expect(page.get_by_test_id("invite-status")).to_contain_text("shared control")
+    relay.push(
+        "invite.state", invite="i9", conversation="c1", mode="shared", state="declined",
+        session="s1",
+    )  # fmt: skip
+    expect(page.get_by_test_id("invite-status")).to_contain_text("still view only")
+    expect(upgrade).to_be_enabled()
+    # Accepted: the relay repeats session.started with the same id and the new mode.
+    relay.push(
+        "session.started", session="s1", conversation="c1", mode="shared", agent=AGENT["name"]
+    )
+    expect(page.get_by_test_id("session-mode")).to_have_text("Shared")
+    expect(upgrade).to_be_hidden()
+    expect(page.get_by_test_id("navigate")).to_be_visible()
+    expect(replica(page).locator("#title")).to_have_text("Checkout")  # same replica kept
+    check_sent_frames(relay)
+
+
+def test_text_selections_are_shown_and_sent_both_ways(page: Page, workspace: FakeRelay) -> None:
+    relay = workspace
+    view_only_session(page, relay)
+    # The visitor highlighted "Check" of the h1's text node (id 9).
+    relay.push("selection", session="s1", ranges=[[9, 0, 9, 5]])
+    shown = page.get_by_test_id("visitor-selection")
+    expect(shown).to_contain_text("\u201cCheck\u201d")
+    expect(page.get_by_test_id("visitor-selection-mark")).to_have_count(1)
+    relay.push("selection", session="s1", ranges=[])
+    expect(shown).to_be_hidden()
+    expect(page.get_by_test_id("visitor-selection-mark")).to_have_count(0)
+    # The agent selects the whole heading in the replica (view only allows it).
+    replica(page).locator("#title").evaluate(
+        "h => h.ownerDocument.getSelection().setBaseAndExtent(h.firstChild, 2, h.firstChild, 8)"
+    )
+    sent = relay.wait_for("selection", lambda m: m["ranges"] != [])
+    assert sent == {"v": 1, "type": "selection", "session": "s1", "ranges": [[9, 2, 9, 8]]}
+    replica(page).locator("#title").evaluate(
+        "h => h.ownerDocument.getSelection().removeAllRanges()"
+    )
+    relay.wait_for("selection", lambda m: m["ranges"] == [])
+    check_sent_frames(relay)
+
+
+def test_areas_the_agent_cannot_see_are_marked_with_the_reason(
+    page: Page, site: FakeSite, workspace: FakeRelay
+) -> None:
+    relay = workspace
+    view_only_session(page, relay)
+    doc: list[Any] = [1, "#document", [[2, "html", {}, [[3, "head", {}, []], [4, "body", {}, [
+        [5, "div", {"id": "frame", "data-cobrowse-placeholder": "third-party iframe",
+                    "style": "width:300px;height:100px"}, []],
+        [6, "canvas", {"id": "chart", "width": "200", "height": "80"}, []],
+        [7, "img", {"id": "evil", "alt": "tracker", "src": "http://evil.test/pixel.png"}, []],
+        [8, "img", {"id": "ok", "alt": "logo", "src": "http://brand.test/logo.png"}, []],
+    ]]]]]]  # fmt: skip
+    snapshot(relay, doc)
+    frame = replica(page)
+    placeholder = frame.locator("#frame")
+    label = placeholder.evaluate("el => getComputedStyle(el, '::before').content")
+    assert "Not visible to you" in label and "third-party iframe" in label
+    expect(frame.locator("#chart")).to_have_attribute("data-cobrowse-replica-unseen", "canvas")
+    # The workspace CSP refuses the other origin's image: it is marked, the brand's is not.
+    expect(frame.locator("#evil")).to_have_attribute("data-cobrowse-replica-unseen", "image")
+    expect(frame.locator("#ok")).not_to_have_attribute("data-cobrowse-replica-unseen", "image")
+    summary = page.get_by_test_id("unseen-summary")
+    expect(summary).to_contain_text("third-party frame")
+    expect(summary).to_contain_text("canvas")
+    expect(summary).to_contain_text("image not loaded")
+    assert any("evil.test" in v for v in site.csp_violations)
+    site.csp_violations.clear()  # expected here: this is the refusal under test
