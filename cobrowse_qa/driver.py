@@ -417,6 +417,9 @@ def new_contexts(browser: Browser, **context_args: Any) -> tuple[BrowserContext,
     """Two isolated contexts (no shared cookies or storage): the visitor's and the agent's."""
     visitor = browser.new_context(**{"viewport": VISITOR_VIEWPORT, **context_args})
     agent = browser.new_context(**{"viewport": AGENT_VIEWPORT, **context_args})
+    for context in (visitor, agent):
+        # A step that cannot happen should fail in seconds, naming itself, not after 30 s.
+        context.set_default_timeout(10_000)
     return visitor, agent
 
 

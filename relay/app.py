@@ -94,6 +94,9 @@ class RelayServer:
         )
         self.broker: Broker = broker or LocalBroker()
         self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
+        # A crashed page or a dead browser resyncs its idle sessions at once (not only at
+        # their visitor's next dom.* message): the agent never keeps a stale replica.
+        self.renderer.on_lost = self._replicas_lost
         self.signer = TimestampSigner(settings.secret_key, salt="cobrowse.agent")
         self.login_limiter = KeyedLimiter(settings.limits.login_attempts_per_minute)
         self.accounts = {a.id: a for a in settings.agents}
@@ -431,6 +434,17 @@ class RelayServer:
                     _drain(queue)
                     queue.put_nowait(None)
                 await self.renderer.drop(effect.session)
+
+    def _replicas_lost(self, sessions: list[str]) -> None:
+        """Renderer callback (on the event loop): these sessions' replicas are gone."""
+        loop = asyncio.get_running_loop()
+        for session in sessions:
+            queue = self._render_queues.get(session)
+            if queue is not None:
+                _drain(queue)  # batches for the lost replica would only fail and resync again
+            task = loop.create_task(self.apply(self.core.replica_failed(session)))
+            self._render_tasks.add(task)
+            task.add_done_callback(self._render_tasks.discard)
 
     def _enqueue_render(self, render: core.Render) -> None:
         queue = self._render_queues.get(render.session)

@@ -290,6 +290,52 @@ MATHML_ELEMENTS: Final = frozenset(
 
 ELEMENTS: Final = {HTML_NS: HTML_ELEMENTS, SVG_NS: SVG_ELEMENTS, MATHML_NS: MATHML_ELEMENTS}
 
+# Autonomous custom elements (HTML namespace only): the hosts of most open shadow roots. In
+# the agent's replica no definition exists, so one is an inert HTMLElement with the HTML
+# attribute allowlist (URL attributes have no URL kind on it: denied). The name rule is the
+# HTML spec's "valid custom element name" restricted to ASCII (as the tag sends localName);
+# the reserved names are SVG/MathML elements the spec excludes. ``is`` stays denied (it
+# upgrades built-ins).
+CUSTOM_ELEMENT_RE: Final = r"^[a-z][a-z0-9._]*-[a-z0-9._-]*$"
+RESERVED_CUSTOM_NAMES: Final = frozenset(
+    {
+        "annotation-xml",
+        "color-profile",
+        "font-face",
+        "font-face-src",
+        "font-face-uri",
+        "font-face-format",
+        "font-face-name",
+        "missing-glyph",
+    }
+)
+
+# HTML elements that may host a shadow root (attachShadow's list; plus custom elements). A
+# ``#shadow`` node under anything else cannot have come from a browser: the renderer refuses
+# the message (RendererError, resync), like any other forged structure.
+SHADOW_HOSTS: Final = frozenset(
+    {
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "div",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "main",
+        "nav",
+        "p",
+        "section",
+        "span",
+    }
+)
+
 # rel tokens a kept <link> may carry; anything else (import, preload, prefetch, modulepreload,
 # dns-prefetch, manifest, serviceworker...) fetches or runs something: the link is dropped.
 LINK_RELS: Final = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon"})
@@ -694,7 +740,11 @@ ANIMATION_ELEMENTS: Final = frozenset({"animate", "animateMotion", "animateTrans
 ANIMATION_VALUE_ATTRS: Final = frozenset({"from", "to", "by", "values"})
 
 # State entries the protocol defines (never real attributes), and what each may hold.
-STATE_ENTRIES: Final = frozenset({":value", ":checked", ":selected", ":masked", ":scroll"})
+STATE_ENTRIES: Final = frozenset(
+    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom"}
+)
+# ":cssom" on a <style>: its rules live in the CSSOM; the last text child is synthetic.
+CSSOM_KINDS: Final = frozenset({"sheet", "adopted"})
 MASK_REASONS: Final = frozenset({"password", "attribute", "selector", "autocomplete"})
 # autocomplete tokens that mean "secret" even when the tag did not mask the field.
 MASKED_AUTOCOMPLETE_RE: Final = (
@@ -850,7 +900,19 @@ def css_allowed(text: str, origins: tuple[str, ...] = ()) -> bool:
 
 def element_allowed(tag: str, namespace: str = HTML_NS) -> bool:
     """Whether this element may appear at all (before any attribute-dependent rule)."""
-    return tag in ELEMENTS.get(namespace, frozenset())
+    return tag in ELEMENTS.get(namespace, frozenset()) or (
+        namespace == HTML_NS and is_custom_element(tag)
+    )
+
+
+def is_custom_element(tag: str) -> bool:
+    """Whether ``tag`` is a valid autonomous custom element name (ASCII)."""
+    return re.match(CUSTOM_ELEMENT_RE, tag) is not None and tag not in RESERVED_CUSTOM_NAMES
+
+
+def can_host_shadow(tag: str, namespace: str = HTML_NS) -> bool:
+    """Whether an element may have a shadow root (the ``#shadow`` node of the protocol)."""
+    return namespace == HTML_NS and (tag in SHADOW_HOSTS or is_custom_element(tag))
 
 
 ElementAction = Literal["keep", "drop", "placeholder"]
@@ -950,6 +1012,10 @@ def policy_json() -> dict[str, Any]:
         "animationElements": sorted(ANIMATION_ELEMENTS),
         "animationValueAttrs": sorted(ANIMATION_VALUE_ATTRS),
         "stateEntries": sorted(STATE_ENTRIES),
+        "cssomKinds": sorted(CSSOM_KINDS),
+        "customElementRe": CUSTOM_ELEMENT_RE,
+        "reservedCustomNames": sorted(RESERVED_CUSTOM_NAMES),
+        "shadowHosts": sorted(SHADOW_HOSTS),
         "maskReasons": sorted(MASK_REASONS),
         "maskedAutocompleteRe": MASKED_AUTOCOMPLETE_RE,
         "cssForbidden": list(CSS_FORBIDDEN),

@@ -38,6 +38,9 @@
     next: getter(Node.prototype, 'nextSibling'),
     type: getter(Node.prototype, 'nodeType'),
     childNodes: getter(Node.prototype, 'childNodes'),
+    shadowRoot: getter(Element.prototype, 'shadowRoot'),
+    attachShadow: method(Element.prototype, 'attachShadow'),
+    fragmentQuerySelectorAll: method(DocumentFragment.prototype, 'querySelectorAll'),
     append: method(Node.prototype, 'appendChild'),
     insertBefore: method(Node.prototype, 'insertBefore'),
     removeChild: method(Node.prototype, 'removeChild'),
@@ -67,6 +70,14 @@
     for (let c = N.first(n); c; c = N.next(c)) out.push(c);
     return out;
   };
+  // Push what lies below n in the replica's tree: an element's shadow root, then its children.
+  const pushBelow = (stack, n) => {
+    if (N.type(n) === 1) {
+      const sr = N.shadowRoot(n);
+      if (sr) stack.push(sr);
+    }
+    for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+  };
 
   let P = null; // the compiled policy
 
@@ -89,6 +100,10 @@
       animationElements: new Set(policy.animationElements),
       animationValueAttrs: new Set(policy.animationValueAttrs),
       stateEntries: new Set(policy.stateEntries),
+      cssomKinds: new Set(policy.cssomKinds),
+      customElementRe: new RegExp(policy.customElementRe),
+      reservedCustomNames: new Set(policy.reservedCustomNames),
+      shadowHosts: new Set(policy.shadowHosts),
       maskReasons: new Set(policy.maskReasons),
       maskedAutocompleteRe: new RegExp(policy.maskedAutocompleteRe),
       cssForbidden: policy.cssForbidden,
@@ -190,9 +205,17 @@
     return true;
   }
 
+  function isCustomElement(tag) {
+    return P.customElementRe.test(tag) && !P.reservedCustomNames.has(tag);
+  }
+
   function elementAllowed(tag, ns) {
     const set = P.elements[ns];
-    return set !== undefined && set.has(tag);
+    return (set !== undefined && set.has(tag)) || (ns === 'html' && isCustomElement(tag));
+  }
+
+  function canHostShadow(tag, ns) {
+    return ns === 'html' && (P.shadowHosts.has(tag) || isCustomElement(tag));
   }
 
   function elementAction(tag, attrs, ns) {
@@ -313,6 +336,7 @@
       this.styleSent = new Map(); // style id -> id of its one emitted text child (or null)
       this.fresh = null; // ids serialized in the current mutations batch
       this.matched = new Set(); // infos matched by mask selectors
+      this.shadows = new Set(); // shadow root infos (mask selectors are matched in each)
       this.rootInfo = null;
       this.sawData = false; // some emitted attribute value holds 'data:'
     }
@@ -340,6 +364,25 @@
           fail('a document node can only be the snapshot root or an iframe\'s single child');
         }
         return this.buildDoc(id, node[2], depth);
+      } else if (name === '#shadow') {
+        // An open shadow root travels as its host's first child (docs/security.md, "Shadow
+        // roots"). It becomes a real shadow root of the inert host, so mask selectors match
+        // inside it as they do in the visitor's browser. Where no browser could have one (a
+        // host that cannot have a shadow root, a second root, under a document or a shadow
+        // root) it is a forgery: refused.
+        if (node.length !== 3 || !Array.isArray(node[2])) fail('bad #shadow node');
+        if (!parent || parent.type !== 'el' || !canHostShadow(parent.tag, parent.ns)) {
+          fail('a shadow root can only be the first child of an element that can host one');
+        }
+        if (N.shadowRoot(parent.node)) fail('the element already has a shadow root');
+        let root;
+        try { root = N.attachShadow(parent.node, { mode: 'open' }); } catch (e) { root = null; }
+        if (!root) fail('cannot attach a shadow root here');
+        info = { id, type: 'shadow', tag: name, ns: 'html', attrs: null, node: root, host: parent };
+        this.register(info);
+        this.shadows.add(info);
+        for (const child of node[2]) N.append(root, this.build(child, info, depth + 1).node);
+        return info;
       } else if (name.startsWith('#')) {
         fail('unknown node kind ' + name);
       } else {
@@ -365,7 +408,13 @@
         if (isFrame(info) && children.some((c) => Array.isArray(c) && c[1] === '#document')
             && children.length !== 1) fail('an iframe\'s document must be its single child');
         this.register(info);
-        for (const child of children) N.append(el, this.build(child, info, depth + 1).node);
+        for (let i = 0; i < children.length; i++) {
+          const child = children[i];
+          const shadow = Array.isArray(child) && child[1] === '#shadow';
+          if (shadow && i !== 0) fail('a shadow root must be its host\'s first child');
+          const built = this.build(child, info, depth + 1);
+          if (!shadow) N.append(el, built.node); // a shadow root is attached, not appended
+        }
         return info;
       }
       this.register(info);
@@ -419,11 +468,20 @@
           const info = infoOf(el);
           if (info) matched.add(info);
         }
+        // A document's selectors do not reach into shadow trees; the tag matches each element
+        // in its own tree (Element.matches), which is what querying each shadow root does.
+        for (const sh of this.shadows) {
+          for (const el of N.fragmentQuerySelectorAll(sh.node, selector)) {
+            const info = infoOf(el);
+            if (info) matched.add(info);
+          }
+        }
       }
       return matched;
     }
 
     parentInfo(info) {
+      if (info.type === 'shadow') return info.host;
       const p = N.parent(info.node);
       return p ? infoOf(p) || null : null;
     }
@@ -485,6 +543,7 @@
       if (field && typeof raw[':value'] === 'string') out[':value'] = raw[':value'];
       if (html && info.tag === 'input' && raw[':checked'] === '1') out[':checked'] = '1';
       if (html && info.tag === 'option' && raw[':selected'] === '1') out[':selected'] = '1';
+      if (isStyle(info) && P.cssomKinds.has(raw[':cssom'])) out[':cssom'] = raw[':cssom'];
       if (typeof raw[':scroll'] === 'string' && /^-?[0-9]{1,9}(\.[0-9]+)?,-?[0-9]{1,9}(\.[0-9]+)?$/.test(raw[':scroll'])) {
         out[':scroll'] = raw[':scroll'];
       }
@@ -524,6 +583,7 @@
       this.emitted.add(id);
       if (this.fresh) this.fresh.add(id);
       if (info.type === 'doc') return this.emitDoc(info, parentMask);
+      if (info.type === 'shadow') return this.emitShadow(info, parentMask);
       if (info.type !== 'el') return [id, info.tag, this.textOut(info, parentMask)];
       const tag = this.outputTag(info);
       const mask = parentMask || this.ownMask(info);
@@ -545,6 +605,8 @@
           children.push([child[0], '#text', child[1]]);
         }
       } else {
+        const sr = N.shadowRoot(info.node);
+        if (sr) children.push(this.emit(infoOf(sr), mask)); // always the host's first child
         for (let c = N.first(info.node); c; c = N.next(c)) {
           const ci = infoOf(c);
           if (!visibleUnder(info, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
@@ -552,6 +614,16 @@
         }
       }
       return [id, tag, attrs, children];
+    }
+
+    emitShadow(shInfo, mask) { // shInfo is already recorded as emitted (emit)
+      const children = [];
+      for (let c = N.first(shInfo.node); c; c = N.next(c)) {
+        const ci = infoOf(c);
+        if (!visibleUnder(shInfo, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
+        children.push(this.emit(ci, mask));
+      }
+      return [shInfo.id, '#shadow', children];
     }
 
     emitDoc(docInfo, mask) {
@@ -590,7 +662,7 @@
           this.maskedSent.delete(i.id);
           this.styleSent.delete(i.id);
         }
-        for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+        pushBelow(stack, n);
       }
     }
 
@@ -599,13 +671,15 @@
       while (stack.length) {
         const n = stack.pop();
         const i = infoOf(n);
-        if (i) { this.nodes.delete(i.id); this.matched.delete(i); }
-        for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+        if (i) { this.nodes.delete(i.id); this.matched.delete(i); this.shadows.delete(i); }
+        pushBelow(stack, n);
       }
     }
 
     nextEmitted(info) {
-      for (let s = N.next(info.node); s; s = N.next(s)) {
+      // A shadow root goes before its host's first (light) child in the agent's tree.
+      const from = info.type === 'shadow' ? N.first(info.host.node) : N.next(info.node);
+      for (let s = from; s; s = N.next(s)) {
         const si = infoOf(s);
         if (si && this.emitted.has(si.id)) return si.id;
       }
@@ -636,6 +710,8 @@
       for (const id of removes) {
         const info = get(id);
         if (info === this.rootInfo) fail('cannot remove the document');
+        // A browser cannot detach a shadow root: it goes only with its host.
+        if (info.type === 'shadow') fail('cannot remove a shadow root');
         touchStyle(this.parentInfo(info));
         if (this.emitted.has(id)) { out.removes.push(id); this.forget(info); }
         this.unregister(info);
@@ -644,14 +720,17 @@
       for (const add of adds) {
         if (add === null || typeof add !== 'object') fail('bad add');
         const parent = get(add.parent);
-        if (parent.type !== 'el' && parent.type !== 'doc') fail('parent must be an element');
+        if (parent.type !== 'el' && parent.type !== 'doc' && parent.type !== 'shadow') {
+          fail('parent must be an element, a document or a shadow root');
+        }
         let next = null;
         if (add.next !== null && add.next !== undefined) {
           next = get(add.next);
           if (N.parent(next.node) !== parent.node) fail('next is not a child of parent');
         }
         const info = this.build(add.node, parent, 1);
-        N.insertBefore(parent.node, info.node, next ? next.node : null);
+        // A #shadow add is attached to its host by build (its `next` only says "first").
+        if (info.type !== 'shadow') N.insertBefore(parent.node, info.node, next ? next.node : null);
         touchStyle(parent);
         added.push(info);
       }
@@ -753,7 +832,7 @@
           const i = infoOf(n);
           if (!i || !this.emitted.has(i.id)) continue;
           if (i.type === 'el') attrTargets.add(i); else textTargets.add(i);
-          for (let c = N.first(n); c; c = N.next(c)) stack.push(c);
+          pushBelow(stack, n);
         }
       }
       for (const info of attrTargets) {

@@ -11,6 +11,10 @@ Usage: ``await renderer.snapshot(...)`` once per stream, then ``await renderer.m
 for each batch **in order** (await one before sending the next of the same session), and
 ``await renderer.drop(session)`` when the session ends. Never forward a visitor's ``dom.*``
 message to an agent without passing it through here.
+
+A session can also lose its replica while nobody is calling (its page crashed or hung during
+another session's call, the browser died): ``on_lost`` is then called with those sessions'
+ids, so the relay can resync them at once instead of at their next message.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import json
 import logging
 import re
 import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
@@ -99,6 +105,13 @@ def _decode(raw: str) -> Any:
             gc.enable()
 
 
+LostCallback = Callable[[list[str]], None]
+
+
+def _ignore_lost(_sessions: list[str]) -> None:
+    pass
+
+
 @dataclass(eq=False)
 class _Slot:
     page: Page
@@ -117,10 +130,22 @@ class Renderer:
     sessions on 8 pages). ``timeout``: seconds one sanitize call may take before its page is
     declared hung and replaced. ``chromium_setting``: browser setting (see
     ``renderer.chromium``). No argument loosens the sandbox.
+
+    ``on_lost`` (also settable as the attribute ``on_lost``): called on the event loop, with
+    a list of session ids, when those sessions' replicas are gone without any call of theirs
+    to report it (their page crashed or was replaced after a hang, the browser died). A
+    session with a call pending is left out: that call raises ``RendererError`` (or, for a
+    ``snapshot``, starts the replica afresh) and reports it. After it: send each session's
+    visitor a ``resync``. Must not block; exceptions are logged and ignored.
     """
 
     def __init__(
-        self, *, pages: int = 8, timeout: float = 5.0, chromium_setting: str | None = None
+        self,
+        *,
+        pages: int = 8,
+        timeout: float = 5.0,
+        chromium_setting: str | None = None,
+        on_lost: LostCallback | None = None,
     ) -> None:
         if pages < 1 or timeout <= 0:
             raise ValueError("pages must be >= 1 and timeout > 0")
@@ -136,6 +161,8 @@ class Renderer:
         self._slots: list[_Slot] = []
         self._where: dict[str, _Slot] = {}
         self._session_locks: dict[str, asyncio.Lock] = {}
+        self._pending: dict[str, int] = {}  # session -> calls of it not finished yet
+        self.on_lost: LostCallback = on_lost or _ignore_lost
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -195,16 +222,44 @@ class Renderer:
         if self._browser is browser:
             log.warning("renderer browser disconnected; will relaunch")
             self._browser, self._context = None, None
-            for slot in self._slots:
-                self._retire(slot)
+            lost = [session for slot in self._slots for session in self._retire(slot)]
             self._slots = []
+            self._report_lost(lost)
 
-    def _retire(self, slot: _Slot) -> None:
+    def _retire(self, slot: _Slot) -> list[str]:
+        """Mark a slot dead and forget its sessions; returns those that lost their replica."""
         slot.dead = True
+        lost = []
         for session in slot.sessions:
             if self._where.get(session) is slot:
                 del self._where[session]
+                lost.append(session)
         slot.sessions.clear()
+        return lost
+
+    def _report_lost(self, sessions: list[str]) -> None:
+        # A session with a call pending learns of the loss from that call (RendererError),
+        # or is being given a fresh snapshot or dropped: reporting it too would resync twice.
+        lost = sorted(s for s in sessions if not self._pending.get(s))
+        if not lost:
+            return
+        log.warning("renderer lost %d idle sessions' replicas", len(lost))
+        try:
+            self.on_lost(lost)
+        except Exception:
+            log.exception("renderer on_lost callback failed")
+
+    @asynccontextmanager
+    async def _serving(self, session_id: str) -> AsyncIterator[None]:
+        """One call of a session: counted as pending (see _report_lost), run under its lock."""
+        self._pending[session_id] = self._pending.get(session_id, 0) + 1
+        try:
+            async with self._lock(session_id):
+                yield
+        finally:
+            left = self._pending.pop(session_id) - 1
+            if left:
+                self._pending[session_id] = left
 
     async def _new_slot(self) -> _Slot:
         await self.start()
@@ -214,7 +269,7 @@ class Renderer:
 
         def on_crash(_page: Page) -> None:
             log.warning("renderer page crashed; dropping %d sessions", len(slot.sessions))
-            self._retire(slot)
+            self._report_lost(self._retire(slot))
 
         page.on("crash", on_crash)
         try:
@@ -238,7 +293,7 @@ class Renderer:
             return min(self._slots, key=lambda s: len(s.sessions))
 
     async def _kill(self, slot: _Slot) -> None:
-        self._retire(slot)
+        self._report_lost(self._retire(slot))
         if slot in self._slots:
             self._slots.remove(slot)
         try:
@@ -296,7 +351,7 @@ class Renderer:
         """
         if message.get("type") != "dom.snapshot" or "doc" not in message:
             raise RendererError("not a dom.snapshot message", session_id)
-        async with self._lock(session_id):
+        async with self._serving(session_id):
             old = self._where.pop(session_id, None)
             if old is not None:
                 old.sessions.discard(session_id)
@@ -341,7 +396,7 @@ class Renderer:
         """
         if message.get("type") != "dom.mutations":
             raise RendererError("not a dom.mutations message", session_id)
-        async with self._lock(session_id):
+        async with self._serving(session_id):
             slot = self._where.get(session_id)
             if slot is None or slot.dead:
                 self._where.pop(session_id, None)
@@ -370,7 +425,7 @@ class Renderer:
 
     async def drop(self, session_id: str) -> None:
         """Forget a session's replica (session ended). Unknown sessions are fine."""
-        async with self._lock(session_id):
+        async with self._serving(session_id):
             slot = self._where.pop(session_id, None)
             if slot is not None:
                 slot.sessions.discard(session_id)

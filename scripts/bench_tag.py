@@ -30,7 +30,7 @@ from typing import Any
 from playwright.sync_api import Route, WebSocketRoute, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from renderer.chromium import launch_options  # noqa: E402
+from renderer.chromium import launch_options
 
 TAG = Path(__file__).resolve().parents[1] / "tag_js" / "tag.js"
 SITE = "https://shop.test"
@@ -56,6 +56,42 @@ def page_html(rows: int) -> str:
         '<script src="https://relay.test/tag.js" async></script></head>'
         f"<body><main>{cards}</main></body></html>"
     )
+
+
+def compact(node: Any, prev: list[int]) -> Any:
+    """A proposed compact node form (not on the wire today), to estimate its cost: the id is left
+    out when it is the previous node's id (in document order) plus one, a text node is a bare
+    string, and empty attributes and children are left out."""
+    node_id, name = node[0], node[1]
+    implicit = node_id == prev[0] + 1
+    prev[0] = node_id
+    if name == "#text":
+        return node[2] if implicit else [node_id, node[2]]
+    if name in ("#comment", "#doctype"):
+        return node if not implicit else node[1:]
+    kids = node[2] if name in ("#document", "#shadow") else node[3]
+    out: list[Any] = [] if implicit else [node_id]
+    out.append(name)
+    if name not in ("#document", "#shadow") and node[2]:
+        out.append(node[2])
+    children = [compact(k, prev) for k in kids]
+    if children:
+        out.append(children)
+    return out
+
+
+def compact_bytes(msgs: list[dict[str, Any]]) -> int:
+    total = 0
+    for m in msgs:
+        body = dict(m)
+        if m["type"] == "dom.snapshot":
+            body["doc"] = compact(m["doc"], [m["doc"][0] - 1])
+        else:
+            body["adds"] = [
+                {**a, "node": compact(a["node"], [a["node"][0] - 1])} for a in m["adds"]
+            ]
+        total += len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+    return total
 
 
 def run_once(browser: Any, html: str) -> dict[str, Any]:
@@ -145,6 +181,7 @@ def run_once(browser: Any, html: str) -> dict[str, Any]:
         "html_bytes": html_bytes,
         "ratio": sent / html_bytes,
         "deflated_ratio": len(zlib.compress(raw, 6)) / html_bytes,
+        "compact_ratio": compact_bytes([m for _, m, _ in msgs]) / html_bytes,
     }
 
 
@@ -167,7 +204,8 @@ def main() -> None:
                 f"first chunk {r['first_chunk_ms']:.0f} ms ({r['snapshot_bytes'] / 1024:.0f} KB), "
                 f"last {r['last_chunk_ms']:.0f} ms, {r['messages']} messages; "
                 f"JSON/HTML {r['ratio']:.2f} ({r['json_bytes'] / 1e6:.2f} MB / "
-                f"{r['html_bytes'] / 1e6:.2f} MB), deflated/HTML {r['deflated_ratio']:.3f}"
+                f"{r['html_bytes'] / 1e6:.2f} MB), deflated/HTML {r['deflated_ratio']:.3f}, "
+                f"proposed compact form/HTML {r['compact_ratio']:.2f}"
             )
         browser.close()
     med = statistics.median(r["longest_task_ms"] for r in results)

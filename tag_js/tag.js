@@ -278,8 +278,7 @@
     }
     maskSelector = ok.join(',');
   }
-  // The node's parent in the composed, frame-crossing tree the replica mirrors: a shadow root's
-  // parent is its host, a same-origin iframe document's parent is the iframe element.
+  // The parent in the replica's tree: a shadow root's is its host, a frame document's its iframe.
   function up(n) {
     var p = parentNode(n);
     if (p) return p;
@@ -395,10 +394,11 @@
   // What goes on the wire for attribute `name` of `el`, or null to leave it out.
   function wireAttr(el, name, value, masked) {
     if (value === null || !ATTR_RE.test(name) || name.charAt(0) === ':') return null;
-    if (name === 'value' && isInput(el)) {
-      // A masked field's value attribute is its secret (React mirrors value into it); a hidden
-      // input's value is never shown and often a CSRF or session token.
-      if (masked || String(getAttr(el, 'type') || '').toLowerCase() === 'hidden') return null;
+    if (name === 'value') {
+      // A masked field's value attribute is its secret (React mirrors value into it), and so is
+      // the value of an option or checkbox in a masked container; a hidden input's value is
+      // never shown and often a CSRF or session token.
+      if (masked || (isInput(el) && String(getAttr(el, 'type') || '').toLowerCase() === 'hidden')) return null;
     }
     if (URL_ATTRS[name] === 1 && value) value = absUrl(value);
     else if (name === 'srcset' && value) value = absSrcset(value);
@@ -457,7 +457,7 @@
       for (var i = 0; i < list.length; i++) {
         var a = list[i];
         var an = attrName(a);
-        var av = wireAttr(node, an, attrValue(a), mask);
+        var av = wireAttr(node, an, attrValue(a), mask || ctx);
         if (av !== null) { attrs[an] = av; est += an.length + av.length + 6; }
       }
       if (field) { fieldState(node, attrs, mask); if (cap) cap.fields.add(node); }
@@ -487,11 +487,8 @@
     return d;
   }
 
-  // ---- stylesheets that live only in the CSS object model (insertRule, adoptedStyleSheets)
-  // styled-components and emotion insert rules into an empty <style>; constructed sheets have no
-  // element at all. Their rules travel as text: a synthetic text child of the <style> (marked
-  // ":cssom": "sheet"), or a synthetic <style ":cssom"="adopted"> that is the last child of the
-  // document's <html> or of a shadow root. Polled at flush: no prototype of the page is patched.
+  // ---- CSSOM-only stylesheets (insertRule into an empty <style>, adoptedStyleSheets) travel as
+  // synthetic text (docs/protocol.md ":cssom"), polled at flush: no page prototype is patched.
   function rulesText(sheets) {
     var out = [];
     for (var i = 0; i < sheets.length; i++) {
@@ -517,8 +514,7 @@
     return s && !/\S/.test(textOf(entry.owner)) ? [s] : [];
   }
   var textOf = getter(NodeP, 'textContent');
-  // A <style> without text of its own: track it (its rules may come later); returns the
-  // synthetic text child when it has rules now.
+  // A <style> without text: tracked (rules may come later); its synthetic text if it has rules.
   function cssomStyle(node, out) {
     if (!cap || /\S/.test(textOf(node))) return null;
     var entry = { owner: node, id: out[0], tid: 0, text: '', count: 0 };
@@ -549,11 +545,9 @@
   }
 
   // ---- the walker: iterative, resumable, and cut into chunks
-  // Stack items: {n: node, kids: the array to push its serialization into, g: the run that made
-  // the item, pn: its parent in the replica's tree, ctx: inherited mask, d: depth, sib: also
-  // walk n's following siblings (a cursor: a parent with 50k children costs one item), prev: the
-  // last sibling walked} or {syn: owner} for a synthetic adopted-sheets element. An item made by
-  // an earlier run was cut off from its message: it becomes the root of an add.
+  // Items: {n, kids: output array, g: run that made it, pn: parent, ctx: mask, d: depth, sib: a
+  // cursor over n and its next siblings, prev}; {syn} / {css}: synthetic nodes. An item of an
+  // earlier run was cut off from its message: it becomes the root of an add.
   var runGen = 0;
   function Walker(root, pn, ctx) {
     this.stack = root ? [{ n: root, kids: null, g: 0, pn: pn, ctx: ctx, d: 0 }] : [];
@@ -561,8 +555,7 @@
     this.result = null;
     this.nx = null;
   }
-  // Runs until done (true) or until `deadline` (performance.now()) or `budget` (bytes) is spent
-  // (false): then every item left becomes the root of an add in a later batch.
+  // Runs until done (true) or until `deadline` or `budget` (bytes) is spent (false).
   Walker.prototype.run = function (deadline, budget) {
     var stack = this.stack;
     var count = 0;
@@ -656,8 +649,7 @@
     var t = nodeType(n);
     if (t === 9) return null;
     var p = parentNode(n);
-    // A streamed node's later siblings are streamed after it: none is in the replica unless a
-    // flush added one under this parent meanwhile (then look).
+    // A streamed node's later siblings come after it, unless a flush added one here meanwhile.
     if (w.stream && t !== 11 && !(cap && cap.touched.has(p))) return null;
     var s = t === 11 ? firstChild(hostOf(n)) : nextSibling(n);
     for (var k = 0; s && (k < 64 || t === 11); k++) {
@@ -665,8 +657,7 @@
       s = nextSibling(s);
     }
     if (!s) return null;
-    // A long run of siblings the replica lacks (a big page still streaming): index it once per
-    // run, valid while the run adds this parent's children in document order.
+    // A long run of siblings the replica lacks: indexed once per run.
     var c = w.nx;
     if (!c || c.p !== p || !c.at.has(n) || c.at.get(n) <= c.last) {
       var list = [];
@@ -839,10 +830,9 @@
   var cap = null; // capture state of the current stream
   var observer = null;
   var OBSERVE = { childList: true, attributes: true, characterData: true, subtree: true };
-  // A page is streamed in slices: each builds at most ~SLICE_MS of nodes or CHUNK bytes and sends
-  // them in the same task, so no task of the tag blocks the visitor's page for long, and the
-  // agent sees the top of the page while the rest is still on its way.
-  var SLICE_MS = 12;
+  // Streamed in slices: each builds ~SLICE_MS or CHUNK bytes of nodes and sends them in the same
+  // task (no long task; the agent sees the top of the page first).
+  var SLICE_MS = 10;
   var CHUNK = 256 * 1024;
 
   function shared() { return !!(session && !session.suspended && session.mode === 'shared'); }
@@ -878,6 +868,7 @@
     if (observer) { try { moDisconnect(observer); } catch (e) { /* already gone */ } observer = null; }
     mirror.clear();
     rparent.clear();
+    sweepIter = null;
     lastSel = '';
   }
   function startCapture() {
@@ -1044,7 +1035,7 @@
       names.forEach(function (name) {
         if (!ATTR_RE.test(name) || name.charAt(0) === ':') return;
         if (MASK_TRIGGERS[name] === 1) remask = true;
-        var mask = field ? fieldMask(el) : '';
+        var mask = field ? fieldMask(el) : name === 'value' ? containerMask(el) : '';
         var v = wireAttr(el, name, getAttr(el, name), mask);
         if (v === null && name === 'value' && field && getAttr(el, 'value') !== null) return;
         attrs.push([id, name, v]);
@@ -1079,7 +1070,7 @@
       lastVal.set(el, f[0] + f[1]);
       attrs.push([id, f[0], f[1]]);
     });
-    pollSheets(c, adds, attrs, texts, removes, full);
+    pollSheets(c, adds, attrs, texts, full);
     if (removes.length || adds.length || attrs.length || texts.length) {
       sendDom('dom.mutations', { adds: adds, removes: removes, attrs: attrs, texts: texts });
       if (adds.length) saveIds();
@@ -1102,7 +1093,7 @@
       if (a && c.fields.has(a)) check(a);
     }
   }
-  function pollSheets(c, adds, attrs, texts, removes, full) {
+  function pollSheets(c, adds, attrs, texts, full) {
     if (full) c.polls++;
     var deep = full && c.polls % 3 === 0; // full text comparison every third poll (~3 s)
     for (var i = 0; i < c.synth.length; i++) {
@@ -1130,7 +1121,6 @@
         adds.push({ parent: e.id, next: null, node: [e.tid, '#text', text] });
       }
     }
-    void removes;
   }
   function inFresh(node, fresh) {
     if (!fresh.size) return false;
@@ -1159,11 +1149,18 @@
     }
   }
   var sweepAt = 0;
-  // Forget ids of subtrees the replica dropped (their ancestors were removed), now and then.
+  var sweepIter = null;
+  // Forget ids of subtrees the replica dropped, a few thousand per flush (not a long task).
   function sweep() {
-    if (mirror.size < sweepAt * 2 + 1000) return;
-    mirror.forEach(function (node, id) { if (!alive(node)) { mirror.delete(id); rparent.delete(id); } });
-    sweepAt = mirror.size;
+    if (!sweepIter) {
+      if (loading() || mirror.size < sweepAt * 2 + 1000) return;
+      sweepIter = mirror.entries();
+    }
+    for (var k = 0; k < 3000; k++) {
+      var e = sweepIter.next();
+      if (e.done) { sweepIter = null; sweepAt = mirror.size; return; }
+      if (!alive(e.value[1])) { mirror.delete(e.value[0]); rparent.delete(e.value[0]); }
+    }
   }
 
   // ------------------------------------------------------------ visitor events
@@ -1775,11 +1772,9 @@
   }
 
   // ------------------------------------------------------------ tab identity
-  // sessionStorage is per tab, but Chromium copies it into a tab opened by window.open and into
-  // a duplicated tab: such a copy must not join the session of the tab it was copied from. Each
-  // tab's state names a tab id; a new page asks the other pages of the origin whether one of
-  // them, alive, holds that id. Only a copy gets an answer (a navigating tab's old page is gone),
-  // and a copy starts a conversation of its own.
+  // Chromium copies sessionStorage into a tab opened by window.open or duplicated: a page asks
+  // the origin's live pages whether one holds its tab id. Only a copy gets an answer (a tab's
+  // previous page is gone); a copy starts a conversation of its own.
   var tabId = loadStored().tab;
   var channel = null;
   var tabSettled = false; // this page knows it is the tab's own (answering before would race)

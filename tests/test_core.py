@@ -379,6 +379,7 @@ def test_switching_to_shared_asks_the_visitor_again_and_keeps_the_session() -> N
     pair.send(pair.agent, "session.upgrade", session=session)
     pending = pair.last(pair.agent, "invite.state")
     assert pending["state"] == "pending" and pending["session"] == session
+    assert pending["expires_at"] == pair.now + 120_000  # the workspace counts down to it
     offer = pair.last(pair.visitor, "invite.offer")
     assert offer["mode"] == "shared" and offer["session"] == session
     with pytest.raises(ProtocolError):  # still view only until the visitor says yes

@@ -159,6 +159,16 @@ CODE_ATTRS = frozenset(
 BAD_VALUE_MARKERS = ("javascript:", "vbscript:", "expression(", "-moz-binding", "behavior:")
 
 
+ROOTS = ("#document", "#shadow")  # [id, name, children]: a (frame) document, a shadow root
+
+
+def kids(node: list[Any]) -> list[Any]:
+    """A node's children in the protocol form (documents and shadow roots included)."""
+    if node[1] in ROOTS:
+        return node[2]  # type: ignore[no-any-return]
+    return node[3] if len(node) == 4 else []  # type: ignore[no-any-return]
+
+
 def _squash(value: str) -> str:
     return "".join(ch for ch in value if ord(ch) > 0x20).lower()
 
@@ -169,7 +179,7 @@ def violations(doc: list[Any]) -> list[str]:
     stack: list[list[Any]] = [doc]
     while stack:
         node = stack.pop()
-        if node[1] == "#document":
+        if node[1] in ROOTS:
             stack.extend(node[2])
             continue
         if len(node) != 4:
@@ -202,10 +212,7 @@ def ids(node: list[Any]) -> set[int]:
     while stack:
         item = stack.pop()
         out.add(item[0])
-        if item[1] == "#document":
-            stack.extend(item[2])
-        elif len(item) == 4:
-            stack.extend(item[3])
+        stack.extend(kids(item))
     return out
 
 
@@ -215,8 +222,5 @@ def find(node: list[Any], node_id: int) -> list[Any] | None:
         item = stack.pop()
         if item[0] == node_id:
             return item
-        if item[1] == "#document":
-            stack.extend(item[2])
-        elif len(item) == 4:
-            stack.extend(item[3])
+        stack.extend(kids(item))
     return None

@@ -45,6 +45,7 @@ BUILD_JS = """docs => {
     if (node[1] === '#text') return d.createTextNode(node[2]);
     if (node[1] === '#comment') return d.createComment('');
     if (node[1] === '#doctype' || node[1] === '#document') return null; // frames: built alone
+    if (node[1] === '#shadow') return null; // attached by its host (below)
     const ns = childNs(pns, ptag, node[1]);
     let el;
     try { el = d.createElementNS(NS[ns], node[1]); } catch (e) { return null; } // invalid name
@@ -54,7 +55,19 @@ BUILD_JS = """docs => {
         if (k.startsWith('xlink:')) el.setAttributeNS(XLINK, k, v); else el.setAttribute(k, v);
       } catch (e) { /* an invalid attribute name: nothing to build */ }
     }
-    for (const c of node[3]) { const b = build(d, c, ns, node[1]); if (b) el.appendChild(b); }
+    for (const c of node[3]) {
+      if (c[1] === '#shadow') { // as the workspace must: a real shadow root of the host
+        let root = null;
+        try { root = el.attachShadow({mode: 'open'}); } catch (e) { /* cannot host one */ }
+        for (const s of root ? c[2] : []) {
+          const b = build(d, s, 'html', '');
+          if (b) root.appendChild(b);
+        }
+        continue;
+      }
+      const b = build(d, c, ns, node[1]);
+      if (b) el.appendChild(b);
+    }
     return el;
   };
   for (const doc of docs) {

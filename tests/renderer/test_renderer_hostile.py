@@ -24,6 +24,7 @@ from renderer_harness import (
     BRAND,
     Loop,
     find,
+    kids,
     mutations_message,
     new_session,
     snapshot_message,
@@ -329,6 +330,69 @@ CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
             },
         ],
     ),
+    (
+        "shadow roots and CSSOM sheets",
+        doc(
+            [
+                10,
+                "x-card",
+                {"onclick": "alert(1)"},
+                [
+                    [
+                        11,
+                        "#shadow",
+                        [
+                            [12, "script", {}, [[13, "#text", "alert(1)"]]],
+                            [14, "img", {"src": "x", "onerror": "alert(1)"}, []],
+                            [15, "style", {}, [[16, "#text", "@import 'https://evil.example/s';"]]],
+                            [17, "a", {"href": JS}, [[18, "#text", "a"]]],
+                            [
+                                19,
+                                "div",
+                                {},
+                                [[20, "#shadow", [[21, "svg", {"onload": "alert(1)"}, []]]]],
+                            ],
+                            [
+                                22,
+                                "style",
+                                {":cssom": "adopted"},
+                                [[23, "#text", "p{background:url(https://evil.example/a)}"]],
+                            ],
+                        ],
+                    ],
+                    [24, "p", {}, [[25, "#text", "light"]]],
+                ],
+            ],
+            [26, "span", {}, [[27, "p", {}, []]]],
+            head=([28, "style", {":cssom": "sheet"}, [[29, "#text", "b{}"]]],),
+        ),
+        [
+            {
+                "adds": [
+                    add(11, [30, "img", {"src": "x", "onerror": "alert(1)"}, []], 12),
+                    add(
+                        26,
+                        [
+                            31,
+                            "#shadow",
+                            [
+                                [32, "script", {}, [[33, "#text", "alert(1)"]]],
+                                [34, "iframe", {"srcdoc": "<script>alert(1)</script>"}, []],
+                                [35, "style", {}, [[36, "#text", "p{}"]]],
+                            ],
+                        ],
+                        27,
+                    ),
+                ],
+                "attrs": [[19, "onmouseover", "alert(1)"], [17, "href", " javascript:alert(2)"]],
+                "texts": [
+                    [23, "x{background:url(javascript:alert(1))}"],
+                    [29, "@import url(https://evil.example/c.css);"],
+                    [36, "@import 'https://evil.example/d.css';"],
+                ],
+            },
+        ],
+    ),
 ]
 
 
@@ -340,29 +404,22 @@ def apply(tree: list[Any], batch: dict[str, Any]) -> None:
     while stack:
         node = stack.pop()
         index[node[0]] = node
-        kids = node[2] if node[1] == "#document" else node[3] if len(node) == 4 else []
-        for kid in kids:
+        for kid in kids(node):
             parent_of[kid[0]] = node
-        stack.extend(kids)
-
-    def kids_of(node: list[Any]) -> list[Any]:
-        return node[2] if node[1] == "#document" else node[3]  # type: ignore[no-any-return]
+        stack.extend(kids(node))
 
     for node_id in batch["removes"]:
-        kids = kids_of(parent_of[node_id])
-        kids[:] = [k for k in kids if k[0] != node_id]
+        siblings = kids(parent_of[node_id])
+        siblings[:] = [k for k in siblings if k[0] != node_id]
     for entry in batch["adds"]:
-        kids = kids_of(index[entry["parent"]])
-        at = next((i for i, k in enumerate(kids) if k[0] == entry["next"]), len(kids))
-        kids.insert(at, entry["node"])
+        siblings = kids(index[entry["parent"]])
+        at = next((i for i, k in enumerate(siblings) if k[0] == entry["next"]), len(siblings))
+        siblings.insert(at, entry["node"])
         stack = [entry["node"]]
         while stack:
             node = stack.pop()
             index[node[0]] = node
-            if node[1] == "#document":
-                stack.extend(node[2])
-            elif len(node) == 4:
-                stack.extend(node[3])
+            stack.extend(kids(node))
     for node_id, name, value in batch["attrs"]:
         if value is None:
             index[node_id][2].pop(name, None)
@@ -393,11 +450,10 @@ def flatten_frames(tree: list[Any]) -> list[list[Any]]:
     docs, stack = [tree], [tree]
     while stack:
         node = stack.pop()
-        kids = node[2] if node[1] == "#document" else node[3] if len(node) == 4 else []
-        for kid in kids:
+        for kid in kids(node):
             if kid[1] == "#document":
                 docs.append(kid)
-        stack.extend(kids)
+        stack.extend(kids(node))
     return docs
 
 
@@ -541,6 +597,17 @@ def test_nested_frame_documents(loop: Loop, renderer: Renderer) -> None:
         doc([10, "iframe", {}, [[11, "#document", []], [12, "p", {}, []]]]),  # not the single child
         doc([10, "p", {}, []], [10, "p", {}, []]),  # ids colliding
         [1, "#document", [[1, "html", {}, []]]],  # a child with the document's id
+        # Shadow roots where no browser has one (docs/security.md, "Shadow roots"):
+        doc([10, "div", {}, [[11, "p", {}, []], [12, "#shadow", []]]]),  # not the first child
+        doc([10, "div", {}, [[11, "#shadow", []], [12, "#shadow", []]]]),  # two roots
+        doc([10, "script", {}, [[11, "#shadow", []]]]),  # a host that cannot have one
+        doc([10, "img", {}, [[11, "#shadow", []]]]),
+        doc([10, "input", {}, [[11, "#shadow", []]]]),
+        doc([10, "iframe", {}, [[11, "#shadow", []]]]),
+        doc([10, "svg", {}, [[11, "x-card", {}, [[12, "#shadow", []]]]]]),  # SVG namespace
+        doc([10, "div", {}, [[11, "#shadow", [[12, "#shadow", []]]]]]),  # a root in a root
+        [1, "#document", [[2, "#shadow", []]]],  # under a document
+        doc([10, "div", {}, [[11, "#shadow", [], []]]]),  # the wrong shape
     ],
 )
 def test_forged_structures_are_refused(loop: Loop, renderer: Renderer, bad: list[Any]) -> None:
@@ -557,11 +624,16 @@ def test_forged_mutations_are_refused_and_cost_a_resync(loop: Loop, renderer: Re
         {"adds": [add(5, [20, "#document", []])]},  # a document under a body
         {"removes": [1]},  # the document itself
         {"texts": [[5, "x"]]},  # text on an element
+        {"adds": [add(10, [20, "#shadow", []])]},  # a second shadow root
+        {"adds": [add(12, [20, "#shadow", []])]},  # on a host that cannot have one
+        {"adds": [add(11, [20, "#shadow", []])]},  # a root in a root
+        {"adds": [add(5, [20, "p", {}, [[21, "b", {}, []], [22, "#shadow", []]]])]},
+        {"removes": [11]},  # a shadow root without its host
+        {"attrs": [[11, "class", "x"]]},  # attributes on a shadow root
     ):
         session = new_session()
-        loop.run(
-            renderer.snapshot(session, snapshot_message(doc([10, "p", {}, []]), session), BRAND)
-        )
+        snap = doc([10, "p", {}, [[11, "#shadow", [[12, "img", {}, []]]]]])
+        loop.run(renderer.snapshot(session, snapshot_message(snap, session), BRAND))
         with pytest.raises(RendererError):
             loop.run(renderer.mutations(session, mutations_message(session, **batch)))
         with pytest.raises(RendererError):  # the session needs a resync now

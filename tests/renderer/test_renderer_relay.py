@@ -3,7 +3,8 @@
 A real relay (uvicorn on a loopback port, its own event loop in a thread) with a real
 Renderer; two visitors, two agents, two sessions. We crash one session's renderer page, then
 kill the whole renderer browser (SIGKILL), and check through the sockets that the visitor
-concerned gets ``resync``, the relay and the other session keep working, and a fresh
+concerned gets ``resync`` at once (idle: without sending anything first; the renderer's
+``on_lost`` callback), the relay and the other session keep working, and a fresh
 ``dom.snapshot`` brings a replica back.
 """
 
@@ -126,7 +127,7 @@ def start_session(relay: LiveRelay, agent: ClientConnection) -> tuple[ClientConn
     return visitor, session
 
 
-def snapshot(visitor: ClientConnection, session: str, seq: int) -> None:
+def snapshot(visitor: ClientConnection, session: str, seq: int, **extra: Any) -> None:
     doc = page_doc([10, "p", {"onclick": "alert(1)"}, [[11, "#text", "hello"]]])
     send(
         visitor,
@@ -137,6 +138,7 @@ def snapshot(visitor: ClientConnection, session: str, seq: int) -> None:
         title="t",
         viewport={"w": 800, "h": 600, "dpr": 1},
         doc=doc,
+        **extra,
     )
 
 
@@ -207,20 +209,36 @@ def test_a_renderer_crash_costs_that_session_a_resync_only(relay: LiveRelay) -> 
             pass
 
     relay.run(crash())
-    mutate(v1, s1, 1, "lost")
+    # The visitor is idle: the resync comes from the renderer's on_lost, unasked.
     assert receive_until(v1, "resync")["session"] == s1
+    mutate(v1, s1, 1, "lost")  # sent before the visitor saw the resync: refused, no 2nd resync
+    assert receive_until(v1, "error")["code"] == "out_of_order"
     mutate(v2, s2, 1, "still here")
     assert receive_until(olga, "replica.mutations")["texts"] == [[11, "still here"]]
-    snapshot(v1, s1, 5)
-    assert receive_until(alex, "replica.snapshot")["seq"] == 5
+    # A page streamed in slices: `loading` reaches the agent on both kinds of message.
+    snapshot(v1, s1, 5, loading=True)
+    replica = receive_until(alex, "replica.snapshot")
+    assert replica["seq"] == 5 and replica["loading"] is True
+    send(
+        v1,
+        "dom.mutations",
+        session=s1,
+        seq=6,
+        removes=[],
+        adds=[],
+        attrs=[],
+        texts=[],
+        loading=True,
+    )
+    assert receive_until(alex, "replica.mutations")["loading"] is True
+    mutate(v1, s1, 7, "complete")
+    assert "loading" not in receive_until(alex, "replica.mutations")
 
-    # 2. The whole renderer browser is killed: every session resyncs on its next message,
+    # 2. The whole renderer browser is killed: every session resyncs at once, idle or not,
     # the relay stays up, and the relaunched browser serves fresh snapshots.
     for pid in ours:
         os.kill(pid, signal.SIGKILL)
-    mutate(v1, s1, 6, "gone")
     assert receive_until(v1, "resync")["session"] == s1
-    mutate(v2, s2, 2, "gone too")
     assert receive_until(v2, "resync")["session"] == s2
     snapshot(v1, s1, 10)
     snapshot(v2, s2, 10)

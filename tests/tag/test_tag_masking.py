@@ -90,3 +90,57 @@ def test_negative_control_an_unmasked_field_does_leak(
     relay.settle()
     assert any(CANARY in raw for raw in relay.raw)
     assert relay.replica.find(id="user")["attrs"][":value"] == CANARY
+
+
+def test_autofill_moves_config_and_selection_never_leak(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    # Static canaries sit in a masked container (textarea text, checkbox/radio/option values).
+    open_page(page, "masking.html")
+    start_chat(relay, ui)
+    relay.start_session(mask_selectors=[".secret"])
+    # Browser autofill / password managers set values by script, without input events: a
+    # masked field stays masked, an unmasked one is still captured (by the periodic poll).
+    page.evaluate(f"""() => {{
+        const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+        set.call(document.getElementById('pw'), '{CANARY}-autofill');
+        set.call(document.getElementById('newpw'), '{CANARY}-newpw');
+        set.call(document.getElementById('autofill'), 'jo@example.test');
+    }}""")
+    relay.wait(
+        lambda: (
+            (relay.settle(), relay.replica.find(id="autofill")["attrs"].get(":value"))[1]
+            == "jo@example.test"
+        ),
+        timeout=10,
+    )
+    # A field typed into inside a masked container stays masked when moved out of it.
+    page.click("#card")
+    page.keyboard.type(f"{CANARY}-moved")
+    page.evaluate("() => document.getElementById('f').prepend(document.getElementById('card'))")
+    page.keyboard.type("-more")
+    relay.settle()
+    assert relay.replica.find(id="card")["attrs"][":masked"] == "attribute"
+    # The visitor selects text inside a masked container: no range goes out for it.
+    page.evaluate("""() => {
+        const r = document.createRange();
+        r.selectNodeContents(document.getElementById('cardtext'));
+        getSelection().removeAllRanges(); getSelection().addRange(r);
+    }""")
+    relay.settle()
+    assert all(not f["ranges"] for f in relay.of_type("selection"))
+    # A selector added while the session runs: a fresh snapshot masks the field from then on.
+    mark = len(relay.frames)
+    relay.send("session.config", session="s1", mask_selectors=[".secret", "#later"])
+    relay.replica.load(relay.next_frame("dom.snapshot", mark))
+    relay.wait_loaded()
+    page.click("#later")
+    page.keyboard.type(f"{CANARY}-later")
+    relay.settle()
+    assert relay.replica.find(id="later")["attrs"][":masked"] == "selector"
+    assert relay.replica.find(id="newpw")["attrs"][":masked"] == "autocomplete"
+    for field in ("mta", "mcb", "msel", "mrad"):
+        assert relay.replica.find(id=field)["attrs"][":masked"] == "attribute", field
+    page.wait_for_timeout(1200)  # one more poll of every field
+    relay.settle()
+    assert [raw for raw in relay.raw if CANARY in raw] == []

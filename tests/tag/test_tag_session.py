@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 from tagharness import EXPECTED_TREE_JS, PAGES, SITE, FakeRelay, TagUI, open_page, start_chat
 
 pytestmark = pytest.mark.browser
@@ -160,3 +160,55 @@ def test_survives_a_page_that_overwrites_the_platform(
     relay.wait(lambda: page.evaluate("() => document.getElementById('name').value") == "filled")
     assert page.evaluate("() => window.__cbErrors") == []
     assert page.evaluate("() => window.__spied") == []  # the tag never used the page's JSON
+
+
+def test_text_selection_both_ways(page: Page, relay: FakeRelay, ui: TagUI) -> None:
+    open_page(page, "index.html")
+    start_chat(relay, ui)
+    relay.start_session()
+    intro = relay.replica.find(id="intro")
+    hello_text = intro["children"][0]
+    # The visitor selects "ello": the agent gets the range as node ids and offsets.
+    mark = len(relay.frames)
+    page.evaluate("""() => {
+        const t = document.getElementById('intro').firstChild;
+        const r = document.createRange(); r.setStart(t, 1); r.setEnd(t, 5);
+        getSelection().removeAllRanges(); getSelection().addRange(r);
+    }""")
+    selection = relay.next_frame("selection", mark)
+    assert selection["ranges"] == [[hello_text, 1, hello_text, 5]]
+    page.evaluate("() => getSelection().removeAllRanges()")
+    relay.wait(lambda: relay.of_type("selection")[-1]["ranges"] == [])
+    # The agent's selection is drawn over the visitor's page, and cleared.
+    title_text = relay.replica.find(id="title")["children"][0]
+    relay.send("selection", session="s1", ranges=[[title_text, 0, title_text, 5]])
+    relay.wait(lambda: ui.all("cb-selection"))
+    box = ui.box("cb-selection")
+    title = page.locator("#title").bounding_box()
+    assert title and abs(box["x"] - title["x"]) < 2 and abs(box["y"] - title["y"]) < 10
+    relay.send("selection", session="s1", ranges=[[999999, 0, 999999, 1], "bad"])
+    relay.send("selection", session="s1", ranges=[])
+    relay.wait(lambda: not ui.all("cb-selection"))
+    assert page.evaluate("() => window.__cbErrors") == []
+
+
+def test_a_tab_opened_from_this_one_is_not_part_of_its_conversation(
+    context: BrowserContext, page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    open_page(page, "index.html")
+    start_chat(relay, ui)
+    relay.start_session()
+    # window.open copies sessionStorage (the token) into the new tab in Chromium.
+    with context.expect_page() as opened:
+        page.evaluate("() => window.open('/index.html')")
+    other = opened.value
+    other.wait_for_load_state("load")
+    other.wait_for_timeout(800)
+    assert len(relay.sockets) == 1, "the copied tab must not resume the conversation"
+    assert (
+        other.evaluate("() => JSON.parse(sessionStorage.getItem('cobrowse') || '{}').token") is None
+    )
+    # The original tab still resumes its own conversation on reload.
+    page.reload()
+    relay.wait(lambda: len(relay.sockets) == 2)
+    assert "token=tok-1" in relay.urls[-1]

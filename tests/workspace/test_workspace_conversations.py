@@ -193,3 +193,32 @@ def test_areas_the_agent_cannot_see_are_marked_with_the_reason(
     expect(summary).to_contain_text("image not loaded")
     assert any("evil.test" in v for v in site.csp_violations)
     site.csp_violations.clear()  # expected here: this is the refusal under test
+
+
+def test_a_mouse_drag_in_the_replica_sends_the_agents_selection(
+    page: Page, workspace: FakeRelay
+) -> None:
+    """A real drag (through CDP: Playwright's own drag detection hangs in the sandboxed
+    replica, see docs/testing.md) selects text the way the agent does it by hand."""
+    relay = workspace
+    view_only_session(page, relay)
+    box = replica(page).locator("#title").bounding_box()
+    assert box is not None
+    cdp = page.context.new_cdp_session(page)
+    y = box["y"] + box["height"] / 2
+
+    def mouse(kind: str, x: float, buttons: int) -> None:
+        cdp.send(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1},
+        )
+
+    mouse("mouseMoved", box["x"] + 1, 0)
+    mouse("mousePressed", box["x"] + 1, 1)
+    for step in range(1, 6):
+        mouse("mouseMoved", box["x"] + step * 12, 1)
+    mouse("mouseReleased", box["x"] + 60, 0)
+    sent = relay.wait_for("selection", lambda m: m["ranges"] != [])
+    start, start_offset, end, end_offset = sent["ranges"][0]
+    assert (start, start_offset, end) == (9, 0, 9) and end_offset > 0
+    check_sent_frames(relay)
