@@ -52,7 +52,7 @@ class Plan:
 PLANS = {
     "full": Plan("full", 3, 5, 60, 2, 50, 100, 200, 20, 10, P.SIZES, "mb-2", "elements-120k"),
     "quick": Plan("quick", 2, 3, 15, 2, 50, 50, 100, 20, 5, P.SIZES, "mb-2", "elements-120k"),
-    "smoke": Plan("smoke", 1, 1, 3, 1, 3, 8, 10, 3, 1.5, P.SMOKE_SIZES, "mb-0.5", "nodes-10k"),
+    "smoke": Plan("smoke", 1, 1, 2, 1, 3, 6, 8, 3, 1, P.SMOKE_SIZES, "mb-0.1", "nodes-2k"),
 }
 
 
@@ -129,6 +129,7 @@ async def run(plan: Plan, out: Path, use_rrweb: bool = True) -> dict[str, Any]:
         await sign_in_workspace(workspace, relay)
         bench = Bench(browser, relay, proxy, server, workspace, rrweb=found is not None)
         await bench.start_sink()
+        await bench.watch_workspace()
 
         say("sizes")
         results["tag_gzip"] = len(gzip.compress((ROOT / "tag_js" / "tag.js").read_bytes(), 9))
@@ -231,6 +232,7 @@ async def run(plan: Plan, out: Path, use_rrweb: bool = True) -> dict[str, Any]:
             1, lambda i: bench.pointer_sessions(plan.sessions, plan.rounds), errors, "pointer"
         )
         results["pointer"] = pointer[0] if pointer else {}
+        results["pointer"]["page_bytes"] = len(html["grid"])
 
         say(f"relay load: {plan.load_pairs} sessions for {plan.load_s:g} s")
         results["relay_load"] = await repeat(

@@ -83,9 +83,11 @@ HTML_BYTES_JS = """
 WATCH_JS = """
 (id) => {
   window.__benchDone = null;
+  // The replica of an ended session stays on screen until the next starts: never count it.
+  const old = document.querySelector('[data-testid=replica-frame]');
   const look = () => {
     const frame = document.querySelector('[data-testid=replica-frame]');
-    const doc = frame && frame.contentDocument;
+    const doc = frame && frame !== old && frame.contentDocument;
     if (doc && doc.getElementById(id)) {
       window.__benchDone = performance.timeOrigin + performance.now();
       return;
@@ -256,6 +258,20 @@ class Bench:
         self.sink_port = 0
         self.sink: dict[str, list[tuple[float, int]]] = {}
         self._cookies: dict[int, str] = {}
+        self.agent_frames: list[Frame] = []  # what the workspace's socket received
+
+    async def watch_workspace(self) -> None:
+        """Note the time of every frame the workspace receives (DevTools, monotonic clock)."""
+        cdp = await self.workspace.context.new_cdp_session(self.workspace)
+        await cdp.send("Network.enable")
+
+        def received(params: dict[str, Any]) -> None:
+            payload = params["response"].get("payloadData", "")
+            match = TYPE_RE.search(payload[:300])
+            kind = match.group(1) if match else "?"
+            self.agent_frames.append(Frame(params["timestamp"] * 1000, False, kind, len(payload)))
+
+        cdp.on("Network.webSocketFrameReceived", received)
 
     def url(self, name: str, run: str, kind: str = "tag") -> str:
         return f"{self.pages.origin}/p/{name}.html?with={kind}&run={run}"
@@ -308,6 +324,7 @@ class Bench:
             if probe:
                 await tab.page.evaluate("() => window.__bench.startProbe()")
             mark = len(tab.frames)
+            agent_mark = len(self.agent_frames)
             t0 = await tab.accept()
             await self.workspace.wait_for_function(
                 "() => window.__benchDone !== null", timeout=180_000, polling=20
@@ -326,8 +343,14 @@ class Bench:
             frames = tab.frames[mark:]
             started = next((f.at for f in frames if not f.sent and f.type == "session.started"), 0)
             dom = [f for f in frames if f.sent and f.type.startswith("dom.")]
+            replica = [f for f in self.agent_frames[agent_mark:] if f.type.startswith("replica.")]
+            # DevTools frame times are the monotonic clock Python's time.monotonic() reads too.
+            mono_to_epoch = (time.time() - time.monotonic()) * 1000
             return {
                 "view_ms": done - t0,
+                "tag_sent_ms": (dom[-1].at + mono_to_epoch - t0) if dom else math.nan,
+                "agent_first_ms": (replica[0].at + mono_to_epoch - t0) if replica else math.nan,
+                "agent_last_ms": (replica[-1].at + mono_to_epoch - t0) if replica else math.nan,
                 "html_bytes": html_bytes,
                 "snapshot_bytes": sum(f.size for f in dom),
                 "dom_frames": len(dom),
@@ -652,6 +675,8 @@ class Bench:
         agents = await self.agents(pairs)
         visitors: list[ProtocolPeer] = []
         received = [0]
+        sent_at: dict[tuple[int, int], float] = {}
+        hop: list[float] = []
         try:
             for agent in agents:
                 visitor = await connect_visitor(self.relay, self.pages.origin)
@@ -672,27 +697,34 @@ class Bench:
                 agent.messages.clear()
                 visitor.messages.clear()
 
-                def count(_at: float, message: dict[str, Any]) -> None:
+                def count(at: float, message: dict[str, Any], i: int = len(visitors) - 1) -> None:
                     if message["type"] == "pointer":
                         received[0] += 1
+                        sent = sent_at.pop((i, round(message["x"] * 1e6)), None)
+                        if sent is not None:
+                            hop.append(at - sent)
 
                 agent.on_message = count
                 del session
             cpu0, wall0 = self.relay.cpu_seconds(), time.monotonic()
 
-            async def blast(visitor: ProtocolPeer) -> None:
+            async def blast(i: int, visitor: ProtocolPeer) -> None:
                 start = time.monotonic()
                 tick = 0
+                seq = 0
                 while time.monotonic() - start < seconds:
                     for _ in range(5):
+                        seq += 1
                         frame = json.dumps({"v": 1, "type": "pointer",
-                                            "session": visitor.session,
-                                            "id": 4, "x": 0.5, "y": 0.5})  # fmt: skip
+                                            "session": visitor.session, "id": 4,
+                                            "x": (seq % 999_999) / 1e6, "y": 0.5})  # fmt: skip
+                        if seq % 10 == 0:  # every tenth message is timed through the relay
+                            sent_at[(i, seq % 999_999)] = now_ms()
                         await visitor.ws.send(frame)
                     tick += 1
                     await asyncio.sleep(max(0.0, start + tick * 0.02 - time.monotonic()))
 
-            await asyncio.gather(*(blast(v) for v in visitors))
+            await asyncio.gather(*(blast(i, v) for i, v in enumerate(visitors)))
             await asyncio.sleep(0.5)
             cpu1, wall1 = self.relay.cpu_seconds(), time.monotonic()
             return {
@@ -700,6 +732,7 @@ class Bench:
                 "relay_cpu_s": cpu1 - cpu0,
                 "per_cpu_second": received[0] / max(1e-9, cpu1 - cpu0),
                 "per_wall_second": received[0] / (wall1 - wall0),
+                "hop_ms": hop,
             }
         finally:
             for agent in agents:

@@ -172,7 +172,7 @@ def render(r: dict[str, Any], summary: Summary, pct: Percentile) -> str:
     ser_ours = sum(summary(vals(e.get("ours", []), "serialize_ms"))["median"] or 0
                    for k, e in pages.items() if k != "demo")  # fmt: skip
     ser_rr = sum(summary(vals(e.get("rrweb", []), "serialize_ms"))["median"] or 0
-                 for e in pages.values())  # fmt: skip
+                 for k, e in pages.items() if k != "demo")  # fmt: skip
     one = {"median": ser_ours, "min": ser_ours, "max": ser_ours, "n": 1}
     two = {"median": ser_rr, "min": ser_rr, "max": ser_rr, "n": 1} if have_rrweb else no_rr
     row(
@@ -223,11 +223,27 @@ def render(r: dict[str, Any], summary: Summary, pct: Percentile) -> str:
     load = r.get("relay_load", [])
     s = summary(vals(load, "per_cpu_second"))
     row("relay: messages delivered per CPU-second (≈ per core)", s, None, "/s", "report", None)
+    hop = [h for run in load for h in run.get("hop_ms", [])]
+    h50, h99 = pct(hop, 50), pct(hop, 99)
+    rows.append(
+        (
+            f"relay hop alone, visitor socket → agent socket, p50 / p99 "
+            f"({plan['load_pairs']} sessions × 250 msg/s)",
+            f"{_fmt(h50, 'ms')} / {_fmt(h99, 'ms')} ({len(hop)} messages)",
+            "—",
+            "—",
+            "part of the pointer budget",
+            "—",
+        )
+    )
     mem = pointer.get("memory_per_session")
+    page_kb = (pointer.get("page_bytes") or 0) / 1024
     rows.append(
         (
             "relay + renderer memory per active session (PSS)",
-            _fmt(mem, "B") + f" ({n_sessions} sessions)" if mem is not None else "—",
+            _fmt(mem, "B") + f" ({n_sessions} sessions of a {page_kb:.0f} KB page)"
+            if mem is not None
+            else "—",
             "—",
             "—",
             "≤ 40 MB",
@@ -308,6 +324,23 @@ def render(r: dict[str, Any], summary: Summary, pct: Percentile) -> str:
             + " |"
         )
     ext = sorted({e for i in all_ours for e in i.get("extensions", [])})
+    vo = vp.get("ours", [])
+    sent_ms = summary(vals(vo, "tag_sent_ms"))["median"]
+    first_ms = summary(vals(vo, "agent_first_ms"))["median"]
+    last_ms = summary(vals(vo, "agent_last_ms"))["median"]
+    view_ms = summary(vals(vo, "view_ms"))["median"]
+    if None not in (sent_ms, first_ms, last_ms, view_ms):
+        assert sent_ms is not None and first_ms is not None
+        assert last_ms is not None and view_ms is not None
+        out += [
+            "",
+            f"Where the {label.get(view_page, view_page)} view time goes (medians, from Accept): "
+            f"the workspace received the first replica message at {_fmt(first_ms, 'ms')}; "
+            f"the tag sent its last chunk at {_fmt(sent_ms, 'ms')}; the workspace received the "
+            f"last replica message at {_fmt(last_ms, 'ms')} (relay + renderer: "
+            f"{_fmt(last_ms - sent_ms, 'ms')} after the tag); the replica held the last node at "
+            f"{_fmt(view_ms, 'ms')} (workspace rebuild: {_fmt(view_ms - last_ms, 'ms')}).",
+        ]
     load_wall = summary(vals(load, "per_wall_second"))
     out += [
         "",

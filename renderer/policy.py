@@ -171,12 +171,15 @@ HTML_ELEMENTS: Final = frozenset(
         "meta",
         # <iframe> is never loaded; element_action turns it into a placeholder <div>.
         "iframe",
+        # Shadow roots reach the agent (#shadow): without its <slot>s a host's light children
+        # would not be drawn. A slot loads and runs nothing (DOMPurify allows it too).
+        "slot",
     }
 )
 # Deliberately absent (each is an attack in the agent's browser): script, noscript (its
 # content is parsed differently with scripting on: mXSS), object, embed, applet, frame,
 # frameset, base (re-targets every relative URL), portal, template (inert content that a
-# later innerHTML could revive), slot, xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
+# later innerHTML could revive), xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
 
 SVG_ELEMENTS: Final = frozenset(
     {
@@ -295,8 +298,9 @@ ELEMENTS: Final = {HTML_NS: HTML_ELEMENTS, SVG_NS: SVG_ELEMENTS, MATHML_NS: MATH
 # attribute allowlist (URL attributes have no URL kind on it: denied). The name rule is the
 # HTML spec's "valid custom element name" restricted to ASCII (as the tag sends localName);
 # the reserved names are SVG/MathML elements the spec excludes. ``is`` stays denied (it
-# upgrades built-ins).
-CUSTOM_ELEMENT_RE: Final = r"^[a-z][a-z0-9._]*-[a-z0-9._-]*$"
+# upgrades built-ins). ``cobrowse-*`` is ours (the renderer's stand-in elements, the tag's UI),
+# as ``data-cobrowse*`` is: a visitor may not forge it.
+CUSTOM_ELEMENT_RE: Final = r"^(?!cobrowse-)[a-z][a-z0-9._]*-[a-z0-9._-]*$"
 RESERVED_CUSTOM_NAMES: Final = frozenset(
     {
         "annotation-xml",
@@ -342,8 +346,11 @@ LINK_RELS: Final = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-ico
 
 # ---------------------------------------------------------------------------- attributes
 
-# Allowed on every element of every namespace.
-GLOBAL_ATTRS: Final = frozenset({"id", "class", "style", "lang", "dir", "title", "tabindex"})
+# Allowed on every element of every namespace. slot/part: shadow DOM's slot assignment and
+# ::part() styling (plain tokens).
+GLOBAL_ATTRS: Final = frozenset(
+    {"id", "class", "style", "lang", "dir", "title", "tabindex", "slot", "part"}
+)
 
 HTML_ATTRS: Final = frozenset(
     {

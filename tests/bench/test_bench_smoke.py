@@ -60,7 +60,8 @@ def test_smoke_run_writes_a_report_with_every_figure(tmp_path: Path) -> None:
     raw = json.loads(out.with_suffix(".json").read_text())
     assert not raw["errors"], raw["errors"]
     if raw["rrweb"]["available"]:
-        assert raw["pages"]["mb-0.5"]["rrweb"], "rrweb was installed but recorded nothing"
+        view_page = raw["plan"]["view_page"]
+        assert raw["pages"][view_page]["rrweb"], "rrweb was installed but recorded nothing"
     else:
         assert "rrweb could not be installed" in report
 

@@ -216,6 +216,32 @@ def test_shadow_root_added_to_a_host_without_light_children(loop: Loop, renderer
     ]
 
 
+def test_slots_project_light_children(loop: Loop, renderer: Renderer) -> None:
+    host = [
+        10,
+        "x-tab",
+        {},
+        [
+            [
+                11,
+                "#shadow",
+                [[12, "slot", {"name": "label", "onclick": "x"}, []], [13, "slot", {}, []]],
+            ],
+            [14, "span", {"slot": "label", "part": "p"}, [[15, "#text", "Tab"]]],
+        ],
+    ]
+    _, tree = start(loop, renderer, page_doc(host))
+    assert find(tree, 10) == [
+        10,
+        "x-tab",
+        {},
+        [
+            [11, "#shadow", [[12, "slot", {"name": "label"}, []], [13, "slot", {}, []]]],
+            [14, "span", {"slot": "label", "part": "p"}, [[15, "#text", "Tab"]]],
+        ],
+    ]
+
+
 def test_masking_reaches_into_shadow_roots(loop: Loop, renderer: Renderer) -> None:
     doc = page_doc(
         # A mask selector matches inside a shadow root, as Element.matches does for the tag.

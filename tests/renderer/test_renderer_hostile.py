@@ -5,9 +5,11 @@ protocol but says what the tag never would: upper-case or invalid element names,
 attributes, ``javascript:`` URLs hidden by whitespace, control characters and entities,
 CSS ``expression(`` and foreign ``@import``, SVG animation of ``href``, meta refresh, base,
 ``data:image/svg+xml``, a PNG polyglot, form actions, ``srcset``, ``xlink:href``,
-``<math href>``, ``srcdoc``, and nested frame documents. The renderer's output (snapshot with
-its batches applied, as the agent's replica would) is built in a scripts-enabled page: no
-dialog, request or navigation may happen. The negative control builds the raw streams the
+``<math href>``, ``srcdoc``, nested frame documents, and such content inside open shadow
+roots (``#shadow``, from snapshots and from mutations) and CSSOM sheets. The renderer's output
+(snapshot with its batches applied, as the agent's replica would) is built in a
+scripts-enabled page, shadow roots attached for real: no dialog, request or navigation may
+happen. The negative control builds the raw streams the
 same way and must be caught.
 """
 
@@ -498,6 +500,18 @@ def test_negative_control_the_raw_streams_do_run(loop: Loop, harness: Harness) -
     events = loop.run(harness.build_nodes(raw))
     assert sum(e.startswith("dialog") for e in events) >= 3, events
     assert sum(e.startswith("request") for e in events) >= 3, events
+
+
+def test_negative_control_handlers_inside_raw_shadow_roots_do_run(
+    loop: Loop,
+    harness: Harness,  # noqa: F811
+) -> None:
+    """The harness builds #shadow as a real shadow root: what is inside one can run there."""
+    raw = doc(
+        [10, "div", {}, [[11, "#shadow", [[12, "img", {"src": "x", "onerror": "alert(1)"}, []]]]]]
+    )
+    events = loop.run(harness.build_nodes([raw]))
+    assert any(e.startswith("dialog") for e in events), events
 
 
 def test_polyglot_png_is_reencoded_without_its_trailer(loop: Loop, renderer: Renderer) -> None:

@@ -102,7 +102,8 @@ def test_policy_is_frozen_data() -> None:
 
 
 def test_unknown_is_denied() -> None:
-    assert policy.element_action("blink-blink", {}) == "drop"
+    assert policy.element_action("frobnicate", {}) == "drop"
+    assert policy.element_action("cobrowse-root", {}) == "drop"  # ours, never the visitor's
     assert policy.element_action("div", {}, "xml") == "drop"
     assert not policy.attribute_allowed("div", "frobnicate", "1")
     assert not policy.url_allowed("gopher://x.example/", "navigation")
@@ -143,3 +144,18 @@ def test_forbidden_elements_are_not_on_any_allowlist() -> None:
     all_attrs = policy.HTML_ATTRS | policy.SVG_ATTRS | policy.MATHML_ATTRS | policy.GLOBAL_ATTRS
     assert not [a for a in all_attrs if a.lower().startswith("on")]
     assert all_attrs.isdisjoint({"srcdoc", "formaction", "action", "http-equiv", "target"})
+
+
+def test_custom_elements_are_kept_and_can_host_shadow_roots() -> None:
+    # The hosts of most open shadow roots; inert in the agent's replica (no definitions).
+    assert policy.element_action("x-card", {}) == "keep"
+    assert policy.element_action("x-card", {}, "svg") == "drop"
+    assert policy.element_action("font-face", {}) == "drop"  # reserved by the HTML spec
+    assert not policy.attribute_allowed(
+        "x-card", "src", "https://a.example/x", origins=("https://a.example",)
+    )
+    assert policy.can_host_shadow("x-card") and policy.can_host_shadow("div")
+    assert not any(
+        policy.can_host_shadow(tag) for tag in ("script", "img", "input", "iframe", "style", "a")
+    )
+    assert not policy.can_host_shadow("div", "svg")
