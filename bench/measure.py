@@ -727,12 +727,28 @@ class Bench:
             await asyncio.gather(*(blast(i, v) for i, v in enumerate(visitors)))
             await asyncio.sleep(0.5)
             cpu1, wall1 = self.relay.cpu_seconds(), time.monotonic()
+            loaded = hop[:]
+            hop.clear()
+            sent_at.clear()
+
+            async def light(i: int, visitor: ProtocolPeer) -> None:
+                # 20 timed messages per second per session: the relay's hop when not saturated.
+                await asyncio.sleep(i * 0.05 / len(visitors))
+                for k in range(40):
+                    seq = 999_000 + k
+                    sent_at[(i, seq)] = now_ms()
+                    await visitor.send("pointer", session=visitor.session, id=4, x=seq / 1e6, y=0.5)
+                    await asyncio.sleep(0.05)
+
+            await asyncio.gather(*(light(i, v) for i, v in enumerate(visitors)))
+            await asyncio.sleep(0.3)
             return {
                 "delivered": received[0],
                 "relay_cpu_s": cpu1 - cpu0,
                 "per_cpu_second": received[0] / max(1e-9, cpu1 - cpu0),
                 "per_wall_second": received[0] / (wall1 - wall0),
-                "hop_ms": hop,
+                "hop_ms": loaded,
+                "hop_light_ms": hop[:],
             }
         finally:
             for agent in agents:

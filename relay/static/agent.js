@@ -788,6 +788,8 @@
       visitorSelection: [],
       selectionTimer: null,
       lastSelection: "[]",
+      selectionDoc: null, // the replica document (top or nested frame) the agent selects in
+      listening: new WeakSet(), // replica documents with the agent's listeners
       cleanup: []
     };
     if (state.invite && state.invite.conversation === m.conversation) {
@@ -1027,18 +1029,25 @@
     };
   }
 
+  // A node's border box in the top replica document's viewport (unscaled). A node inside a
+  // same-origin frame measures in that frame's viewport: replica.toTopRect adds the frame's
+  // position (and that of every frame around it).
   function boxOf(node) {
+    var s = state.session;
     var doc = node.ownerDocument || node;
+    var rect = null;
     if (node.nodeType === 9) {
       var view = node.defaultView;
-      return view ? { left: 0, top: 0, width: view.innerWidth, height: view.innerHeight } : null;
-    }
-    if (node.nodeType === 3) {
+      rect = view ? { left: 0, top: 0, width: view.innerWidth, height: view.innerHeight } : null;
+    } else if (node.nodeType === 3) {
       var range = doc.createRange();
       range.selectNodeContents(node);
-      return range.getBoundingClientRect();
+      rect = range.getBoundingClientRect();
+    } else if (node.getBoundingClientRect) {
+      rect = node.getBoundingClientRect();
     }
-    return node.getBoundingClientRect ? node.getBoundingClientRect() : null;
+    if (!rect || !s || !s.replica) return null;
+    return s.replica.toTopRect(rect, doc);
   }
 
   function clamp01(v) {
@@ -1132,15 +1141,18 @@
 
   // ------------------------------------------------------------------ text selections
 
-  // A DOM Range in the replica for a wire range [startId, startOffset, endId, endOffset].
+  // A DOM Range in the replica for a wire range [startId, startOffset, endId, endOffset]. Both
+  // ends must lie in one document (the top one or the same nested frame).
   function rangeFor(r) {
     var s = state.session;
     if (!s || !s.replica || !s.replica.doc || !Array.isArray(r) || r.length !== 4) return null;
     var start = s.replica.node(r[0]);
     var end = s.replica.node(r[2]);
     if (!start || !end) return null;
+    var doc = start.ownerDocument || start;
+    if ((end.ownerDocument || end) !== doc) return null;
     try {
-      var range = s.replica.doc.createRange();
+      var range = doc.createRange();
       range.setStart(start, Math.min(Number(r[1]) || 0, nodeLength(start)));
       range.setEnd(end, Math.min(Number(r[3]) || 0, nodeLength(end)));
       return range;
@@ -1176,9 +1188,10 @@
         if (!range) continue;
         text += (text ? " … " : "") + range.toString();
         var rects = range.getClientRects();
+        var rangeDoc = range.startContainer.ownerDocument || range.startContainer;
         for (var k = 0; k < rects.length && k < 200; k++) {
-          var rect = rects[k];
-          if (rect.width < 1 || rect.height < 1) continue;
+          var rect = s.replica.toTopRect(rects[k], rangeDoc);
+          if (!rect || rect.width < 1 || rect.height < 1) continue;
           var el = document.createElement("div");
           el.className = "mark-selection mark--visitor";
           el.setAttribute("data-testid", "visitor-selection-mark");
@@ -1197,13 +1210,16 @@
   }
 
   // The agent's own selection in the replica goes to the visitor (co-highlighting of text).
-  function onAgentSelection() {
+  // `doc` is the replica document it changed in (each frame has its own selection).
+  function onAgentSelection(doc) {
     var s = state.session;
     if (!s || s.status !== "active" || !s.replica) return;
+    s.selectionDoc = doc;
     clearTimeout(s.selectionTimer);
     s.selectionTimer = setTimeout(function () {
       if (state.session !== s || !s.replica || !s.replica.doc) return;
-      var sel = s.replica.doc.getSelection();
+      var from = s.selectionDoc || s.replica.doc;
+      var sel = from.defaultView ? from.getSelection() : null;
       var ranges = [];
       for (var i = 0; sel && i < sel.rangeCount && ranges.length < MAX_RANGES; i++) {
         var r = sel.getRangeAt(i);
@@ -1257,17 +1273,23 @@
 
   // ------------------------------------------------------------------ the agent's input
 
-  // Listeners go on the replica's document (same origin, no scripts run there); replica.js
-  // calls this after each snapshot.
-  function attachReplicaListeners(doc) {
+  // Listeners go on the replica's document (same origin, no scripts run there), and on each
+  // nested frame document (events inside a frame never reach the top one): replica.js calls
+  // this after each snapshot and for each nested document it builds. The same rules apply in
+  // every document.
+  function attachReplicaListeners(doc, info) {
     var s = state.session;
-    if (!s || s.listening === doc) return;
-    s.listening = doc;
+    if (!s || s.listening.has(doc)) return;
+    s.listening.add(doc);
+    var nested = Boolean(info && info.nested);
     var view = doc.defaultView;
     var opts = { capture: true };
     function on(target, type, fn) {
       target.addEventListener(type, fn, opts);
-      s.cleanup.push(function () { target.removeEventListener(type, fn, opts); });
+      // A nested document is dropped with its frame (and the frame with the replica): only
+      // the top document's listeners need undoing, and a frame that navigates often would
+      // otherwise grow this list without bound.
+      if (!nested) s.cleanup.push(function () { target.removeEventListener(type, fn, opts); });
     }
     on(doc, "mousemove", function (event) { onAgentMove(event); });
     on(doc, "click", function (event) { onAgentClick(event); });
@@ -1287,7 +1309,7 @@
     // Stylesheets and images change box sizes: move the visitor's pointer with them.
     on(doc, "load", function () { renderVisitorPointer(); });
     if (view) on(view, "scroll", function () { renderVisitorPointer(); renderVisitorSelection(); });
-    on(doc, "selectionchange", function () { onAgentSelection(); });
+    on(doc, "selectionchange", function () { onAgentSelection(doc); });
   }
 
   // The element the agent really acted on: events from inside an open shadow root reach the
@@ -1341,9 +1363,12 @@
   function targetOf(event) {
     var s = state.session;
     if (!s || !s.replica) return null;
-    var hit = s.replica.closestId(realTarget(event));
+    var target = realTarget(event);
+    var hit = s.replica.closestId(target);
     if (!hit || hit.node.nodeType !== 1) {
-      var root = s.replica.doc && s.replica.doc.documentElement;
+      // The root element of the document the event happened in (a nested frame's, maybe).
+      var doc = target && (target.nodeType === 9 ? target : target.ownerDocument);
+      var root = (doc || s.replica.doc) && (doc || s.replica.doc).documentElement;
       hit = root ? s.replica.closestId(root) : null;
     }
     return hit;
@@ -1417,17 +1442,19 @@
 
   function onAgentScroll(event) {
     var s = state.session;
-    if (!s || s.status !== "active" || !s.replica) return;
-    var doc = s.replica.doc;
+    if (!s || s.status !== "active" || !s.replica || !event.target) return;
     var target = event.target;
+    // The document scrolled (the top one or a nested frame's) is named by its own id.
+    var doc = target.nodeType === 9 ? target : target.ownerDocument;
     var id;
     var pos;
     var key;
     if (target === doc || target === doc.documentElement || target === doc.scrollingElement) {
-      id = s.replica.documentId;
+      id = s.replica.idOf(doc);
       key = doc.defaultView;
-      pos = scrollPos(doc.defaultView);
-    } else if (target && target.nodeType === 1) {
+      if (!key) return;
+      pos = scrollPos(key);
+    } else if (target.nodeType === 1) {
       id = s.replica.idOf(target);
       key = target;
       pos = scrollPos(target);

@@ -2,8 +2,9 @@
  * replica.js: builds the agent's copy of the visitor's page (the replica) from the
  * `replica.snapshot` and `replica.mutations` messages of docs/protocol.md.
  *
- * Owns: the replica iframe (it creates it, with a fixed sandbox), the id -> node Map and the
- * node -> id WeakMap of one replica document.
+ * Owns: the replica iframe (it creates it, with a fixed sandbox), the nested iframes it makes
+ * for same-origin frames of the page (same sandbox), and the id -> node Map and node -> id
+ * WeakMap of one replica (the top document and every nested document).
  * Must not: run anything that came over the wire. It creates nodes with createElementNS and
  * setAttribute only (never innerHTML/document.write of wire data), drops `script` and `on*`,
  * and refuses to build into an iframe it did not create or whose sandbox allows scripts
@@ -15,7 +16,11 @@
  *   replica.applySnapshot(msg); replica.applyMutations(msg);
  *   replica.node(id) / replica.idOf(node) / replica.scrollNode(id, x, y)
  * After applySnapshot, the caller positions pointers with node(id).getBoundingClientRect()
- * (coordinates of the replica's viewport; multiply by the scale the caller applied).
+ * (coordinates of the replica's viewport; multiply by the scale the caller applied). A node
+ * inside a nested frame document measures in that frame's viewport: pass its rect through
+ * replica.toTopRect(rect, node.ownerDocument) first. onDocument(doc, info) is called for the
+ * top document after each snapshot and for each nested document once it is built
+ * (info.nested is true then): listeners go on each.
  */
 (function (global) {
   "use strict";
@@ -38,6 +43,10 @@
   // attributes with this prefix are dropped so a page cannot fake or hide the marker.
   var MARK_PREFIX = "data-cobrowse-replica-";
   var MASKED_ATTR = MARK_PREFIX + "masked";
+  // Marks a same-origin frame's placeholder that shows a nested replica, and that replica's
+  // iframe (the only iframe a replica ever holds: wire iframes are never built).
+  var FRAME_ATTR = MARK_PREFIX + "frame";
+  var STANDARDS_DOC = "<!DOCTYPE html><html><head></head><body></body></html>";
 
   var DEFAULT_LIMITS = Object.freeze({
     maxNodes: 400000, // same as the relay's Limits.max_nodes
@@ -112,7 +121,17 @@
     "text-align:center;padding:6px}" +
     "[" + PLACEHOLDER_ATTR + "]::before{content:'Not visible to you: ' attr(" + PLACEHOLDER_ATTR +
     ")}" +
-    "img[" + UNSEEN_ATTR + "]{min-width:24px;min-height:24px}";
+    "img[" + UNSEEN_ATTR + "]{min-width:24px;min-height:24px}" +
+    // A same-origin frame shown as a nested replica: no hatching, the frame fills the box
+    // (two attributes outrank the placeholder rules above; !important beats the page's CSS).
+    "[" + PLACEHOLDER_ATTR + "][" + FRAME_ATTR + "]{display:inline-block!important;" +
+    "background:none!important;outline:none!important;padding:0!important;min-height:0;" +
+    "min-width:0}" +
+    "[" + PLACEHOLDER_ATTR + "][" + FRAME_ATTR + "]::before{content:none!important}" +
+    "iframe[" + FRAME_ATTR + "]{display:block!important;width:100%!important;" +
+    "height:100%!important;border:0!important;margin:0!important;padding:0!important;" +
+    "position:static!important;float:none!important;transform:none!important;" +
+    "max-width:none!important;max-height:none!important}";
 
   var createdFrames = new WeakSet();
 
@@ -145,6 +164,14 @@
     if (!createdFrames.has(frame)) {
       throw new Error("CobrowseReplica: refusing to build into an iframe it did not create");
     }
+    checkSandbox(frame);
+    var doc = frame.contentDocument;
+    if (!doc) throw new Error("CobrowseReplica: the replica iframe is not in a document");
+    return doc;
+  }
+
+  // The replica's iframes may have no sandbox token but allow-same-origin.
+  function checkSandbox(frame) {
     var sandbox = frame.getAttribute("sandbox");
     if (sandbox === null) {
       throw new Error("CobrowseReplica: refusing to build into an iframe without a sandbox");
@@ -156,9 +183,6 @@
           tokens[i] + "'");
       }
     }
-    var doc = frame.contentDocument;
-    if (!doc) throw new Error("CobrowseReplica: the replica iframe is not in a document");
-    return doc;
   }
 
   function isSafeUrl(value) {
@@ -217,9 +241,21 @@
     this.maskedReadOnly = new WeakMap();
     this.documentId = null;
     this.doc = null;
-    this.styled = null;
-    this.sheet = null;
+    this.styled = new WeakSet(); // documents with the replica's listeners and stylesheet
+    this.sheets = new WeakMap(); // document -> its constructed mask stylesheet
+    this._resetFrames();
   }
+
+  // Nested replicas of same-origin frames. A record is {id (the frame document's wire id),
+  // frame (our iframe), holder (the placeholder), doc (null until filled), children, depth,
+  // dead}. An iframe has a contentDocument only once it is connected, and subtrees are built
+  // detached: records wait in `pending` until _fillFrames runs after the insertion.
+  Replica.prototype._resetFrames = function () {
+    this.frameRecords = new WeakMap(); // our iframe -> record
+    this.docRecords = new WeakMap(); // nested document -> record
+    this.nested = new Map(); // nested document id -> record (for unseen())
+    this.pending = [];
+  };
 
   Replica.prototype.node = function (id) {
     return this.ids.get(id) || null;
@@ -231,7 +267,8 @@
   };
 
   // The nearest node (itself or an ancestor, crossing from a shadow root to its host) that
-  // has a wire id and a box: what a pointer names.
+  // has a wire id and a box: what a pointer names. Inside a nested frame it stops at that
+  // frame's document at the latest (its id is the frame document's).
   Replica.prototype.closestId = function (node) {
     while (node) {
       var id = this.nodeIds.get(node);
@@ -243,6 +280,36 @@
 
   Replica.prototype.isPlaceholder = function (node) {
     return this.placeholders.has(node);
+  };
+
+  // The iframe showing a nested frame document, or null (the top document, unknown ones).
+  Replica.prototype.frameOf = function (doc) {
+    var rec = doc ? this.docRecords.get(doc) : null;
+    return rec && !rec.dead ? rec.frame : null;
+  };
+
+  /*
+   * Map a rect ({left, top, width, height}) in the viewport of `doc` (the top replica
+   * document or a nested one) to the top replica document's viewport, through every frame
+   * in between (its position, border and any CSS scale). Returns a plain object, or null when
+   * `doc` is not part of this replica any more.
+   */
+  Replica.prototype.toTopRect = function (rect, doc) {
+    var out = { left: rect.left, top: rect.top, width: rect.width, height: rect.height };
+    var guard = 0;
+    while (doc && doc !== this.doc) {
+      var frame = this.frameOf(doc);
+      if (!frame || !frame.isConnected || ++guard > 64) return null;
+      var box = frame.getBoundingClientRect();
+      var sx = frame.offsetWidth > 0 ? box.width / frame.offsetWidth : 1;
+      var sy = frame.offsetHeight > 0 ? box.height / frame.offsetHeight : 1;
+      out.left = box.left + (frame.clientLeft + out.left) * sx;
+      out.top = box.top + (frame.clientTop + out.top) * sy;
+      out.width *= sx;
+      out.height *= sy;
+      doc = frame.ownerDocument;
+    }
+    return doc ? out : null;
   };
 
   Replica.prototype._register = function (id, node) {
@@ -264,13 +331,102 @@
       }
       for (var child = node.firstChild; child; child = child.nextSibling) stack.push(child);
       if (node.nodeType === 1 && node.shadowRoot) stack.push(node.shadowRoot);
+      // A nested frame: its document outlives the removed iframe as an object (the frame's
+      // contentDocument is already null then), so the record keeps it to forget its nodes.
+      var rec = node.nodeType === 1 ? this.frameRecords.get(node) : null;
+      if (rec && !rec.dead) {
+        rec.dead = true;
+        if (this.nested.get(rec.id) === rec) this.nested.delete(rec.id);
+        if (rec.doc) stack.push(rec.doc);
+      }
+    }
+  };
+
+  // Take a nested frame out of its placeholder (its document was removed, or the placeholder
+  // no longer names a same-origin frame); the placeholder shows its hatched box again.
+  Replica.prototype._dropFrame = function (rec) {
+    if (rec.frame.parentNode) rec.frame.parentNode.removeChild(rec.frame);
+    if (rec.holder.nodeType === 1) rec.holder.removeAttribute(FRAME_ATTR);
+    this._forget(rec.frame);
+  };
+
+  // The iframe for a `#document` wire node under `holder`, or null where none may be: only a
+  // same-origin frame's placeholder (data-cobrowse-placeholder="iframe") holds one, and one
+  // at most. A third-party placeholder stays a box whatever the message says. The iframe gets
+  // the replica's one sandbox before it is ever connected (flags are fixed at creation) and
+  // no src/srcdoc: its document is built node by node, as the top one is.
+  Replica.prototype._nestedFrame = function (holder, wire, depth) {
+    if (!holder || holder.nodeType !== 1 || holder.namespaceURI !== HTML_NS ||
+        holder.getAttribute(PLACEHOLDER_ATTR) !== "iframe" || holder.hasAttribute(FRAME_ATTR) ||
+        !Array.isArray(wire[2])) {
+      return null;
+    }
+    var frame = holder.ownerDocument.createElementNS(HTML_NS, "iframe");
+    frame.setAttribute("sandbox", SANDBOX);
+    frame.setAttribute(FRAME_ATTR, "");
+    frame.setAttribute("title", "Frame of the visitor's page (replica)");
+    frame.setAttribute("referrerpolicy", "no-referrer");
+    holder.setAttribute(FRAME_ATTR, "");
+    var rec = { id: wire[0], frame: frame, holder: holder, doc: null, children: wire[2],
+      depth: depth, dead: false };
+    this.frameRecords.set(frame, rec);
+    this.pending.push(rec);
+    return frame;
+  };
+
+  // Build the nested documents whose iframes are now connected (and those found inside them).
+  // Call after every insertion of built nodes into the replica.
+  Replica.prototype._fillFrames = function (budget, scrolls) {
+    while (this.pending.length) {
+      var rec = this.pending.shift();
+      if (rec.dead) continue;
+      var fdoc = null;
+      if (rec.frame.isConnected) {
+        try {
+          checkSandbox(rec.frame);
+          fdoc = rec.frame.contentDocument;
+        } catch (error) {
+          this.warn("replica: nested frame refused: " + error.message);
+          fdoc = null;
+        }
+      }
+      if (!fdoc) {
+        // Never connected (its insertion failed) or no document: show the placeholder box.
+        this._dropFrame(rec);
+        continue;
+      }
+      // A standards-mode document to start from, as createFrame does for the top one (the
+      // initial about:blank is in quirks mode). A constant string, never wire data.
+      try {
+        fdoc.open();
+        fdoc.write(STANDARDS_DOC);
+        fdoc.close();
+      } catch (error) {
+        this.warn("replica: nested frame stays in quirks mode: " + error.message);
+      }
+      while (fdoc.firstChild) fdoc.removeChild(fdoc.firstChild);
+      rec.doc = fdoc;
+      this.docRecords.set(fdoc, rec);
+      this.nested.set(rec.id, rec);
+      this._register(rec.id, fdoc);
+      this._installStyle(fdoc);
+      for (var i = 0; i < rec.children.length; i++) {
+        var built = this._build(rec.children[i], fdoc, budget, scrolls, rec.depth + 1);
+        if (built) {
+          try { fdoc.appendChild(built); } catch (error) { this._forget(built); }
+        }
+      }
+      rec.children = null;
+      if (this.onDocument) this.onDocument(fdoc, { nested: true, id: rec.id, frame: rec.frame });
     }
   };
 
   // The mask and unseen styles inside an open shadow root too (document sheets stop at it).
   Replica.prototype._styleShadow = function (shadow) {
-    if (!this.sheet) return;
-    try { shadow.adoptedStyleSheets = [this.sheet]; } catch (error) { /* old engine */ }
+    // A constructed sheet is adoptable only within the document it was made for.
+    var sheet = this.sheets.get(shadow.ownerDocument);
+    if (!sheet) return;
+    try { shadow.adoptedStyleSheets = [sheet]; } catch (error) { /* old engine */ }
   };
 
   // Mark `el` as an area the agent cannot see, with the reason (a key of UNSEEN_REASONS).
@@ -282,21 +438,29 @@
   };
 
   // Every area of the replica the agent cannot see: [{node, reason}] (reason is a
-  // placeholder label or a key of UNSEEN_REASONS).
+  // placeholder label or a key of UNSEEN_REASONS), nested frame documents included. A
+  // same-origin frame shown as a nested replica is not one of them.
   Replica.prototype.unseen = function () {
     var out = [];
     if (!this.doc) return out;
-    var found = this.doc.querySelectorAll("[" + PLACEHOLDER_ATTR + "],[" + UNSEEN_ATTR + "]");
-    for (var i = 0; i < found.length; i++) {
-      var reason = found[i].getAttribute(UNSEEN_ATTR) || found[i].getAttribute(PLACEHOLDER_ATTR);
-      out.push({ node: found[i], reason: reason });
+    var docs = [this.doc];
+    this.nested.forEach(function (rec) { if (rec.doc && !rec.dead) docs.push(rec.doc); });
+    var query = "[" + PLACEHOLDER_ATTR + "]:not([" + FRAME_ATTR + "]),[" + UNSEEN_ATTR + "]";
+    for (var d = 0; d < docs.length; d++) {
+      var found = docs[d].querySelectorAll(query);
+      for (var i = 0; i < found.length; i++) {
+        var reason = found[i].getAttribute(UNSEEN_ATTR) || found[i].getAttribute(PLACEHOLDER_ATTR);
+        out.push({ node: found[i], reason: reason });
+      }
     }
     return out;
   };
 
+  // The mask and unseen styles and the image-error listener, on the top document and on every
+  // nested one (each document needs its own constructed sheet).
   Replica.prototype._installStyle = function (doc) {
-    if (this.styled === doc) return;
-    this.styled = doc;
+    if (this.styled.has(doc)) return;
+    this.styled.add(doc);
     var self = this;
     // Resource errors do not bubble, but they pass the document in the capture phase; the
     // replica is same-origin, so the workspace sees them without any script inside it.
@@ -318,7 +482,7 @@
       var sheet = new view.CSSStyleSheet();
       sheet.replaceSync(REPLICA_CSS);
       doc.adoptedStyleSheets = [sheet];
-      this.sheet = sheet;
+      this.sheets.set(doc, sheet);
     } catch (error) {
       this.warn("replica: cannot add the mask stylesheet", error);
     }
@@ -338,6 +502,7 @@
     while (doc.firstChild) doc.removeChild(doc.firstChild);
     this.ids = new Map();
     this.nodeIds = new WeakMap();
+    this._resetFrames(); // the old nested frames went with the old document's children
     this.doc = doc;
     this.documentId = root[0];
     this._register(root[0], doc);
@@ -352,8 +517,9 @@
         try { doc.appendChild(built); } catch (error) { this._forget(built); }
       }
     }
+    this._fillFrames(budget, scrolls);
     this._applyScrolls(scrolls);
-    if (this.onDocument) this.onDocument(doc);
+    if (this.onDocument) this.onDocument(doc, { nested: false, id: root[0], frame: this.frame });
     return doc;
   };
 
@@ -371,8 +537,7 @@
     for (i = 0; i < removes.length; i++) {
       var gone = this.ids.get(removes[i]);
       if (!gone || gone === this.doc || gone.nodeType === 11) { skipped++; continue; }
-      if (gone.parentNode) gone.parentNode.removeChild(gone);
-      this._forget(gone);
+      this._detach(gone);
     }
     var adds = Array.isArray(msg.adds) ? msg.adds : [];
     var budget = { nodes: this.limits.maxNodes };
@@ -389,9 +554,10 @@
       if (this.ids.has(add.node[0])) {
         // The same id again: the tag moved the node; the new subtree replaces the old one.
         var moved = this.ids.get(add.node[0]);
+        if (moved === this.doc) { skipped++; continue; }
         if (moved === next) next = moved.nextSibling;
-        if (moved.parentNode) moved.parentNode.removeChild(moved);
-        this._forget(moved);
+        this._detach(moved);
+        if (next && next.parentNode !== parent) next = null;
       }
       var built = this._build(add.node, parent, budget, scrolls);
       if (!built) continue;
@@ -401,6 +567,8 @@
         this._forget(built);
         skipped++;
       }
+      // Now connected: fill nested frames at once, so later entries may name their nodes.
+      this._fillFrames(budget, scrolls);
     }
     this._applyScrolls(scrolls);
     var attrs = Array.isArray(msg.attrs) ? msg.attrs : [];
@@ -426,16 +594,28 @@
     return { skipped: skipped };
   };
 
+  // Take a node (and its subtree) out of the replica and forget it; a nested frame's document
+  // takes its iframe with it.
+  Replica.prototype._detach = function (node) {
+    var rec = node.nodeType === 9 ? this.docRecords.get(node) : null;
+    if (rec) {
+      if (!rec.dead) this._dropFrame(rec);
+      return;
+    }
+    if (node.parentNode) node.parentNode.removeChild(node);
+    this._forget(node);
+  };
+
   /*
-   * Scroll a replica node: the document id (or its scrolling element) scrolls the window.
-   * Returns the element or window scrolled, or null.
+   * Scroll a replica node: a document id (or its scrolling element) scrolls that document's
+   * window (the top one or a nested frame's). Returns the element or window scrolled, or null.
    */
   Replica.prototype.scrollNode = function (id, x, y) {
     var node = this.ids.get(id);
     if (!node || !this.doc) return null;
-    var view = this.doc.defaultView;
-    if (node === this.doc || node === this.doc.documentElement ||
-        node === this.doc.scrollingElement) {
+    var doc = node.nodeType === 9 ? node : node.ownerDocument;
+    if (node === doc || node === doc.documentElement || node === doc.scrollingElement) {
+      var view = doc.defaultView;
       if (view) view.scrollTo(x, y);
       return view;
     }
@@ -446,13 +626,16 @@
   };
 
   // Build one wire node (and its subtree, iteratively: pages nest deeper than JS stacks
-  // like). `parentContext` decides the namespace. Returns the DOM node, or null.
-  Replica.prototype._build = function (item, parentContext, budget, scrolls) {
-    var doc = this.doc;
+  // like). `parentContext` decides the namespace and the document that owns the nodes (the
+  // top one or a nested frame's); `startDepth` (default 1) is the root's depth. Returns the
+  // DOM node, or null.
+  Replica.prototype._build = function (item, parentContext, budget, scrolls, startDepth) {
+    var doc = !parentContext ? this.doc :
+      parentContext.nodeType === 9 ? parentContext : parentContext.ownerDocument || this.doc;
     var self = this;
     var rootOut = null;
     // Each frame: [wireNode, domParent (null for the root), namespaceParent, depth]
-    var stack = [[item, null, parentContext, 1]];
+    var stack = [[item, null, parentContext, startDepth || 1]];
     var states = []; // state entries are applied once children exist (select's :value)
     while (stack.length) {
       var frame = stack.pop();
@@ -493,7 +676,13 @@
         }
         continue;
       } else if (name === "#document") {
-        node = null; // a document inside a document: not a thing
+        // A same-origin frame's document: an iframe of our own in its placeholder, filled by
+        // _fillFrames once connected. Anywhere else a document inside a document is dropped.
+        var frameEl = depth < this.limits.maxDepth ?
+          this._nestedFrame(domParent || parentContext, wire, depth) : null;
+        if (!frameEl) continue;
+        if (domParent) domParent.appendChild(frameEl); else rootOut = frameEl;
+        continue;
       } else {
         var lower = name.toLowerCase();
         var ns = childNamespace(frame[2], name);
@@ -565,6 +754,16 @@
       return;
     }
     var field = el.namespaceURI === HTML_NS && FORM_FIELDS[el.localName];
+    if (lower === PLACEHOLDER_ATTR && value !== "iframe" && el.hasAttribute(FRAME_ATTR)) {
+      // No longer a same-origin frame: its nested replica goes (the renderer re-adds the
+      // placeholder in that case; this keeps a third-party box empty whatever comes).
+      var child = el.firstChild;
+      for (; child; child = child.nextSibling) {
+        var rec = child.nodeType === 1 ? this.frameRecords.get(child) : null;
+        if (rec && !rec.dead) { this._dropFrame(rec); break; }
+      }
+      el.removeAttribute(FRAME_ATTR);
+    }
     try {
       if (value === null || value === undefined) {
         if (lower === "readonly" && this.maskedReadOnly.has(el)) {
@@ -653,6 +852,7 @@
     MASKED_ATTR: MASKED_ATTR,
     UNSEEN_ATTR: UNSEEN_ATTR,
     PLACEHOLDER_ATTR: PLACEHOLDER_ATTR,
+    FRAME_ATTR: FRAME_ATTR,
     UNSEEN_REASONS: UNSEEN_REASONS,
     DEFAULT_LIMITS: DEFAULT_LIMITS,
     createFrame: createFrame,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -16,16 +17,26 @@ BRAND = BrandPolicy(origins=("https://shop.example",), mask_selectors=(".secret"
 
 
 class Loop:
-    """Runs the async renderer from sync tests (no asyncio plugin needed)."""
+    """Runs the async renderer from sync tests, on its own thread.
+
+    A thread of its own, because pytest-playwright's sync API keeps an event loop running on
+    the main thread for the whole session once any browser test has used it.
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="renderer-loop", daemon=True
+        )
+        self._thread.start()
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(coro)
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.run(self.loop.shutdown_asyncgens())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
         self.loop.close()
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from renderer.htmltext import to_html
-from renderer.sanitize_cli import main
+from renderer.sanitize_cli import main as cli_main
+
+
+def main(argv: list[str]) -> int:
+    """Run the command on a thread of its own, as from a shell: it starts its own event loop,
+    and pytest-playwright may keep one running on the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(cli_main, argv).result(timeout=120)
 
 
 def test_html_text_escapes_and_keeps_raw_style_closed() -> None:

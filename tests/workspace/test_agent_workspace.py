@@ -77,7 +77,7 @@ def open_conversation(page: Page, relay: FakeRelay, conversation: str = "c1") ->
     relay.wait_for("conversation.open", lambda m: m["conversation"] == conversation)
 
 
-def start_session(page: Page, relay: FakeRelay, mode: str) -> None:
+def start_session(page: Page, relay: FakeRelay, mode: str, doc: list[Any] | None = None) -> None:
     open_conversation(page, relay)
     relay.push("session.started", session="s1", conversation="c1", mode=mode, agent=AGENT["name"])
     expect(page.get_by_test_id("cobrowse-widget")).to_be_visible()
@@ -88,7 +88,7 @@ def start_session(page: Page, relay: FakeRelay, mode: str) -> None:
         url="http://brand.test/checkout.html",
         title="Checkout",
         viewport={"w": 1000, "h": 700, "dpr": 1},
-        doc=PAGE_DOC,
+        doc=doc or PAGE_DOC,
     )
     expect(page.get_by_test_id("session-status")).to_have_attribute("data-status", "active")
 
@@ -465,3 +465,139 @@ def test_relay_messages_are_never_html(page: Page, workspace: FakeRelay) -> None
     assert page.evaluate("() => document.querySelectorAll('img').length") == 0
     assert page.evaluate("() => window.pwned === undefined")
     assert json.loads(json.dumps(relay.sent))  # sent frames are plain JSON
+
+
+# A page whose checkout form lives in a same-origin frame (the renderer's placeholder with the
+# frame's document nested in it).
+# fmt: off
+FRAME_PAGE_DOC: list[Any] = [1, "#document", [
+    [2, "#doctype", "html"],
+    [3, "html", {}, [
+        [4, "head", {}, [[5, "style", {}, [[6, "#text",
+            "body{margin:0;font:16px sans-serif} h1{margin:0;height:60px} #spacer{height:2000px}"
+            " #pay{margin-left:40px}"]]]]],
+        [7, "body", {}, [
+            [8, "h1", {"id": "title"}, [[9, "#text", "Checkout"]]],
+            [10, "div", {"id": "pay", "data-cobrowse-placeholder": "iframe",
+                         "style": "display:inline-block;width:400px;height:300px"}, [
+                [11, "#document", [
+                    [12, "html", {}, [
+                        [13, "head", {}, [[14, "style", {}, [[15, "#text",
+                            "body{margin:0;font:16px sans-serif}"
+                            " p{margin:10px 0 0 20px;width:150px;height:20px}"
+                            " input,button{display:block;margin:10px;width:200px;height:30px}"
+                            " #tall{height:1000px}"]]]]],
+                        [16, "body", {}, [
+                            [17, "p", {"id": "inner"}, [[18, "#text", "Inside the frame"]]],
+                            [19, "input", {"id": "email", "type": "email", ":value": "a@b.c"}, []],
+                            [20, "button", {"id": "buy"}, [[21, "#text", "Buy"]]],
+                            [22, "input", {"id": "cvc", ":masked": "selector", ":value": MASK},
+                             []],
+                            [23, "div", {"id": "tall"}, []],
+                        ]],
+                    ]],
+                ]],
+            ]],
+            [30, "div", {"id": "spacer"}, []],
+        ]],
+    ]],
+]]
+# The same placeholder after the frame navigated: a new id, a new document.
+NAVIGATED_FRAME: list[Any] = [40, "div", {
+    "id": "pay", "data-cobrowse-placeholder": "iframe",
+    "style": "display:inline-block;width:400px;height:300px"}, [
+    [41, "#document", [[42, "html", {}, [[43, "body", {}, [[44, "input", {"id": "code"}, []]]]]]]],
+]]
+# fmt: on
+
+
+def nested(page: Page) -> Any:
+    return replica(page).frame_locator("#pay iframe")
+
+
+def test_nested_frame_pointers_highlights_and_shared_actions(
+    page: Page, workspace: FakeRelay
+) -> None:
+    relay = workspace
+    page.set_viewport_size({"width": 1400, "height": 900})
+    start_session(page, relay, "shared", FRAME_PAGE_DOC)
+    inner = nested(page).locator("#inner")
+    expect(inner).to_have_text("Inside the frame")
+    assert replica(page).locator("#pay iframe").get_attribute("sandbox") == "allow-same-origin"
+
+    # The visitor's pointer on a node inside the frame lands on it: the node's box is offset
+    # by the frame's place in the (scrolled, scaled) replica.
+    relay.push("scroll", session="s1", id=1, x=0, y=25)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=replica-frame]').contentWindow.scrollY === 25"
+    )
+    relay.push("pointer", session="s1", id=17, x=0.5, y=0.5)
+    pointer = page.get_by_test_id("visitor-pointer")
+    expect(pointer).to_be_visible()
+    expect(pointer).to_have_attribute("data-node", "17")
+    box = inner.bounding_box()
+    tip = pointer.bounding_box()
+    assert box and tip
+    assert abs(tip["x"] - (box["x"] + box["width"] / 2)) < 3
+    assert abs(tip["y"] - (box["y"] + box["height"] / 2)) < 3
+    relay.push("highlight", session="s1", id=20, kind="outline", x=0.5, y=0.5)
+    outline = page.get_by_test_id("visitor-outline").bounding_box()
+    buy = nested(page).locator("#buy").bounding_box()
+    assert outline and buy
+    assert abs(outline["x"] - buy["x"]) < 2 and abs(outline["y"] - buy["y"]) < 2
+    assert abs(outline["width"] - buy["width"]) < 2
+
+    # The agent's pointer, clicks and typing inside the frame name the frame's nodes.
+    inner.hover()
+    move = relay.wait_for("pointer", lambda m: m["id"] == 17)
+    assert abs(move["x"] - 0.5) < 0.05 and abs(move["y"] - 0.5) < 0.1
+    nested(page).locator("#buy").click()
+    assert relay.wait_for("highlight", lambda m: m["id"] == 20)["kind"] == "circle"
+    relay.wait_for("act.click", lambda m: m["id"] == 20)
+    nested(page).locator("#email").fill("grace@b.c")
+    relay.wait_for("act.input", lambda m: m["id"] == 19 and m.get("value") == "grace@b.c")
+    # A masked field inside the frame stays read-only and sends nothing.
+    cvc = nested(page).locator("#cvc")
+    cvc.click()
+    page.keyboard.type("123")
+    expect(cvc).to_have_value(MASK)
+    assert not [m for m in relay.of_type("act.input") if m["id"] == 22]
+
+    # Scrolling inside the frame names the frame's document; the visitor's scroll lands there.
+    frame_window = "document.querySelector('[data-testid=replica-frame]').contentDocument"
+    frame_window += ".querySelector('#pay iframe').contentWindow"
+    page.evaluate(f"() => {frame_window}.scrollTo(0, 40)")
+    relay.wait_for("scroll", lambda m: m["id"] == 11 and m["y"] == 40)
+    relay.push("scroll", session="s1", id=11, x=0, y=90)
+    page.wait_for_function(f"() => {frame_window}.scrollY === 90")
+
+    # The frame navigates (remove + re-add of its placeholder): the new document is live too.
+    relay.push(
+        "replica.mutations",
+        session="s1",
+        seq=1,
+        removes=[10],
+        adds=[{"parent": 7, "next": 30, "node": NAVIGATED_FRAME}],
+        attrs=[],
+        texts=[],
+    )
+    nested(page).locator("#code").fill("X1")
+    relay.wait_for("act.input", lambda m: m["id"] == 44 and m.get("value") == "X1")
+    check_sent_frames(relay)
+
+
+def test_view_only_refuses_clicks_and_typing_inside_nested_frames(
+    page: Page, workspace: FakeRelay
+) -> None:
+    relay = workspace
+    start_session(page, relay, "view_only", FRAME_PAGE_DOC)
+    email = nested(page).locator("#email")
+    email.click()
+    relay.wait_for("highlight", lambda m: m["id"] == 19 and m["kind"] == "circle")
+    page.keyboard.type("xyz")
+    expect(email).to_have_value("a@b.c")
+    nested(page).locator("#buy").click()
+    relay.wait_for("highlight", lambda m: m["id"] == 20)
+    page.wait_for_timeout(200)
+    assert [m["type"] for m in relay.sent if m["type"].startswith("act.")] == []
+    check_sent_frames(relay)

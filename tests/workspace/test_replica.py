@@ -531,3 +531,216 @@ def test_open_shadow_roots_are_rebuilt_and_addressable(page: Page, site: FakeSit
     # Removing the host forgets everything inside its shadow root.
     mutate(page, removes=[4])
     assert page.evaluate("() => [window.replica.node(5), window.replica.node(10)]") == [None, None]
+
+
+# A page with a same-origin frame (its document nested in the placeholder, as the renderer
+# sends it) and a third-party frame (a placeholder with nothing: a forged document inside it
+# must not be built either). The nested stream carries a script and handlers.
+# fmt: off
+FRAME_DOC: list[Any] = [1, "#document", [
+    [2, "#doctype", "html"],
+    [3, "html", {}, [
+        [4, "head", {}, [[5, "style", {}, [[6, "#text", "body{margin:0} #pad{height:40px}"]]]]],
+        [7, "body", {}, [
+            [8, "div", {"id": "pad"}, []],
+            [10, "div", {"id": "pay", "data-cobrowse-placeholder": "iframe",
+                         "style": "display:inline-block;width:300px;height:200px"}, [
+                [11, "#document", [
+                    [12, "#doctype", "html"],
+                    [13, "html", {}, [
+                        [14, "head", {}, [
+                            [15, "script", {}, [[16, "#text", "parent.parent.pwned = 'script'"]]],
+                            [17, "style", {}, [[18, "#text", "body{margin:0} p{margin:0}"]]],
+                        ]],
+                        [19, "body", {"onload": "parent.parent.pwned = 'body'"}, [
+                            [20, "p", {"id": "inner", "style": "margin:20px 0 0 30px;width:100px"},
+                             [[21, "#text", "inside the frame"]]],
+                            [22, "input", {"id": "email", "type": "email", ":value": "a@b.c",
+                                           "autocomplete": "email"}, []],
+                            [23, "input", {"id": "cvc", ":masked": "selector", ":value": MASK},
+                             []],
+                            [24, "img", {"src": "data:,", "onerror": "parent.parent.pwned='img'"},
+                             []],
+                            [25, "a", {"id": "go", "href": "javascript:parent.parent.pwned='a'"},
+                             [[26, "#text", "go"]]],
+                        ]],
+                    ]],
+                ]],
+            ]],
+            [30, "div", {"id": "ad", "data-cobrowse-placeholder": "third-party iframe",
+                         "style": "display:inline-block;width:200px;height:100px"}, [
+                [31, "#document", [[32, "html", {}, [[33, "body", {}, [
+                    [34, "#text", "forged"]]]]]]],
+            ]],
+        ]],
+    ]],
+]]
+# fmt: on
+
+
+def nested_facts(page: Page, selector: str = "#pay") -> Any:
+    """What the nested replica in placeholder `selector` shows (None: no nested frame)."""
+    return in_replica(
+        page,
+        """(doc, selector) => {
+        const holder = doc.querySelector(selector);
+        const frames = holder.querySelectorAll('iframe');
+        if (!frames.length) return null;
+        const frame = frames[0], inner = frame.contentDocument;
+        return {
+            count: frames.length,
+            sandbox: frame.getAttribute('sandbox'),
+            src: [frame.hasAttribute('src'), frame.hasAttribute('srcdoc')],
+            size: [frame.getBoundingClientRect().width, frame.getBoundingClientRect().height],
+            mode: inner.compatMode,
+            text: inner.body ? inner.body.textContent : null,
+            isNode11: window.replica.node(11) === inner,
+        };
+    }""",
+        selector,
+    )
+
+
+def test_same_origin_frame_is_a_nested_sandboxed_replica(page: Page, site: FakeSite) -> None:
+    open_test_page(page)
+    build(page, {**SNAPSHOT, "doc": FRAME_DOC})
+    assert nested_facts(page) == {
+        "count": 1,
+        "sandbox": "allow-same-origin",
+        "src": [False, False],
+        "size": [300, 200],  # the frame fills its placeholder
+        "mode": "CSS1Compat",
+        "text": "inside the framego",
+        "isNode11": True,
+    }
+    in_replica(
+        page,
+        "(doc) => doc.querySelector('#pay iframe').contentDocument.getElementById('go').click()",
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.pwned === undefined")
+    inner = in_replica(
+        page,
+        """(doc) => {
+        const pay = doc.getElementById('pay');
+        const inner = pay.querySelector('iframe').contentDocument;
+        const all = [...inner.querySelectorAll('*')];
+        const cvc = inner.getElementById('cvc');
+        return {
+            scripts: inner.getElementsByTagName('script').length,
+            handlers: all.flatMap(el => [...el.attributes].map(a => a.name))
+                .filter(n => n.toLowerCase().startsWith('on')),
+            href: inner.getElementById('go').getAttribute('href'),
+            autocomplete: inner.getElementById('email').getAttribute('autocomplete'),
+            email: inner.getElementById('email').value,
+            masked: [cvc.value, cvc.readOnly, getComputedStyle(cvc).outlineStyle],
+            styled: getComputedStyle(inner.getElementById('inner')).marginLeft,
+            hatched: getComputedStyle(pay).backgroundImage !== 'none',
+            label: getComputedStyle(pay, '::before').content,
+        };
+    }""",
+    )
+    assert inner == {
+        "scripts": 0,
+        "handlers": [],
+        "href": None,
+        "autocomplete": "off",
+        "email": "a@b.c",
+        "masked": [MASK, True, "dashed"],
+        "styled": "30px",
+        "hatched": False,
+        "label": "none",
+    }
+    # Ids inside the frame resolve; a node's box maps to the top replica's viewport.
+    mapped = page.evaluate("""() => {
+        const p = replica.node(20);
+        const top = replica.toTopRect(p.getBoundingClientRect(), p.ownerDocument);
+        const frame = replica.frameOf(p.ownerDocument).getBoundingClientRect();
+        return [replica.idOf(p), replica.closestId(replica.node(21)).id,
+                Math.round(top.left - frame.left), Math.round(top.top - frame.top),
+                Math.round(top.width)];
+    }""")
+    assert mapped == [20, 21, 30, 20, 100]
+    # The third-party frame keeps its hatched box and reason; the forged document is dropped.
+    third = in_replica(
+        page,
+        """(doc) => {
+        const ad = doc.getElementById('ad');
+        return [ad.querySelectorAll('iframe').length, ad.textContent,
+                getComputedStyle(ad, '::before').content, window.replica.node(34),
+                window.replica.unseen().map(u => u.reason)];
+    }""",
+    )
+    assert third == [
+        0,
+        "",
+        '"Not visible to you: third-party iframe"',
+        None,
+        ["third-party iframe", "image"],  # the nested frame's broken image is marked too
+    ]
+
+
+def test_mutations_inside_nested_frames_and_frame_navigation(page: Page, site: FakeSite) -> None:
+    open_test_page(page)
+    build(page, {**SNAPSHOT, "doc": FRAME_DOC})
+    result = mutate(
+        page,
+        adds=[
+            {"parent": 19, "next": 22, "node": [40, "b", {"id": "new"}, [[41, "#text", "new"]]]},
+            {"parent": 11, "next": None, "node": [42, "#comment", ""]},  # under the frame doc
+            {"parent": 41, "next": None, "node": [43, "script", {}, []]},  # not on a text
+        ],
+        attrs=[[20, "class", "x"], [22, ":value", "z@y.x"], [20, "onclick", "parent.pwned=1"]],
+        texts=[[21, "changed"]],
+    )
+    assert result == {"skipped": 1}
+    facts = in_replica(
+        page,
+        """(doc) => {
+        const inner = doc.querySelector('#pay iframe').contentDocument;
+        return [inner.getElementById('inner').textContent, inner.getElementById('inner').className,
+                inner.getElementById('inner').hasAttribute('onclick'),
+                inner.getElementById('new').nextElementSibling.id,
+                inner.getElementById('email').value, inner.lastChild.nodeType];
+    }""",
+    )
+    assert facts == ["changed", "x", False, "email", "z@y.x", 8]
+    # The frame navigates: the placeholder is removed and re-added with a new document; the
+    # same batch may already name nodes of the new document.
+    new_frame = [50, "div", {"id": "pay", "data-cobrowse-placeholder": "iframe",
+                             "style": "display:inline-block;width:300px;height:200px"}, [
+        [51, "#document", [[52, "html", {}, [[53, "body", {}, [
+            [54, "p", {}, [[55, "#text", "second page"]]]]]]]]],
+    ]]  # fmt: skip
+    result = mutate(
+        page,
+        removes=[10],
+        adds=[
+            {"parent": 7, "next": 30, "node": new_frame},
+            {"parent": 53, "next": None, "node": [56, "i", {}, [[57, "#text", "+"]]]},
+        ],
+    )
+    assert result == {"skipped": 0}
+    gone = page.evaluate("() => [10, 11, 19, 20, 40, 42].map(id => replica.node(id))")
+    assert gone == [None] * 6
+    assert nested_facts(page)["text"] == "second page+"
+    assert page.evaluate("() => replica.node(51) === replica.frameOf(replica.node(54)"
+                         ".ownerDocument).contentDocument")  # fmt: skip
+    assert mutate(page, texts=[[21, "stale"]]) == {"skipped": 1}
+    # Removing the frame's document alone leaves the labelled box; a new document fills it.
+    assert mutate(page, removes=[51]) == {"skipped": 0}
+    assert nested_facts(page) is None
+    unseen = "() => [replica.node(54), replica.unseen().map(u => u.reason).sort()]"
+    assert page.evaluate(unseen) == [None, ["iframe", "third-party iframe"]]
+    third_doc = [60, "#document", [[61, "html", {}, [[62, "body", {}, [[63, "#text", "third"]]]]]]]
+    assert mutate(page, adds=[{"parent": 50, "next": None, "node": third_doc}]) == {"skipped": 0}
+    assert nested_facts(page)["text"] == "third"
+    # A second document in the same placeholder is refused; a new snapshot forgets all.
+    mutate(page, adds=[{"parent": 50, "next": None, "node": [70, "#document", []]}])
+    assert nested_facts(page)["count"] == 1
+    page.evaluate("(s) => replica.applySnapshot(s)", SNAPSHOT)
+    assert page.evaluate("() => [replica.node(60), replica.node(63), replica.unseen()]") == [
+        None,
+        None,
+        [],
+    ]
