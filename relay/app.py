@@ -408,17 +408,25 @@ class RelayServer:
                 if errors_in_a_row > self.settings.limits.abuse_errors_before_close:
                     await websocket.close(code=CLOSE_POLICY, reason="too many invalid messages")
                     return
-                await websocket.send_text(protocol.encode("error", **error.body()))
+                try:
+                    await websocket.send_text(protocol.encode("error", **error.body()))
+                except (WebSocketDisconnect, OSError, RuntimeError):
+                    return  # the peer left while we answered
                 continue
             await self.apply(effects)
 
     async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
-        while True:
-            frame = await subscription.next_frame()
-            if frame is None:  # the socket fell too far behind: it reconnects and resyncs
-                await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
-                return
-            await websocket.send_text(frame)
+        try:
+            while True:
+                frame = await subscription.next_frame()
+                if frame is None:  # the socket fell too far behind: it reconnects and resyncs
+                    await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
+                    return
+                await websocket.send_text(frame)
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            # The peer went away between two frames (RuntimeError: Starlette refuses a send
+            # after the close). Nothing to deliver to: the read loop sees the disconnect too.
+            return
 
     # ------------------------------------------------------------ effects
 
