@@ -981,6 +981,10 @@ def attribute_allowed(
         if name == "srcset":
             return srcset_allowed(value, origins)
         return url_allowed(value, kind, origins)
+    if namespace == SVG_NS and name == "attributeName" and tag not in ANIMATION_ELEMENTS:
+        # It means something only on an animation element; elsewhere it could only carry a
+        # payload for later (found by the property test: <svg attributeName="javascript:...">).
+        return False
     if namespace == SVG_NS and tag in ANIMATION_ELEMENTS:
         if name == "attributeName":
             target = _strip_ws(value)

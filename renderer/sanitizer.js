@@ -248,6 +248,8 @@
       if (name === 'srcset') return srcsetAllowed(value, origins);
       return urlAllowed(value, kind, origins);
     }
+    // attributeName means something only on an animation element (see policy.py).
+    if (ns === 'svg' && name === 'attributeName' && !P.animationElements.has(tag)) return false;
     if (ns === 'svg' && P.animationElements.has(tag)) {
       if (name === 'attributeName') {
         const target = stripWs(value);
