@@ -41,13 +41,13 @@ from relay.ratelimit import KeyedLimiter, TokenBucket
 from relay.settings import SELF_ORIGIN, Settings
 from relay.store import SqliteStore
 from renderer.service import BrandPolicy, Renderer, RendererError
+from tag_js import built_tag, built_tag_etag
 
 log = logging.getLogger("cobrowse.relay")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 DEMO_DIR = PACKAGE_DIR / "demo"
-TAG_FILE = PACKAGE_DIR.parent / "tag_js" / "tag.js"
 COOKIE = "cobrowse_agent"
 COOKIE_MAX_AGE = 12 * 3600
 RENDER_BACKLOG = 512  # queued dom.* messages per session before we resync instead
@@ -156,11 +156,12 @@ class RelayServer:
         return JSONResponse({"status": "ok", "sessions": len(self.core.sessions)})
 
     async def tag_js(self, request: Request) -> Response:
-        return FileResponse(
-            TAG_FILE,
-            media_type="application/javascript",
-            headers={"Cache-Control": "public, max-age=300", **SECURITY_HEADERS},
-        )
+        # The minified tag (built once per process); the ETag lets browsers revalidate cheaply.
+        etag = built_tag_etag()
+        headers = {"Cache-Control": "public, max-age=300", "ETag": etag, **SECURITY_HEADERS}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(built_tag(), media_type="application/javascript", headers=headers)
 
     async def protocol_json(self, request: Request) -> Response:
         return JSONResponse(protocol.describe(), headers={"Cache-Control": "public, max-age=300"})

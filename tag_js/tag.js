@@ -81,6 +81,7 @@
   var listen = un(pick(function (w) { return w.EventTarget.prototype.addEventListener; }));
   var WS = W.WebSocket;
   var wsSend = un(WS.prototype.send);
+  var wsClose = un(WS.prototype.close);
   var wsReadyState = getter(WS.prototype, 'readyState');
   var MO = W.MutationObserver;
   var moObserve = un(MO.prototype.observe);
@@ -336,6 +337,11 @@
   })();
   var mirror = new MapCtor(); // id -> node: what the receiver has (ids alive in the replica)
   var rparent = new MapCtor(); // id -> parent id in the replica
+  // id -> when it was last sent. A removed subtree keeps its descendants' entries; when its
+  // root is sent again, only the nodes sent after it are in the replica (a cut walk sends the
+  // rest later), so a node whose ancestor is younger than itself is not.
+  var born = new MapCtor();
+  var births = 0;
   var docId = 0;
 
   function idOf(node) {
@@ -347,9 +353,12 @@
   function alive(node) {
     var id = node && ids.get(node);
     var guardN = 0;
+    var at = Infinity;
     while (id) {
-      if (!mirror.has(id)) return false;
+      var b = born.get(id);
+      if (!mirror.has(id) || !(b < at)) return false;
       if (id === docId) return true;
+      at = b;
       id = rparent.get(id);
       if (++guardN > 5000) return false;
     }
@@ -464,9 +473,11 @@
       // A custom element may attach its shadow root after it was sent (no record says so).
       if (cap && name.indexOf('-') > 0 && !shadowOf(node)) cap.hosts.add(node);
       else if (tagOf(node) === 'option' && selectedOf(node) && !optionMasked(node)) attrs[':selected'] = '1';
-      var sl = scrollLeftOf(node);
-      var st = scrollTopOf(node);
-      if ((sl || st) && node !== ownerDocOf(node).scrollingElement) attrs[':scroll'] = Math.round(sl) + ',' + Math.round(st);
+      // Reading a scroll offset lays the page out. The page changes between the stream's slices,
+      // so every slice would pay for a layout of the whole page (seconds for a 2 MB page under
+      // load): a slice leaves the reads to the next flush, which runs in the frame's own layout.
+      if (scrollLater) scrollLater.push(node);
+      else { var so = scrollOffset(node); if (so) attrs[':scroll'] = so; }
       return [id, name, attrs, []];
     }
     if (t === 8) { est += 20; return [idOf(node), '#comment', '']; }
@@ -474,6 +485,12 @@
     if (t === 9) return [idOf(node), '#document', []];
     if (t === 11) return [idOf(node), '#shadow', []];
     return null;
+  }
+  var scrollLater = null; // elements a stream slice serialized: their scroll offsets follow
+  function scrollOffset(el) {
+    var sl = scrollLeftOf(el);
+    var st = scrollTopOf(el);
+    return (sl || st) && el !== ownerDocOf(el).scrollingElement ? Math.round(sl) + ',' + Math.round(st) : '';
   }
   function optionMasked(opt) {
     var sel = opt.parentElement;
@@ -546,7 +563,7 @@
 
   // ---- the walker: iterative, resumable, and cut into chunks
   // Items: {n, kids: output array, g: run that made it, pn: parent, ctx: mask, d: depth, sib: a
-  // cursor over n and its next siblings, prev}; {syn} / {css}: synthetic nodes. An item of an
+  // cursor over n and its next siblings, prev: the node walked before n}; {syn} / {css}: synthetic nodes. An item of an
   // earlier run was cut off from its message: it becomes the root of an add.
   var runGen = 0;
   function Walker(root, pn, ctx) {
@@ -568,11 +585,16 @@
       var node = it.n;
       var pn = it.pn;
       var root = it.g !== gen;
-      if (it.sib) {
+      var sib = !!it.sib;
+      if (sib) {
         if (root && (!node || alive(node) || up(node) !== pn)) {
-          // The page moved things since the cut: go on after the last sibling walked.
-          node = it.prev && up(it.prev) === pn ? nextSibling(it.prev) : firstChild(pn);
-          while (node && alive(node)) node = nextSibling(node);
+          // The page moved or removed the cursor's node since the cut: go on after the last node
+          // walked. If that one moved too (a flush removed it), the walk would skip the siblings
+          // between its old and new place: then go on at the first child the replica lacks (every
+          // child before the cursor is in the replica: walked, or added by a flush).
+          var prev = it.prev;
+          node = prev && up(prev) === pn && !(cap && cap.moved.has(prev)) ? nextSibling(prev) : firstChild(pn);
+          while (node && (alive(node) || node === host)) node = nextSibling(node);
           if (!node) continue;
         }
         var after = nextSibling(node);
@@ -598,13 +620,16 @@
         var ctx = syn ? '' : containerMask(pn);
         out = syn ? adoptedNode(it.syn) : serializeNode(node, ctx, pn);
         if (!out) continue;
-        this.adds.push({ parent: pid, next: syn ? null : nextAliveId(this, node), node: out });
-        if (!this.stream && cap) cap.touched.add(pn);
+        this.adds.push({ parent: pid, next: syn ? null : nextAliveId(this, node, sib), node: out });
+        // Any add but the walk's own in-order cursor puts a node among siblings the walk has not
+        // reached yet (a flush's add, or one a cut flush left to the stream): remember the parent.
+        if (!sib && cap) cap.touched.add(pn);
         it = { n: node, pn: pn, ctx: ctx, d: it.d };
       }
       if (syn) continue;
       var id = out[0];
       mirror.set(id, node);
+      born.set(id, ++births);
       if (pid) rparent.set(id, pid);
       var t = nodeType(node);
       if ((t === 1 || t === 9 || t === 11) && it.d < MAX_DEPTH) this.children(node, t, out, it, gen);
@@ -640,17 +665,20 @@
       if (doc) stack.push({ n: doc, kids: kids, g: gen, pn: node, ctx: ctx, d: d });
     } else {
       var first = firstChild(node);
-      if (first) stack.push({ n: first, kids: kids, g: gen, pn: node, ctx: ctx, d: d, sib: true, prev: null });
+      if (first) stack.push({ n: first, kids: kids, g: gen, pn: node, ctx: ctx, d: d, sib: true });
     }
     if (sr) { watch(sr); stack.push({ n: sr, kids: kids, g: gen, pn: node, ctx: ctx, d: d }); }
   };
   // The id of the first sibling after `n` the replica has (the `next` of an add), or null.
-  function nextAliveId(w, n) {
+  // `sib`: n is the next node of a walk's sibling cursor.
+  function nextAliveId(w, n, sib) {
     var t = nodeType(n);
     if (t === 9) return null;
     var p = parentNode(n);
-    // A streamed node's later siblings come after it, unless a flush added one here meanwhile.
-    if (w.stream && t !== 11 && !(cap && cap.touched.has(p))) return null;
+    // A cursor's later siblings are not in the replica yet (the walk goes in order), unless an
+    // add outside the walk put one there meanwhile. Only a cursor may skip the search: a node a
+    // cut flush left to the stream can sit before siblings the replica has.
+    if (sib && t !== 11 && !(cap && cap.touched.has(p))) return null;
     var s = t === 11 ? firstChild(hostOf(n)) : nextSibling(n);
     for (var k = 0; s && (k < 64 || t === 11); k++) {
       if (alive(s)) return ids.get(s);
@@ -680,6 +708,7 @@
   var retryTimer = 0;
   var helloSeen = false;
   var outbox = []; // chat texts typed before the socket was ready
+  var ended = false; // an agent ended the conversation: the next chat.send starts a new one
 
   function connect() {
     wanted = true;
@@ -712,6 +741,19 @@
       scheduleReconnect();
     }));
   }
+  // A new connection now, with the stored token: after the agent ended the conversation the
+  // relay answers it with a new conversation (hello with resumed: false and a new token).
+  function reconnect() {
+    var sock = ws;
+    ws = null; // the old socket's events are ignored from here on
+    helloSeen = false;
+    cancel(retryTimer);
+    retryTimer = 0;
+    attempt = 0;
+    suspendCapture();
+    if (sock) try { wsClose(sock); } catch (e) { /* already closing */ }
+    connect();
+  }
   function scheduleReconnect() {
     if (!wanted || retryTimer) return;
     // Exponential backoff with jitter, 0.5 s .. 15 s, so a relay restart is not stampeded.
@@ -739,10 +781,11 @@
     'hello': function (m) { return isStr(m.token, 128) && m.token.length > 0; },
     'chat.message': validChat,
     'chat.history': function (m) { return isId(m.conversation) && Array.isArray(m.messages); },
+    'conversation.closed': function (m) { return isId(m.conversation); },
     'error': function (m) { return isStr(m.code) && isStr(m.message); },
     'invite.offer': function (m) {
       return isId(m.invite) && isStr(m.agent) && (m.mode === 'view_only' || m.mode === 'shared') &&
-        isNum(m.expires_at, 0, 9007199254740991);
+        isNum(m.expires_at, 0, 9007199254740991) && (m.session === undefined || isId(m.session));
     },
     'invite.state': function (m) { return isId(m.invite) && isStr(m.state); },
     'session.started': function (m) {
@@ -798,6 +841,12 @@
       clearLog();
       for (var i = 0; i < m.messages.length; i++) if (validChat(m.messages[i])) addMessage(m.messages[i], true);
     },
+    'conversation.closed': function () {
+      ended = true;
+      hideInvite();
+      endSession();
+      addMessage({ sender: 'system', name: '', text: 'The conversation has ended.', at: Date.now() });
+    },
     'error': function (m) { addNotice(m.message); },
     'invite.offer': function (m) { showInvite(m); },
     'invite.state': function (m) {
@@ -839,6 +888,10 @@
 
   function startSession(m) {
     if (session && session.id !== m.session) endSession();
+    // The same session again while its stream runs: the visitor accepted shared control. Only
+    // the mode changes; the relay keeps the stream's seq and the agent keeps the replica.
+    var running = !!(session && !session.suspended && cap);
+    var masks = maskSelector;
     if (!session) session = { id: m.session, seq: 0 };
     cancel(session.expiry);
     session.mode = m.mode;
@@ -847,7 +900,7 @@
     setMaskSelectors(m.mask_selectors);
     hideInvite();
     showFrame();
-    startCapture();
+    if (!running || maskSelector !== masks) startCapture();
   }
   function endSession() {
     if (!session) return;
@@ -868,6 +921,7 @@
     if (observer) { try { moDisconnect(observer); } catch (e) { /* already gone */ } observer = null; }
     mirror.clear();
     rparent.clear();
+    born.clear();
     sweepIter = null;
     lastSel = '';
   }
@@ -876,7 +930,7 @@
     if (!session) return;
     var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
       fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
-      w: null, streaming: false, polls: 0, poll: false };
+      w: null, streaming: false, polls: 0, poll: false, scrollLater: [], moved: new SetCtor() };
     if (D.readyState === 'loading') {
       // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
       listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
@@ -894,10 +948,10 @@
     observer = new MO(guard(function (records) { onRecords(c, records); }));
     mirror.clear();
     rparent.clear();
+    born.clear();
     watch(D);
     docId = idOf(D);
     c.w = new Walker(D, null, '');
-    c.w.stream = true;
     stream(c);
     var poll = function () {
       if (cap !== c) return;
@@ -916,12 +970,22 @@
   }
   // One slice of the stream: the snapshot (the top of the page), then batches of adds.
   function stream(c) {
+    if (cap === c && session && c.ready) {
+      // A slice places each node by the siblings it has in the DOM now, so the replica must
+      // have every change the page made before the slice: a sibling the page moved since the
+      // last flush would otherwise name a place the replica does not have yet.
+      var recs = moTake(observer);
+      for (var i = 0; i < recs.length; i++) c.records.push(recs[i]);
+      if (c.records.length) flush(c); // while c.streaming: a cut flush just adds to this stream
+    }
     c.streaming = false;
     if (cap !== c || !session) return;
     var w = c.w;
     if (!c.ready) {
       moTake(observer); // what changed so far is in the DOM the walk is about to read
+      scrollLater = c.scrollLater;
       w.run(now() + SLICE_MS, CHUNK);
+      scrollLater = null;
       var ok = sendDom('dom.snapshot', {
         url: String(location.href).slice(0, 8192), title: String(D.title || '').slice(0, 4096),
         viewport: viewport(), doc: w.result
@@ -934,13 +998,16 @@
     } else {
       // Keep the rest of the page in the tab, not in the socket's buffer, on a slow link.
       if (ws && wsBuffered(ws) > 4194304) { c.streaming = true; later(function () { stream(c); }, 50); return; }
+      scrollLater = c.scrollLater;
       w.run(now() + SLICE_MS, CHUNK);
+      scrollLater = null;
       var adds = w.adds;
       w.adds = [];
       if (!sendDom('dom.mutations', { adds: adds, removes: [], attrs: [], texts: [] })) return;
+      schedule(c); // the scroll offsets of what it sent
     }
     saveIds();
-    if (w.stack.length) { c.streaming = true; later(function () { stream(c); }, 0); } else c.touched.clear();
+    if (w.stack.length) { c.streaming = true; later(function () { stream(c); }, 0); } else { c.touched.clear(); c.moved.clear(); }
   }
   function viewport() {
     return { w: Math.max(1, W.innerWidth || 1), h: Math.max(1, W.innerHeight || 1), dpr: W.devicePixelRatio || 1 };
@@ -982,6 +1049,7 @@
             var gid = ids.get(gone);
             removes.push(gid);
             mirror.delete(gid);
+            if (loading()) c.moved.add(gone);
           }
         }
         for (j = 0; j < r.addedNodes.length; j++) candidates.add(r.addedNodes[j]);
@@ -1017,12 +1085,13 @@
       if (p && alive(p)) roots.push(n);
     });
     roots.sort(function (a, b) { return compareDocPos(a, b) & 4 ? -1 : 1; });
+    if (!loading()) { c.touched.clear(); c.moved.clear(); } // no cursor left that needs them
     var w = new Walker(null);
     for (i = 0; i < roots.length; i++) w.stack.push({ n: roots[i], kids: null, pn: up(roots[i]), ctx: '', d: 0 });
     var fresh = new SetCtor(roots);
     if (!w.run(now() + SLICE_MS, CHUNK)) {
       // A big subtree arrived at once: the rest streams like the snapshot does.
-      if (!c.w) { c.w = new Walker(null); c.w.stream = true; }
+      if (!c.w) c.w = new Walker(null);
       c.w.stack = c.w.stack.concat(w.stack);
       if (!c.streaming) { c.streaming = true; later(function () { stream(c); }, 0); }
     }
@@ -1070,6 +1139,12 @@
       lastVal.set(el, f[0] + f[1]);
       attrs.push([id, f[0], f[1]]);
     });
+    var scrolled = c.scrollLater;
+    c.scrollLater = [];
+    for (i = 0; i < scrolled.length; i++) {
+      var so = alive(scrolled[i]) && scrollOffset(scrolled[i]);
+      if (so) attrs.push([ids.get(scrolled[i]), ':scroll', so]);
+    }
     pollSheets(c, adds, attrs, texts, full);
     if (removes.length || adds.length || attrs.length || texts.length) {
       sendDom('dom.mutations', { adds: adds, removes: removes, attrs: attrs, texts: texts });
@@ -1159,7 +1234,7 @@
     for (var k = 0; k < 3000; k++) {
       var e = sweepIter.next();
       if (e.done) { sweepIter = null; sweepAt = mirror.size; return; }
-      if (!alive(e.value[1])) { mirror.delete(e.value[0]); rparent.delete(e.value[0]); }
+      if (!alive(e.value[1])) { mirror.delete(e.value[0]); rparent.delete(e.value[0]); born.delete(e.value[0]); }
     }
   }
 
@@ -1710,7 +1785,12 @@
     var text = valueOf(ui.input);
     if (!/\S/.test(text)) return;
     text = text.slice(0, 4000);
-    if (!send('chat.send', { text: text })) {
+    if (ended) {
+      // The relay refuses chat.send in an ended conversation: start a new one, then send.
+      ended = false;
+      outbox.push(text);
+      reconnect();
+    } else if (!send('chat.send', { text: text })) {
       outbox.push(text);
       connect();
     }
@@ -1739,9 +1819,13 @@
   function showInvite(m) {
     hideInvite();
     invite = { id: m.invite, timer: 0 };
-    textContentSet(ui.inviteText, m.agent + ' would like to see this page with you (' + modeWords(m.mode) + ').' +
+    // An upgrade (the offer names this page's session): the agent already sees the page.
+    var text = m.session && session && m.session === session.id ?
+      m.agent + ' asks for shared control: they will be able to click, type and navigate for you.' :
+      m.agent + ' would like to see this page with you (' + modeWords(m.mode) + ').' +
       (m.mode === 'shared' ? ' They will be able to click and fill in fields for you.' :
-        ' They can point and highlight, but not click or type.') + ' Masked fields stay hidden.');
+        ' They can point and highlight, but not click or type.');
+    textContentSet(ui.inviteText, text + ' Masked fields stay hidden.');
     ui.invite.hidden = false;
     var left = m.expires_at - Date.now();
     if (left > 0 && left < 86400000) invite.timer = later(hideInvite, left);

@@ -27,7 +27,7 @@ def _serve_site(route: Route) -> None:
 
 
 def _serve_tag(route: Route) -> None:
-    route.fulfill(status=200, body=TAG.read_bytes(), headers={"content-type": "text/javascript"})
+    route.fulfill(status=200, body=TAG, headers={"content-type": "text/javascript"})
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Browser harness for the tag: a fake brand site, the real tag.js, and the test as the relay.
 
 Pages under ``pages/`` are served at ``https://shop.test/`` (with a strict CSP) and the tag at
-``https://relay.test/tag.js`` through ``page.route``; the visitor socket is answered by
+``https://relay.test/tag.js`` through ``page.route`` (the built, minified bytes the relay serves,
+so the tests run what browsers run); the visitor socket is answered by
 ``page.route_web_socket``, so each test speaks the relay's side of the protocol as a peer.
 ``Replica`` rebuilds the page from the tag's node stream, checking the protocol's rules as it goes.
 """
@@ -17,8 +18,11 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, WebSocketRoute
 
-ROOT = Path(__file__).resolve().parents[2]
-TAG = ROOT / "tag_js" / "tag.js"
+from tag_js import built_tag
+
+# What the relay serves at /tag.js (test_tag_build.py checks they are the same bytes).
+TAG = built_tag()
+
 PAGES = Path(__file__).resolve().parent / "pages"
 SITE = "https://shop.test"
 RELAY = "https://relay.test"

@@ -129,6 +129,43 @@ def test_chat_typed_before_hello_is_sent_after_it(page: Page, relay: FakeRelay, 
     assert relay.next_frame("chat.send")["text"] == "hi"
 
 
+def test_after_the_agent_ends_the_conversation_the_next_message_starts_a_new_one(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    open_page(page, "index.html")
+    start_chat(relay, ui)
+    closed: list[int | None] = []
+    relay.sockets[0].on_close(lambda code, reason: closed.append(code))
+    relay.send(
+        "chat.message",
+        conversation="conv1",
+        sender="system",
+        name="",
+        text="Ann ended the conversation.",
+        at=1,
+    )
+    relay.send("conversation.closed", conversation="conv1")
+    relay.wait(lambda: any(m["text"] == "The conversation has ended." for m in ui.all("cb-msg")))
+    page.wait_for_timeout(100)
+    assert len(relay.sockets) == 1  # nothing happens until the visitor writes again
+    ui.type("cb-chat-input", "One more question")
+    page.keyboard.press("Enter")
+    # A new connection with the stored token; the text waits for its hello.
+    relay.wait(lambda: len(relay.sockets) == 2 and closed)
+    assert relay.urls[1] == "wss://relay.test/ws/visitor?token=tok-1"
+    page.wait_for_timeout(100)
+    assert relay.of_type("chat.send") == []
+    relay.hello(token="tok-2", resumed=False)
+    assert relay.next_frame("chat.send")["text"] == "One more question"
+    stored = page.evaluate("() => JSON.parse(sessionStorage.getItem('cobrowse'))")
+    assert stored["token"] == "tok-2"
+    # The new conversation is open: the next message goes out on the same socket.
+    ui.type("cb-chat-input", "Thanks")
+    page.keyboard.press("Enter")
+    relay.wait(lambda: len(relay.of_type("chat.send")) == 2)
+    assert len(relay.sockets) == 2
+
+
 def test_invite_offer_accept_decline_and_cancel(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     start_chat(relay, ui)

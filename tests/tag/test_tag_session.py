@@ -66,6 +66,59 @@ def test_view_only_refuses_actions(page: Page, relay: FakeRelay, ui: TagUI) -> N
     assert page.eval_on_selector("#go", "e => e.getAttribute('style')") is None
 
 
+def test_an_accepted_upgrade_switches_to_shared_without_restarting_the_stream(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    open_page(page, "controlled.html")
+    start_chat(relay, ui)
+    relay.start_session(mode="view_only")
+    assert ui.text("cb-frame-label").endswith("(view only)")
+    # An upgrade offer names the running session; one naming another session is not this page's.
+    relay.send(
+        "invite.offer",
+        invite="inv8",
+        agent="Ann",
+        mode="shared",
+        expires_at=9_999_999_999_999,
+        session="other",
+    )
+    page.wait_for_timeout(100)
+    assert not ui.visible("cb-invite")
+    relay.send(
+        "invite.offer",
+        invite="inv9",
+        agent="Ann",
+        mode="shared",
+        expires_at=9_999_999_999_999,
+        session="s1",
+    )
+    relay.wait(lambda: ui.visible("cb-invite"))
+    assert ui.text("cb-invite-text") == (
+        "Ann asks for shared control: they will be able to click, type and navigate for you."
+        " Masked fields stay hidden."
+    )
+    _act(relay, "name", "act.input", value="too early")  # still view only
+    ui.click("cb-invite-accept")
+    assert relay.next_frame("invite.accept")["invite"] == "inv9"
+    mark = len(relay.frames)
+    relay.send(
+        "session.started",
+        session="s1",
+        conversation="conv1",
+        mode="shared",
+        agent="Ann",
+        mask_selectors=[],
+    )
+    relay.wait(lambda: ui.text("cb-frame-label").endswith("(shared)"))
+    assert page.input_value("#name") == ""
+    # The stream goes on (same seq line, no new snapshot), and the agent may act now.
+    _act(relay, "name", "act.input", value="Hello from Ann")
+    page.wait_for_function("() => document.getElementById('echo').textContent === 'Hello from Ann'")
+    relay.settle()
+    assert [f for f in relay.frames[mark:] if f["type"] == "dom.snapshot"] == []
+    assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)
+
+
 def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay, ui: TagUI) -> None:
     open_page(page, "index.html")
     start_chat(relay, ui)

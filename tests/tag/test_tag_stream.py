@@ -54,8 +54,10 @@ def test_a_2mb_page_streams_in_chunks_while_it_changes(
         let n = 0;
         window.__churn = setInterval(() => {
             const cards = main.children;
-            const a = cards[(n * 7919) % cards.length], b = cards[(n * 104729) % cards.length];
-            b.after(a);
+            for (let k = 0; k < 8; k++) {  // several moves a tick: some land where it streams
+                const m = n * 8 + k;
+                cards[(m * 104729) % cards.length].after(cards[(m * 7919) % cards.length]);
+            }
             cards[(n * 31) % cards.length].querySelector('h3').textContent = 'changed ' + n;
             cards[(n * 17) % cards.length].setAttribute('data-n', String(n));
             if (n % 5 === 0) cards[(n * 13) % cards.length].remove();
@@ -86,3 +88,62 @@ def test_a_2mb_page_streams_in_chunks_while_it_changes(
     assert len(loading) > 3, "the page went in several chunks"
     assert len(relay.raw[mark]) < 400_000  # the first chunk is small; the agent sees it early
     assert relay.replica.find(id="pw")["attrs"][":masked"] == "password"
+
+
+def test_adds_a_cut_flush_leaves_to_the_stream_keep_their_place(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    """One frame adds a node before a sibling the replica has, and a subtree too big for a slice.
+
+    The flush walks its adds in reverse document order, so the byte budget runs out inside the
+    big subtree (later in the page) and the small add (earlier) is left to the stream. It must
+    still name its `next` sibling: appended at the end, it would sit after `li1` in the replica.
+    """
+    open_page(page, "index.html")
+    start_chat(relay, ui)
+    relay.start_session()
+    mark = len(relay.frames)
+    page.evaluate("""() => {
+        const li = document.createElement('li'); li.id = 'li0'; li.textContent = 'zero';
+        document.getElementById('list').prepend(li);
+        const big = document.createElement('section'); big.id = 'big';
+        for (let i = 0; i < 400; i++) {  // ~400 KB of text: more than one slice's 256 KB
+            const p = document.createElement('p'); p.textContent = String(i).repeat(1000);
+            big.append(p);
+        }
+        document.body.append(big);
+    }""")
+    relay.settle()
+    batches = [f for f in relay.frames[mark:] if f["type"] == "dom.mutations"]
+    assert batches[0].get("loading") is True  # the flush was cut: the rest streamed
+    li0 = relay.replica.id_of(id="li0")
+    assert relay.replica.nodes[relay.replica.id_of(id="list")]["children"][0] == li0
+    assert_same_tree(relay.replica.tree(), page.evaluate(EXPECTED_TREE_JS))
+
+
+def test_a_big_subtree_moved_after_it_streamed_is_sent_whole_again(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    """The page moves a subtree the replica has in full; sending it again takes several slices.
+
+    The replica drops the old subtree on the remove. The nodes the first slice of the re-add
+    did not reach yet must still count as missing (their old ids must not make them look sent).
+    """
+    open_page(page, "index.html")
+    page.evaluate("""() => {
+        const big = document.createElement('section'); big.id = 'big';
+        for (let i = 0; i < 400; i++) {  // ~400 KB of text: more than one slice's 256 KB
+            const p = document.createElement('p'); p.textContent = String(i).repeat(1000);
+            big.append(p);
+        }
+        document.body.append(big);
+    }""")
+    start_chat(relay, ui)
+    relay.start_session()
+    mark = len(relay.frames)
+    page.evaluate("() => document.body.prepend(document.getElementById('big'))")
+    relay.settle()
+    batches = [f for f in relay.frames[mark:] if f["type"] == "dom.mutations"]
+    assert batches[0]["removes"] and batches[0].get("loading") is True  # re-sent in slices
+    assert len(relay.replica.find(id="big")["children"]) == 400
+    assert_same_tree(relay.replica.tree(), page.evaluate(EXPECTED_TREE_JS))
