@@ -361,7 +361,37 @@ class Agent:
         self.page.mouse.wheel(dx, dy)
 
     def select_text(self, selector: str) -> None:
-        Visitor._drag_select(self.locator(selector), self.page)
+        """Select an element's text in the replica with a real mouse drag.
+
+        The mouse events go through DevTools (``Input.dispatchMouseEvent``): Playwright's own
+        drag handling waits on a timer inside the frame, and the script-free replica runs none,
+        so ``page.mouse`` would hang (docs/testing.md, "Known trap")."""
+        target = self.locator(selector)
+        target.scroll_into_view_if_needed()
+        box = target.bounding_box()
+        if box is None:
+            raise AssertionError("the element to select has no box")
+        y = box["y"] + min(box["height"] / 2, 8)
+        start, end = box["x"] + 1, box["x"] + box["width"] - 1
+        cdp = self.page.context.new_cdp_session(self.page)
+        try:
+            steps = [("mousePressed", start, 1)]
+            steps += [("mouseMoved", start + (end - start) * i / 5, 1) for i in range(1, 6)]
+            steps.append(("mouseReleased", end, 0))
+            for kind, x, buttons in steps:
+                cdp.send(
+                    "Input.dispatchMouseEvent",
+                    {
+                        "type": kind,
+                        "x": x,
+                        "y": y,
+                        "button": "left",
+                        "buttons": buttons,
+                        "clickCount": 1,
+                    },
+                )
+        finally:
+            cdp.detach()
 
     def navigate(self, url: str) -> None:
         self.page.get_by_test_id("address-bar").fill(url)
