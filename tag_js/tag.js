@@ -1155,6 +1155,7 @@
     c.scrolls.clear();
     if (c.sel) { c.sel = false; sendSelection(); }
   }
+  var FIELD_POLL_BUDGET = 400;
   function pollFields(c, values, full) {
     var check = function (el) {
       if (!isConnected(el)) { c.fields.delete(el); return; }
@@ -1162,8 +1163,22 @@
       var f = fieldWire(el);
       if (f && lastVal.get(el) !== f[0] + f[1]) values.add(el);
     };
-    if (full) c.fields.forEach(check);
-    else {
+    if (full) {
+      // Round robin, FIELD_POLL_BUDGET fields a poll: a page with 20k fields must not get a
+      // 400 ms task every second; script-set values still show up within a few polls.
+      var budget = Math.min(FIELD_POLL_BUDGET, c.fields.size);
+      for (var n = 0; n < budget; n++) {
+        if (!c.fieldIter) c.fieldIter = c.fields.values();
+        var step = c.fieldIter.next();
+        if (step.done) {
+          c.fieldIter = null;
+          if (!c.fields.size) break;
+          n--;
+          continue;
+        }
+        check(step.value);
+      }
+    } else {
       var a = activeOf(D);
       if (a && c.fields.has(a)) check(a);
     }
