@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from renderer_harness import (
+    BRAND,
     Loop,
     find,
     ids,
@@ -27,7 +28,6 @@ from renderer.service import Renderer, RendererError
 pytestmark = pytest.mark.browser
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "messages" / "valid"
-SHOP = BrandPolicy(origins=("https://shop.example",), mask_selectors=(".secret",))
 M = MASK_PLACEHOLDER
 
 
@@ -37,7 +37,7 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 def start(
-    loop: Loop, renderer: Renderer, doc: list[Any], brand: BrandPolicy = SHOP
+    loop: Loop, renderer: Renderer, doc: list[Any], brand: BrandPolicy = BRAND
 ) -> tuple[str, list[Any]]:
     """A new session on ``doc``: its id and the replica's document."""
     session = new_session()
@@ -60,7 +60,7 @@ def test_golden_frames_shadow_cssom_snapshot_then_loading_batches(
     message = fixture("dom_snapshot_frames_shadow_cssom.json")
     session = new_session()
     message["session"] = session
-    out = loop.run(renderer.snapshot(session, message, SHOP))
+    out = loop.run(renderer.snapshot(session, message, BRAND))
     assert out["type"] == "replica.snapshot" and out["loading"] is True
     assert out["doc"] == [
         1,
@@ -271,7 +271,7 @@ def test_masking_reaches_into_shadow_roots(loop: Loop, renderer: Renderer) -> No
         # Selectors do not cross the shadow boundary (as in the visitor's browser)...
         [40, "div", {"class": "wrap"}, [[41, "#shadow", [[42, "p", {}, [[43, "#text", "open"]]]]]]],
     )
-    brand = BrandPolicy(origins=SHOP.origins, mask_selectors=(".secret", ".wrap > p", "p.later"))
+    brand = BrandPolicy(origins=BRAND.origins, mask_selectors=(".secret", ".wrap > p", "p.later"))
     session, tree = start(loop, renderer, doc, brand)
     assert find(tree, 12) == [
         12,
@@ -431,6 +431,6 @@ def test_outputs_hold_nothing_forbidden_and_ids_are_the_visitors(
 ) -> None:
     message = fixture("dom_snapshot_frames_shadow_cssom.json")
     session = new_session()
-    out = loop.run(renderer.snapshot(session, {**message, "session": session}, SHOP))
+    out = loop.run(renderer.snapshot(session, {**message, "session": session}, BRAND))
     assert violations(out["doc"]) == []
     assert ids(out["doc"]) == set(range(1, 20))
