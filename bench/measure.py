@@ -688,7 +688,7 @@ class Bench:
                 await visitor.send("invite.accept", invite=offer["invite"])
                 started = await visitor.wait(lambda m: m["type"] == "session.started")
                 session = started["session"]
-                doc = [1, "#document", [[2, "html", {}, [[3, "body", {}, [[4, "p", {}, []]]]]]]]
+                doc = [1, "#document", ["html", ["body", ["p"]]]]
                 await visitor.send(
                     "dom.snapshot", session=session, seq=0, url=f"{self.pages.origin}/x",
                     title="x", viewport={"w": 1280, "h": 800, "dpr": 1}, doc=doc,

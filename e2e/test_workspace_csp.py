@@ -17,6 +17,8 @@ from typing import ClassVar
 import pytest
 from playwright.sync_api import Browser, expect
 
+from relay.nodes import compact
+
 pytestmark = pytest.mark.browser
 
 
@@ -63,7 +65,7 @@ def test_the_replica_never_requests_urls_of_other_origins(
             f"body{{font-family:h;background:url({hostile}/bg.png)}}"
             f"@import url({hostile}/import.css);"
         )
-        doc = [1, "#document", [[2, "html", {}, [
+        doc = compact([1, "#document", [[2, "html", {}, [
             [3, "head", {}, [[4, "style", {}, [[5, "#text", style]]],
                              [6, "link", {"rel": "stylesheet", "href": f"{hostile}/x.css"}, []]]],
             [7, "body", {}, [
@@ -73,7 +75,7 @@ def test_the_replica_never_requests_urls_of_other_origins(
                 [11, "input", {"id": "email", "type": "email", "name": "email",
                                "autocomplete": "email"}, []],
             ]],
-        ]]]]  # fmt: skip
+        ]]]])  # fmt: skip
         page.evaluate(
             """doc => {
                 const frame = CobrowseReplica.createFrame(document.body, "test");

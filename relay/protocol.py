@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from relay import nodes
 from relay.errors import ProtocolError
 
 PROTOCOL_VERSION: Final = 1
@@ -54,7 +55,7 @@ _TAG_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9._:-]{0,99}$")
 # break out of markup. ":"-prefixed names are reserved state entries (see docs/protocol.md).
 _ATTR_RE: Final = re.compile(r"^[^\s\"'<>/=\x00-\x1f\x7f]{1,256}$")
 STATE_ENTRIES: Final = frozenset(
-    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom"}
+    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom", ":shadow"}
 )
 
 
@@ -216,48 +217,47 @@ class AnyJson(Kind):
 # ---------------------------------------------------------------- DOM nodes
 
 
-def check_node(node: Any, where: str, limits: Limits, counter: list[int] | None = None) -> None:
-    """Validate a node tree in the protocol's array form, iteratively (no recursion limit).
+def check_nodes(
+    roots: Any,
+    where: str,
+    limits: Limits,
+    counter: list[int] | None = None,
+    *,
+    run: bool = True,
+) -> list[nodes.Item]:
+    """Validate a run of sibling trees in the compact node form (``relay.nodes``): shape, ids,
+    names, attributes and limits. Returns the roots' items (their resolved ids and names).
 
-    ``counter`` accumulates the node count across several trees of one message.
+    ``counter`` accumulates the node count across several runs of one message.
     """
     count = counter if counter is not None else [0]
-    stack: list[tuple[Any, int, str]] = [(node, 1, where)]
-    while stack:
-        item, depth, path = stack.pop()
-        count[0] += 1
-        if count[0] > limits.max_nodes:
-            raise _invalid(where, f"more than {limits.max_nodes} nodes")
-        if depth > limits.max_depth:
-            raise _invalid(path, f"nested deeper than {limits.max_depth}")
-        if not isinstance(item, list) or len(item) < 3:
-            raise _invalid(path, "a node must be an array [id, name, ...]")
-        node_id, name = item[0], item[1]
-        if isinstance(node_id, bool) or not isinstance(node_id, int) or node_id <= 0:
-            raise _invalid(path, "node id must be a positive integer")
-        if not isinstance(name, str):
-            raise _invalid(path, "node name must be a string")
-        if name in ("#text", "#comment", "#doctype"):
-            if len(item) != 3 or not isinstance(item[2], str):
-                raise _invalid(path, f"{name} node must be [id, name, string]")
-            if len(item[2]) > limits.max_string:
-                raise _invalid(path, "text too long")
-            continue
-        if name in ("#document", "#shadow"):  # #shadow: an element's open shadow root
-            children = item[2]
-            if len(item) != 3:
-                raise _invalid(path, f"{name} node must be [id, {name!r}, children]")
-        else:
-            if not _TAG_RE.match(name):
-                raise _invalid(path, f"bad element name {name[:40]!r}")
-            if len(item) != 4:
-                raise _invalid(path, "element must be [id, name, attributes, children]")
-            _check_attributes(item[2], path, limits)
-            children = item[3]
-        if not isinstance(children, list):
-            raise _invalid(path, "children must be an array")
-        for index, child in enumerate(children):
-            stack.append((child, depth + 1, f"{path}[{index}]"))
+    if not isinstance(roots, list) or not roots:
+        raise _invalid(where, "must be a non-empty array of nodes")
+    tops: list[nodes.Item] = []
+    try:
+        for item in nodes.walk(roots, where, max_depth=limits.max_depth, run=run):
+            count[0] += 1
+            if count[0] > limits.max_nodes:
+                raise _invalid(where, f"more than {limits.max_nodes} nodes")
+            if item.parent is None:
+                tops.append(item)
+            if item.text is not None:
+                if len(item.text) > limits.max_string:
+                    raise _invalid(item.path, "text too long")
+            elif item.attrs is not None:
+                path = item.path
+                if not _TAG_RE.match(item.name):
+                    raise _invalid(path, f"bad element name {item.name[:40]!r}")
+                for key, value in item.attrs.items():
+                    check_attribute(key, value, path, limits, allow_null=False)
+    except nodes.NodeError as exc:
+        raise _invalid(exc.path, exc.message) from None
+    return tops
+
+
+def check_node(node: Any, where: str, limits: Limits, counter: list[int] | None = None) -> None:
+    """Validate one tree in the compact node form (see ``check_nodes``)."""
+    check_nodes([node], where, limits, counter, run=False)
 
 
 def _check_attributes(attrs: Any, path: str, limits: Limits) -> None:
@@ -285,8 +285,8 @@ class DocumentNode(Kind):
     name: str = "document"
 
     def check(self, value: Any, where: str, limits: Limits) -> Any:
-        check_node(value, where, limits)
-        if value[1] != "#document":
+        (top,) = check_nodes([value], where, limits, run=False)
+        if top.name != "#document":
             raise _invalid(where, "must be a #document node")
         return value
 
@@ -310,14 +310,14 @@ class Mutations(Kind):
             if self.part == "removes":
                 node_id.check(entry, at, limits)
             elif self.part == "adds":
-                if not isinstance(entry, dict) or set(entry) != {"parent", "next", "node"}:
-                    raise _invalid(at, "must be {parent, next, node}")
+                if not isinstance(entry, dict) or set(entry) != {"parent", "next", "nodes"}:
+                    raise _invalid(at, "must be {parent, next, nodes}")
                 node_id.check(entry["parent"], f"{at}.parent", limits)
                 if entry["next"] is not None:
                     node_id.check(entry["next"], f"{at}.next", limits)
-                check_node(entry["node"], f"{at}.node", limits, counter)
-                if entry["node"][1] == "#document":
-                    raise _invalid(f"{at}.node", "cannot add a document")
+                tops = check_nodes(entry["nodes"], f"{at}.nodes", limits, counter)
+                if any(top.name == "#document" for top in tops):
+                    raise _invalid(f"{at}.nodes", "cannot add a document")
             elif self.part == "attrs":
                 if not isinstance(entry, list) or len(entry) != 3:
                     raise _invalid(at, "must be [id, name, value or null]")

@@ -9,7 +9,7 @@ from relay import core
 from relay.errors import ProtocolError
 from relay.protocol import AGENT, VISITOR
 
-DOC = [1, "#document", [[2, "html", {}, [[3, "body", {}, []]]]]]
+DOC = [1, "#document", ["html", ["body"]]]
 SNAPSHOT = {
     "seq": 0,
     "url": "https://shop.example/",
@@ -350,7 +350,7 @@ def test_transcripts_hold_the_chat_but_never_the_invitation_or_session_content()
     pair.send(pair.visitor, "chat.send", text="Can you check my form?")
     pair.send(pair.agent, "chat.send", conversation=pair.visitor.id, text="Sure, one moment")
     session = pair.start_session("shared")
-    doc = [1, "#document", [[2, "html", {}, [[3, "body", {}, [[4, "#text", CANARY]]]]]]]
+    doc = [1, "#document", ["html", ["body", CANARY]]]
     pair.send(pair.visitor, "dom.snapshot", session=session, **{**SNAPSHOT, "doc": doc})
     pair.send(pair.agent, "act.input", session=session, id=4, value=CANARY)
     pair.send(pair.visitor, "selection", session=session, ranges=[[4, 0, 4, 6]])

@@ -37,22 +37,69 @@ def test_golden_invalid_messages_are_refused_with_their_code(case: dict[str, Any
         protocol.decode(_frame(case), case["sender"])
     assert refused.value.code == case["code"]
     assert refused.value.fault == "client"
+    if "error" in case:  # what the fixture is about, not merely some fault
+        assert case["error"] in refused.value.message
 
 
 def test_node_limits_are_enforced_without_recursion() -> None:
     limits = protocol.Limits(max_depth=50, max_nodes=1000)
-    deep: list[Any] = [2, "div", {}, []]
+    deep: list[Any] = ["div"]
     node = deep
-    for i in range(3, 200):  # far deeper than Python's recursion would like at 100k, cheap here
-        child: list[Any] = [i, "div", {}, []]
-        node[3].append(child)
+    for _ in range(200_000):  # far deeper than Python's recursion allows: the check is iterative
+        child: list[Any] = ["div"]
+        node.append(child)
         node = child
-    doc = [1, "#document", [deep]]
-    with pytest.raises(ProtocolError, match="nested deeper"):
+    doc = [1, "#document", deep]
+    with pytest.raises(ProtocolError, match=r"doc\[2\](\[1\])+: nested deeper than 50"):
         protocol.check_node(doc, "doc", limits)
-    wide = [1, "#document", [[i, "#text", "x"] for i in range(2, 1100)]]
+    wide = [1, "#document", *(["x"] * 1100)]
     with pytest.raises(ProtocolError, match="more than 1000 nodes"):
         protocol.check_node(wide, "doc", limits)
+
+
+def _mutations(adds: list[Any]) -> str:
+    body = {
+        "v": 1,
+        "type": "dom.mutations",
+        "session": "s1",
+        "seq": 1,
+        "adds": adds,
+        "removes": [],
+        "attrs": [],
+        "texts": [],
+    }
+    return json.dumps(body)
+
+
+def test_an_add_carries_a_run_of_siblings_whose_ids_count_on() -> None:
+    run = [[20, "li", "one"], ["li", "two"], "\n"]
+    message = protocol.decode(_mutations([{"parent": 5, "next": None, "nodes": run}]), "visitor")
+    tops = protocol.check_nodes(message.body["adds"][0]["nodes"], "nodes", protocol.Limits())
+    assert [(t.id, t.name) for t in tops] == [(20, "li"), (22, "li"), (24, "#text")]
+
+
+@pytest.mark.parametrize(
+    ("add", "error"),
+    [
+        ({"parent": 5, "next": None, "node": [20, "p"]}, "must be {parent, next, nodes}"),
+        ({"parent": 5, "next": None, "nodes": []}, "non-empty array of nodes"),
+        ({"parent": 5, "next": None, "nodes": ["text first"]}, "must carry its id"),
+        ({"parent": 5, "next": None, "nodes": [[20, "p"], [9, "#document"]]}, "add a document"),
+        (
+            {"parent": 5, "next": None, "nodes": [[20, "p", {"a": "1"}, {"b": "2"}]]},
+            "attributes must directly follow",
+        ),
+        (
+            {"parent": 5, "next": None, "nodes": [[20, "p", [[21, "#text", "old"]]]]},
+            "a node is a string or [id?, name, ...]",
+        ),
+    ],
+)
+def test_malformed_adds_are_refused_with_the_reason(add: dict[str, Any], error: str) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(_mutations([add]), "visitor")
+    assert refused.value.code == "invalid"
+    assert error in refused.value.message
 
 
 def test_a_very_deep_json_frame_is_bad_json_not_a_crash() -> None:

@@ -1,0 +1,234 @@
+"""The protocol's compact node form: reading it, checking its shape, and (for tools and tests)
+converting it to and from the explicit form.
+
+Owns: the grammar of a node tree on the wire (``docs/protocol.md``, "Nodes"). The same grammar is
+read by ``renderer/sanitizer.js``, ``relay/static/replica.js`` and the tag's test harness, and
+written by ``tag_js/tag.js`` and the sanitizer; the golden cases in ``tests/fixtures/nodes.json``
+keep all of them in agreement.
+Must not: judge content (tag names, attributes, URLs): that is ``relay.protocol`` (limits,
+names) and the renderer (policy). Everything here is iterative, so depth costs no recursion.
+
+Compact form, in short: a text node is a bare string; every other node is an array
+``[id?, name, ...]``: ``[id?, "tag", {attrs}?, child...]``, ``[id?, "#document", child...]``,
+``[id?, "#shadow", child...]``, ``[id?, "#doctype", "html"]``, ``[id?, "#comment"]``,
+``[id?, "#text", "text"]``. A node without an id has the id of the node before it in preorder
+plus one; the first node of a tree always carries its id.
+
+Explicit form (tools and tests only, never on the wire): ``[id, "#text", text]``,
+``[id, "#comment", ""]``, ``[id, "#doctype", name]``, ``[id, "#document" | "#shadow",
+[children]]``, ``[id, tag, {attrs}, [children]]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+MAX_ID: Final = 2**53 - 1  # ids must stay exact in JavaScript
+KINDS: Final = frozenset({"#text", "#comment", "#doctype", "#document", "#shadow"})
+
+
+class NodeError(ValueError):
+    """A node tree breaks the grammar. ``path`` says where (``doc[0][3]``-style)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(slots=True, eq=False)
+class Item:
+    """One node met by ``walk``, in preorder. ``children`` are still in wire form."""
+
+    id: int
+    name: str
+    attrs: dict[str, Any] | None  # elements only ({} when absent)
+    text: str | None  # #text and #doctype
+    children: list[Any]  # wire-form children (empty for leaves)
+    start: int  # index of the first child in the node's array
+    depth: int  # 1 for a root
+    parent: Item | None
+    index: int  # where the node sits in its parent's array (its place in the run for a root)
+    where: str  # the root's path (``doc``, ``adds[0].nodes[1]``)
+
+    @property
+    def path(self) -> str:
+        """Where the node is, as ``doc[2][3]``: built only when asked (errors), never per node,
+        so that a deep tree costs no quadratic path bookkeeping."""
+        steps: list[int] = []
+        item: Item | None = self
+        while item is not None and item.parent is not None:
+            steps.append(item.index)
+            item = item.parent
+        return (item.where if item else "") + "".join(f"[{i}]" for i in reversed(steps))
+
+
+def _path(parent: Item | None, index: int, where: str) -> str:
+    if parent is None:
+        return where
+    return f"{parent.path}[{index}]"
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def walk(
+    roots: list[Any], where: str, *, max_depth: int = 1024, run: bool = True
+) -> Iterator[Item]:
+    """Every node of ``roots`` (a run of sibling trees: an add's ``nodes``, or ``[doc]``) in
+    preorder, with ids resolved. Raises ``NodeError`` at the first fault. ``run=False``: one
+    tree, whose paths start at ``where`` itself rather than ``where[0]``.
+
+    The caller may stop early; nothing is built but the ``Item`` of each node."""
+    prev: int | None = None
+    stack: list[tuple[Any, int, Item | None, int]] = [
+        (root, 1, None, i) for i, root in reversed(list(enumerate(roots)))
+    ]
+    while stack:
+        value, depth, parent, index = stack.pop()
+        at = where if parent is not None or not run else f"{where}[{index}]"
+        if depth > max_depth:
+            raise NodeError(_path(parent, index, at), f"nested deeper than {max_depth}")
+        start = 0
+        attrs: dict[str, Any] | None = None
+        text: str | None = None
+        kids: list[Any]
+        if isinstance(value, str):
+            node_id, name, text, kids = 0, "#text", value, []
+        elif isinstance(value, list) and value:
+            i = 0
+            node_id = 0
+            if _is_id(value[0]):
+                node_id, i = value[0], 1
+            elif isinstance(value[0], (int, float)) and not isinstance(value[0], bool):
+                raise NodeError(
+                    _path(parent, index, at), "node id must be an integer from 1 to 2**53-1"
+                )
+            if i >= len(value) or not isinstance(value[i], str):
+                raise NodeError(_path(parent, index, at), "a node is a string or [id?, name, ...]")
+            name = value[i]
+            rest = len(value) - i - 1
+            if name in ("#text", "#doctype"):
+                if rest != 1 or not isinstance(value[i + 1], str):
+                    raise NodeError(
+                        _path(parent, index, at), f"{name} must be [id?, {name!r}, string]"
+                    )
+                text = value[i + 1]
+                kids = []
+            elif name == "#comment":
+                if rest:
+                    raise NodeError(_path(parent, index, at), "#comment must be [id?, '#comment']")
+                kids = []
+            elif name in ("#document", "#shadow"):
+                kids, start = value, i + 1
+            elif name.startswith("#"):
+                raise NodeError(_path(parent, index, at), f"unknown node kind {name[:40]!r}")
+            else:
+                start = i + 1
+                if rest and isinstance(value[start], dict):
+                    attrs = value[start]
+                    start += 1
+                else:
+                    attrs = {}
+                kids = value
+        else:
+            raise NodeError(_path(parent, index, at), "a node is a string or [id?, name, ...]")
+        if not node_id:
+            if prev is None:
+                raise NodeError(
+                    _path(parent, index, at), "the first node of a tree must carry its id"
+                )
+            node_id = prev + 1
+            if node_id > MAX_ID:
+                raise NodeError(_path(parent, index, at), "node id beyond 2**53-1")
+        prev = node_id
+        item = Item(node_id, name, attrs, text, kids, start, depth, parent, index, at)
+        yield item
+        for k in range(len(kids) - 1, start - 1, -1):
+            child = kids[k]
+            if not isinstance(child, (str, list)):
+                what = (
+                    "attributes must directly follow the tag name"
+                    if isinstance(child, dict)
+                    else "a child must be a string (text) or an array (node)"
+                )
+                raise NodeError(f"{item.path}[{k}]", what)
+            stack.append((child, depth + 1, item, k))
+
+
+def expand(node: Any, where: str = "node") -> list[Any]:
+    """The explicit form of one compact tree (tests and tools)."""
+    return _expand([node], where, run=False)[0]
+
+
+def expand_run(roots: list[Any], where: str = "nodes") -> list[list[Any]]:
+    """The explicit form of a run of sibling trees (an add's ``nodes``)."""
+    return _expand(roots, where, run=True)
+
+
+def _expand(roots: list[Any], where: str, *, run: bool) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    made: dict[Item, list[Any]] = {}
+    for item in walk(roots, where, run=run):
+        if item.name == "#text":
+            node: list[Any] = [item.id, "#text", item.text]
+        elif item.name == "#comment":
+            node = [item.id, "#comment", ""]
+        elif item.name == "#doctype":
+            node = [item.id, "#doctype", item.text]
+        elif item.name in ("#document", "#shadow"):
+            node = [item.id, item.name, []]
+        else:
+            node = [item.id, item.name, dict(item.attrs or {}), []]
+        made[item] = node
+        if item.parent is None:
+            out.append(node)
+        else:
+            parent = made[item.parent]
+            parent[-1].append(node)
+    return out
+
+
+def compact(node: list[Any]) -> Any:
+    """The compact form of one explicit tree, ids left out wherever they follow on."""
+    return compact_run([node])[0]
+
+
+def compact_run(roots: list[list[Any]]) -> list[Any]:
+    """The compact form of a run of explicit sibling trees (for an add's ``nodes``)."""
+    prev = [-1]
+    return [_compact(root, prev) for root in roots]
+
+
+def _compact(root: list[Any], prev: list[int]) -> Any:
+    # Iterative: (explicit node, the list its compact form goes into).
+    holder: list[Any] = []
+    stack: list[tuple[list[Any], list[Any]]] = [(root, holder)]
+    while stack:
+        node, into = stack.pop()
+        node_id, name = node[0], node[1]
+        implicit = node_id == prev[0] + 1
+        prev[0] = node_id
+        head: list[Any] = [] if implicit else [node_id]
+        if name == "#text":
+            into.append(node[2] if implicit else [node_id, "#text", node[2]])
+            continue
+        if name == "#comment":
+            into.append([*head, "#comment"])
+            continue
+        if name == "#doctype":
+            into.append([*head, "#doctype", node[2]])
+            continue
+        out = [*head, name]
+        if name in ("#document", "#shadow"):
+            kids = node[2]
+        else:
+            if node[2]:
+                out.append(node[2])
+            kids = node[3]
+        into.append(out)
+        stack.extend((kid, out) for kid in reversed(kids))
+    return holder[0]
