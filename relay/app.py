@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from relay.broker import Broker, LocalBroker, Subscription
 from relay.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
 from relay.passwords import verify_password
 from relay.ratelimit import KeyedLimiter, TokenBucket
-from relay.settings import SELF_ORIGIN, Settings
+from relay.settings import SELF_ORIGIN, Settings, SettingsError, load_settings
 from relay.store import SqliteStore
 from renderer.service import BrandPolicy, Renderer, RendererError
 from tag_js import built_tag, built_tag_etag
@@ -78,8 +79,12 @@ class RelayServer:
         broker: Broker | None = None,
         renderer: Renderer | None = None,
         store: SqliteStore | None = None,
+        settings_path: str | Path | None = None,
     ) -> None:
         self.settings = settings
+        # The settings file, watched for changes to its agents and brands (``reload_settings``).
+        self.settings_path = Path(settings_path) if settings_path is not None else None
+        self._settings_seen = self._settings_signature()
         self.store = store or SqliteStore(settings.database)
         self.core = core.Relay(
             [core.AgentAccount(a.id, a.name, frozenset(a.brands)) for a in settings.agents],
@@ -144,6 +149,48 @@ class RelayServer:
         while True:
             await asyncio.sleep(1.0)
             await self.apply(self.core.tick(now_ms()))
+            seen = self._settings_signature()
+            if seen != self._settings_seen:
+                self._settings_seen = seen
+                await self.reload_settings()
+
+    # ------------------------------------------------------------ settings
+
+    def _settings_signature(self) -> tuple[int, int] | None:
+        if self.settings_path is None:
+            return None
+        try:
+            stat = self.settings_path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    async def reload_settings(self, settings: Settings | None = None) -> bool:
+        """Take the agents and brands of the settings file (or of ``settings``) without a
+        restart: new and removed accounts, allowed origins, and mask selectors, which running
+        sessions get at once (``session.config``). Everything else needs a restart.
+
+        A file that does not load is reported and changes nothing. Returns whether it took."""
+        if settings is None:
+            if self.settings_path is None:
+                return False
+            try:
+                settings = await asyncio.to_thread(load_settings, self.settings_path)
+            except SettingsError as error:
+                log.error("settings.reload_failed error=%s (keeping the running settings)", error)
+                return False
+        self.settings = replace(self.settings, brands=settings.brands, agents=settings.agents)
+        self.accounts = {a.id: a for a in settings.agents}
+        await self.apply(
+            self.core.update_accounts(
+                [core.AgentAccount(a.id, a.name, frozenset(a.brands)) for a in settings.agents],
+                [core.BrandRules(b.id, b.mask_selectors) for b in settings.brands],
+            )
+        )
+        log.info(
+            "settings.reloaded brands=%d agents=%d", len(settings.brands), len(settings.agents)
+        )
+        return True
 
     # ------------------------------------------------------------ HTTP
 

@@ -90,7 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    server = RelayServer(settings)
+    server = RelayServer(settings, settings_path=args.config)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for display
     base = f"http://{shown}:{port}"
     print(f"cobrowse relay on {base}", flush=True)

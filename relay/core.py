@@ -328,6 +328,41 @@ class Relay:
                 effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
         return agent, effects
 
+    # ------------------------------------------------------------ settings
+
+    def update_accounts(
+        self, agents: Iterable[AgentAccount], brands: Iterable[BrandRules]
+    ) -> list[Effect]:
+        """The settings file changed: take its agents and brand rules, running sessions included.
+
+        A session whose brand's mask selectors changed gets ``session.config`` (the tag masks by
+        the new list and sends a fresh snapshot); a session or invite whose agent lost the
+        account or the brand, or whose brand is gone, ends (``by: relay``).
+        """
+        old = self.brands
+        self.agents = {agent.id: agent for agent in agents}
+        self.brands = {brand.id: brand for brand in brands}
+        effects: list[Effect] = []
+        for invite in list(self.invites.values()):
+            conversation = self.store.get(invite.conversation)
+            brand = conversation.brand if conversation else ""
+            if not self._may_serve(invite.agent, brand):
+                effects.extend(self._close_invite(invite, "cancelled"))
+        for session in list(self.sessions.values()):
+            if not self._may_serve(session.agent, session.brand):
+                effects.extend(self._end(session, "relay", "the agent's account changed"))
+                continue
+            selectors = self.brands[session.brand].mask_selectors
+            before = old.get(session.brand)
+            if before is None or before.mask_selectors != selectors:
+                body = {"session": session.id, "mask_selectors": list(selectors)}
+                effects.append(Send(Peer(VISITOR, session.conversation), "session.config", body))
+        return effects
+
+    def _may_serve(self, agent_id: str, brand: str) -> bool:
+        account = self.agents.get(agent_id)
+        return account is not None and brand in self.brands and brand in account.brands
+
     # ------------------------------------------------------------ messages
 
     def receive(self, sender: Peer, message: Message, now: int) -> list[Effect]:
@@ -335,6 +370,11 @@ class Relay:
 
         Raises ``ProtocolError`` when the sender may not send it now; nothing changed then.
         """
+        if sender.role == AGENT and sender.id not in self.agents:
+            # The settings file dropped this account while its socket was open.
+            raise ProtocolError(
+                "forbidden", "this agent account no longer exists", ref=message.type
+            )
         key = (sender.role, message.type)
         if key not in PERMISSIONS:
             raise ProtocolError(

@@ -446,3 +446,48 @@ def test_a_visitor_cannot_upgrade_or_answer_another_visitors_upgrade() -> None:
     with pytest.raises(ProtocolError) as not_his:
         pair.send(sam, "session.upgrade", session=session)
     assert not_his.value.code == "not_found"
+
+
+# ---------------------------------------------------------------- settings changed at runtime
+
+
+def test_new_mask_selectors_reach_the_running_session_at_once() -> None:
+    pair = CorePair(mask_selectors=("#iban",))
+    session = pair.start_session()
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    agents = list(pair.core.agents.values())
+    pair.apply(pair.core.update_accounts(agents, [core.BrandRules("demo", ("#iban", ".card"))]))
+    config = pair.last(pair.visitor, "session.config")
+    assert config == {"v": 1, "type": "session.config", "session": session,
+                      "mask_selectors": ["#iban", ".card"]}  # fmt: skip
+    assert not pair.take(pair.agent, "session.config")  # the agent never learns the rules
+    # Mutations already on their way still fit the stream; the tag's fresh snapshot follows.
+    pair.send(pair.visitor, "dom.mutations", session=session, seq=1, adds=[], removes=[],
+              attrs=[], texts=[])  # fmt: skip
+    assert not pair.take(pair.visitor, "error") and not pair.take(pair.visitor, "resync")
+    # Unchanged rules send nothing.
+    pair.apply(pair.core.update_accounts(agents, [core.BrandRules("demo", ("#iban", ".card"))]))
+    assert not pair.take(pair.visitor, "session.config")
+
+
+def test_an_agent_removed_from_the_settings_loses_the_session_invites_and_socket() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    others = [a for a in pair.core.agents.values() if a.id != "alex"]
+    pair.apply(pair.core.update_accounts(others, list(pair.core.brands.values())))
+    ended = pair.last(pair.visitor, "session.ended")
+    assert ended["session"] == session and ended["by"] == "relay"
+    assert pair.dropped == [session]
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+    assert refused.value.code == "forbidden"
+
+
+def test_an_agent_who_loses_the_brand_loses_the_pending_invite() -> None:
+    pair = CorePair()
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
+    pair.last(pair.visitor, "invite.offer")
+    moved = [core.AgentAccount("alex", "Alex", frozenset({"other"}))]
+    pair.apply(pair.core.update_accounts(moved, list(pair.core.brands.values())))
+    assert pair.last(pair.visitor, "invite.state")["state"] == "cancelled"
+    assert not pair.core.invites

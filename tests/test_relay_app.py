@@ -337,3 +337,58 @@ def test_a_visitor_reaches_only_their_own_invite_and_session(client: TestClient)
         assert receive_until(agent, "error")["code"] == "forbidden"
         send(mine, "session.end", session=session)
         assert receive_until(agent, "session.ended")["by"] == "visitor"
+
+
+# ---------------------------------------------------------------- settings file changes
+
+
+def _settings_file(path: Any, selectors: list[str], agents: str) -> None:
+    path.write_text(
+        '[server]\nsecret_key = "test-secret"\n\n'
+        '[[brands]]\nid = "acme"\nname = "Acme"\nallowed_origins = ["self"]\n'
+        f"mask_selectors = {json.dumps(selectors)}\n\n{agents}",
+        encoding="utf-8",
+    )
+
+
+def test_a_changed_settings_file_reaches_running_sessions_without_a_restart(
+    tmp_path: Any,
+) -> None:
+    from relay.passwords import hash_password
+    from relay.settings import load_settings
+
+    config = tmp_path / "cobrowse.toml"
+    kim = (
+        '[[agents]]\nid = "kim"\nname = "Kim"\n'
+        f'password_hash = "{hash_password("kim-password")}"\nbrands = ["acme"]\n'
+    )
+    _settings_file(config, ["#iban"], kim)
+    server = RelayServer(load_settings(config), settings_path=config)
+    with TestClient(server.app) as client:
+        login = {"name": "kim", "password": "kim-password"}
+        assert client.post("/agent/login", json=login, headers={"origin": OWN}).status_code == 200
+        with (
+            client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor,
+            client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
+        ):
+            conversation = receive_until(visitor, "hello")["conversation"]
+            agent.send_text(json.dumps(
+                {"v": 1, "type": "invite.send", "conversation": conversation, "mode": "shared"}
+            ))  # fmt: skip
+            invite = receive_until(visitor, "invite.offer")["invite"]
+            visitor.send_text(json.dumps({"v": 1, "type": "invite.accept", "invite": invite}))
+            started = receive_until(visitor, "session.started")
+            assert started["mask_selectors"] == ["#iban"]
+
+            # A broken file is reported and changes nothing; a good one is taken on the next tick.
+            config.write_text("[[brands]\n", encoding="utf-8")
+            assert client.portal.call(server.reload_settings) is False
+            _settings_file(config, ["#iban", "[name=card]"], kim)
+            config_message = receive_until(visitor, "session.config")  # the watcher's tick
+            assert config_message["session"] == started["session"]
+            assert config_message["mask_selectors"] == ["#iban", "[name=card]"]
+
+            # The account leaves the file: its session ends and its cookie is worth nothing.
+            _settings_file(config, ["#iban", "[name=card]"], "")
+            assert receive_until(visitor, "session.ended")["by"] == "relay"
+            assert client.get("/agent/me").status_code == 401
