@@ -79,6 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from relay.app import RelayServer
+    from relay.websocket import CobrowseWebSocketProtocol
 
     try:
         settings = load_settings(args.config)
@@ -119,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         ws_max_size=settings.limits.visitor_frame_bytes,
         ws_per_message_deflate=True,
+        ws=CobrowseWebSocketProtocol,
     )
     return 0
 

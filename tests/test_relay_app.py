@@ -392,3 +392,58 @@ def test_a_changed_settings_file_reaches_running_sessions_without_a_restart(
             _settings_file(config, ["#iban", "[name=card]"], "")
             assert receive_until(visitor, "session.ended")["by"] == "relay"
             assert client.get("/agent/me").status_code == 401
+
+
+# ---------------------------------------------------------------- compression on the wire
+
+
+def test_visitors_compress_with_the_full_window_and_the_relay_with_a_small_one() -> None:
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from websockets.asyncio.client import connect
+
+    from relay.websocket import CobrowseWebSocketProtocol
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = RelayServer(replace(demo_settings(), secret_key="test-secret")).app
+    config = uvicorn.Config(
+        app, port=port, log_level="warning", ws=CobrowseWebSocketProtocol,
+        ws_per_message_deflate=True,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    async def visit() -> tuple[str, dict[str, Any]]:
+        origin = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        async with connect(
+            f"ws://127.0.0.1:{port}/ws/visitor", origin=origin, compression="deflate"
+        ) as ws:
+            assert ws.response is not None
+            extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+            # A compressed message from the visitor inflates on the relay's side intact.
+            hello = json.loads(await ws.recv())
+            await ws.send(json.dumps({"v": 1, "type": "chat.send", "text": "x" * 4000}))
+            echoed = json.loads(await ws.recv())
+            while echoed["type"] != "chat.message":
+                echoed = json.loads(await ws.recv())
+            return extensions, {"hello": hello["type"], "chat": echoed["text"]}
+
+    try:
+        extensions, seen = asyncio.run(visit())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert "permessage-deflate" in extensions
+    assert "server_max_window_bits=12" in extensions
+    assert "client_max_window_bits" not in extensions  # the browser keeps its 15-bit window
+    assert seen == {"hello": "hello", "chat": "x" * 4000}
