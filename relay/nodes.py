@@ -8,7 +8,8 @@ keep all of them in agreement.
 Must not: judge content (tag names, attributes, URLs): that is ``relay.protocol`` (limits,
 names) and the renderer (policy). Everything here is iterative, so depth costs no recursion.
 
-Compact form, in short: a text node is a bare string; every other node is an array
+Compact form, in short: a text node is a bare string (or, as a child, an integer standing for
+a newline and that many spaces, or tabs when negative); every other node is an array
 ``[id?, name, ...]``: ``[id?, "tag", {attrs}?, child...]``, ``[id?, "#document", child...]``,
 ``[id?, "#shadow", child...]``, ``[id?, "#doctype", "html"]``, ``[id?, "#comment"]``,
 ``[id?, "#text", "text"]``. A node without an id has the id of the node before it in preorder
@@ -26,6 +27,26 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 MAX_ID: Final = 2**53 - 1  # ids must stay exact in JavaScript
+MAX_INDENT: Final = 1024  # an indentation child stands for at most 1 + 1024 characters
+
+
+def indentation(n: int) -> str:
+    """The text an integer child stands for: a newline and ``n`` spaces (``-n`` tabs)."""
+    return "\n" + (" " * n if n >= 0 else "\t" * -n)
+
+
+def indentation_of(text: str) -> int | None:
+    """The integer child for ``text`` when it is a newline followed only by spaces or only by
+    tabs (at most ``MAX_INDENT``): such text, between the elements of a page's source, is a
+    large share of a real page's nodes, and ``"\\n    "`` costs twice the bytes of ``4``."""
+    if len(text) > MAX_INDENT + 1 or text[:1] != "\n":
+        return None
+    rest = text[1:]
+    if rest.strip(" ") == "":
+        return len(rest)
+    if rest.strip("\t") == "":
+        return -len(rest)
+    return None
 KINDS: Final = frozenset({"#text", "#comment", "#doctype", "#document", "#shadow"})
 
 
@@ -98,6 +119,13 @@ def walk(
         kids: list[Any]
         if isinstance(value, str):
             node_id, name, text, kids = 0, "#text", value, []
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INDENT:
+                raise NodeError(
+                    _path(parent, index, at),
+                    f"an indentation child must be from -{MAX_INDENT} to {MAX_INDENT}",
+                )
+            node_id, name, text, kids = 0, "#text", indentation(value), []
         elif isinstance(value, list) and value:
             i = 0
             node_id = 0
@@ -150,12 +178,14 @@ def walk(
         for k in range(len(kids) - 1, start - 1, -1):
             child = kids[k]
             if not isinstance(child, (str, list)):
-                what = (
-                    "attributes must directly follow the tag name"
-                    if isinstance(child, dict)
-                    else "a child must be a string (text) or an array (node)"
-                )
-                raise NodeError(f"{item.path}[{k}]", what)
+                if isinstance(child, dict):
+                    what = "attributes must directly follow the tag name"
+                elif isinstance(child, bool) or not isinstance(child, int):
+                    what = "a child must be a string (text), an integer (indentation) or an array"
+                else:
+                    what = ""
+                if what:
+                    raise NodeError(f"{item.path}[{k}]", what)
             stack.append((child, depth + 1, item, k))
 
 
@@ -214,7 +244,11 @@ def _compact(root: list[Any], prev: list[int]) -> Any:
         prev[0] = node_id
         head: list[Any] = [] if implicit else [node_id]
         if name == "#text":
-            into.append(node[2] if implicit else [node_id, "#text", node[2]])
+            indent = indentation_of(node[2]) if implicit else None
+            if indent is not None:
+                into.append(indent)
+            else:
+                into.append(node[2] if implicit else [node_id, "#text", node[2]])
             continue
         if name == "#comment":
             into.append([*head, "#comment"])

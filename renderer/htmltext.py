@@ -1,13 +1,16 @@
 """Sanitized node trees as HTML text (for ``cobrowse sanitize`` and the tests).
 
-Pure functions. The input must already be sanitizer output: this module escapes text and
-attribute values correctly but does not judge what it is given. Namespaces are inferred
-exactly as the protocol (and sanitizer.js) does, so the text re-parses to the same tree.
+Pure functions. The input must already be sanitizer output, in the protocol's compact node
+form: this module escapes text and attribute values correctly but does not judge what it is
+given. Namespaces are inferred exactly as the protocol (and sanitizer.js) does, so the text
+re-parses to the same tree.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
+
+from relay import nodes
 
 VOID: Final = frozenset(
     {
@@ -63,11 +66,12 @@ def _attrs(tag: str, attrs: dict[str, str]) -> str:
     return "".join(out)
 
 
-def to_html(doc: list[Any]) -> str:
-    """HTML text for a sanitized ``#document`` (or any) node, iteratively (any depth)."""
+def to_html(doc: Any) -> str:
+    """HTML text for a sanitized ``#document`` (or any) node in the compact form, iteratively
+    (any depth). Raises ``relay.nodes.NodeError`` if ``doc`` breaks the grammar."""
     parts: list[str] = []
     # Stack items: a node with its namespace and parent (ns, tag), or a closing tag string.
-    stack: list[tuple[Any, str, str] | str] = [(doc, "html", "")]
+    stack: list[tuple[Any, str, str] | str] = [(nodes.expand(doc, "doc"), "html", "")]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
@@ -76,6 +80,11 @@ def to_html(doc: list[Any]) -> str:
         node, parent_ns, parent_tag = item
         kind = node[1]
         if kind == "#document":
+            stack.extend((child, "html", "") for child in reversed(node[2]))
+        elif kind == "#shadow":
+            # An open shadow root, in HTML's own spelling of one (declarative shadow DOM).
+            parts.append('<template shadowrootmode="open">')
+            stack.append("</template>")
             stack.extend((child, "html", "") for child in reversed(node[2]))
         elif kind == "#doctype":
             parts.append("<!DOCTYPE html>")

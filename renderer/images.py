@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 import re
+from collections.abc import Iterator
 from typing import Any, Final
 
 from PIL import Image
@@ -61,34 +62,41 @@ def _is_data(value: Any) -> bool:
     return isinstance(value, str) and value.lstrip()[:5].lower() == "data:"
 
 
-def has_data_images(node: Any) -> bool:
-    """Whether any attribute of the node tree holds a data: URL (quick scan, no decoding)."""
-    stack = [node]
+def _attribute_objects(nodes: Any) -> Iterator[tuple[list[Any], dict[str, str]]]:
+    """Every element of a sanitized tree in the compact node form, or of a run of them (an
+    add's ``nodes``), that has an attributes object, with that object. In that form an object
+    only ever is an element's attributes and an array only ever a node, so no more of the
+    grammar is needed (``relay.nodes``)."""
+    stack = [nodes]
     while stack:
-        item = stack.pop()
-        if len(item) == 4:
-            if any(_is_data(v) for v in item[2].values()):
-                return True
-            stack.extend(item[3])
-        elif item[1] == "#document":
-            stack.extend(item[2])
-    return False
+        node = stack.pop()
+        for value in node:
+            if isinstance(value, list):
+                stack.append(value)
+            elif isinstance(value, dict):
+                yield node, value
 
 
-def reencode_tree(node: Any) -> None:
-    """Re-encode (or remove) every data: attribute value of a sanitized node tree, in place."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if len(item) == 4:
-            attrs: dict[str, str] = item[2]
-            for name, value in list(attrs.items()):
-                if _is_data(value):
-                    fresh = reencode(value)
-                    if fresh is None:
-                        del attrs[name]
-                    else:
-                        attrs[name] = fresh
-            stack.extend(item[3])
-        elif item[1] == "#document":
-            stack.extend(item[2])
+def has_data_images(nodes: Any) -> bool:
+    """Whether any attribute of the tree (or run) holds a data: URL (quick scan, no decoding)."""
+    return any(_is_data(v) for _, attrs in _attribute_objects(nodes) for v in attrs.values())
+
+
+def reencode_tree(nodes: Any) -> None:
+    """Re-encode (or remove) every data: attribute value of a sanitized tree (or run of trees,
+    in the compact node form), in place."""
+    emptied: list[tuple[list[Any], dict[str, str]]] = []
+    for node, attrs in _attribute_objects(nodes):
+        for name, value in list(attrs.items()):
+            if _is_data(value):
+                fresh = reencode(value)
+                if fresh is None:
+                    del attrs[name]
+                else:
+                    attrs[name] = fresh
+        if not attrs:
+            emptied.append((node, attrs))
+    # The writer leaves an empty attributes object out: so do we (sanitizing again must give
+    # the same bytes).
+    for node, attrs in emptied:
+        node.remove(attrs)

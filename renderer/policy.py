@@ -177,9 +177,16 @@ HTML_ELEMENTS: Final = frozenset(
     }
 )
 # Deliberately absent (each is an attack in the agent's browser): script, noscript (its
-# content is parsed differently with scripting on: mXSS), object, embed, applet, frame,
-# frameset, base (re-targets every relative URL), portal, template (inert content that a
-# later innerHTML could revive), xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
+# content is parsed differently with scripting on: mXSS), object, embed, applet (plugins:
+# placeholders, see PLUGIN_ELEMENTS), frame, frameset, base (re-targets every relative URL),
+# portal, template (inert content that a later innerHTML could revive),
+# xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
+
+# Plugin content (Flash, Java, PDF and media plugins): never built in the agent's browser, where
+# it would load and run with the agent's privileges. Each becomes a placeholder labelled
+# "plugin object" (issue #5: the agent is told where it cannot see, and why) that carries nothing
+# of the object: no data/src/type/codebase, no <param> or fallback children.
+PLUGIN_ELEMENTS: Final = frozenset({"object", "embed", "applet"})
 
 SVG_ELEMENTS: Final = frozenset(
     {
@@ -686,7 +693,7 @@ ATTRS: Final = {HTML_NS: HTML_ATTRS, SVG_NS: SVG_ATTRS, MATHML_NS: MATHML_ATTRS}
 # labels, may pass (so sanitizing our own output changes nothing).
 DATA_ATTR_RE: Final = r"^data-(?!cobrowse)[a-z0-9_.\-]+$"
 PLACEHOLDER_ATTR: Final = "data-cobrowse-placeholder"
-PLACEHOLDER_REASONS: Final = frozenset({"iframe", "third-party iframe"})
+PLACEHOLDER_REASONS: Final = frozenset({"iframe", "third-party iframe", "plugin object"})
 ARIA_ATTR_RE: Final = r"^aria-[a-z]+$"
 
 # Which attributes hold URLs, and what kind of URL each may be, per (namespace, tag, attr).
@@ -748,8 +755,11 @@ ANIMATION_VALUE_ATTRS: Final = frozenset({"from", "to", "by", "values"})
 
 # State entries the protocol defines (never real attributes), and what each may hold.
 STATE_ENTRIES: Final = frozenset(
-    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom"}
+    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom", ":shadow"}
 )
+# ":shadow" reaches the agent only as "closed" (the host of a closed shadow root, an area the
+# agent cannot see), and only on an element that can host a shadow root.
+SHADOW_STATES: Final = frozenset({"closed"})
 # ":cssom" on a <style>: its rules live in the CSSOM; the last text child is synthetic.
 CSSOM_KINDS: Final = frozenset({"sheet", "adopted"})
 MASK_REASONS: Final = frozenset({"password", "attribute", "selector", "autocomplete"})
@@ -836,6 +846,33 @@ def url_allowed(value: str, kind: UrlKind, origins: tuple[str, ...] = ()) -> boo
     if kind == "navigation":
         return True
     return origin in {origin_of(o) for o in origins}
+
+
+def absolute_url(name: str, value: str, page_origin: str | None) -> str:
+    """The value of URL attribute ``name`` with its origin-relative URLs made absolute.
+
+    The tag sends a URL on the page's origin as a path starting with exactly one ``/``
+    (docs/protocol.md, "Nodes", URLs); ``page_origin`` (``origin_of`` the snapshot's ``url``)
+    is put back in front so the policy judges, and the agent receives, an absolute URL. ``//host``
+    and ``/\\host`` name another host (browsers read ``\\`` as ``/``): they are left as they
+    are, and refused like every other relative value. Each ``srcset`` candidate is resolved;
+    a value that needs nothing is returned unchanged.
+    """
+    if page_origin is None or name not in URL_ATTRS:
+        return value
+    if name != "srcset":
+        return _absolute(value, page_origin)
+    candidates = [_split_ws(_strip_ws(c)) for c in value.split(",")]
+    fresh = [[_absolute(c[0], page_origin), *c[1:]] if c else c for c in candidates]
+    return value if fresh == candidates else ", ".join(" ".join(c) for c in fresh)
+
+
+def _absolute(value: str, page_origin: str) -> str:
+    # Judged after the browser's own clean-up (_norm_url): "/\t/evil.example" is "//evil...".
+    url = _norm_url(value)
+    if url[:1] == "/" and url[1:2] not in ("/", "\\"):
+        return page_origin + url
+    return value
 
 
 def data_image_type(value: str) -> str | None:
@@ -929,6 +966,8 @@ def element_action(
     tag: str, attrs: dict[str, str], namespace: str = HTML_NS, origins: tuple[str, ...] = ()
 ) -> ElementAction:
     """What becomes of an element (and its subtree): kept, dropped, or a placeholder."""
+    if namespace == HTML_NS and tag in PLUGIN_ELEMENTS:
+        return "placeholder"  # labelled "plugin object"; nothing of it reaches the agent
     if not element_allowed(tag, namespace):
         return "drop"
     if namespace == HTML_NS and tag == "iframe":
@@ -941,9 +980,14 @@ def element_action(
     return "keep"
 
 
-def placeholder_reason(attrs: dict[str, str], origins: tuple[str, ...]) -> str:
-    """The ``data-cobrowse-placeholder`` label for an iframe."""
-    origin = origin_of(attrs.get("src", ""))
+def placeholder_reason(
+    tag: str, attrs: dict[str, str], origins: tuple[str, ...], page_origin: str | None = None
+) -> str:
+    """The ``data-cobrowse-placeholder`` label of an HTML element whose action is
+    ``placeholder``: a plugin object, or an iframe (on a brand origin or a third party's)."""
+    if tag in PLUGIN_ELEMENTS:
+        return "plugin object"
+    origin = origin_of(absolute_url("src", attrs.get("src", ""), page_origin))
     if origin is not None and origin in {origin_of(o) for o in origins}:
         return "iframe"
     return "third-party iframe"
@@ -996,9 +1040,13 @@ def attribute_allowed(
             )
         if name in ANIMATION_VALUE_ATTRS and "javascript:" in normalize_css(value):
             return False
-    if namespace != HTML_NS and "url(" in normalize_css(value):
-        # Presentation attributes (fill, filter, clip-path, mask, marker-*) take url().
-        return css_allowed(value, origins)
+    if namespace != HTML_NS:
+        # Presentation attributes (fill, filter, clip-path, mask, marker-*) are CSS: they take
+        # url(), and no code-like value (javascript:, expression(...)) is kept in them, inert
+        # or not (found by the property test: <svg fill="javascript:...">).
+        css = normalize_css(value)
+        if "url(" in css or (name not in GLOBAL_ATTRS and any(bad in css for bad in CSS_FORBIDDEN)):
+            return css_allowed(value, origins)
     if namespace == HTML_NS and tag == "meta" and name == "content":
         # Harmless without http-equiv (never allowed); but refuse refresh-looking values
         # in case a later attribute change re-adds a name that acts on them.
@@ -1015,6 +1063,7 @@ def policy_json() -> dict[str, Any]:
         "dataAttrRe": DATA_ATTR_RE,
         "placeholderAttr": PLACEHOLDER_ATTR,
         "placeholderReasons": sorted(PLACEHOLDER_REASONS),
+        "pluginElements": sorted(PLUGIN_ELEMENTS),
         "ariaAttrRe": ARIA_ATTR_RE,
         "linkRels": sorted(LINK_RELS),
         "urlAttrs": sorted(URL_ATTRS),
@@ -1023,6 +1072,7 @@ def policy_json() -> dict[str, Any]:
         "animationElements": sorted(ANIMATION_ELEMENTS),
         "animationValueAttrs": sorted(ANIMATION_VALUE_ATTRS),
         "stateEntries": sorted(STATE_ENTRIES),
+        "shadowStates": sorted(SHADOW_STATES),
         "cssomKinds": sorted(CSSOM_KINDS),
         "customElementRe": CUSTOM_ELEMENT_RE,
         "reservedCustomNames": sorted(RESERVED_CUSTOM_NAMES),

@@ -1,7 +1,12 @@
 /*
  * cobrowse renderer sandbox: rebuilds each visitor's DOM (protocol node arrays) into an INERT
  * document, sanitizes it with the policy from renderer/policy.py, and serializes it back to the
- * same array format with the same ids (dropped nodes simply vanish).
+ * same compact node form with the same ids (dropped nodes simply vanish; the node after one
+ * carries its id, as the preorder count breaks there).
+ *
+ * Reads the compact form strictly (docs/protocol.md, "Nodes"; relay/nodes.py is the reference
+ * reader and tests/fixtures/nodes.json the golden cases): grammar, ids, duplicate ids, depth.
+ * A message that breaks it is refused whole, with relay/nodes.py's words for the fault.
  *
  * Runs only in the renderer's host page (CSP default-src 'none', every request aborted). The
  * visitor's nodes live in documents made by document.implementation.createHTMLDocument: they
@@ -20,6 +25,26 @@
   };
   const VALID_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
   const DATA_RE = /data:/i;
+  // relay.protocol.Limits.max_depth, counted as relay/nodes.py does (a tree's root is 1).
+  const MAX_DEPTH = 1024;
+  const NODE_FORM = 'a node is a string or [id?, name, ...]';
+  const MAX_INDENT = 1024;
+  const INDENT = /^\n(?: *|\t*)$/;
+  // The wire child for a text node whose id follows on: indentation (a newline and only spaces,
+  // or only tabs) as an integer, any other text as itself (docs/protocol.md, "Nodes").
+  function indentationOf(text) {
+    if (text.length > MAX_INDENT + 1 || !INDENT.test(text)) return text;
+    return text.charCodeAt(1) === 9 ? 1 - text.length : text.length - 1;
+  }
+  const isAttrs = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  // The name in a wire node (its id may be left out), for the structural rules that look
+  // ahead at a child; null for text and for anything malformed (build refuses that).
+  const wireName = (v) => {
+    if (!Array.isArray(v)) return null;
+    const name = typeof v[0] === 'number' ? v[1] : v[0];
+    return typeof name === 'string' ? name : null;
+  };
+  const hasKeys = (o) => { for (const _ in o) return true; return false; };
   // Native DOM accessors captured before any visitor node exists. Visitor markup can clobber
   // named properties (a <form> with <input name=firstChild>, <img name=querySelectorAll> on
   // a Document: [LegacyOverrideBuiltIns]); we never read a DOM property through the object.
@@ -92,6 +117,7 @@
       dataAttrRe: new RegExp(policy.dataAttrRe),
       placeholderAttr: policy.placeholderAttr,
       placeholderReasons: new Set(policy.placeholderReasons),
+      pluginElements: new Set(policy.pluginElements),
       ariaAttrRe: new RegExp(policy.ariaAttrRe),
       linkRels: new Set(policy.linkRels),
       urlAttrs: new Set(policy.urlAttrs),
@@ -100,6 +126,7 @@
       animationElements: new Set(policy.animationElements),
       animationValueAttrs: new Set(policy.animationValueAttrs),
       stateEntries: new Set(policy.stateEntries),
+      shadowStates: new Set(policy.shadowStates),
       cssomKinds: new Set(policy.cssomKinds),
       customElementRe: new RegExp(policy.customElementRe),
       reservedCustomNames: new Set(policy.reservedCustomNames),
@@ -145,6 +172,30 @@
     const m = /^data:(image\/[a-z]+);base64,[A-Za-z0-9+\/= \f]*$/i.exec(normUrl(value));
     if (!m || !P.dataImageTypes.has(m[1].toLowerCase())) return null;
     return m[1].toLowerCase();
+  }
+
+  // = policy.absolute_url: origin-relative URLs ('/p?q#f') made absolute on the page's origin
+  // (docs/protocol.md, "Nodes", URLs). //host and /\host name another host (browsers read
+  // a backslash as '/'): left as they are, for the policy to refuse like any relative value.
+  function absoluteUrl(name, value, pageOrigin) {
+    if (pageOrigin === null || !P.urlAttrs.has(name)) return value;
+    if (name !== 'srcset') return absolute(value, pageOrigin);
+    const candidates = value.split(',').map((c) => splitWs(stripWs(c)));
+    let changed = false;
+    const fresh = candidates.map((c) => {
+      if (!c.length) return c;
+      const url = absolute(c[0], pageOrigin);
+      if (url === c[0]) return c;
+      changed = true;
+      return [url, ...c.slice(1)];
+    });
+    return changed ? fresh.map((c) => c.join(' ')).join(', ') : value;
+  }
+
+  function absolute(value, pageOrigin) {
+    // Judged after the browser's own clean-up (normUrl): "/\t/evil.example" is "//evil...".
+    const url = normUrl(value);
+    return url[0] === '/' && url[1] !== '/' && url[1] !== '\\' ? pageOrigin + url : value;
   }
 
   function urlAllowed(value, kind, origins) {
@@ -219,6 +270,7 @@
   }
 
   function elementAction(tag, attrs, ns) {
+    if (ns === 'html' && P.pluginElements.has(tag)) return 'placeholder';
     if (!elementAllowed(tag, ns)) return 'drop';
     if (ns === 'html' && tag === 'iframe') return 'placeholder';
     if (ns === 'html' && tag === 'link') {
@@ -228,8 +280,9 @@
     return 'keep';
   }
 
-  function placeholderReason(attrs, origins) {
-    const origin = originOf(typeof attrs.src === 'string' ? attrs.src : '');
+  function placeholderReason(tag, attrs, origins, pageOrigin) {
+    if (P.pluginElements.has(tag)) return 'plugin object';
+    const origin = originOf(absoluteUrl('src', typeof attrs.src === 'string' ? attrs.src : '', pageOrigin));
     return origin !== null && origins.has(origin) ? 'iframe' : 'third-party iframe';
   }
 
@@ -258,7 +311,12 @@
       }
       if (P.animationValueAttrs.has(name) && normalizeCss(value).includes('javascript:')) return false;
     }
-    if (ns !== 'html' && normalizeCss(value).includes('url(')) return cssAllowed(value, origins);
+    if (ns !== 'html') {
+      const css = normalizeCss(value);
+      if (css.includes('url(') || (!P.globalAttrs.has(name) && P.cssForbidden.some((bad) => css.includes(bad)))) {
+        return cssAllowed(value, origins);
+      }
+    }
     if (ns === 'html' && tag === 'meta' && name === 'content') {
       return !value.toLowerCase().replace(/ /g, '').includes('url=');
     }
@@ -312,8 +370,10 @@
   function isStyle(info) { return info.type === 'el' && info.tag === 'style' && info.ns !== 'math'; }
 
   class Session {
-    constructor(brand) {
+    constructor(brand, url) {
       this.origins = compileOrigins(brand.origins || []);
+      // The origin the tag leaves out of URLs on the page's own origin (the snapshot's url).
+      this.pageOrigin = typeof url === 'string' ? originOf(url) : null;
       this.maskSelectors = (brand.mask_selectors || []).filter((s) => {
         try { document.createDocumentFragment().querySelector(s); return true; } catch (e) { return false; }
       });
@@ -341,39 +401,87 @@
       this.shadows = new Set(); // shadow root infos (mask selectors are matched in each)
       this.rootInfo = null;
       this.sawData = false; // some emitted attribute value holds 'data:'
+      // The preorder counts of the compact form: the id of the node read last (null at the
+      // start of a tree or run: its first node must carry its id), and of the node written
+      // last (-1 at the start: no id follows on from it).
+      this.prev = null;
+      this.wprev = -1;
     }
 
-    // -- building the raw (unsanitized, inert) tree
+    // -- reading the compact form into the raw (unsanitized, inert) tree
 
-    build(node, parent, depth) {
-      if (depth > 1100) fail('tree too deep');
-      if (!Array.isArray(node) || node.length < 3) fail('node must be an array');
-      const id = node[0];
-      const name = node[1];
-      if (!Number.isSafeInteger(id) || id <= 0) fail('bad node id');
+    // Read one wire node and its subtree under parent (null: the snapshot's root), ids by the
+    // preorder count, and register it. Recursive: MAX_DEPTH bounds the stack.
+    build(value, parent, depth) {
+      if (depth > MAX_DEPTH) fail('nested deeper than ' + MAX_DEPTH);
+      let id = 0;
+      let i = 0;
+      let name;
+      if (typeof value === 'number') {
+        // Indentation text (docs/protocol.md): a newline and n spaces, or -n tabs.
+        if (!Number.isInteger(value) || Math.abs(value) > MAX_INDENT) {
+          fail(Number.isInteger(value) ? 'an indentation child must be from -' + MAX_INDENT + ' to ' + MAX_INDENT
+            : 'a child must be a string (text), an integer (indentation) or an array');
+        }
+        value = '\n' + (value >= 0 ? ' '.repeat(value) : '\t'.repeat(-value));
+        name = '#text';
+      } else if (typeof value === 'string') {
+        name = '#text';
+      } else if (Array.isArray(value) && value.length) {
+        if (typeof value[0] === 'number') {
+          id = value[0];
+          if (!Number.isSafeInteger(id) || id <= 0) fail('node id must be an integer from 1 to 2**53-1');
+          i = 1;
+        }
+        name = value[i];
+        if (typeof name !== 'string') fail(NODE_FORM);
+      } else {
+        fail(NODE_FORM);
+      }
+      const rest = typeof value === 'string' ? 0 : value.length - i - 1;
+      // Each kind's shape before its id, in the reference reader's order.
+      if (typeof value === 'string') {
+        // a bare text node
+      } else if (name === '#text' || name === '#doctype') {
+        if (rest !== 1 || typeof value[i + 1] !== 'string') fail(name + " must be [id?, '" + name + "', string]");
+      } else if (name === '#comment') {
+        if (rest) fail("#comment must be [id?, '#comment']");
+      } else if (name.startsWith('#') && name !== '#document' && name !== '#shadow') {
+        fail("unknown node kind '" + name.slice(0, 40) + "'");
+      }
+      if (!id) {
+        if (this.prev === null) fail('the first node of a tree must carry its id');
+        id = this.prev + 1;
+        if (!Number.isSafeInteger(id)) fail('node id beyond 2**53-1');
+      }
+      this.prev = id;
       if (this.nodes.has(id)) fail('duplicate node id ' + id);
-      if (typeof name !== 'string') fail('bad node name');
+      if (parent === null && name !== '#document') fail('snapshot doc must be a #document node');
       let info;
       if (name === '#text' || name === '#comment' || name === '#doctype') {
-        if (node.length !== 3 || typeof node[2] !== 'string') fail('bad ' + name + ' node');
+        const text = typeof value === 'string' ? value : name === '#comment' ? '' : value[i + 1];
         const type = name === '#text' ? 'text' : name === '#comment' ? 'comment' : 'doctype';
-        const raw = type === 'text' ? N.createTextNode(this.doc, node[2]) : N.createComment(this.doc, '');
+        const raw = type === 'text' ? N.createTextNode(this.doc, text) : N.createComment(this.doc, '');
         info = { id, type, tag: name, ns: null, attrs: null, node: raw };
-      } else if (name === '#document') {
-        // A same-origin frame's document travels as its iframe's single child
-        // (docs/security.md, "Frames"); anywhere else a document is not a thing.
-        if (!isFrame(parent) || node.length !== 3 || !Array.isArray(node[2])) {
+        if (type === 'doctype') info.doctype = text;
+        this.register(info);
+        return info;
+      }
+      if (name === '#document') {
+        // The snapshot's root, or a same-origin frame's document, which travels as its
+        // iframe's single child (docs/security.md, "Frames"); anywhere else it is not a thing.
+        if (parent !== null && !isFrame(parent)) {
           fail('a document node can only be the snapshot root or an iframe\'s single child');
         }
-        return this.buildDoc(id, node[2], depth);
-      } else if (name === '#shadow') {
+        return this.buildDoc(id, value, i + 1, depth);
+      }
+      if (name === '#shadow') {
         // An open shadow root travels as its host's first child (docs/security.md, "Shadow
         // roots"). It becomes a real shadow root of the inert host, so mask selectors match
         // inside it as they do in the visitor's browser. Where no browser could have one (a
         // host that cannot have a shadow root, a second root, under a document or a shadow
         // root) it is a forgery: refused.
-        if (node.length !== 3 || !Array.isArray(node[2])) fail('bad #shadow node');
-        if (!parent || parent.type !== 'el' || !canHostShadow(parent.tag, parent.ns)) {
+        if (parent.type !== 'el' || !canHostShadow(parent.tag, parent.ns)) {
           fail('a shadow root can only be the first child of an element that can host one');
         }
         if (N.shadowRoot(parent.node)) fail('the element already has a shadow root');
@@ -383,68 +491,84 @@
         info = { id, type: 'shadow', tag: name, ns: 'html', attrs: null, node: root, host: parent };
         this.register(info);
         this.shadows.add(info);
-        for (const child of node[2]) N.append(root, this.build(child, info, depth + 1).node);
-        return info;
-      } else if (name.startsWith('#')) {
-        fail('unknown node kind ' + name);
-      } else {
-        if (node.length !== 4) fail('element node must be [id, tag, attrs, children]');
-        const attrs = node[2];
-        const children = node[3];
-        if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) fail('bad attributes');
-        if (!Array.isArray(children)) fail('bad children');
-        const ns = childNs(parent, name);
-        let el;
-        if (VALID_NAME.test(name)) {
-          try { el = N.createElementNS(this.doc, NS_URI[ns], name); } catch (e) { el = null; }
-        }
-        if (!el) el = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-invalid');
-        const own = Object.create(null);
-        for (const key of Object.keys(attrs)) {
-          const value = attrs[key];
-          if (typeof value !== 'string') fail('attribute values must be strings');
-          own[key] = value;
-          if (this.selectorAttrs.has(key)) setRaw(el, key, value);
-        }
-        info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
-        if (isFrame(info) && children.some((c) => Array.isArray(c) && c[1] === '#document')
-            && children.length !== 1) fail('an iframe\'s document must be its single child');
-        this.register(info);
-        for (let i = 0; i < children.length; i++) {
-          const child = children[i];
-          const shadow = Array.isArray(child) && child[1] === '#shadow';
-          if (shadow && i !== 0) fail('a shadow root must be its host\'s first child');
-          const built = this.build(child, info, depth + 1);
-          if (!shadow) N.append(el, built.node); // a shadow root is attached, not appended
-        }
+        this.buildChildren(info, root, value, i + 1, depth);
         return info;
       }
+      // An element: [id?, tag, {attrs}?, child...]
+      let start = i + 1;
+      let attrs = null;
+      if (start < value.length && isAttrs(value[start])) attrs = value[start++];
+      const ns = childNs(parent, name);
+      let el;
+      if (VALID_NAME.test(name)) {
+        try { el = N.createElementNS(this.doc, NS_URI[ns], name); } catch (e) { el = null; }
+      }
+      if (!el) el = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-invalid');
+      const own = Object.create(null);
+      if (attrs !== null) {
+        for (const key of Object.keys(attrs)) {
+          const v = attrs[key];
+          if (typeof v !== 'string') fail('attribute values must be strings');
+          own[key] = v;
+          if (this.selectorAttrs.has(key)) setRaw(el, key, v);
+        }
+      }
+      info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
+      if (isFrame(info) && value.length - start !== 1) {
+        for (let k = start; k < value.length; k++) {
+          if (wireName(value[k]) === '#document') fail('an iframe\'s document must be its single child');
+        }
+      }
       this.register(info);
+      this.buildChildren(info, el, value, start, depth);
       return info;
     }
 
+    // The children of a wire node (value[start..]) under info, whose raw node is `into`.
+    buildChildren(info, into, value, start, depth) {
+      for (let k = start; k < value.length; k++) {
+        const child = value[k];
+        if (typeof child !== 'string' && typeof child !== 'number') {
+          if (!Array.isArray(child)) {
+            fail(isAttrs(child) ? 'attributes must directly follow the tag name'
+              : 'a child must be a string (text), an integer (indentation) or an array');
+          }
+          if (wireName(child) === '#shadow' && k !== start) fail('a shadow root must be its host\'s first child');
+        }
+        const built = this.build(child, info, depth + 1);
+        if (built.type !== 'shadow') N.append(into, built.node); // a shadow root is attached
+      }
+    }
+
     // A document node's children, under a raw stand-in element (a Document cannot be a child).
-    buildDoc(id, kids, depth) {
+    buildDoc(id, value, start, depth) {
       const root = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-root');
       const info = { id, type: 'doc', tag: '#document', ns: null, attrs: null, node: root };
       this.register(info);
-      for (const child of kids) N.append(root, this.build(child, info, depth + 1).node);
+      this.buildChildren(info, root, value, start, depth);
       return info;
     }
 
     // The nested document an iframe placeholder carries to the agent: only for a frame on a
     // brand origin ('self' is the visitor's page) whose single child is a #document.
     frameDoc(info) {
-      if (!isFrame(info) || placeholderReason(info.attrs, this.origins) !== 'iframe') return null;
+      if (!isFrame(info) || placeholderReason(info.tag, info.attrs, this.origins, this.pageOrigin) !== 'iframe') {
+        return null;
+      }
       const c = N.first(info.node);
       const ci = c ? infoOf(c) : null;
       return ci && ci.type === 'doc' && ci !== this.rootInfo ? ci : null;
     }
 
+    isPlaceholder(info) {
+      return info.type === 'el' && elementAction(info.tag, info.attrs, info.ns) === 'placeholder';
+    }
+
     // What the agent has of an element, to notice a change of fate on an attribute change.
     outputKey(info) {
       const tag = this.outputTag(info);
-      return tag === 'div' && isFrame(info) ? 'div|' + placeholderReason(info.attrs, this.origins) : tag;
+      return tag === 'div' && this.isPlaceholder(info)
+        ? 'div|' + placeholderReason(info.tag, info.attrs, this.origins, this.pageOrigin) : tag;
     }
 
     register(info) {
@@ -453,12 +577,8 @@
     }
 
     load(doc) {
-      if (!Array.isArray(doc) || doc.length !== 3 || doc[1] !== '#document' || !Array.isArray(doc[2])) {
-        fail('snapshot doc must be a #document node');
-      }
-      const id = doc[0];
-      if (!Number.isSafeInteger(id) || id <= 0) fail('bad node id');
-      this.rootInfo = this.buildDoc(id, doc[2], 0);
+      this.prev = null;
+      this.rootInfo = this.build(doc, null, 1);
       N.append(this.doc, this.rootInfo.node);
       this.matched = this.computeMatched();
     }
@@ -522,18 +642,27 @@
       const out = Object.create(null);
       const action = elementAction(info.tag, raw, info.ns);
       if (action === 'placeholder') {
-        out[P.placeholderAttr] = placeholderReason(raw, this.origins);
-        for (const k of ['id', 'class']) if (typeof raw[k] === 'string') out[k] = raw[k];
+        // An iframe or a plugin object: its label, id and class, and its size; nothing else
+        // of it (no src/data/type/srcdoc) reaches the agent.
+        out[P.placeholderAttr] = placeholderReason(info.tag, raw, this.origins, this.pageOrigin);
+        for (const k of ['id', 'class']) {
+          if (typeof raw[k] !== 'string') continue;
+          out[k] = raw[k];
+          if (raw[k].length > 4 && DATA_RE.test(raw[k])) this.sawData = true; // as below
+        }
         const size = (v) => (typeof v === 'string' && /^[0-9]{1,5}(\.[0-9]+)?(px|%)?$/.test(v)
           ? (/[%x]$/.test(v) ? v : v + 'px') : null);
         const w = size(raw.width);
         const h = size(raw.height);
         out.style = 'display:inline-block' + (w ? ';width:' + w : '') + (h ? ';height:' + h : '');
+        // In a masked area the box says so too (as the div it is would, sanitized again).
+        if (mask) out[':masked'] = mask;
         return out;
       }
       for (const name of Object.keys(raw)) {
         if (name.startsWith(':')) continue;
-        const value = raw[name];
+        // The tag leaves the page's origin out of URLs on it: put it back before judging.
+        const value = P.urlAttrs.has(name) ? absoluteUrl(name, raw[name], this.pageOrigin) : raw[name];
         if (attributeAllowed(info.tag, name, value, info.ns, this.origins)) {
           out[name] = value;
           // A superset of what images.py re-encodes (a value starting with data:).
@@ -549,6 +678,9 @@
       if (typeof raw[':scroll'] === 'string' && /^-?[0-9]{1,9}(\.[0-9]+)?,-?[0-9]{1,9}(\.[0-9]+)?$/.test(raw[':scroll'])) {
         out[':scroll'] = raw[':scroll'];
       }
+      // The host of a closed shadow root: the agent is shown an area it cannot see. Only where
+      // a browser could attach a root; any other value says nothing the agent could use.
+      if (P.shadowStates.has(raw[':shadow']) && canHostShadow(info.tag, info.ns)) out[':shadow'] = raw[':shadow'];
       if (html && info.tag === 'input' && String(raw.type || '').toLowerCase() === 'hidden') delete out.value;
       if (mask) {
         // Second line behind the tag: whatever the visitor sent, a masked field shows only
@@ -579,77 +711,80 @@
       return first === null ? null : [first, sanitizeStyleText(css, this.origins)];
     }
 
+    // -- writing the compact form
+
+    // Whether the writer may leave `id` out: it follows on from the node written last (in
+    // preorder). Call once per node, before its children are written.
+    follows(id) {
+      const implicit = id === this.wprev + 1;
+      this.wprev = id;
+      return implicit;
+    }
+
+    // The compact form of a text-like node (its text already decided).
+    leaf(id, kind, text) {
+      const implicit = this.follows(id);
+      if (kind === '#text') return implicit ? indentationOf(text) : [id, '#text', text];
+      if (kind === '#comment') return implicit ? ['#comment'] : [id, '#comment'];
+      return implicit ? [kind, text] : [id, kind, text];
+    }
+
     // Serialize info (known visible, parent emitted) and record it as emitted.
     emit(info, parentMask) {
       const id = info.id;
       this.emitted.add(id);
       if (this.fresh) this.fresh.add(id);
-      if (info.type === 'doc') return this.emitDoc(info, parentMask);
-      if (info.type === 'shadow') return this.emitShadow(info, parentMask);
-      if (info.type !== 'el') return [id, info.tag, this.textOut(info, parentMask)];
-      const tag = this.outputTag(info);
+      if (info.type === 'doc' || info.type === 'shadow') return this.emitRoot(info, parentMask);
+      if (info.type !== 'el') return this.leaf(id, info.tag, this.textOut(info, parentMask));
+      const placeholder = this.isPlaceholder(info);
+      const tag = placeholder ? 'div' : info.tag;
       const mask = parentMask || this.ownMask(info);
       const attrs = this.sanitizedAttrs(info, mask);
       this.sentAttrs.set(id, attrs);
       this.sentTag.set(id, this.outputKey(info));
       if (mask) this.maskedSent.add(id); else this.maskedSent.delete(id);
-      const children = [];
-      if (tag === 'div' && isFrame(info)) {
-        // placeholder: no children, except a same-origin frame's sanitized document
+      const out = this.follows(id) ? [tag] : [id, tag];
+      if (hasKeys(attrs)) out.push(attrs);
+      if (placeholder) {
+        // no children, except a same-origin frame's sanitized document
         const nested = this.frameDoc(info);
-        if (nested) children.push(this.emitDoc(nested, mask));
+        if (nested) out.push(this.emit(nested, mask));
       } else if (isStyle(info)) {
         const child = this.styleChild(info);
         this.styleSent.set(id, child ? child[0] : null);
         if (child) {
           this.emitted.add(child[0]);
           if (this.fresh) this.fresh.add(child[0]);
-          children.push([child[0], '#text', child[1]]);
+          out.push(this.leaf(child[0], '#text', child[1]));
         }
       } else {
         const sr = N.shadowRoot(info.node);
-        if (sr) children.push(this.emit(infoOf(sr), mask)); // always the host's first child
-        for (let c = N.first(info.node); c; c = N.next(c)) {
-          const ci = infoOf(c);
-          if (!visibleUnder(info, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
-          children.push(this.emit(ci, mask));
-        }
+        if (sr) out.push(this.emit(infoOf(sr), mask)); // always the host's first child
+        this.emitChildren(info, mask, out);
       }
-      return [id, tag, attrs, children];
+      return out;
     }
 
-    emitShadow(shInfo, mask) { // shInfo is already recorded as emitted (emit)
-      const children = [];
-      for (let c = N.first(shInfo.node); c; c = N.next(c)) {
-        const ci = infoOf(c);
-        if (!visibleUnder(shInfo, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
-        children.push(this.emit(ci, mask));
-      }
-      return [shInfo.id, '#shadow', children];
+    // A #document or #shadow (already recorded as emitted by the caller).
+    emitRoot(info, mask) {
+      const out = this.follows(info.id) ? [info.tag] : [info.id, info.tag];
+      this.emitChildren(info, mask, out);
+      return out;
     }
 
-    emitDoc(docInfo, mask) {
-      this.emitted.add(docInfo.id);
-      if (this.fresh) this.fresh.add(docInfo.id);
-      const children = [];
-      for (let c = N.first(docInfo.node); c; c = N.next(c)) {
+    emitChildren(info, mask, out) {
+      for (let c = N.first(info.node); c; c = N.next(c)) {
         const ci = infoOf(c);
-        if (!visibleUnder(docInfo, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
-        children.push(this.emit(ci, mask));
+        if (!visibleUnder(info, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
+        out.push(this.emit(ci, mask));
       }
-      return [docInfo.id, '#document', children];
     }
 
     snapshotDoc() {
       const root = this.rootInfo;
       this.emitted.add(root.id);
-      const children = [];
-      for (let c = N.first(root.node); c; c = N.next(c)) {
-        const ci = infoOf(c);
-        if (!visibleUnder(root, ci) || (ci.type === 'el' && this.outputTag(ci) === null)) continue;
-        children.push(this.emit(ci, null));
-      }
-      return [root.id, '#document', children];
+      this.wprev = -1;
+      return this.emitRoot(root, null);
     }
 
     forget(info) { // the agent no longer has info's subtree
@@ -720,21 +855,34 @@
         N.removeChild(N.parent(info.node), info.node);
       }
       for (const add of adds) {
-        if (add === null || typeof add !== 'object') fail('bad add');
+        // {parent, next, nodes}: a run of consecutive siblings, ids counting on across them.
+        const keys = isAttrs(add) ? Object.keys(add) : [];
+        if (keys.length !== 3 || !keys.includes('parent') || !keys.includes('next')
+            || !Array.isArray(add.nodes) || !add.nodes.length) {
+          fail('an add must be {parent, next, nodes: [node, ...]}');
+        }
         const parent = get(add.parent);
         if (parent.type !== 'el' && parent.type !== 'doc' && parent.type !== 'shadow') {
           fail('parent must be an element, a document or a shadow root');
         }
         let next = null;
-        if (add.next !== null && add.next !== undefined) {
+        if (add.next !== null) {
           next = get(add.next);
           if (N.parent(next.node) !== parent.node) fail('next is not a child of parent');
         }
-        const info = this.build(add.node, parent, 1);
-        // A #shadow add is attached to its host by build (its `next` only says "first").
-        if (info.type !== 'shadow') N.insertBefore(parent.node, info.node, next ? next.node : null);
+        this.prev = null;
+        for (let k = 0; k < add.nodes.length; k++) {
+          const value = add.nodes[k];
+          const name = wireName(value);
+          if (name === '#document') fail('cannot add a document');
+          // A shadow root is attached to its host by build, ahead of the host's light children;
+          // as in a snapshot it comes first, and `next` places the run's other nodes.
+          if (name === '#shadow' && k !== 0) fail('a shadow root must be the first of an add\'s nodes');
+          const info = this.build(value, parent, 1);
+          if (info.type !== 'shadow') N.insertBefore(parent.node, info.node, next ? next.node : null);
+          added.push(info);
+        }
         touchStyle(parent);
-        added.push(info);
       }
       for (const entry of attrs) {
         if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[1] !== 'string'
@@ -800,23 +948,35 @@
         if (child) styleAdds.push([st, child]);
       }
 
-      // 4. adds: the visitor's, in order, then re-added elements and style texts
+      // 4. adds: the visitor's, in order, then re-added elements and style texts. Each goes
+      // before the next sibling the agent has by then. Consecutive ones with the same parent
+      // and next join one run (inserting them one by one before `next` gives the same order),
+      // the writer's id count going on across it.
       this.fresh = new Set();
+      let run = null;
+      const runFor = (parentId, next) => {
+        if (run === null || run.parent !== parentId || run.next !== next) {
+          run = { parent: parentId, next, nodes: [] };
+          out.adds.push(run);
+          this.wprev = -1;
+        }
+        return run.nodes;
+      };
       const addVisible = (info) => {
         if (this.emitted.has(info.id) || !this.nodes.has(info.id)) return;
         const parent = this.parentInfo(info);
         if (!parent || !this.emitted.has(parent.id) || isStyle(parent)) return;
-        if (isFrame(parent) && this.frameDoc(parent) !== info) return;
+        if (this.isPlaceholder(parent) && this.frameDoc(parent) !== info) return;
         if (!visibleUnder(parent, info) || (info.type === 'el' && this.outputTag(info) === null)) return;
-        const next = this.nextEmitted(info);
-        out.adds.push({ parent: parent.id, next, node: this.emit(info, this.maskOf(parent)) });
+        const nodes = runFor(parent.id, this.nextEmitted(info));
+        nodes.push(this.emit(info, this.maskOf(parent)));
       };
       for (const info of added) addVisible(info);
       for (const info of reAdd) addVisible(info);
       for (const [st, child] of styleAdds) {
         this.emitted.add(child[0]);
         this.fresh.add(child[0]);
-        out.adds.push({ parent: st.id, next: null, node: [child[0], '#text', child[1]] });
+        runFor(st.id, null).push(this.leaf(child[0], '#text', child[1]));
       }
 
       // 5. attrs: diff what the agent has against the sanitized attributes now
@@ -868,16 +1028,16 @@
 
   const RESOLVE = new Set(['href', 'src', 'poster', 'cite', 'action', 'formaction', 'xlink:href']);
 
+  // HTML text as a #document in the compact form: ids 1, 2, 3... in preorder, so every node
+  // but the root leaves its id out. Relative URLs are resolved against baseUrl, as the tag does.
   function parseHtml(html, baseUrl) {
     // DOMParser documents are inert like ours: scripts never run, nothing loads.
     const doc = new DOMParser().parseFromString(html, 'text/html');
-    let next = 1;
     const resolve = (v) => {
       if (!baseUrl) return v;
       try { return new URL(v, baseUrl).href; } catch (e) { return v; }
     };
-    const convert = (n) => {
-      const id = next++;
+    const convert = (n) => { // null for a node that is not sent (nor counted)
       switch (N.type(n)) {
         case 1: {
           const attrs = {};
@@ -896,18 +1056,46 @@
             attrs[name] = v;
           }
           const tag = N.localName(n);
+          const out = hasKeys(attrs) ? [tag, attrs] : [tag];
           const kids = tag === 'template' && n instanceof HTMLTemplateElement
             ? children(N.templateContent(n)) : children(n);
-          return [id, tag, attrs, kids.map(convert).filter(Boolean)];
+          for (const k of kids) {
+            const c = convert(k);
+            if (c !== null) out.push(c);
+          }
+          return out;
         }
-        case 3: return [id, '#text', N.data(n)];
-        case 8: return [id, '#comment', ''];
-        case 10: return [id, '#doctype', 'html'];
+        case 3: return N.data(n);
+        case 8: return ['#comment'];
+        case 10: return ['#doctype', 'html'];
         default: return null;
       }
     };
-    const docId = next++;
-    return [docId, '#document', children(doc).map(convert).filter(Boolean)];
+    const out = [1, '#document'];
+    for (const k of children(doc)) {
+      const c = convert(k);
+      if (c !== null) out.push(c);
+    }
+    return out;
+  }
+
+  // The raw tree a session's reader built, in the explicit form [id, tag, {attrs}, [children]]
+  // of relay/nodes.py (tests only: the golden cases of tests/fixtures/nodes.json).
+  function explicitTree(info) {
+    switch (info.type) {
+      case 'text': return [info.id, '#text', N.data(info.node)];
+      case 'comment': return [info.id, '#comment', ''];
+      case 'doctype': return [info.id, '#doctype', info.doctype];
+      default: {
+        const kids = [];
+        if (info.type === 'el') {
+          const sr = N.shadowRoot(info.node);
+          if (sr) kids.push(explicitTree(infoOf(sr)));
+        }
+        for (let c = N.first(info.node); c; c = N.next(c)) kids.push(explicitTree(infoOf(c)));
+        return info.type === 'el' ? [info.id, info.tag, { ...info.attrs }, kids] : [info.id, info.tag, kids];
+      }
+    }
   }
 
   // ---------------------------------------------------------------------- entry points
@@ -928,9 +1116,9 @@
     // Both return a Promise (the payload may need inflating); all session state is touched
     // after the await, in one synchronous run, so calls of other sessions cannot interleave.
     async snapshot(sid, payload) {
-      const { doc, brand } = await readPayload(payload);
+      const { doc, brand, url } = await readPayload(payload);
       sessions.delete(sid);
-      const s = new Session(brand);
+      const s = new Session(brand, url);
       s.load(doc);
       const out = s.snapshotDoc();
       sessions.set(sid, s);
@@ -950,10 +1138,15 @@
     },
     drop(sid) { sessions.delete(sid); return ''; },
     count() { return sessions.size; },
+    rawTree(sid) { // tests only (see explicitTree)
+      const s = sessions.get(sid);
+      if (!s) fail('no snapshot for this session');
+      return JSON.stringify(explicitTree(s.rootInfo));
+    },
     parseHtml(html, baseUrl) { return JSON.stringify(parseHtml(html, baseUrl || null)); },
     sanitizeHtml(sid, html, baseUrl, brandJson) {
       const doc = parseHtml(html, baseUrl || null);
-      const s = new Session(JSON.parse(brandJson));
+      const s = new Session(JSON.parse(brandJson), baseUrl || null);
       s.load(doc);
       return JSON.stringify(s.snapshotDoc());
     },
@@ -964,6 +1157,8 @@
         const ns = c.ns || 'html';
         if (c.kind === 'css') return cssAllowed(c.value, set);
         if (c.kind === 'url') return urlAllowed(c.value, c.url_kind, set);
+        if (c.kind === 'absolute') return absoluteUrl(c.attr, c.value, originOf(c.page));
+        if (c.kind === 'reason') return placeholderReason(c.tag, c.attrs || {}, set, originOf(c.page || ''));
         if (c.attr === null || c.attr === undefined) return elementAction(c.tag, c.attrs || {}, ns);
         return attributeAllowed(c.tag, c.attr, c.value, ns, set);
       }));

@@ -10,7 +10,9 @@ calls raise :class:`RendererError` and the relay must ask the visitor for a resy
 Usage: ``await renderer.snapshot(...)`` once per stream, then ``await renderer.mutations(...)``
 for each batch **in order** (await one before sending the next of the same session), and
 ``await renderer.drop(session)`` when the session ends. Never forward a visitor's ``dom.*``
-message to an agent without passing it through here.
+message to an agent without passing it through here. Nodes go in and come out in the compact
+form (docs/protocol.md, "Nodes"); URLs the tag sent relative to the snapshot's ``url`` come out
+absolute.
 
 A session can also lose its replica while nobody is calling (its page crashed or hung during
 another session's call, the browser died): ``on_lost`` is then called with those sessions'
@@ -361,6 +363,8 @@ class Renderer:
             payload = _encode(
                 {
                     "doc": message["doc"],
+                    # Its origin is put back in front of the tag's origin-relative URLs.
+                    "url": message.get("url", ""),
                     "brand": {
                         "origins": list(brand.origins),
                         "mask_selectors": list(brand.mask_selectors),
@@ -417,7 +421,7 @@ class Renderer:
                     del self._where[session_id]
                 raise
             out = _decode(raw)
-            if any(images.has_data_images(a["node"]) for a in out["adds"]) or any(
+            if any(images.has_data_images(a["nodes"]) for a in out["adds"]) or any(
                 isinstance(v, str) and v.lstrip()[:5].lower() == "data:" for _, _, v in out["attrs"]
             ):
                 await asyncio.to_thread(_reencode_mutations, out)
@@ -438,7 +442,8 @@ class Renderer:
 
     async def sanitize_html(self, html: str, base_url: str | None, brand: BrandPolicy) -> list[Any]:
         """Parse HTML text inertly (DOMParser, in the sandbox page), sanitize it like a
-        snapshot, and return the sanitized ``#document`` node (for ``cobrowse sanitize``)."""
+        snapshot of a page at ``base_url``, and return the sanitized ``#document`` node in the
+        compact form (for ``cobrowse sanitize``; ``relay.nodes.expand`` gives the explicit form)."""
         slot = await self._slot_for_new_session()
         brand_json = json.dumps(
             {"origins": list(brand.origins), "mask_selectors": list(brand.mask_selectors)}
@@ -455,7 +460,8 @@ class Renderer:
         return doc
 
     async def parse_html(self, html: str, base_url: str | None = None) -> list[Any]:
-        """HTML text as an unsanitized ``#document`` node (tests and tools only)."""
+        """HTML text as an unsanitized ``#document`` node in the compact form, ids 1, 2, 3...
+        in preorder (tests and tools only)."""
         slot = await self._slot_for_new_session()
         raw = await self._call(
             slot, "([h, b]) => CobrowseRenderer.parseHtml(h, b)", [html, base_url or ""], None
@@ -466,7 +472,7 @@ class Renderer:
 
 def _reencode_mutations(out: dict[str, Any]) -> None:
     for add in out["adds"]:
-        images.reencode_tree(add["node"])
+        images.reencode_tree(add["nodes"])
     for entry in out["attrs"]:
         value = entry[2]
         if isinstance(value, str) and value.lstrip()[:5].lower() == "data:":

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from relay.nodes import compact, compact_run
 from renderer.policy import BrandPolicy
 from renderer.service import Renderer, RendererError
 
@@ -40,7 +41,8 @@ BRAND = BrandPolicy(origins=("https://shop.example",), mask_selectors=(".secret"
 
 
 class Page:
-    """One visitor page: its node tree as the tag would send it, and a mutation generator."""
+    """One visitor page: its node tree as the tag would send it (``wire()``: the compact form;
+    ``doc`` is built in the explicit form), and a mutation generator."""
 
     def __init__(self, seed: int, target_bytes: int) -> None:
         self.rnd = random.Random(seed)  # noqa: S311 - page text, not secrets
@@ -65,6 +67,10 @@ class Page:
         ]
         self.body_id = self.new_id()
         self.doc[2][1][3].append([self.body_id, "body", {"class": "page"}, body])
+
+    def wire(self) -> Any:
+        """The document as a ``dom.snapshot`` carries it."""
+        return compact(self.doc)
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -100,6 +106,7 @@ class Page:
                 [ids[7], "p", {}, [[ids[8], "#text", self.words(8, 30)]]],
             ],
         ]
+        # Sized as before the compact form (pages stay comparable with earlier figures).
         self.size += len(str(node))
         return node
 
@@ -118,7 +125,7 @@ class Page:
         parent = self.rnd.choice(self.containers)
         card = self.card(track=False)
         self.added.append(card[0])
-        adds.append({"parent": parent, "next": None, "node": card})
+        adds.append({"parent": parent, "next": None, "nodes": compact_run([card])})
         attrs = [
             [el, "class", f"card hover{self.rnd.randrange(3)}"]
             for el in self.rnd.sample(self.elements[:200], 3)
@@ -180,7 +187,7 @@ async def main() -> None:
     renderer = Renderer(pages=args.pages)
     await renderer.start()
     # Baseline: the browser(s) running, one page open, no session.
-    await renderer.snapshot("baseline", {"type": "dom.snapshot", "doc": Page(0, 1).doc}, BRAND)
+    await renderer.snapshot("baseline", {"type": "dom.snapshot", "doc": Page(0, 1).wire()}, BRAND)
     await renderer.drop("baseline")
     await asyncio.sleep(1)
     base_rss, base_pss, base_n = memory_mb()
@@ -201,7 +208,7 @@ async def main() -> None:
             total_json += page.size
             message = {"v": 1, "type": "dom.snapshot", "session": session, "seq": 0}
             t0 = time.perf_counter()
-            await renderer.snapshot(session, {**message, "doc": page.doc}, BRAND)
+            await renderer.snapshot(session, {**message, "doc": page.wire()}, BRAND)
             snap_times.append(time.perf_counter() - t0)
             for seq in range(1, args.batches + 1):
                 t0 = time.perf_counter()
@@ -266,7 +273,7 @@ async def main() -> None:
         again = sorted(resync)[:3]
         for session in again:
             await renderer.snapshot(
-                session, {"type": "dom.snapshot", "doc": Page(7, 50_000).doc}, BRAND
+                session, {"type": "dom.snapshot", "doc": Page(7, 50_000).wire()}, BRAND
             )
         print(f"resynced {len(again)} of them on a fresh page: ok")
     await renderer.close()

@@ -56,7 +56,7 @@ async def main() -> None:
     try:
         # 1. latency, one batch at a time
         page = Page(1, args.kb * 1024)
-        await renderer.snapshot("lat", {"type": "dom.snapshot", "doc": page.doc}, BRAND)
+        await renderer.snapshot("lat", {"type": "dom.snapshot", "doc": page.wire()}, BRAND)
         for seq in range(1, 51):  # warm-up
             await renderer.mutations("lat", mutations_message("lat", seq, page.batch()))
         lat: list[float] = []
@@ -75,7 +75,7 @@ async def main() -> None:
         # 2. sustained throughput, many sessions at once
         pages = {f"t{i}": Page(100 + i, args.kb * 1024) for i in range(args.sessions)}
         for session, p in pages.items():
-            await renderer.snapshot(session, {"type": "dom.snapshot", "doc": p.doc}, BRAND)
+            await renderer.snapshot(session, {"type": "dom.snapshot", "doc": p.wire()}, BRAND)
         done = 0
         under_load: list[float] = []
         stop = time.perf_counter() + args.seconds

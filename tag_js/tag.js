@@ -5,7 +5,8 @@
  * the page as a node stream (dom.snapshot / dom.mutations, docs/protocol.md "Nodes"), masking,
  * presence events, and applying the agent's pointer/highlight/scroll/act.* messages.
  * Must not: send a masked value on any path, evaluate code or HTML from the wire, let an
- * exception reach the page, or rely on anything the page can overwrite after load.
+ * exception reach the page, rely on anything the page can overwrite after load, or change what
+ * the page sees (its one patch, Element.prototype.attachShadow, behaves as the original).
  * Embed: <script src="https://relay.example/tag.js" async></script>
  */
 (function () {
@@ -29,7 +30,6 @@
   var apply = Reflect.apply;
   var defineProp = Object.defineProperty;
   var getOwnPD = Object.getOwnPropertyDescriptor;
-  var slice = Array.prototype.slice;
   var fnToString = Function.prototype.toString;
   var NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
   var cleanWin = null;
@@ -60,15 +60,17 @@
     try { g = w && get(w); } catch (e) { g = null; }
     return isNative(g) ? g : f;
   }
-  function un(f) {
-    return function (self) { return apply(f, self, apply(slice, arguments, [1])); };
-  }
+  var fnCall = pick(function (w) { return w.Function.prototype.call; });
+  var fnBind = pick(function (w) { return w.Function.prototype.bind; });
+  // un(f)(self, a, b) calls f with `this` = self: `call` bound to f, so no call allocates an
+  // arguments array (the walker makes millions of these calls on a big page).
+  function un(f) { return apply(fnBind, fnCall, [f]); }
   function getter(proto, name) {
     var d = getOwnPD(proto, name);
     var g = d && d.get;
     // Not an accessor on the prototype (a polyfill or a test double): read the property.
     if (!g) return function (self) { return self[name]; };
-    return function (self) { return apply(g, self, []); };
+    return un(g);
   }
   function setter(proto, name) {
     var d = proto && getOwnPD(proto, name);
@@ -99,6 +101,7 @@
   var MapCtor = W.Map;
   var SetCtor = W.Set;
   var WeakMapCtor = W.WeakMap;
+  var WeakSetCtor = W.WeakSet;
 
   var NodeP = Node.prototype;
   var ElementP = Element.prototype;
@@ -114,8 +117,9 @@
   var removeChild = un(NodeP.removeChild);
   var localNameOf = getter(ElementP, 'localName');
   var attributesOf = getter(ElementP, 'attributes');
+  var attrNames = un(ElementP.getAttributeNames);
+  var hasAttrs = un(ElementP.hasAttributes);
   var getAttr = un(ElementP.getAttribute);
-  var hasAttr = un(ElementP.hasAttribute);
   var setAttr = un(ElementP.setAttribute);
   var matches = un(ElementP.matches);
   var closest = un(ElementP.closest);
@@ -133,7 +137,6 @@
   var htmlClick = un(HTMLElement.prototype.click);
   var htmlFocus = un(HTMLElement.prototype.focus);
   var textContentSet = un(setter(NodeP, 'textContent'));
-  var attrName = getter(Attr.prototype, 'name');
   var attrValue = getter(Attr.prototype, 'value');
   var rangeCreate = un(Document.prototype.createRange);
   var rangeSelect = un(Range.prototype.selectNodeContents);
@@ -161,9 +164,11 @@
   var nsOf = getter(ElementP, 'namespaceURI');
   var shadowOf = getter(ElementP, 'shadowRoot'); // open roots only: closed ones stay private
   var hostOf = getter(ShadowRoot.prototype, 'host');
+  var modeOf = getter(ShadowRoot.prototype, 'mode');
   var contentDocOf = getter(HTMLIFrameElement.prototype, 'contentDocument'); // null if cross-origin
   var viewOf = getter(Document.prototype, 'defaultView');
   var ownerDocOf = getter(NodeP, 'ownerDocument');
+  var baseOf = getter(NodeP, 'baseURI'); // the node's own document's base (frames, <base>)
   var sheetOf = getter(HTMLStyleElement.prototype, 'sheet');
   var rulesOf = getter(CSSStyleSheet.prototype, 'cssRules');
   var ruleText = getter(CSSRule.prototype, 'cssText');
@@ -259,7 +264,9 @@
   var SECRET_AUTOCOMPLETE = { 'current-password': 1, 'new-password': 1, 'one-time-code': 1 };
   // Attributes whose change can change a node's mask state (re-checked when they change).
   var MASK_TRIGGERS = { type: 1, autocomplete: 1, 'data-cobrowse-mask': 1, 'class': 1, id: 1, name: 1 };
-  var URL_ATTRS = { href: 1, src: 1, action: 1, poster: 1, 'xlink:href': 1 };
+  // 1: resolved, and sent as a path when on the page's origin (docs/protocol.md); 2: resolved only
+  // (the protocol's origin-relative saving covers the five names above it).
+  var URL_ATTRS = { href: 1, src: 1, action: 1, poster: 1, 'xlink:href': 2 };
   var TAG_RE = /^[a-zA-Z][a-zA-Z0-9._:-]{0,99}$/;
   var ATTR_RE = /^[^\s"'<>\/=\x00-\x1f\x7f]{1,256}$/;
   var MAX_ATTR = 2000000;
@@ -370,10 +377,26 @@
   }
 
   // ------------------------------------------------------------ serialization
-  function absUrl(v) {
-    try { return new URLCtor(v, D.baseURI).href; } catch (e) { return v; }
+  // The page's origin (the origin of the snapshot's url): a URL on it travels as its path only.
+  var ORIGIN = String(location.origin);
+  // A path the URL parser would leave as it is (no dot segment, nothing to percent-encode).
+  var PLAIN_PATH = /^(?!.*(\/\.|%2e))\/(?![\/\\])[\w\-.~!$&()*+,;=:@\/?#%]*$/i;
+  // `v` resolved against `base` (its own document's base URL), absolute; on the page's origin the
+  // path alone ("/p/1?x#y"), unless that starts with "//" or "/\", which a browser reads as a host.
+  function absUrl(v, base) {
+    // Most links of a big page are such paths: on a base of the page's origin they stay as they
+    // are, without the cost of parsing them.
+    if (PLAIN_PATH.test(v) && base.charAt(ORIGIN.length) === '/' && base.slice(0, ORIGIN.length) === ORIGIN) return v;
+    var h;
+    try { h = new URLCtor(v, base).href; } catch (e) { return v; }
+    var n = ORIGIN.length;
+    if (ORIGIN !== 'null' && h.charAt(n) === '/' && h.slice(0, n) === ORIGIN) {
+      var c = h.charAt(n + 1);
+      if (c !== '/' && c !== '\\') return h.slice(n);
+    }
+    return h;
   }
-  function absSrcset(v) {
+  function absSrcset(v, base) {
     // Candidates are "url [descriptor]" separated by commas; a URL may itself contain commas
     // (data:), so split the way the HTML parser does rather than on every comma.
     var out = [];
@@ -396,7 +419,7 @@
         }
         desc = v.slice(start, i).trim();
       }
-      out.push(absUrl(url) + (desc ? ' ' + desc : ''));
+      out.push(absUrl(url, base) + (desc ? ' ' + desc : ''));
     }
     return out.join(', ');
   }
@@ -409,8 +432,11 @@
       // never shown and often a CSRF or session token.
       if (masked || (isInput(el) && String(getAttr(el, 'type') || '').toLowerCase() === 'hidden')) return null;
     }
-    if (URL_ATTRS[name] === 1 && value) value = absUrl(value);
-    else if (name === 'srcset' && value) value = absSrcset(value);
+    var u = URL_ATTRS[name];
+    if (u && value) {
+      value = absUrl(value, baseOf(el));
+      if (u === 2 && value.charAt(0) === '/') value = ORIGIN + value;
+    } else if (name === 'srcset' && value) value = absSrcset(value, baseOf(el));
     if (value.length > MAX_ATTR) return null;
     return value;
   }
@@ -434,58 +460,147 @@
     var f = fieldWire(el);
     if (!f) return;
     lastVal.set(el, f[0] + f[1]);
+    // An empty field whose default is empty too says nothing the replica's own element would not.
+    if (f[1] === '' && (isInput(el) ? !getAttr(el, 'value') : tagOf(el) === 'textarea' && !textOf(el))) return;
     if (f[1] !== null) attrs[f[0]] = f[1];
   }
 
   var host = null; // the tag's UI host; never captured
   var est = 0; // bytes of JSON serialized in the current run, roughly
+  // Compact form (docs/protocol.md "Nodes"): a node carries its id only where the preorder count
+  // breaks. prevId: the id of the node written last in the current tree or run (-1: none yet, so
+  // the next node writes its id); sid: the id of the node serializeNode made last.
+  var prevId = -1;
+  var sid = 0;
+  var sMask = false; // the element serializeNode made last has the mask attribute
+  var sTag = ''; // and its HTML tag name ('' for other namespaces)
+  var EMPTY = [];
+  var INDENT = /^\n(?: *|\t*)$/;
+  function textNode(id, text) {
+    var out;
+    if (id !== prevId + 1) out = [id, '#text', text];
+    // Indentation between elements (a newline and only spaces, or only tabs) as an integer:
+    // "\n    " is 8 bytes of JSON, 4 is one.
+    else if (text.charCodeAt(0) === 10 && text.length <= 1025 && INDENT.test(text)) {
+      out = text.charCodeAt(1) === 9 ? 1 - text.length : text.length - 1;
+    } else out = text;
+    prevId = id;
+    return out;
+  }
+  function head(id, name) {
+    var out = id === prevId + 1 ? [name] : [id, name];
+    prevId = id;
+    return out;
+  }
+  function hasKeys(o) {
+    for (var k in o) return true;
+    return false;
+  }
 
-  // Serialize one node (not its children). Returns null for nodes the protocol leaves out.
-  // ctx: container mask of the node's parent chain ('' or a reason).
-  function serializeNode(node, ctx, parentEl) {
+  // Serialize one node (not its children), or null for nodes the protocol leaves out.
+  // ctx: container mask of the node's parent chain ('' or a reason); pf: whether parentEl is a
+  // form field (undefined: not known yet).
+  function serializeNode(node, ctx, parentEl, pf) {
     var t = nodeType(node);
     var id;
     if (t === 3) {
       var text = nodeValue(node) || '';
-      var masked = ctx || (isField(parentEl) && fieldMask(parentEl, ctx));
+      var masked = ctx || ((pf === undefined ? isField(parentEl) : pf) && fieldMask(parentEl, ctx));
       text = maskText(text, masked);
       if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT);
-      est += text.length + 20;
-      return [idOf(node), '#text', text];
+      est += text.length + 4;
+      sid = id = idOf(node);
+      return textNode(id, text);
     }
     if (t === 1) {
       if (node === host) return null;
       var name = localNameOf(node);
       if (!TAG_RE.test(name)) return null;
-      id = idOf(node);
-      var attrs = {};
-      var field = isField(node);
+      sid = id = idOf(node);
+      est += name.length + (id === prevId + 1 ? 5 : 14);
+      var out = head(id, name);
+      var attrs = null; // made on the first entry: most elements of a big page have none
+      var tag = nsOf(node) === XHTML ? name : '';
+      sTag = tag;
+      var field = tag === 'input' || tag === 'textarea' || tag === 'select';
       var mask = field ? fieldMask(node, ctx) : '';
-      var list = attributesOf(node);
-      est += 24 + name.length;
+      sMask = false;
+      // Names and getAttribute, not `attributes`: reading an Attr node makes the browser keep one
+      // for as long as the element lives (hundreds of thousands on a big page).
+      var list = hasAttrs(node) ? attrNames(node) : EMPTY;
       for (var i = 0; i < list.length; i++) {
-        var a = list[i];
-        var an = attrName(a);
-        var av = wireAttr(node, an, attrValue(a), mask || ctx);
-        if (av !== null) { attrs[an] = av; est += an.length + av.length + 6; }
+        var an = list[i];
+        var v = getAttr(node, an);
+        // getAttribute lowercases its argument on HTML elements: a name set with capitals
+        // through setAttributeNS is only found by position.
+        if (v === null) v = attrValue(attributesOf(node)[i]);
+        if (an === MASK_ATTR) sMask = true;
+        var av = wireAttr(node, an, v, mask || ctx);
+        if (av !== null) {
+          if (!attrs) attrs = {};
+          attrs[an] = av;
+          est += an.length + av.length + 6;
+        }
       }
-      if (field) { fieldState(node, attrs, mask); if (cap) cap.fields.add(node); }
+      if (field) {
+        attrs = attrs || {};
+        fieldState(node, attrs, mask);
+        if (cap) cap.fields.add(node);
+      }
+      if (closedCount && closedHosts.has(node)) (attrs = attrs || {})[':shadow'] = 'closed';
       // A custom element may attach its shadow root after it was sent (no record says so).
-      if (cap && name.indexOf('-') > 0 && !shadowOf(node)) cap.hosts.add(node);
-      else if (tagOf(node) === 'option' && selectedOf(node) && !optionMasked(node)) attrs[':selected'] = '1';
+      else if (cap && name.indexOf('-') > 0 && !shadowOf(node)) cap.hosts.add(node);
+      else if (tag === 'option' && selectedOf(node) && !optionMasked(node)) (attrs = attrs || {})[':selected'] = '1';
       // Reading a scroll offset lays the page out. The page changes between the stream's slices,
       // so every slice would pay for a layout of the whole page (seconds for a 2 MB page under
       // load): a slice leaves the reads to the next flush, which runs in the frame's own layout.
-      if (scrollLater) scrollLater.push(node);
-      else { var so = scrollOffset(node); if (so) attrs[':scroll'] = so; }
-      return [id, name, attrs, []];
+      // Only an element with content (children, a shadow root, a field's text) can scroll.
+      if (firstChild(node) || field || shadowOf(node) || (closedCount && closedHosts.has(node))) {
+        if (scrollLater) scrollLater.push(node);
+        else { var so = scrollOffset(node); if (so) (attrs = attrs || {})[':scroll'] = so; }
+      }
+      if (attrs && hasKeys(attrs)) out.push(attrs);
+      return out;
     }
-    if (t === 8) { est += 20; return [idOf(node), '#comment', '']; }
-    if (t === 10) return [idOf(node), '#doctype', String(node.name || 'html')];
-    if (t === 9) return [idOf(node), '#document', []];
-    if (t === 11) return [idOf(node), '#shadow', []];
+    if (t === 8) { est += 14; sid = idOf(node); return head(sid, '#comment'); }
+    if (t === 10) { sid = idOf(node); var dt = head(sid, '#doctype'); dt.push(String(node.name || 'html')); return dt; }
+    if (t === 9) { sid = idOf(node); return head(sid, '#document'); }
+    if (t === 11) { sid = idOf(node); return head(sid, '#shadow'); }
     return null;
   }
+  // ---- closed shadow roots: private to the page, but the agent should see that one is there
+  // (docs/protocol.md ":shadow"). Only attachShadow can tell, so the tag wraps it once, here.
+  var closedHosts = new WeakSetCtor(); // elements that host a closed root (its content never read)
+  var closedCount = 0; // how many were ever seen: the serializer skips the lookup while 0
+  function noteShadow(el, root) {
+    try {
+      if (modeOf(root) !== 'closed') return;
+      closedHosts.add(el);
+      closedCount++;
+      // Attached to a host the replica has: an attrs change says so at the next flush.
+      if (cap && cap.ready && alive(el)) { cap.closed.add(el); schedule(cap); }
+    } catch (e) { /* the page's call already succeeded: never let the tag's bookkeeping fail it */ }
+  }
+  (function () {
+    var d = getOwnPD(ElementP, 'attachShadow');
+    var original = d && d.value;
+    if (typeof original !== 'function' || !d.writable || !d.configurable) return;
+    // A Proxy of the native method: the page sees the same name, length and native toString,
+    // cannot construct it, and gets the same root or the same exception (the call goes to the
+    // original with the page's own arguments and `this`); the tag only looks at the root's
+    // mode after a success.
+    var wrapped = new Proxy(original, {
+      apply: function (target, self, args) {
+        var root = apply(target, self, args);
+        noteShadow(self, root);
+        return root;
+      }
+    });
+    try {
+      defineProp(ElementP, 'attachShadow', { value: wrapped, writable: true, enumerable: d.enumerable, configurable: true });
+    } catch (e) { /* a frozen prototype: closed roots stay unknown */ }
+  })();
+
   var scrollLater = null; // elements a stream slice serialized: their scroll offsets follow
   function scrollOffset(el) {
     var sl = scrollLeftOf(el);
@@ -531,19 +646,22 @@
     return s && !/\S/.test(textOf(entry.owner)) ? [s] : [];
   }
   var textOf = getter(NodeP, 'textContent');
-  // A <style> without text: tracked (rules may come later); its synthetic text if it has rules.
-  function cssomStyle(node, out) {
+  // A <style> without text: tracked (rules may come later). If it has rules: marks `out` (the
+  // style's node, no children yet) and returns the entry whose synthetic text follows them.
+  function cssomStyle(node, id, out) {
     if (!cap || /\S/.test(textOf(node))) return null;
-    var entry = { owner: node, id: out[0], tid: 0, text: '', count: 0 };
+    var entry = { owner: node, id: id, tid: 0, text: '', count: 0 };
     cap.synth.push(entry);
     var sheets = styleSheets(entry);
     entry.count = ruleCount(sheets);
     if (!entry.count) return null;
     entry.tid = nextId++;
     entry.text = rulesText(sheets);
-    out[2][':cssom'] = 'sheet';
+    var attrs = out[out.length - 1];
+    if (typeof attrs !== 'object') out.push(attrs = {}); // the style had no attributes to send
+    attrs[':cssom'] = 'sheet';
     est += entry.text.length;
-    return [entry.tid, '#text', entry.text];
+    return entry;
   }
   // The synthetic element for the adopted sheets of a document or shadow root, or null.
   function adoptedNode(owner) {
@@ -558,34 +676,46 @@
     entry.text = rulesText(sheets);
     entry.count = ruleCount(sheets);
     est += entry.text.length;
-    return [entry.id, 'style', { ':cssom': 'adopted' }, [[entry.tid, '#text', entry.text]]];
+    return adoptedStyle(entry.id, entry.tid, entry.text);
+  }
+  function adoptedStyle(id, tid, text) {
+    var out = head(id, 'style');
+    out.push({ ':cssom': 'adopted' }, textNode(tid, text));
+    return out;
   }
 
   // ---- the walker: iterative, resumable, and cut into chunks
-  // Items: {n, kids: output array, g: run that made it, pn: parent, ctx: mask, d: depth, sib: a
-  // cursor over n and its next siblings, prev: the node walked before n}; {syn} / {css}: synthetic nodes. An item of an
-  // earlier run was cut off from its message: it becomes the root of an add.
+  // Items: {n, kids: the parent's node array (children go inline), g: run that made it, pn: parent,
+  // ctx: mask, d: depth, sib: a cursor over n and its next siblings, prev: the node walked before
+  // n}; {syn} / {css}: synthetic nodes. An item of an earlier run was cut off from its message:
+  // it becomes the root of an add.
   var runGen = 0;
   function Walker(root, pn, ctx) {
     this.stack = root ? [{ n: root, kids: null, g: 0, pn: pn, ctx: ctx, d: 0 }] : [];
     this.adds = [];
     this.result = null;
     this.nx = null;
+    this.tail = null; // the last add of this run: {add, node: its last root, pn, ctx: pn's mask}
   }
-  // Runs until done (true) or until `deadline` or `budget` (bytes) is spent (false).
+  // Runs until done (true) or until `deadline` or `budget` (bytes) is spent (false). Each run
+  // makes one message's nodes (the caller takes `result` or `adds`).
   Walker.prototype.run = function (deadline, budget) {
     var stack = this.stack;
     var count = 0;
     var gen = ++runGen;
     est = 0;
+    prevId = -1;
     this.nx = null;
+    this.tail = null;
     while (stack.length) {
-      if (deadline && (++count & 31) === 0 && (now() > deadline || est > budget)) return false;
+      // Never cut between a frame and its document: a later add cannot carry a #document.
+      if (deadline && (++count & 31) === 0 && (now() > deadline || est > budget) && !stack[stack.length - 1].doc) return false;
       var it = stack.pop();
       var node = it.n;
       var pn = it.pn;
       var root = it.g !== gen;
       var sib = !!it.sib;
+      var placed = false; // a cursor's root: checked below to be a child of pn the replica lacks
       if (sib) {
         if (root && (!node || alive(node) || up(node) !== pn)) {
           // The page moved or removed the cursor's node since the cut: go on after the last node
@@ -597,77 +727,100 @@
           while (node && (alive(node) || node === host)) node = nextSibling(node);
           if (!node) continue;
         }
+        placed = root;
         var after = nextSibling(node);
-        if (after) stack.push({ n: after, kids: it.kids, g: it.g, pn: pn, ctx: it.ctx, d: it.d, sib: true, prev: node });
+        // The cursor moves on to the next sibling: the same item, so a node costs no item of its own.
+        if (after) { it.n = after; it.prev = node; stack.push(it); }
       }
       var pid = pn ? ids.get(pn) : 0;
       var out;
       var syn = !!it.syn;
       if (it.css) { // the synthetic text of a CSSOM-only <style>, after its real children
-        if (!root) it.kids.push(it.css);
-        else if (alive(pn)) this.adds.push({ parent: pid, next: null, node: it.css });
+        if (!root) it.kids.push(textNode(it.css.tid, it.ct));
+        else if (alive(pn)) {
+          prevId = -1;
+          this.adds.push({ parent: pid, next: null, nodes: [textNode(it.css.tid, it.ct)] });
+          this.tail = null;
+        }
         continue;
       }
       if (!root && it.kids) {
-        out = it.syn ? adoptedNode(it.syn) : serializeNode(node, it.ctx, pn);
-        if (!out) continue;
+        out = syn ? adoptedNode(it.syn) : serializeNode(node, it.ctx, pn, !!it.f);
+        if (out === null) continue; // 0 is a node: "\n" as indentation
         it.kids.push(out);
       } else if (!pn) {
         out = this.result = serializeNode(node, '', null);
       } else {
         // The root of an add: it must still be where it was found, and not yet in the replica.
-        if (!alive(pn) || (!syn && (alive(node) || up(node) !== pn))) continue;
-        var ctx = syn ? '' : containerMask(pn);
+        // Under the parent of the run's last add, the parent is alive and its mask known (a run
+        // changes nothing in the DOM).
+        var tail = this.tail;
+        var same = !syn && tail && tail.pn === pn;
+        if ((!same && !alive(pn)) || (!syn && !placed && (alive(node) || up(node) !== pn))) continue;
+        var ctx = syn ? '' : same ? tail.ctx : containerMask(pn);
+        var next = syn ? null : nextAliveId(this, node, sib);
+        // The cursor's next sibling, right after the last add's last node in the DOM and bound
+        // for the same place in the replica: it joins that add's run (one add, not one per row).
+        var join = same && tail.add.next === next && nextSibling(tail.node) === node;
+        if (!join) prevId = -1; // a new add: its first node carries its id
         out = syn ? adoptedNode(it.syn) : serializeNode(node, ctx, pn);
-        if (!out) continue;
-        this.adds.push({ parent: pid, next: syn ? null : nextAliveId(this, node, sib), node: out });
+        if (out === null) continue;
+        if (join) tail.add.nodes.push(out);
+        else {
+          tail = { add: { parent: pid, next: next, nodes: [out] }, node: null, pn: pn, ctx: ctx };
+          this.adds.push(tail.add);
+        }
+        this.tail = syn ? null : tail;
+        tail.node = node;
         // Any add but the walk's own in-order cursor puts a node among siblings the walk has not
         // reached yet (a flush's add, or one a cut flush left to the stream): remember the parent.
         if (!sib && cap) cap.touched.add(pn);
         it = { n: node, pn: pn, ctx: ctx, d: it.d };
       }
       if (syn) continue;
-      var id = out[0];
+      var id = sid;
       mirror.set(id, node);
       born.set(id, ++births);
       if (pid) rparent.set(id, pid);
       var t = nodeType(node);
-      if ((t === 1 || t === 9 || t === 11) && it.d < MAX_DEPTH) this.children(node, t, out, it, gen);
+      if ((t === 1 || t === 9 || t === 11) && it.d < MAX_DEPTH) this.children(node, t, out, it, gen, id);
     }
     return true;
   };
-  Walker.prototype.children = function (node, t, out, it, gen) {
-    var kids = out[t === 1 ? 3 : 2];
-    var tag = tagOf(node);
+  Walker.prototype.children = function (node, t, out, it, gen, id) {
+    var tag = t === 1 ? sTag : ''; // node is the element serializeNode just made
     // <script> contents are code; the renderer strips scripts anyway, so never send them.
     if (tag === 'script') return;
     var ctx = it.ctx;
-    if (t === 1 && !ctx) ctx = hasAttr(node, MASK_ATTR) ? 'attribute' :
+    if (t === 1 && !ctx) ctx = sMask ? 'attribute' :
       (maskSelector && matches(node, maskSelector) ? 'selector' : '');
     var stack = this.stack;
     var d = it.d + 1;
     var syn = null;
     var sr = null;
     if (tag === 'style') {
-      var css = cssomStyle(node, out);
-      if (css) stack.push({ css: css, n: null, kids: kids, g: gen, pn: node, d: d });
+      var css = cssomStyle(node, id, out);
+      if (css) stack.push({ css: css, ct: css.text, n: null, kids: out, g: gen, pn: node, d: d });
     }
     if (t === 1) {
       sr = shadowOf(node);
       if (parentNode(node) && nodeType(parentNode(node)) === 9) syn = parentNode(node);
     } else if (t === 11) syn = node;
     // Pushed in reverse: the stack pops the shadow root, then the children, then the synthetic.
-    if (syn) stack.push({ syn: syn, n: null, kids: kids, g: gen, pn: node, d: d });
+    if (syn) stack.push({ syn: syn, n: null, kids: out, g: gen, pn: node, d: d });
     if (tag === 'iframe') {
       // A frame's own children are fallback text nobody sees; a same-origin document is its
       // one child. A cross-origin frame stays an empty element (the replica draws a box).
       var doc = frameDoc(node);
-      if (doc) stack.push({ n: doc, kids: kids, g: gen, pn: node, ctx: ctx, d: d });
+      if (doc) stack.push({ n: doc, kids: out, g: gen, pn: node, ctx: ctx, d: d, doc: true });
     } else {
       var first = firstChild(node);
-      if (first) stack.push({ n: first, kids: kids, g: gen, pn: node, ctx: ctx, d: d, sib: true });
+      if (first) {
+        var f = tag === 'textarea' || tag === 'select' || tag === 'input';
+        stack.push({ n: first, kids: out, g: gen, pn: node, ctx: ctx, d: d, sib: true, prev: null, f: f });
+      }
     }
-    if (sr) { watch(sr); stack.push({ n: sr, kids: kids, g: gen, pn: node, ctx: ctx, d: d }); }
+    if (sr) { watch(sr); stack.push({ n: sr, kids: out, g: gen, pn: node, ctx: ctx, d: d }); }
   };
   // The id of the first sibling after `n` the replica has (the `next` of an add), or null.
   // `sib`: n is the next node of a walk's sibling cursor.
@@ -930,7 +1083,7 @@
     if (!session) return;
     var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
       fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
-      w: null, streaming: false, polls: 0, poll: false, scrollLater: [], moved: new SetCtor() };
+      w: null, streaming: false, polls: 0, poll: false, scrollLater: [], moved: new SetCtor(), closed: new SetCtor() };
     if (D.readyState === 'loading') {
       // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
       listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
@@ -992,8 +1145,9 @@
       });
       if (!ok) return; // the socket dropped; the reconnect starts a new stream
       c.ready = true;
-      var se = D.scrollingElement || docEl(D);
-      if (se && (scrollLeftOf(se) || scrollTopOf(se))) c.scrolls.set(D, 1);
+      // The page's scroll offset, if any, at the next flush: read now it would lay out the whole
+      // page in this task (the frame lays it out anyway).
+      if (!c.scrolls.has(D)) c.scrolls.set(D, 2);
       schedule(c);
     } else {
       // Keep the rest of the page in the tab, not in the socket's buffer, on a slow link.
@@ -1072,7 +1226,7 @@
     if (full) {
       c.hosts.forEach(function (h) {
         var sr = isConnected(h) && shadowOf(h);
-        if (sr || !isConnected(h)) c.hosts.delete(h);
+        if (sr || !isConnected(h) || closedHosts.has(h)) c.hosts.delete(h);
         if (sr && alive(h)) { watch(sr); candidates.add(sr); }
       });
     }
@@ -1139,11 +1293,15 @@
       lastVal.set(el, f[0] + f[1]);
       attrs.push([id, f[0], f[1]]);
     });
+    c.closed.forEach(function (el) {
+      if (alive(el) && !inFresh(el, fresh)) attrs.push([ids.get(el), ':shadow', 'closed']);
+    });
+    c.closed.clear();
     var scrolled = c.scrollLater;
     c.scrollLater = [];
     for (i = 0; i < scrolled.length; i++) {
-      var so = alive(scrolled[i]) && scrollOffset(scrolled[i]);
-      if (so) attrs.push([ids.get(scrolled[i]), ':scroll', so]);
+      var so = scrollOffset(scrolled[i]); // 0,0 for most: cheaper than alive() first
+      if (so && alive(scrolled[i])) attrs.push([ids.get(scrolled[i]), ':scroll', so]);
     }
     pollSheets(c, adds, attrs, texts, full);
     if (removes.length || adds.length || attrs.length || texts.length) {
@@ -1151,7 +1309,7 @@
       if (adds.length) saveIds();
     }
     sweep();
-    c.scrolls.forEach(function (_, target) { sendScroll(target); });
+    c.scrolls.forEach(function (how, target) { sendScroll(target, how === 2); });
     c.scrolls.clear();
     if (c.sel) { c.sel = false; sendSelection(); }
   }
@@ -1203,12 +1361,12 @@
         e.id = nextId++;
         e.tid = nextId++;
         var parent = nodeType(owner) === 11 ? owner : docEl(owner);
-        adds.push({ parent: ids.get(parent), next: null,
-          node: [e.id, 'style', { ':cssom': 'adopted' }, [[e.tid, '#text', text]]] });
+        prevId = -1;
+        adds.push({ parent: ids.get(parent), next: null, nodes: [adoptedStyle(e.id, e.tid, text)] });
       } else {
         e.tid = nextId++;
         attrs.push([e.id, ':cssom', 'sheet']);
-        adds.push({ parent: e.id, next: null, node: [e.tid, '#text', text] });
+        adds.push({ parent: e.id, next: null, nodes: [[e.tid, '#text', text]] });
       }
     }
   }
@@ -1339,10 +1497,12 @@
     schedule(cap);
   });
   var remoteScrolled = null; // {target, x, y, at}: a scroll the agent asked for (not echoed back)
-  function sendScroll(t) {
+  // ifScrolled: only an offset other than 0,0 (the replica starts at the top).
+  function sendScroll(t, ifScrolled) {
     var x;
     var y;
     if (nodeType(t) === 9) { var v = viewOf(t); x = v.scrollX; y = v.scrollY; } else { x = scrollLeftOf(t); y = scrollTopOf(t); }
+    if (ifScrolled && !x && !y) return;
     var rs = remoteScrolled;
     if (rs && rs.target === t && Math.abs(rs.x - x) < 2 && Math.abs(rs.y - y) < 2 && now() - rs.at < 1000) return;
     if (!alive(t)) return;

@@ -438,8 +438,14 @@ def test_visitors_compress_with_the_full_window_and_the_relay_with_a_small_one()
                 echoed = json.loads(await ws.recv())
             return extensions, {"hello": hello["type"], "chat": echoed["text"]}
 
+    # On a thread of its own: pytest-playwright may keep an event loop on this one.
+    result: list[Any] = []
+    client = threading.Thread(target=lambda: result.append(asyncio.run(visit())))
     try:
-        extensions, seen = asyncio.run(visit())
+        client.start()
+        client.join(timeout=30)
+        assert result, "the visitor's socket never finished"
+        extensions, seen = result[0]
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -119,6 +119,9 @@
     ['Storage.prototype.getItem', () => Storage.prototype.getItem],
     ['Storage.prototype.setItem', () => Storage.prototype.setItem]
   ];
+  // The tag wraps attachShadow to learn of closed shadow roots (docs/protocol.md, ":shadow"),
+  // as a Proxy of the native method: it still reads as native here, and only a page's own
+  // replacement counts.
   const overwritten = [];
   for (const [name, get] of BUILTINS) {
     let f;

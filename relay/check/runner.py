@@ -38,6 +38,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from websockets.typing import Origin
 
+from relay import nodes as wire_nodes
 from relay.app import RelayServer
 from relay.check import rules
 from relay.check.bridge import Sent, VisitorBridge
@@ -347,6 +348,7 @@ class PageCheck:
         self.url = url
         self.origin = origin_of(url)
         self.report = PageReport(url)
+        self.index = NodeIndex()  # the visitor's page as the tag streamed it
         self.responses: list[tuple[str, str, int, bool]] = []  # url, type, status, had auth
         self.failed: list[tuple[str, str]] = []  # url, error text
         self.bridge = VisitorBridge(base.replace("http", "ws", 1) + "/ws/visitor", self.origin)
@@ -527,11 +529,11 @@ class PageCheck:
         idle_start = time.monotonic()
         await asyncio.sleep(self.options.idle_seconds)
         idle = self.bridge.frames_since(idle_start)
-        nodes = _node_index(stream[0].message)
+        self.index = NodeIndex.of_snapshot(stream[0].message)
         for chunk in stream[1:]:
-            for add in chunk.body.get("adds", []):
-                _index_node(nodes, add.get("node"), add.get("parent"))
-        self._idle_figures(idle, nodes)
+            if chunk.message:
+                self.index.apply(chunk.message)
+        self._idle_figures(idle, self.index)
 
         self._progress("masking")
         await self._canary(page, probe)
@@ -573,7 +575,7 @@ class PageCheck:
         )
         return Images(visitor.convert("RGB"), agent.convert("RGB"), result.diff)
 
-    def _idle_figures(self, idle: list[Any], nodes: dict[int, tuple[str, int]]) -> None:
+    def _idle_figures(self, idle: list[Any], index: NodeIndex) -> None:
         figures = self.report.figures
         seconds = self.options.idle_seconds
         batches = [s for s in idle if s.type == "dom.mutations" and s.message]
@@ -581,14 +583,16 @@ class PageCheck:
         targets: Counter[str] = Counter()
         for batch in batches:
             body = batch.message
+            # Entry by entry: an add may name a parent added earlier in the same batch.
             for add in body.get("adds", []):
-                targets[_describe(nodes, add.get("parent"))] += 1
-                _index_node(nodes, add.get("node"), add.get("parent"))
+                targets[index.describe(add.get("parent"))] += 1
+                index.add_run(add.get("nodes"), add.get("parent"))
             for attr in body.get("attrs", []):
-                targets[_describe(nodes, attr[0])] += 1
+                targets[index.describe(attr[0])] += 1
+                index.set_attribute(attr)
             for text in body.get("texts", []):
-                parent = nodes.get(text[0], ("", 0))[1]
-                targets[_describe(nodes, parent)] += 1
+                parent = index.nodes.get(text[0], ("", 0))[1]
+                targets[index.describe(parent)] += 1
             changes += sum(len(body.get(k, [])) for k in ("adds", "removes", "attrs", "texts"))
         figures.idle_seconds = seconds
         figures.idle_batches_per_s = round(len(batches) / seconds, 2)
@@ -774,7 +778,8 @@ class PageCheck:
                 "plugins",
                 "No Flash, ActiveX or PDF objects",
                 "warning",
-                "embedded objects are not mirrored: the agent sees an empty box",
+                "embedded objects are not mirrored: the agent sees a box labelled "
+                "'plugin object' instead",
             )
         )
 
@@ -872,8 +877,8 @@ class PageCheck:
         report.not_seen = (
             [f"cross-origin iframe {c}" for c in cross]
             + [f"canvas {c}" for c in probe["canvases"]]
-            + [f"embedded object {p}" for p in plugins]
-            + [f"closed shadow root of {h}" for h in probe.get("closed_shadow_roots", [])]
+            + [f"plugin object {p}" for p in plugins]
+            + closed_shadow_areas(probe.get("closed_shadow_roots", []), self.index)
         )
         report.handled = (
             [f"CSSOM styles: {c}" for c in probe["cssom"]]
@@ -916,41 +921,97 @@ async def _closed_shadow_hosts(page: Page) -> list[str]:
     return hosts
 
 
-def _node_index(snapshot: dict[str, Any] | None) -> dict[int, tuple[str, int]]:
-    """id -> (description, parent id) for every element of a wire snapshot."""
-    nodes: dict[int, tuple[str, int]] = {}
-    if snapshot and isinstance(snapshot.get("doc"), list):
-        _index_node(nodes, snapshot["doc"], 0)
-    return nodes
+@dataclass
+class NodeIndex:
+    """The visitor's page as the tag streamed it (``dom.*`` messages, compact node form): a
+    description and the parent of every node, and the closed shadow roots the tag announced.
+
+    Build it with ``of_snapshot``, then ``apply`` each later batch in order. A tree that breaks
+    the node grammar adds nothing (the relay refuses such a message too)."""
+
+    nodes: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (label, parent id)
+    keys: dict[int, str] = field(default_factory=dict)  # element id -> "tag#id" (as CDP names it)
+    closed: dict[int, str] = field(default_factory=dict)  # hosts with `:shadow: closed` -> key
+
+    @classmethod
+    def of_snapshot(cls, snapshot: dict[str, Any] | None) -> NodeIndex:
+        index = cls()
+        if snapshot and isinstance(snapshot.get("doc"), list):
+            index.add_run([snapshot["doc"]], 0)
+        return index
+
+    def apply(self, batch: dict[str, Any]) -> None:
+        for add in batch.get("adds", []):
+            if isinstance(add, dict):
+                self.add_run(add.get("nodes"), add.get("parent"))
+        for attr in batch.get("attrs", []):
+            self.set_attribute(attr)
+
+    def add_run(self, roots: Any, parent: Any) -> None:
+        """Index a run of sibling trees (a snapshot's ``[doc]``, an add's ``nodes``)."""
+        if not isinstance(roots, list):
+            return
+        found: list[tuple[wire_nodes.Item, str]] = []
+        try:
+            for item in wire_nodes.walk(roots, "nodes"):
+                found.append((item, _label(item)))
+        except wire_nodes.NodeError:
+            return
+        top = parent if isinstance(parent, int) else 0
+        for item, label in found:
+            self.nodes[item.id] = (label, item.parent.id if item.parent else top)
+            if item.attrs is not None:
+                name_id = item.attrs.get("id")
+                self.keys[item.id] = item.name + (f"#{name_id}" if name_id else "")
+                self._shadow(item.id, item.attrs.get(":shadow"))
+
+    def set_attribute(self, entry: Any) -> None:
+        """One ``attrs`` entry of a batch: ``[id, name, value or null]``."""
+        if isinstance(entry, list) and len(entry) == 3 and entry[1] == ":shadow":
+            self._shadow(entry[0], entry[2])
+
+    def _shadow(self, node_id: Any, value: Any) -> None:
+        if value == "closed" and node_id in self.keys:
+            self.closed[node_id] = self.keys[node_id]
+        elif node_id in self.closed:
+            del self.closed[node_id]
+
+    def describe(self, node_id: Any) -> str:
+        if not isinstance(node_id, int) or node_id not in self.nodes:
+            return "(an element added later)"
+        return self.nodes[node_id][0]
 
 
-def _index_node(nodes: dict[int, tuple[str, int]], node: Any, parent: Any) -> None:
-    stack: list[tuple[Any, int]] = [(node, parent if isinstance(parent, int) else 0)]
-    while stack:
-        item, up = stack.pop()
-        if not isinstance(item, list) or len(item) < 3 or not isinstance(item[0], int):
-            continue
-        name = item[1]
-        if name in ("#document",):
-            nodes[item[0]] = ("document", up)
-            stack.extend((child, item[0]) for child in item[2])
-        elif isinstance(name, str) and not name.startswith("#") and len(item) >= 4:
-            attrs = item[2] if isinstance(item[2], dict) else {}
-            label = name
-            if attrs.get("id"):
-                label += f"#{attrs['id']}"
-            elif attrs.get("class"):
-                label += "." + ".".join(str(attrs["class"]).split()[:2])
-            nodes[item[0]] = (label, up)
-            stack.extend((child, item[0]) for child in item[3])
+def _label(item: wire_nodes.Item) -> str:
+    if item.name == "#document":
+        return "document"
+    if item.attrs is None:
+        return item.name
+    label = item.name
+    if item.attrs.get("id"):
+        label += f"#{item.attrs['id']}"
+    elif item.attrs.get("class"):
+        label += "." + ".".join(str(item.attrs["class"]).split()[:2])
+    return label
+
+
+def closed_shadow_areas(hosts: list[str], index: NodeIndex) -> list[str]:
+    """One line per closed shadow root DevTools found on the page (``hosts``, "tag#id"). The
+    agent sees its host marked "closed shadow root" when the tag announced it (``:shadow``);
+    a root attached before the tag loaded stays unknown to the tag, and the agent sees no mark
+    at all: the page should load the tag earlier."""
+    announced = Counter(index.closed.values())
+    lines = []
+    for host in hosts:
+        if announced[host] > 0:
+            announced[host] -= 1
+            lines.append(f"closed shadow root of {host}")
         else:
-            nodes[item[0]] = (str(name), up)
-
-
-def _describe(nodes: dict[int, tuple[str, int]], node_id: Any) -> str:
-    if not isinstance(node_id, int) or node_id not in nodes:
-        return "(an element added later)"
-    return nodes[node_id][0]
+            lines.append(
+                f"closed shadow root of {host} (attached before the tag loaded: "
+                "the agent sees no mark)"
+            )
+    return lines
 
 
 def _finding_if(

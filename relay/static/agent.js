@@ -37,14 +37,15 @@
     cancelled: "Request for shared control withdrawn",
     expired: "The request for shared control expired: still view only"
   };
+  // Reasons from replica.unseen() (placeholder labels and UNSEEN_REASONS keys), and fonts.
   var UNSEEN_LABELS = {
     "third-party iframe": "third-party frame",
     iframe: "frame",
+    "plugin object": "plugin object",
     canvas: "canvas",
     image: "image not loaded",
-    plugin: "plugin object",
-    font: "font not loaded",
-    "closed shadow root": "closed shadow root"
+    shadow: "closed shadow root",
+    font: "font not loaded"
   };
   var SELECTION_SEND_MS = 150;
   var MAX_RANGES = 16;
@@ -945,7 +946,8 @@
     var s = state.session;
     if (!s || s.id !== m.session || !s.replica || s.status === "ended") return;
     try {
-      s.replica.applySnapshot(m);
+      // null: the snapshot broke the node grammar (replica.js warns); the old replica stays.
+      if (!s.replica.applySnapshot(m)) return;
     } catch (error) {
       console.error("cobrowse: snapshot refused", error);
       return;

@@ -14,7 +14,10 @@
  *   var frame = CobrowseReplica.createFrame(container, title, before); // sandbox="allow-same-origin"
  *   var replica = new CobrowseReplica.Replica(frame, {onDocument: fn});
  *   replica.applySnapshot(msg); replica.applyMutations(msg);
- *   replica.node(id) / replica.idOf(node) / replica.scrollNode(id, x, y)
+ *   replica.node(id) / replica.idOf(node) / replica.scrollNode(id, x, y) / replica.unseen()
+ * Messages carry nodes in the protocol's compact form; CobrowseReplica.readNodes(run) is the
+ * strict reader both apply methods use (a malformed tree is refused whole, never half built).
+ * applySnapshot returns null when it refuses msg.doc (the old replica stays).
  * After applySnapshot, the caller positions pointers with node(id).getBoundingClientRect()
  * (coordinates of the replica's viewport; multiply by the scale the caller applied). A node
  * inside a nested frame document measures in that frame's viewport: pass its rect through
@@ -62,8 +65,6 @@
     iframe: "nested browsing context; frame-src and the sandbox block it anyway",
     frame: "nested browsing context",
     frameset: "replaces the body",
-    object: "plugin content",
-    embed: "plugin content",
     portal: "nested browsing context",
     base: "would change how the replica resolves relative URLs",
     template: "its content is not part of the rendered page"
@@ -96,17 +97,33 @@
 
   var FORM_FIELDS = Object.freeze({ input: 1, textarea: 1, select: 1 });
 
+  // Plugin elements. The renderer sends each as a placeholder div (PLUGIN_PLACEHOLDER); one that
+  // reaches the replica anyway (a sanitizer bug) becomes the same placeholder, never a plugin.
+  var PLUGIN_ELEMENTS = Object.freeze({ object: 1, embed: 1, applet: 1 });
+  var PLUGIN_PLACEHOLDER = "plugin object";
+
   // Areas the agent cannot see, marked with the reason instead of left blank. The renderer's
-  // placeholders (third-party iframes) carry data-cobrowse-placeholder; the replica marks
-  // what it finds itself (a canvas: its pixels are never sent; an image or font the agent's
-  // browser could not load, e.g. refused by the workspace CSP) with UNSEEN_ATTR.
+  // placeholders (third-party iframes, plugin objects) carry data-cobrowse-placeholder; the
+  // replica marks what it finds itself (a canvas: its pixels are never sent; an image or font
+  // the agent's browser could not load, e.g. refused by the workspace CSP; the host of a closed
+  // shadow root, whose content never leaves the page) with UNSEEN_ATTR.
   var UNSEEN_ATTR = MARK_PREFIX + "unseen";
   var PLACEHOLDER_ATTR = "data-cobrowse-placeholder";
   var UNSEEN_REASONS = Object.freeze({
     canvas: "canvas (its drawing is not shared)",
     image: "image that could not be loaded here",
-    plugin: "plugin object"
+    shadow: "closed shadow root (private to the page)"
   });
+  // Tooltips of the renderer's placeholders (the hatched box's label says the reason too). A
+  // same-origin frame's placeholder gets none: it normally shows the frame's nested replica.
+  var PLACEHOLDER_TITLES = Object.freeze({
+    "third-party iframe": "Not visible to you: a frame from another site (never shared)",
+    "plugin object": "Not visible to you: plugin object (Flash, PDF, Java…: never shared)"
+  });
+
+  // Ids are integers from 1 to 2^53-1: all of them exact in JavaScript (docs/protocol.md).
+  var MAX_ID = 9007199254740991;
+  var MAX_INDENT = 1024; // an indentation child stands for a newline and at most 1024 spaces/tabs
 
   var REPLICA_CSS =
     "[" + MASKED_ATTR + "]{" +
@@ -118,10 +135,23 @@
     "outline:2px dashed #64748b!important;outline-offset:-2px;color:#334155!important}" +
     "[" + PLACEHOLDER_ATTR + "]{display:flex!important;align-items:center;justify-content:center;" +
     "min-height:48px;min-width:120px;font:600 12px/1.3 system-ui,sans-serif!important;" +
-    "text-align:center;padding:6px}" +
+    // border-box: the box keeps the size the renderer gave it (the element's width/height).
+    "text-align:center;padding:6px;box-sizing:border-box}" +
     "[" + PLACEHOLDER_ATTR + "]::before{content:'Not visible to you: ' attr(" + PLACEHOLDER_ATTR +
     ")}" +
     "img[" + UNSEEN_ATTR + "]{min-width:24px;min-height:24px}" +
+    // A closed shadow root's host may have no light-DOM content at all (the page draws it all
+    // inside the root) and, without the root's :host styles, is often an inline custom element
+    // (which ignores min sizes): it gets a box, at zero specificity so the page's own display
+    // for it still wins, and the label is a box of its own whatever the host's display.
+    ":where([" + UNSEEN_ATTR + "=shadow]){display:inline-block;min-width:120px;min-height:48px}" +
+    "[" + UNSEEN_ATTR + "=shadow]::before{" +
+    "content:'Not visible to you: closed shadow root'!important;display:inline-block!important;" +
+    "box-sizing:border-box;min-width:120px!important;min-height:48px!important;padding:6px;" +
+    "vertical-align:top;" +
+    "font:600 12px/1.3 system-ui,sans-serif!important;color:#334155!important;" +
+    "background:repeating-linear-gradient(45deg,#e2e8f0 0 8px,#f8fafc 8px 16px)!important;" +
+    "outline:2px dashed #64748b!important;outline-offset:-2px}" +
     // A same-origin frame shown as a nested replica: no hatching, the frame fills the box
     // (two attributes outrank the placeholder rules above; !important beats the page's CSS).
     "[" + PLACEHOLDER_ATTR + "][" + FRAME_ATTR + "]{display:inline-block!important;" +
@@ -189,9 +219,114 @@
     return !SCRIPT_URL.test(String(value).replace(URL_JUNK, ""));
   }
 
-  function isNodeArray(item) {
-    return Array.isArray(item) && item.length >= 3 && typeof item[0] === "number" &&
-      item[0] > 0 && typeof item[1] === "string";
+  function isId(value) {
+    return typeof value === "number" && Math.floor(value) === value && value > 0 &&
+      value <= MAX_ID;
+  }
+
+  function isAttrs(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+  }
+
+  /*
+   * Read a run of sibling trees in the compact node form (docs/protocol.md, "Nodes"): a
+   * snapshot's [doc] or an add's `nodes`. The reference reader is relay/nodes.py walk(); the
+   * golden cases in tests/fixtures/nodes.json keep the two in agreement.
+   * Returns {items} or {error}. The whole run is read before anything is built, and refused at
+   * its first fault: a malformed tree never leaves half a subtree or misnumbered ids behind.
+   * items are in preorder, each {id, name, attrs (elements only), text (#text, #doctype),
+   * parent (an item, null for a root), depth (1 for a root), end (the index just after its
+   * subtree: a subtree is items[i .. end)), dom (set while building)}. Iterative: a deep tree
+   * costs no JS stack.
+   */
+  function readNodes(roots) {
+    if (!Array.isArray(roots) || !roots.length) {
+      return { error: "must be a non-empty array of nodes" };
+    }
+    var items = [];
+    var prev = 0; // id of the node before in preorder (0: none yet)
+    var stack = [];
+    for (var r = roots.length - 1; r >= 0; r--) stack.push([roots[r], null, 1]);
+    while (stack.length) {
+      var top = stack.pop();
+      var value = top[0];
+      var id = 0;
+      var name;
+      var attrs = null;
+      var text = null;
+      var kids = null; // the array holding the children, from index `first`
+      var first = 0;
+      if (typeof value === "string") {
+        name = "#text";
+        text = value;
+      } else if (typeof value === "number" && Math.floor(value) === value) {
+        // Indentation text (docs/protocol.md): a newline and n spaces, or -n tabs.
+        if (Math.abs(value) > MAX_INDENT) {
+          return { error: "an indentation child must be from -1024 to 1024" };
+        }
+        name = "#text";
+        text = "\n" + (value >= 0 ? " ".repeat(value) : "\t".repeat(-value));
+      } else if (Array.isArray(value) && value.length) {
+        var i = 0;
+        if (isId(value[0])) {
+          id = value[0];
+          i = 1;
+        } else if (typeof value[0] === "number") {
+          return { error: "node id must be an integer from 1 to 2**53-1" };
+        }
+        if (i >= value.length || typeof value[i] !== "string") {
+          return { error: "a node is a string or [id?, name, ...]" };
+        }
+        name = value[i];
+        var rest = value.length - i - 1;
+        if (name === "#text" || name === "#doctype") {
+          if (rest !== 1 || typeof value[i + 1] !== "string") {
+            return { error: name + " must be [id?, '" + name + "', string]" };
+          }
+          text = value[i + 1];
+        } else if (name === "#comment") {
+          if (rest) return { error: "#comment must be [id?, '#comment']" };
+        } else if (name === "#document" || name === "#shadow") {
+          kids = value;
+          first = i + 1;
+        } else if (name.charAt(0) === "#") {
+          return { error: "unknown node kind" };
+        } else {
+          first = i + 1;
+          attrs = {};
+          if (rest && isAttrs(value[first])) attrs = value[first++];
+          kids = value;
+        }
+      } else {
+        return { error: "a node is a string or [id?, name, ...]" };
+      }
+      if (!id) {
+        if (!prev) return { error: "the first node of a tree must carry its id" };
+        id = prev + 1;
+        if (id > MAX_ID) return { error: "node id beyond 2**53-1" };
+      }
+      prev = id;
+      var item = { id: id, name: name, attrs: attrs, text: text, parent: top[1],
+        depth: top[2], end: 0, dom: null };
+      items.push(item);
+      if (!kids) continue;
+      for (var k = kids.length - 1; k >= first; k--) {
+        var child = kids[k];
+        if (typeof child !== "string" && !Array.isArray(child) &&
+            !(typeof child === "number" && Math.floor(child) === child)) {
+          return { error: isAttrs(child) ? "attributes must directly follow the tag name" :
+            "a child must be a string (text), an integer (indentation) or an array" };
+        }
+        stack.push([child, item, top[2] + 1]);
+      }
+    }
+    // Subtree ends, from the last item back: children (later in preorder) before parents.
+    for (var j = items.length - 1; j >= 0; j--) {
+      var it = items[j];
+      if (it.end < j + 1) it.end = j + 1;
+      if (it.parent && it.parent.end < it.end) it.parent.end = it.end;
+    }
+    return { items: items };
   }
 
   // The namespace of a child element, from its parent, as the HTML parser decides it:
@@ -239,6 +374,8 @@
     this.nodeIds = new WeakMap();
     this.placeholders = new WeakSet();
     this.maskedReadOnly = new WeakMap();
+    this.pageTitles = new WeakMap(); // element marked unseen -> the page's own title (or null)
+    this.shadows = new Set(); // open shadow roots of the replica (unseen() looks inside them)
     this.documentId = null;
     this.doc = null;
     this.styled = new WeakSet(); // documents with the replica's listeners and stylesheet
@@ -329,6 +466,7 @@
         if (this.ids.get(id) === node) this.ids.delete(id);
         this.nodeIds.delete(node);
       }
+      if (node.nodeType === 11) this.shadows.delete(node);
       for (var child = node.firstChild; child; child = child.nextSibling) stack.push(child);
       if (node.nodeType === 1 && node.shadowRoot) stack.push(node.shadowRoot);
       // A nested frame: its document outlives the removed iframe as an object (the frame's
@@ -355,10 +493,9 @@
   // at most. A third-party placeholder stays a box whatever the message says. The iframe gets
   // the replica's one sandbox before it is ever connected (flags are fixed at creation) and
   // no src/srcdoc: its document is built node by node, as the top one is.
-  Replica.prototype._nestedFrame = function (holder, wire, depth) {
+  Replica.prototype._nestedFrame = function (holder, items, index, depth) {
     if (!holder || holder.nodeType !== 1 || holder.namespaceURI !== HTML_NS ||
-        holder.getAttribute(PLACEHOLDER_ATTR) !== "iframe" || holder.hasAttribute(FRAME_ATTR) ||
-        !Array.isArray(wire[2])) {
+        holder.getAttribute(PLACEHOLDER_ATTR) !== "iframe" || holder.hasAttribute(FRAME_ATTR)) {
       return null;
     }
     var frame = holder.ownerDocument.createElementNS(HTML_NS, "iframe");
@@ -367,8 +504,9 @@
     frame.setAttribute("title", "Frame of the visitor's page (replica)");
     frame.setAttribute("referrerpolicy", "no-referrer");
     holder.setAttribute(FRAME_ATTR, "");
-    var rec = { id: wire[0], frame: frame, holder: holder, doc: null, children: wire[2],
-      depth: depth, dead: false };
+    // items/index: the reading the document came in, kept until its children are built.
+    var rec = { id: items[index].id, frame: frame, holder: holder, doc: null, items: items,
+      index: index, depth: depth, dead: false };
     this.frameRecords.set(frame, rec);
     this.pending.push(rec);
     return frame;
@@ -410,13 +548,14 @@
       this.nested.set(rec.id, rec);
       this._register(rec.id, fdoc);
       this._installStyle(fdoc);
-      for (var i = 0; i < rec.children.length; i++) {
-        var built = this._build(rec.children[i], fdoc, budget, scrolls, rec.depth + 1);
+      var items = rec.items;
+      for (var i = rec.index + 1; i < items[rec.index].end; i = items[i].end) {
+        var built = this._build(items, i, fdoc, budget, scrolls, rec.depth + 1);
         if (built) {
           try { fdoc.appendChild(built); } catch (error) { this._forget(built); }
         }
       }
-      rec.children = null;
+      rec.items = null;
       if (this.onDocument) this.onDocument(fdoc, { nested: true, id: rec.id, frame: rec.frame });
     }
   };
@@ -430,21 +569,49 @@
   };
 
   // Mark `el` as an area the agent cannot see, with the reason (a key of UNSEEN_REASONS).
+  // The page's own title is kept aside, and comes back when the mark goes (_clearUnseen).
   Replica.prototype._markUnseen = function (el, reason) {
     if (el.getAttribute(UNSEEN_ATTR) === reason) return;
+    if (!this.pageTitles.has(el)) this.pageTitles.set(el, el.getAttribute("title"));
     el.setAttribute(UNSEEN_ATTR, reason);
     el.setAttribute("title", "Not visible to you: " + UNSEEN_REASONS[reason]);
     if (this.onUnseen) this.onUnseen(el, reason);
   };
 
+  Replica.prototype._clearUnseen = function (el, reason) {
+    if (el.getAttribute(UNSEEN_ATTR) !== reason) return;
+    el.removeAttribute(UNSEEN_ATTR);
+    var title = this.pageTitles.get(el);
+    this.pageTitles.delete(el);
+    if (typeof title === "string") el.setAttribute("title", title);
+    else el.removeAttribute("title");
+  };
+
+  // A tooltip for a renderer placeholder, after its wire attributes (it has no title of its own).
+  Replica.prototype._titlePlaceholder = function (el) {
+    var reason = el.getAttribute(PLACEHOLDER_ATTR);
+    if (reason === null || reason === "iframe") {
+      // No longer a box the agent cannot see: a tooltip of ours goes (the renderer sends
+      // placeholders without a title of their own).
+      if ((el.getAttribute("title") || "").indexOf("Not visible to you:") === 0) {
+        el.removeAttribute("title");
+      }
+      return;
+    }
+    el.setAttribute("title", Object.prototype.hasOwnProperty.call(PLACEHOLDER_TITLES, reason) ?
+      PLACEHOLDER_TITLES[reason] : "Not visible to you: " + reason);
+  };
+
   // Every area of the replica the agent cannot see: [{node, reason}] (reason is a
-  // placeholder label or a key of UNSEEN_REASONS), nested frame documents included. A
-  // same-origin frame shown as a nested replica is not one of them.
+  // placeholder label or a key of UNSEEN_REASONS), nested frame documents and open shadow
+  // roots included (documents first). A same-origin frame shown as a nested replica is not
+  // one of them.
   Replica.prototype.unseen = function () {
     var out = [];
     if (!this.doc) return out;
     var docs = [this.doc];
     this.nested.forEach(function (rec) { if (rec.doc && !rec.dead) docs.push(rec.doc); });
+    this.shadows.forEach(function (root) { if (root.host.isConnected) docs.push(root); });
     var query = "[" + PLACEHOLDER_ATTR + "]:not([" + FRAME_ATTR + "]),[" + UNSEEN_ATTR + "]";
     for (var d = 0; d < docs.length; d++) {
       var found = docs[d].querySelectorAll(query);
@@ -489,29 +656,38 @@
   };
 
   /*
-   * Replace the replica's document with msg.doc (a `#document` node). Returns the document.
-   * After calling this, call onDocument listeners' work (the constructor option is called
-   * here) and position pointers again: every previous node is gone.
+   * Replace the replica's document with msg.doc (a `#document` node in the compact form).
+   * Returns the document, or null when msg.doc breaks the grammar: then nothing changed (the
+   * previous replica stays, with its ids) and the caller should wait for the next snapshot.
+   * After a snapshot is applied, position pointers again: every previous node is gone (the
+   * onDocument option is called here). Throws only when the replica's iframe is not safe to
+   * build into (see checkFrame).
    */
   Replica.prototype.applySnapshot = function (msg) {
     var doc = checkFrame(this.frame);
-    var root = msg && msg.doc;
-    if (!isNodeArray(root) || root[1] !== "#document" || !Array.isArray(root[2])) {
-      throw new Error("CobrowseReplica: a snapshot needs a #document node");
+    var read = readNodes([msg ? msg.doc : undefined]);
+    if (read.items && read.items[0].name !== "#document") {
+      read = { error: "a snapshot's doc must be a #document node" };
     }
+    if (read.error) {
+      this.warn("replica: snapshot refused: " + read.error);
+      return null;
+    }
+    var items = read.items;
+    var root = items[0];
     while (doc.firstChild) doc.removeChild(doc.firstChild);
     this.ids = new Map();
     this.nodeIds = new WeakMap();
+    this.shadows = new Set();
     this._resetFrames(); // the old nested frames went with the old document's children
     this.doc = doc;
-    this.documentId = root[0];
-    this._register(root[0], doc);
+    this.documentId = root.id;
+    this._register(root.id, doc);
     this._installStyle(doc);
     var budget = { nodes: this.limits.maxNodes };
     var scrolls = [];
-    var children = root[2];
-    for (var i = 0; i < children.length; i++) {
-      var built = this._build(children[i], doc, budget, scrolls);
+    for (var i = 1; i < root.end; i = items[i].end) {
+      var built = this._build(items, i, doc, budget, scrolls);
       if (built) {
         // A document takes one doctype and one element; anything else is dropped.
         try { doc.appendChild(built); } catch (error) { this._forget(built); }
@@ -519,14 +695,16 @@
     }
     this._fillFrames(budget, scrolls);
     this._applyScrolls(scrolls);
-    if (this.onDocument) this.onDocument(doc, { nested: false, id: root[0], frame: this.frame });
+    if (this.onDocument) this.onDocument(doc, { nested: false, id: root.id, frame: this.frame });
     return doc;
   };
 
   /*
-   * Apply one `replica.mutations` batch in protocol order: removes, adds (in list order),
-   * attrs, texts. Entries naming unknown nodes are skipped and counted; returns
-   * {skipped: n}. A caller seeing skips should expect a fresh snapshot (resync).
+   * Apply one `replica.mutations` batch in protocol order: removes, adds (in list order; an
+   * add's `nodes` are consecutive siblings inserted in order before `next`), attrs, texts.
+   * Entries naming unknown nodes, and adds whose `nodes` break the grammar (nothing of such an
+   * add is built), are skipped and counted; returns {skipped: n}. A caller seeing skips should
+   * expect a fresh snapshot (resync).
    */
   Replica.prototype.applyMutations = function (msg) {
     checkFrame(this.frame);
@@ -543,32 +721,41 @@
     var budget = { nodes: this.limits.maxNodes };
     var scrolls = [];
     for (i = 0; i < adds.length; i++) {
-      var add = adds[i] || {};
+      var add = isAttrs(adds[i]) ? adds[i] : {};
       var parent = this.ids.get(add.parent);
-      if (!parent || this.placeholders.has(parent) || !isNodeArray(add.node)) { skipped++; continue; }
+      if (!parent || this.placeholders.has(parent)) { skipped++; continue; }
+      var read = readNodes(add.nodes);
+      if (read.error) {
+        this.warn("replica: add refused: " + read.error);
+        skipped++;
+        continue;
+      }
       var next = add.next === null || add.next === undefined ? null : this.ids.get(add.next);
       if (next === undefined || (next && next.parentNode !== parent)) {
         skipped++;
-        next = null; // keep the node: appending is closer to the page than dropping it
+        next = null; // keep the nodes: appending is closer to the page than dropping them
       }
-      if (this.ids.has(add.node[0])) {
-        // The same id again: the tag moved the node; the new subtree replaces the old one.
-        var moved = this.ids.get(add.node[0]);
-        if (moved === this.doc) { skipped++; continue; }
-        if (moved === next) next = moved.nextSibling;
-        this._detach(moved);
-        if (next && next.parentNode !== parent) next = null;
+      var items = read.items;
+      for (var r = 0; r < items.length; r = items[r].end) {
+        var moved = this.ids.get(items[r].id);
+        if (moved) {
+          // The same id again: the tag moved the node; the new subtree replaces the old one.
+          if (moved === this.doc) { skipped++; continue; }
+          if (moved === next) next = moved.nextSibling;
+          this._detach(moved);
+          if (next && next.parentNode !== parent) next = null;
+        }
+        var built = this._build(items, r, parent, budget, scrolls);
+        if (!built) continue;
+        try {
+          parent.insertBefore(built, next);
+        } catch (error) {
+          this._forget(built);
+          skipped++;
+        }
+        // Now connected: fill nested frames at once, so later entries may name their nodes.
+        this._fillFrames(budget, scrolls);
       }
-      var built = this._build(add.node, parent, budget, scrolls);
-      if (!built) continue;
-      try {
-        parent.insertBefore(built, next);
-      } catch (error) {
-        this._forget(built);
-        skipped++;
-      }
-      // Now connected: fill nested frames at once, so later entries may name their nodes.
-      this._fillFrames(budget, scrolls);
     }
     this._applyScrolls(scrolls);
     var attrs = Array.isArray(msg.attrs) ? msg.attrs : [];
@@ -625,39 +812,38 @@
     return node;
   };
 
-  // Build one wire node (and its subtree, iteratively: pages nest deeper than JS stacks
-  // like). `parentContext` decides the namespace and the document that owns the nodes (the
-  // top one or a nested frame's); `startDepth` (default 1) is the root's depth. Returns the
-  // DOM node, or null.
-  Replica.prototype._build = function (item, parentContext, budget, scrolls, startDepth) {
+  // Build the subtree items[start .. items[start].end) of a readNodes() reading, in preorder
+  // (no recursion: pages nest deeper than JS stacks like). `parentContext` decides the
+  // namespace and the document that owns the nodes (the top one or a nested frame's);
+  // `startDepth` (default 1) is the root's depth. Returns the root's DOM node, or null (not
+  // built, or a shadow root, which goes onto its host). A subtree under a node that is not
+  // built is skipped whole: its ids are never registered.
+  Replica.prototype._build = function (items, start, parentContext, budget, scrolls, startDepth) {
     var doc = !parentContext ? this.doc :
       parentContext.nodeType === 9 ? parentContext : parentContext.ownerDocument || this.doc;
     var self = this;
     var rootOut = null;
-    // Each frame: [wireNode, domParent (null for the root), namespaceParent, depth]
-    var stack = [[item, null, parentContext, startDepth || 1]];
+    var shift = (startDepth || 1) - items[start].depth;
     var states = []; // state entries are applied once children exist (select's :value)
-    while (stack.length) {
-      var frame = stack.pop();
-      var wire = frame[0];
-      var domParent = frame[1];
-      var depth = frame[3];
-      if (!isNodeArray(wire)) continue;
+    for (var i = start; i < items[start].end; i++) {
+      var item = items[i];
+      var domParent = i === start ? null : item.parent.dom;
+      if (i !== start && !domParent) { i = item.end - 1; continue; }
       if (budget.nodes-- <= 0) {
         this.warn("replica: node limit reached; the rest of the page is not shown");
         break;
       }
-      var id = wire[0];
-      var name = wire[1];
+      var depth = item.depth + shift;
+      var name = item.name;
       var node = null;
-      var children = null;
+      var open = false; // whether its children are built
       if (name === "#text") {
-        node = doc.createTextNode(String(wire[2]));
+        node = doc.createTextNode(item.text);
       } else if (name === "#comment") {
         node = doc.createComment("");
       } else if (name === "#doctype") {
         try {
-          node = doc.implementation.createDocumentType(String(wire[2]) || "html", "", "");
+          node = doc.implementation.createDocumentType(item.text || "html", "", "");
         } catch (error) {
           node = null;
         }
@@ -665,29 +851,35 @@
         // An element's open shadow root: attached to its host, never a child node of it.
         var host = domParent || parentContext;
         var shadow = null;
-        if (host && host.nodeType === 1 && !host.shadowRoot && Array.isArray(wire[2])) {
+        if (host && host.nodeType === 1 && !host.shadowRoot) {
           try { shadow = host.attachShadow({ mode: "open" }); } catch (error) { shadow = null; }
         }
-        if (!shadow) continue; // an element that cannot host one: its content is dropped
-        this._register(id, shadow);
+        if (!shadow) { i = item.end - 1; continue; } // a host that cannot have one: dropped
+        this._register(item.id, shadow);
         this._styleShadow(shadow);
-        for (var sc = wire[2].length - 1; sc >= 0; sc--) {
-          stack.push([wire[2][sc], shadow, host, depth + 1]);
-        }
+        this.shadows.add(shadow);
+        item.dom = shadow;
         continue;
       } else if (name === "#document") {
         // A same-origin frame's document: an iframe of our own in its placeholder, filled by
         // _fillFrames once connected. Anywhere else a document inside a document is dropped.
         var frameEl = depth < this.limits.maxDepth ?
-          this._nestedFrame(domParent || parentContext, wire, depth) : null;
-        if (!frameEl) continue;
-        if (domParent) domParent.appendChild(frameEl); else rootOut = frameEl;
+          this._nestedFrame(domParent || parentContext, items, i, depth) : null;
+        if (frameEl) {
+          if (domParent) domParent.appendChild(frameEl); else rootOut = frameEl;
+        }
+        i = item.end - 1;
         continue;
       } else {
         var lower = name.toLowerCase();
-        var ns = childNamespace(frame[2], name);
-        var attrs = wire[2] && typeof wire[2] === "object" && !Array.isArray(wire[2]) ? wire[2] : {};
-        if ((ns === HTML_NS && SKIP_ELEMENTS[lower]) || lower === "script" ||
+        var ns = childNamespace(domParent || parentContext, name);
+        var attrs = item.attrs;
+        if (ns === HTML_NS && PLUGIN_ELEMENTS[lower]) {
+          node = doc.createElementNS(HTML_NS, "div");
+          node.setAttribute(PLACEHOLDER_ATTR, PLUGIN_PLACEHOLDER);
+          this._titlePlaceholder(node);
+          this.placeholders.add(node);
+        } else if ((ns === HTML_NS && SKIP_ELEMENTS[lower]) || lower === "script" ||
             (lower === "meta" && Object.prototype.hasOwnProperty.call(attrs, "http-equiv"))) {
           node = doc.createComment("");
           this.placeholders.add(node);
@@ -703,39 +895,39 @@
             var stateNames = [];
             for (var a = 0; a < names.length; a++) {
               if (names[a].charAt(0) === ":") stateNames.push(names[a]);
-              else this._setAttribute(node, names[a], attrs[names[a]]);
+              else if (typeof attrs[names[a]] === "string") {
+                this._setAttribute(node, names[a], attrs[names[a]]);
+              }
             }
             if (ns === HTML_NS && FORM_FIELDS[lower]) {
               // The agent's browser must never autofill the visitor's fields.
               node.setAttribute("autocomplete", "off");
             }
-            if (ns === HTML_NS && (lower === "canvas" || lower === "applet")) {
-              this._markUnseen(node, lower === "canvas" ? "canvas" : "plugin");
-            }
+            if (ns === HTML_NS && lower === "canvas") this._markUnseen(node, "canvas");
+            if (node.hasAttribute(PLACEHOLDER_ATTR)) this._titlePlaceholder(node);
             if (stateNames.length) states.push([node, attrs, stateNames]);
-            if (Array.isArray(wire[3])) {
-              if (depth >= this.limits.maxDepth) {
-                this.warn("replica: tree deeper than " + this.limits.maxDepth + "; cut");
-              } else {
-                children = wire[3];
-              }
+            if (depth < this.limits.maxDepth) {
+              open = true;
+            } else if (item.end > i + 1) {
+              this.warn("replica: tree deeper than " + this.limits.maxDepth + "; cut");
             }
           }
         }
       }
-      if (!node) continue;
-      this._register(id, node);
+      if (!node) { i = item.end - 1; continue; }
+      this._register(item.id, node);
       if (domParent) {
-        try { domParent.appendChild(node); } catch (error) { this._forget(node); continue; }
+        try {
+          domParent.appendChild(node);
+        } catch (error) {
+          this._forget(node);
+          i = item.end - 1;
+          continue;
+        }
       } else {
         rootOut = node;
       }
-      if (children) {
-        // Reverse so that pops come out in document order.
-        for (var c = children.length - 1; c >= 0; c--) {
-          stack.push([children[c], node, node, depth + 1]);
-        }
-      }
+      if (open) item.dom = node; else i = item.end - 1;
     }
     // Children first, then state: a select's value needs its options.
     for (var s = states.length - 1; s >= 0; s--) {
@@ -764,6 +956,11 @@
       }
       el.removeAttribute(FRAME_ATTR);
     }
+    if (lower === "title" && this.pageTitles.has(el)) {
+      // Marked unseen: the mark's title stays; the page's comes back with _clearUnseen.
+      this.pageTitles.set(el, typeof value === "string" ? value : null);
+      return;
+    }
     try {
       if (value === null || value === undefined) {
         if (lower === "readonly" && this.maskedReadOnly.has(el)) {
@@ -771,6 +968,7 @@
           return;
         }
         el.removeAttribute(name);
+        if (lower === PLACEHOLDER_ATTR) this._titlePlaceholder(el);
         return;
       }
       value = String(value);
@@ -781,6 +979,7 @@
       if (lower === "xlink:href") el.setAttributeNS(XLINK_NS, "xlink:href", value);
       else if (lower === "xml:lang" || lower === "xml:space") el.setAttributeNS(XML_NS, lower, value);
       else el.setAttribute(name, value);
+      if (lower === PLACEHOLDER_ATTR) this._titlePlaceholder(el);
     } catch (error) {
       // setAttribute rejects names that are not XML names ("1x", "a\"b"): ignore them.
     }
@@ -803,6 +1002,10 @@
       if (isFinite(x) && isFinite(y)) scrolls.push([el, x, y]);
     } else if (name === ":masked") {
       this._setMasked(el, on ? String(value) : null);
+    } else if (name === ":shadow") {
+      // The element hosts a closed shadow root: its content never leaves the page.
+      if (value === "closed") this._markUnseen(el, "shadow");
+      else this._clearUnseen(el, "shadow");
     }
     // Unknown ":" names are reserved for later versions: ignored.
   };
@@ -857,6 +1060,7 @@
     DEFAULT_LIMITS: DEFAULT_LIMITS,
     createFrame: createFrame,
     checkFrame: checkFrame,
+    readNodes: readNodes,
     Replica: Replica
   });
   Object.defineProperty(global, "CobrowseReplica", { value: api, enumerable: false });

@@ -1,4 +1,10 @@
-"""Helpers for the renderer tests: a private event loop, message builders, output checks."""
+"""Helpers for the renderer tests: a private event loop, message builders, output checks.
+
+Messages carry nodes in the wire's compact form (``relay.nodes``); the tests write trees in
+the explicit form ``[id, tag, {attrs}, [children]]`` for readability and convert at the edges:
+``compact``/``add`` on the way in, ``expand``/``explicit_adds`` on the way out. The output
+checks (``violations``, ``find``, ``ids``, ``kids``) read the explicit form.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from relay.nodes import compact as compact  # re-exported for the tests
+from relay.nodes import compact_run, expand_run
+from relay.nodes import expand as expand  # re-exported for the tests
 from renderer.policy import BrandPolicy
 
 T = TypeVar("T")
@@ -47,7 +56,8 @@ def new_session() -> str:
     return f"test-{next(_ids)}"
 
 
-def snapshot_message(doc: list[Any], session: str = "s", seq: int = 0) -> dict[str, Any]:
+def snapshot_message(doc: Any, session: str = "s", seq: int = 0) -> dict[str, Any]:
+    """A ``dom.snapshot`` carrying ``doc`` as it is (give it the compact form)."""
     return {
         "v": 1,
         "type": "dom.snapshot",
@@ -81,8 +91,22 @@ def mutations_message(
     }
 
 
+def add(parent: int, *nodes: list[Any], next_id: int | None = None) -> dict[str, Any]:
+    """An add of a run of explicit sibling trees, in the wire form."""
+    return {"parent": parent, "next": next_id, "nodes": compact_run(list(nodes))}
+
+
+def explicit_adds(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``replica.mutations``'s adds with their runs decoded (``relay.nodes``) to the explicit
+    form; decoding fails if the renderer wrote something the grammar does not allow."""
+    return [
+        {"parent": a["parent"], "next": a["next"], "nodes": expand_run(a["nodes"])}
+        for a in message["adds"]
+    ]
+
+
 def page_doc(*body: list[Any], head: tuple[list[Any], ...] = ()) -> list[Any]:
-    """A #document with ids 1..4 for document/doctype/html/head, 5 for body."""
+    """An explicit #document with ids 1..4 for document/doctype/html/head, 5 for body."""
     return [
         1,
         "#document",

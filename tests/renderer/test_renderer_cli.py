@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from relay.nodes import compact, expand
 from renderer.htmltext import to_html
 from renderer.sanitize_cli import main as cli_main
 
@@ -56,11 +57,19 @@ def test_html_text_escapes_and_keeps_raw_style_closed() -> None:
             ],
         ],
     ]
-    assert to_html(doc) == (
+    assert to_html(compact(doc)) == (
         "<!DOCTYPE html><html><head><style>a{}<\\/style><script>x<\\/script></style></head>"
         '<body><p title="&quot;&gt;&lt;script&gt;">&lt;b&gt;&amp;amp;&lt;/b&gt;</p>'
         '<input type="text" value="v&quot;" data-cobrowse-masked="selector">'
         "<svg><style>&lt;img&gt;</style></svg><!----></body></html>"
+    )
+
+
+def test_html_text_of_a_shadow_root_is_declarative() -> None:
+    host = [1, "#document", ["html", ["body", ["x-card", ["#shadow", ["slot"], "in"], "light"]]]]
+    assert to_html(host) == (
+        '<html><body><x-card><template shadowrootmode="open"><slot></slot>in</template>'
+        "light</x-card></body></html>"
     )
 
 
@@ -91,5 +100,5 @@ def test_sanitize_prints_html_and_json(tmp_path: Path, capsys: pytest.CaptureFix
     )
     assert main([str(page), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc[1] == "#document"
+    assert doc[:2] == [1, "#document"] and expand(doc)[1] == "#document"  # the compact form
     assert "onclick" not in json.dumps(doc) and "script" not in json.dumps(doc)

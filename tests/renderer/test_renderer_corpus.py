@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
-from renderer_harness import Loop, violations
+from renderer_harness import Loop, expand, violations
 
 from renderer.chromium import launch_options
 from renderer.htmltext import to_html
@@ -29,9 +29,10 @@ CORPUS = json.loads(Path("/work/shared/corpora/dompurify-expect.json").read_text
 HARNESS = "https://harness.test/"
 NO_ORIGINS = BrandPolicy()  # nothing may be fetched: any request at all is a failure
 
-# Builds node trees into live documents with DOM calls, as the agent's replica does (same
-# namespace rule as the protocol), so scripts and handlers WOULD run if present. One iframe
-# per tree; each iframe is an ordinary same-origin document with scripts enabled.
+# Builds node trees (explicit form: the renderer's compact output decoded by relay.nodes) into
+# live documents with DOM calls, as the agent's replica does (same namespace rule as the
+# protocol), so scripts and handlers WOULD run if present. One iframe per tree; each iframe is
+# an ordinary same-origin document with scripts enabled.
 BUILD_JS = """docs => {
   const NS = {html: 'http://www.w3.org/1999/xhtml', svg: 'http://www.w3.org/2000/svg',
               math: 'http://www.w3.org/1998/Math/MathML'};
@@ -178,11 +179,15 @@ def test_dompurify_corpus_nothing_survives_or_executes(
     docs: list[list[Any]] = []
     htmls: list[str] = []
     for case in CORPUS:
-        doc = loop.run(renderer.sanitize_html(case["payload"], "https://shop.example/", NO_ORIGINS))
-        html = to_html(doc)
+        wire = loop.run(
+            renderer.sanitize_html(case["payload"], "https://shop.example/", NO_ORIGINS)
+        )
+        html = to_html(wire)
+        doc = expand(wire)
         found = violations(doc)
         # mXSS: our HTML text, re-parsed by a real parser, must not grow anything forbidden.
-        found += [f"after re-parse: {v}" for v in violations(loop.run(renderer.parse_html(html)))]
+        reparsed = expand(loop.run(renderer.parse_html(html)))
+        found += [f"after re-parse: {v}" for v in violations(reparsed)]
         if found:
             failures.append(f"{case['title']}: {found}")
         docs.append(doc)
@@ -219,5 +224,5 @@ def test_negative_control_the_harness_catches_raw_payloads(
     )
     assert sum(e.startswith("dialog") for e in events) >= 15, events
     assert sum(e.startswith("request") for e in events) >= 15, events
-    flagged = sum(bool(violations(loop.run(renderer.parse_html(p)))) for p in raw_payloads)
+    flagged = sum(bool(violations(expand(loop.run(renderer.parse_html(p))))) for p in raw_payloads)
     assert flagged >= 100, flagged

@@ -13,6 +13,10 @@ import pytest
 from renderer_harness import (
     BRAND,
     Loop,
+    add,
+    compact,
+    expand,
+    explicit_adds,
     find,
     ids,
     mutations_message,
@@ -39,14 +43,17 @@ def fixture(name: str) -> dict[str, Any]:
 def start(
     loop: Loop, renderer: Renderer, doc: list[Any], brand: BrandPolicy = BRAND
 ) -> tuple[str, list[Any]]:
-    """A new session on ``doc``: its id and the replica's document."""
+    """A new session on the explicit ``doc`` (sent compact): its id and the replica's
+    document, decoded."""
     session = new_session()
-    message = snapshot_message(copy.deepcopy(doc), session)
-    return session, loop.run(renderer.snapshot(session, message, brand))["doc"]
+    message = snapshot_message(compact(copy.deepcopy(doc)), session)
+    return session, expand(loop.run(renderer.snapshot(session, message, brand))["doc"])
 
 
 def batch(loop: Loop, renderer: Renderer, session: str, **parts: Any) -> dict[str, Any]:
-    return loop.run(renderer.mutations(session, mutations_message(session, **parts)))
+    """The ``replica.mutations`` for a batch, its adds decoded to the explicit form."""
+    out = loop.run(renderer.mutations(session, mutations_message(session, **parts)))
+    return {**out, "adds": explicit_adds(out)}
 
 
 # ------------------------------------------------------------------ the tag's golden fixture
@@ -62,7 +69,7 @@ def test_golden_frames_shadow_cssom_snapshot_then_loading_batches(
     message["session"] = session
     out = loop.run(renderer.snapshot(session, message, BRAND))
     assert out["type"] == "replica.snapshot" and out["loading"] is True
-    assert out["doc"] == [
+    assert expand(out["doc"]) == [
         1,
         "#document",
         [
@@ -123,8 +130,8 @@ def test_golden_frames_shadow_cssom_snapshot_then_loading_batches(
     more["session"] = session
     out = loop.run(renderer.mutations(session, more))
     assert out["type"] == "replica.mutations" and out["loading"] is True
-    assert out["adds"] == [
-        {"parent": 6, "next": None, "node": [20, "div", {}, [[21, "#text", "more of the page"]]]}
+    assert explicit_adds(out) == [
+        {"parent": 6, "next": None, "nodes": [[20, "div", {}, [[21, "#text", "more of the page"]]]]}
     ]
     done = batch(
         loop, renderer, session, seq=2, texts=[[16, "p{background:url(https://evil.example/x)}"]]
@@ -157,13 +164,9 @@ def test_shadow_root_is_the_hosts_first_child_and_mutations_inside_it_apply(
         renderer,
         session,
         adds=[
-            {
-                "parent": 11,
-                "next": 14,
-                "node": [30, "a", {"href": "javascript:x"}, [[31, "#text", "x"]]],
-            },
-            {"parent": 11, "next": None, "node": [32, "script", {}, []]},
-            {"parent": 11, "next": None, "node": [33, "em", {}, []]},
+            add(11, [30, "a", {"href": "javascript:x"}, [[31, "#text", "x"]]], next_id=14),
+            add(11, [32, "script", {}, []]),
+            add(11, [33, "em", {}, []]),
         ],
         removes=[12],
         attrs=[[14, "onclick", "alert(1)"], [14, "title", "t"]],
@@ -172,8 +175,8 @@ def test_shadow_root_is_the_hosts_first_child_and_mutations_inside_it_apply(
         **out,
         "removes": [12],
         "adds": [
-            {"parent": 11, "next": 14, "node": [30, "a", {}, [[31, "#text", "x"]]]},
-            {"parent": 11, "next": None, "node": [33, "em", {}, []]},
+            {"parent": 11, "next": 14, "nodes": [[30, "a", {}, [[31, "#text", "x"]]]]},
+            {"parent": 11, "next": None, "nodes": [[33, "em", {}, []]]},
         ],
         "attrs": [[14, "title", "t"]],
         "texts": [],
@@ -185,15 +188,15 @@ def test_shadow_root_is_the_hosts_first_child_and_mutations_inside_it_apply(
         session,
         seq=2,
         adds=[
-            {
-                "parent": 20,
-                "next": 21,
-                "node": [40, "#shadow", [[41, "img", {"src": "x", "onerror": "alert(1)"}, []]]],
-            }
+            add(
+                20,
+                [40, "#shadow", [[41, "img", {"src": "x", "onerror": "alert(1)"}, []]]],
+                next_id=21,
+            )
         ],
     )
     assert out["adds"] == [
-        {"parent": 20, "next": 21, "node": [40, "#shadow", [[41, "img", {}, []]]]}
+        {"parent": 20, "next": 21, "nodes": [[40, "#shadow", [[41, "img", {}, []]]]]}
     ]
     # Removing the host takes its shadow root: those ids are gone in the renderer too.
     out = batch(loop, renderer, session, seq=3, removes=[10])
@@ -208,11 +211,11 @@ def test_shadow_root_added_to_a_host_without_light_children(loop: Loop, renderer
         loop,
         renderer,
         session,
-        adds=[{"parent": 10, "next": 11, "node": [12, "#shadow", [[13, "#text", "t"]]]}],
+        adds=[add(10, [12, "#shadow", [[13, "#text", "t"]]], next_id=11)],
     )
     # The only light child is dropped, so for the agent the root simply goes in first.
     assert out["adds"] == [
-        {"parent": 10, "next": None, "node": [12, "#shadow", [[13, "#text", "t"]]]}
+        {"parent": 10, "next": None, "nodes": [[12, "#shadow", [[13, "#text", "t"]]]]}
     ]
 
 
@@ -315,17 +318,11 @@ def test_cssom_sheet_text_is_sanitized_on_every_update(loop: Loop, renderer: Ren
         session,
         seq=3,
         attrs=[[20, ":cssom", "sheet"]],
-        adds=[
-            {
-                "parent": 20,
-                "next": None,
-                "node": [21, "#text", "p{background:url(https://evil.example/y)}"],
-            }
-        ],
+        adds=[add(20, [21, "#text", "p{background:url(https://evil.example/y)}"])],
     )
     assert out["attrs"] == [[20, ":cssom", "sheet"]]
     assert out["adds"] == [
-        {"parent": 20, "next": None, "node": [21, "#text", "p{background:url()}"]}
+        {"parent": 20, "next": None, "nodes": [[21, "#text", "p{background:url()}"]]}
     ]
     # Adopted sheets of a shadow root attached later: a synthetic <style> as its last child.
     out = batch(
@@ -334,15 +331,15 @@ def test_cssom_sheet_text_is_sanitized_on_every_update(loop: Loop, renderer: Ren
         session,
         seq=4,
         adds=[
-            {
-                "parent": 5,
-                "next": None,
-                "node": [30, "x-a", {}, [[31, "#shadow", [[32, "p", {}, []]]]]],
-            },
+            add(5, [30, "x-a", {}, [[31, "#shadow", [[32, "p", {}, []]]]]]),
         ],
     )
     assert out["adds"] == [
-        {"parent": 5, "next": None, "node": [30, "x-a", {}, [[31, "#shadow", [[32, "p", {}, []]]]]]}
+        {
+            "parent": 5,
+            "next": None,
+            "nodes": [[30, "x-a", {}, [[31, "#shadow", [[32, "p", {}, []]]]]]],
+        }
     ]
     out = batch(
         loop,
@@ -350,17 +347,13 @@ def test_cssom_sheet_text_is_sanitized_on_every_update(loop: Loop, renderer: Ren
         session,
         seq=5,
         adds=[
-            {
-                "parent": 31,
-                "next": None,
-                "node": [33, "style", {":cssom": "adopted"}, [[34, "#text", "p{x:expression(1)}"]]],
-            },
+            add(31, [33, "style", {":cssom": "adopted"}, [[34, "#text", "p{x:expression(1)}"]]]),
         ],
     )
     assert out["adds"][0] == {
         "parent": 31,
         "next": None,
-        "node": [33, "style", {":cssom": "adopted"}, [[34, "#text", ""]]],
+        "nodes": [[33, "style", {":cssom": "adopted"}, [[34, "#text", ""]]]],
     }
 
 
@@ -414,16 +407,10 @@ def test_frames_as_the_tag_sends_them(loop: Loop, renderer: Renderer) -> None:
         session,
         seq=2,
         removes=[10],
-        adds=[
-            {
-                "parent": 5,
-                "next": 20,
-                "node": [60, "iframe", {"src": "https://shop.example/g"}, [new_doc]],
-            }
-        ],
+        adds=[add(5, [60, "iframe", {"src": "https://shop.example/g"}, [new_doc]], next_id=20)],
     )
     assert out["removes"] == [10]
-    assert out["adds"][0]["next"] == 20 and out["adds"][0]["node"][3] == [new_doc]
+    assert out["adds"][0]["next"] == 20 and out["adds"][0]["nodes"][0][3] == [new_doc]
 
 
 def test_outputs_hold_nothing_forbidden_and_ids_are_the_visitors(
@@ -432,5 +419,5 @@ def test_outputs_hold_nothing_forbidden_and_ids_are_the_visitors(
     message = fixture("dom_snapshot_frames_shadow_cssom.json")
     session = new_session()
     out = loop.run(renderer.snapshot(session, {**message, "session": session}, BRAND))
-    assert violations(out["doc"]) == []
-    assert ids(out["doc"]) == set(range(1, 20))
+    assert violations(expand(out["doc"])) == []
+    assert ids(expand(out["doc"])) == set(range(1, 20))

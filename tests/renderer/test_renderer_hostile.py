@@ -25,6 +25,10 @@ from PIL import Image
 from renderer_harness import (
     BRAND,
     Loop,
+    add,
+    compact,
+    expand,
+    explicit_adds,
     find,
     kids,
     mutations_message,
@@ -34,6 +38,7 @@ from renderer_harness import (
 )
 from test_renderer_corpus import Harness, harness  # noqa: F401 - the live-page fixture
 
+from relay.nodes import expand_run
 from renderer.policy import BrandPolicy
 from renderer.service import Renderer, RendererError
 
@@ -65,11 +70,8 @@ def doc(*body: list[Any], head: tuple[list[Any], ...] = ()) -> list[Any]:
     ]
 
 
-def add(parent: int, node: list[Any], next_id: int | None = None) -> dict[str, Any]:
-    return {"parent": parent, "next": next_id, "node": node}
-
-
-# (title, snapshot doc, mutation batches as dicts of removes/adds/attrs/texts)
+# (title, explicit snapshot doc, mutation batches as dicts of removes/adds/attrs/texts, their
+# adds in the wire form)
 CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
     (
         "upper-case and odd script names",
@@ -279,6 +281,24 @@ CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
         ],
     ),
     (
+        "origin-relative URLs that name another host",
+        doc(
+            [10, "img", {"src": "//evil.example/a.png"}, []],
+            [11, "img", {"src": "/\\evil.example/b.png"}, []],
+            [12, "img", {"src": "/\t/evil.example/c.png"}, []],
+            [13, "img", {"srcset": "/ok.png 1x, //evil.example/d.png 2x"}, []],
+            [14, "video", {"poster": "/\\evil.example/e.jpg", "src": "//evil.example/v"}, []],
+            [15, "img", {"src": "/ok.png", "srcset": "/ok.png 1x, /ok2.png 2x"}, []],
+            head=([16, "link", {"rel": "stylesheet", "href": "//evil.example/s.css"}, []],),
+        ),
+        [
+            {
+                "adds": [add(5, [20, "img", {"src": "//evil.example/f.png"}, []])],
+                "attrs": [[15, "src", "/\\evil.example/g.png"], [14, "poster", "//evil.example/h"]],
+            }
+        ],
+    ),
+    (
         "nested frame documents",
         doc(
             [
@@ -371,7 +391,7 @@ CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
         [
             {
                 "adds": [
-                    add(11, [30, "img", {"src": "x", "onerror": "alert(1)"}, []], 12),
+                    add(11, [30, "img", {"src": "x", "onerror": "alert(1)"}, []], next_id=12),
                     add(
                         26,
                         [
@@ -383,7 +403,7 @@ CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
                                 [35, "style", {}, [[36, "#text", "p{}"]]],
                             ],
                         ],
-                        27,
+                        next_id=27,
                     ),
                 ],
                 "attrs": [[19, "onmouseover", "alert(1)"], [17, "href", " javascript:alert(2)"]],
@@ -399,7 +419,8 @@ CASES: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
 
 
 def apply(tree: list[Any], batch: dict[str, Any]) -> None:
-    """Apply a replica.mutations batch to a replica tree, as the agent's workspace does."""
+    """Apply a mutations batch (adds in the wire form) to an explicit replica tree, as the
+    agent's workspace does."""
     index: dict[int, list[Any]] = {}
     parent_of: dict[int, list[Any]] = {}
     stack = [tree]
@@ -416,8 +437,9 @@ def apply(tree: list[Any], batch: dict[str, Any]) -> None:
     for entry in batch["adds"]:
         siblings = kids(index[entry["parent"]])
         at = next((i for i, k in enumerate(siblings) if k[0] == entry["next"]), len(siblings))
-        siblings.insert(at, entry["node"])
-        stack = [entry["node"]]
+        run = expand_run(entry["nodes"])
+        siblings[at:at] = run
+        stack = list(run)
         while stack:
             node = stack.pop()
             index[node[0]] = node
@@ -437,9 +459,9 @@ def render_case(
     _, snapshot, batches = case
     session = new_session()
     out = loop.run(
-        renderer.snapshot(session, snapshot_message(copy.deepcopy(snapshot), session), ORIGINS)
+        renderer.snapshot(session, snapshot_message(compact(snapshot), session), ORIGINS)
     )
-    tree = out["doc"]
+    tree = expand(out["doc"])
     for seq, batch in enumerate(batches, start=1):
         replica = loop.run(renderer.mutations(session, mutations_message(session, seq, **batch)))
         apply(tree, replica)
@@ -516,6 +538,7 @@ def test_negative_control_handlers_inside_raw_shadow_roots_do_run(
 
 def test_polyglot_png_is_reencoded_without_its_trailer(loop: Loop, renderer: Renderer) -> None:
     tree = render_case(loop, renderer, CASES[6])
+    assert CASES[6][0] == "data: URLs and a PNG polyglot"
     src = find(tree, 12)[2]["src"]  # type: ignore[index]
     data = base64.b64decode(src.split(",", 1)[1])
     assert src.startswith("data:image/png;base64,") and src != POLYGLOT
@@ -524,17 +547,17 @@ def test_polyglot_png_is_reencoded_without_its_trailer(loop: Loop, renderer: Ren
     filler = [
         [100 + i, "p", {"class": "x" * 40}, [[10_000 + i, "#text", "y" * 60]]] for i in range(2500)
     ]
-    big = doc([12, "img", {"src": POLYGLOT}, []], *filler)
+    big = compact(doc([12, "img", {"src": POLYGLOT}, []], *filler))
     session = new_session()
     out = loop.run(renderer.snapshot(session, snapshot_message(big, session), ORIGINS))
-    assert find(out["doc"], 12)[2]["src"] == src  # type: ignore[index]
+    assert find(expand(out["doc"]), 12)[2]["src"] == src  # type: ignore[index]
 
 
 def test_nested_frame_documents(loop: Loop, renderer: Renderer) -> None:
     """A same-origin (brand-origin) frame's document, sent as its iframe's single child, stays
     a sanitized nested replica inside the labelled placeholder; a third-party frame's does not
     reach the agent at all; mutations inside either are sanitized or vanish."""
-    tree = render_case(loop, renderer, CASES[9])
+    tree = render_case(loop, renderer, CASES[10])
     assert find(tree, 10) == [
         10,
         "div",
@@ -577,19 +600,15 @@ def test_nested_frame_documents(loop: Loop, renderer: Renderer) -> None:
     ]
     # A frame whose src moves to a third party loses its nested replica (remove + re-add).
     session = new_session()
-    loop.run(
-        renderer.snapshot(session, snapshot_message(copy.deepcopy(CASES[9][1]), session), ORIGINS)
-    )
+    loop.run(renderer.snapshot(session, snapshot_message(compact(CASES[10][1]), session), ORIGINS))
     out = loop.run(
         renderer.mutations(
             session, mutations_message(session, attrs=[[10, "src", "https://ads.example/"]])
         )
     )
     assert out["removes"] == [10]
-    assert (
-        out["adds"][0]["node"][3] == []
-        and out["adds"][0]["node"][2]["data-cobrowse-placeholder"] == "third-party iframe"
-    )
+    (readded,) = explicit_adds(out)[0]["nodes"]
+    assert readded[3] == [] and readded[2]["data-cobrowse-placeholder"] == "third-party iframe"
     # Masking reaches into frames: a masked iframe masks its document's text.
     masked = doc(
         [
@@ -600,8 +619,8 @@ def test_nested_frame_documents(loop: Loop, renderer: Renderer) -> None:
         ]
     )
     session = new_session()
-    out = loop.run(renderer.snapshot(session, snapshot_message(masked, session), ORIGINS))
-    assert find(out["doc"], 14) == [14, "#text", "\u2022" * 6]
+    out = loop.run(renderer.snapshot(session, snapshot_message(compact(masked), session), ORIGINS))
+    assert find(expand(out["doc"]), 14) == [14, "#text", "\u2022" * 6]
 
 
 @pytest.mark.parametrize(
@@ -621,10 +640,28 @@ def test_nested_frame_documents(loop: Loop, renderer: Renderer) -> None:
         doc([10, "svg", {}, [[11, "x-card", {}, [[12, "#shadow", []]]]]]),  # SVG namespace
         doc([10, "div", {}, [[11, "#shadow", [[12, "#shadow", []]]]]]),  # a root in a root
         [1, "#document", [[2, "#shadow", []]]],  # under a document
-        doc([10, "div", {}, [[11, "#shadow", [], []]]]),  # the wrong shape
     ],
 )
 def test_forged_structures_are_refused(loop: Loop, renderer: Renderer, bad: list[Any]) -> None:
+    session = new_session()
+    with pytest.raises(RendererError):
+        loop.run(renderer.snapshot(session, snapshot_message(compact(bad), session), BRAND))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        # Shapes the explicit form cannot even spell, in the wire form itself.
+        [1, "#document", ["html", ["body", ["div", ["#shadow", {"mode": "closed"}]]]]],
+        [1, "#document", ["html", ["body", ["div", {"a": "b"}, {"c": "d"}]]]],
+        [1, "#document", ["html", ["body", ["p", "x", 7.5]]]],
+        [1, "#document", ["html", ["body", ["p", "x", 1025]]]],  # indentation beyond 1024
+        [1, "#document", ["html", ["body", [2, "p"]]]],  # the html's id again
+        [1, "#document", ["html", ["body", ["iframe", ["#document"], "x"]]]],
+        [1, "#document", ["html", ["body", ["div", "x", ["#shadow"]]]]],  # not the first child
+    ],
+)
+def test_forged_wire_forms_are_refused(loop: Loop, renderer: Renderer, bad: list[Any]) -> None:
     session = new_session()
     with pytest.raises(RendererError):
         loop.run(renderer.snapshot(session, snapshot_message(bad, session), BRAND))
@@ -634,7 +671,7 @@ def test_forged_mutations_are_refused_and_cost_a_resync(loop: Loop, renderer: Re
     for batch in (
         {"adds": [add(999, [20, "p", {}, []])]},  # an unknown parent
         {"adds": [add(5, [10, "p", {}, []])]},  # an id already in use
-        {"adds": [add(5, [20, "p", {}, []], 999)]},  # next not under parent
+        {"adds": [add(5, [20, "p", {}, []], next_id=999)]},  # next not under parent
         {"adds": [add(5, [20, "#document", []])]},  # a document under a body
         {"removes": [1]},  # the document itself
         {"texts": [[5, "x"]]},  # text on an element
@@ -646,7 +683,7 @@ def test_forged_mutations_are_refused_and_cost_a_resync(loop: Loop, renderer: Re
         {"attrs": [[11, "class", "x"]]},  # attributes on a shadow root
     ):
         session = new_session()
-        snap = doc([10, "p", {}, [[11, "#shadow", [[12, "img", {}, []]]]]])
+        snap = compact(doc([10, "p", {}, [[11, "#shadow", [[12, "img", {}, []]]]]]))
         loop.run(renderer.snapshot(session, snapshot_message(snap, session), BRAND))
         with pytest.raises(RendererError):
             loop.run(renderer.mutations(session, mutations_message(session, **batch)))

@@ -21,6 +21,11 @@ def python_decision(case: dict[str, Any], origins: tuple[str, ...]) -> object:
         return policy.css_allowed(case["value"], origins)
     if case["kind"] == "url":
         return policy.url_allowed(case["value"], case["url_kind"], origins)
+    if case["kind"] == "absolute":
+        return policy.absolute_url(case["attr"], case["value"], policy.origin_of(case["page"]))
+    if case["kind"] == "reason":
+        page_origin = policy.origin_of(case.get("page", ""))
+        return policy.placeholder_reason(case["tag"], case["attrs"], origins, page_origin)
     if case["attr"] is None:
         return policy.element_action(case["tag"], case.get("attrs") or {}, ns, origins)
     return policy.attribute_allowed(case["tag"], case["attr"], case["value"], ns, origins)
@@ -159,3 +164,37 @@ def test_custom_elements_are_kept_and_can_host_shadow_roots() -> None:
         policy.can_host_shadow(tag) for tag in ("script", "img", "input", "iframe", "style", "a")
     )
     assert not policy.can_host_shadow("div", "svg")
+
+
+def test_plugin_objects_are_placeholders_labelled_plugin_object() -> None:
+    """Issue #5: the agent is told where a plugin was, never given the plugin."""
+    for tag in ("object", "embed", "applet"):
+        assert policy.element_action(tag, {"data": "https://shop.example/x"}) == "placeholder"
+        assert policy.placeholder_reason(tag, {}, ("https://shop.example",)) == "plugin object"
+        assert tag not in policy.HTML_ELEMENTS  # nothing of it is ever kept as an element
+    assert policy.element_action("object", {}, "svg") == "drop"
+    assert "plugin object" in policy.PLACEHOLDER_REASONS
+    assert policy.attribute_allowed("div", policy.PLACEHOLDER_ATTR, "plugin object")
+
+
+def test_golden_file_covers_urls_on_the_page_origin_and_every_placeholder_reason() -> None:
+    absolute = [c for c in DECISIONS["cases"] if c["kind"] == "absolute"]
+    values = {c["value"] for c in absolute}
+    assert {"/a.png", "//evil.example/a.png", "/\\evil.example/a.png"} <= values
+    assert {c["attr"] for c in absolute} >= {"src", "href", "poster", "srcset"}
+    reasons = {c["expected"] for c in DECISIONS["cases"] if c["kind"] == "reason"}
+    assert reasons == policy.PLACEHOLDER_REASONS
+
+
+def test_origin_relative_urls_only_are_resolved() -> None:
+    page = policy.origin_of("https://shop.example/dir/x.html")
+    assert policy.absolute_url("src", "/a.png", page) == "https://shop.example/a.png"
+    assert policy.absolute_url("src", "//evil.example/a.png", page) == "//evil.example/a.png"
+    assert policy.absolute_url("src", "/a.png", None) == "/a.png"
+    assert policy.absolute_url("class", "/a", page) == "/a"
+    # Resolved, then judged: the page's own origin is fetched only if the brand allows it.
+    origins = ("https://shop.example",)
+    assert policy.attribute_allowed(
+        "img", "src", policy.absolute_url("src", "/a.png", page), origins=origins
+    )
+    assert not policy.attribute_allowed("img", "src", "/a.png", origins=origins)

@@ -10,9 +10,20 @@ import itertools
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from renderer_harness import BRAND, Loop, mutations_message, snapshot_message, violations
+from renderer_harness import (
+    BRAND,
+    Loop,
+    add,
+    compact,
+    expand,
+    explicit_adds,
+    ids,
+    mutations_message,
+    snapshot_message,
+    violations,
+)
 
 from renderer.service import Renderer
 
@@ -149,16 +160,18 @@ tree = st.recursive(
 )
 
 
-def number(shape: Any, ids: itertools.count[int]) -> list[Any]:
-    """Give a generated shape protocol ids (unique, increasing)."""
+def number(shape: Any, counter: itertools.count[int]) -> list[Any]:
+    """Give a generated shape protocol ids (unique, increasing): an explicit tree."""
     if shape[0] in ("#text", "#comment"):
-        return [next(ids), shape[0], shape[1]]
-    return [next(ids), shape[0], dict(shape[1]), [number(c, ids) for c in shape[2]]]
+        return [next(counter), shape[0], shape[1]]
+    return [next(counter), shape[0], dict(shape[1]), [number(c, counter) for c in shape[2]]]
 
 
 def document(shapes: list[Any]) -> list[Any]:
-    ids = itertools.count(4)
-    return [1, "#document", [[2, "html", {}, [[3, "body", {}, [number(s, ids) for s in shapes]]]]]]
+    """An explicit #document with the shapes in its body (3)."""
+    counter = itertools.count(4)
+    body = [number(s, counter) for s in shapes]
+    return [1, "#document", [[2, "html", {}, [[3, "body", {}, body]]]]]
 
 
 def test_negative_control_the_checker_flags_unsanitized_trees() -> None:
@@ -196,14 +209,25 @@ _sessions = itertools.count()
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(tree, min_size=1, max_size=4))
+# Found by this test: a placeholder in a masked area lost the mask on the second pass; an SVG
+# presentation attribute kept an inert javascript: value; a data:-looking class removed by the
+# image re-encoder left an empty attributes object (or was missed on a placeholder).
+@example(shapes=[("div", {":masked": "javascript:alert(1)"}, [("iframe", {}, [])])])
+@example(shapes=[("p", {"class": "secret"}, [("object", {"class": "x"}, [])])])
+@example(shapes=[("svg", {"fill": "javascript:alert(1)"}, [])])
+@example(shapes=[("div", {"class": "data:text/html,<script>alert(1)</script>"}, [])])
+@example(shapes=[("iframe", {"class": "data:text/html,<script>alert(1)</script>"}, [])])
 def test_snapshot_output_is_clean_and_idempotent(
     loop: Loop, renderer: Renderer, shapes: list[Any]
 ) -> None:
     session = f"prop-{next(_sessions)}"
-    once = loop.run(renderer.snapshot(session, snapshot_message(document(shapes), session), BRAND))[
-        "doc"
-    ]
-    assert violations(once) == []
+    sent = document(shapes)
+    message = snapshot_message(compact(sent), session)
+    once = loop.run(renderer.snapshot(session, message, BRAND))["doc"]
+    tree = expand(once)  # the writer's output is valid compact form...
+    assert violations(tree) == []
+    assert ids(tree) <= ids(sent)  # ...with the visitor's ids, none made up
+    # Sanitizing the output again changes nothing, to the byte of the wire form.
     twice = loop.run(renderer.snapshot(session, snapshot_message(once, session), BRAND))["doc"]
     assert twice == once
     loop.run(renderer.drop(session))
@@ -232,14 +256,19 @@ def test_mutation_output_is_clean(
 ) -> None:
     session = f"prop-{next(_sessions)}"
     doc = document(shapes)
-    loop.run(renderer.snapshot(session, snapshot_message(doc, session), BRAND))
-    ids = itertools.count(1000)
+    loop.run(renderer.snapshot(session, snapshot_message(compact(doc), session), BRAND))
+    counter = itertools.count(1000)
     known = set(_element_ids(doc))
-    adds = [{"parent": 3, "next": None, "node": number(s, ids)} for s in added]
+    run = [number(s, counter) for s in added]  # one run of siblings, ids counting on
     attrs = [[i, name, value] for i, name, value in changes if i in known]
-    out = loop.run(renderer.mutations(session, mutations_message(session, adds=adds, attrs=attrs)))
-    for add in out["adds"]:
-        assert violations([0, "#document", [add["node"]]]) == []
+    out = loop.run(
+        renderer.mutations(session, mutations_message(session, adds=[add(3, *run)], attrs=attrs))
+    )
+    # Re-added elements (a link whose rel changed) and style texts come from the snapshot.
+    sent = set().union(ids(doc), *(ids(node) for node in run))
+    for entry in explicit_adds(out):
+        assert violations([0, "#document", entry["nodes"]]) == []
+        assert set().union(*(ids(node) for node in entry["nodes"])) <= sent
     for node_id, name, value in out["attrs"]:
         probe = [0, "#document", [[node_id, "x", {} if value is None else {name: value}, []]]]
         assert violations(probe) == [], (node_id, name, value)

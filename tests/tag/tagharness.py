@@ -4,7 +4,8 @@ Pages under ``pages/`` are served at ``https://shop.test/`` (with a strict CSP) 
 ``https://relay.test/tag.js`` through ``page.route`` (the built, minified bytes the relay serves,
 so the tests run what browsers run); the visitor socket is answered by
 ``page.route_web_socket``, so each test speaks the relay's side of the protocol as a peer.
-``Replica`` rebuilds the page from the tag's node stream, checking the protocol's rules as it goes.
+``Replica`` rebuilds the page from the tag's node stream, checking the protocol's rules as it goes;
+it reads the compact node form with ``relay.nodes``, the reference reader.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, WebSocketRoute
 
+from relay import nodes, protocol
 from tag_js import built_tag
 
 # What the relay serves at /tag.js (test_tag_build.py checks they are the same bytes).
@@ -62,7 +64,13 @@ INIT_SCRIPT = """
 EXPECTED_TREE_JS = """
 () => {
   const URLS = new Set(['href', 'src', 'action', 'poster']);
-  const abs = (v) => new URL(v, document.baseURI).href;
+  // Resolved against the node's own document; on the page's origin, the path alone (one "/").
+  const abs = (v, base) => {
+    const url = new URL(v, base);
+    const path = url.href.slice(url.origin.length);
+    const own = url.origin === location.origin && path[0] === '/' && !'/\\\\'.includes(path[1]);
+    return own ? path : url.href;
+  };
   const rules = (sheets) => [...sheets].flatMap((s) => [...s.cssRules].map((r) => r.cssText))
     .join('\\n');
   const adopted = (owner) => owner.adoptedStyleSheets.length
@@ -87,10 +95,10 @@ EXPECTED_TREE_JS = """
         for (const a of n.attributes) {
           if (a.name === 'value' && (masked || secret(n))) continue;
           let v = a.value;
-          if (URLS.has(a.name) && v) v = abs(v);
+          if (URLS.has(a.name) && v) v = abs(v, n.baseURI);
           if (a.name === 'srcset') {
             v = v.split(',').map((c) => c.trim().split(/\\s+/))
-              .map(([u, d]) => abs(u) + (d ? ' ' + d : '')).join(', ');
+              .map(([u, d]) => abs(u, n.baseURI) + (d ? ' ' + d : '')).join(', ');
           }
           attrs[a.name] = v;
         }
@@ -123,10 +131,18 @@ def assert_same_tree(got: Any, want: Any, path: str = "doc") -> None:
     assert got == want, f"replica differs at {path}: {str(got)[:300]} != {str(want)[:300]}"
 
 
+def _assert_compact(run: list[Any], where: str) -> None:
+    """The tag writes an id only where the preorder count breaks and leaves out empty attributes:
+    its nodes are exactly what the reference encoder makes of the same trees."""
+    assert nodes.compact_run(nodes.expand_run(run, where)) == run, f"{where}: not compact"
+
+
 class Replica:
     """The page rebuilt from dom.snapshot / dom.mutations, applying the protocol's rules strictly.
 
-    Every rule violation (unknown parent, `next` not present, id reused, seq gap) fails the test.
+    Every rule violation (a message the relay would refuse, a node the grammar does not allow, an
+    id written where the count follows on, unknown parent, `next` not present, id reused, seq
+    gap) fails the test.
     """
 
     def __init__(self) -> None:
@@ -136,39 +152,35 @@ class Replica:
         self.session = ""
 
     def load(self, snapshot: dict[str, Any]) -> None:
+        protocol.decode(json.dumps(snapshot), "visitor")
         self.nodes = {}
         self.seq = snapshot["seq"]
         self.session = snapshot["session"]
-        self.root = snapshot["doc"][0]
-        self._build(snapshot["doc"], 0)
+        _assert_compact([snapshot["doc"]], "doc")
+        (self.root,) = self.build([snapshot["doc"]], 0, "doc")
 
-    def _build(self, arr: list[Any], parent: int) -> int:
-        stack: list[tuple[list[Any], int]] = [(arr, parent)]
-        while stack:
-            item, par = stack.pop()
-            node_id, name = item[0], item[1]
-            assert isinstance(node_id, int) and node_id > 0
-            assert node_id not in self.nodes, f"id {node_id} used twice"
-            node: dict[str, Any] = {"name": name, "parent": par, "children": [], "attrs": {}}
-            if name in ("#text", "#comment", "#doctype"):
-                assert len(item) == 3 and isinstance(item[2], str)
-                node["text"] = item[2]
-                if name == "#comment":
-                    assert item[2] == "", "comment text must never be sent"
-                kids: list[Any] = []
-            elif name in ("#document", "#shadow"):
-                assert len(item) == 3 and isinstance(item[2], list)
-                kids = item[2]
+    def build(self, run: list[Any], parent: int, where: str) -> list[int]:
+        """Add a run of compact sibling trees under ``parent`` (0: none); returns the roots' ids."""
+        assert isinstance(run, list) and run, f"{where}: a run of nodes must be a non-empty list"
+        tops: list[int] = []
+        for item in nodes.walk(run, where):  # raises on any fault of the grammar
+            assert item.id not in self.nodes, f"id {item.id} used twice"
+            node: dict[str, Any] = {
+                "name": item.name,
+                "parent": item.parent.id if item.parent else parent,
+                "children": [],
+                "attrs": dict(item.attrs or {}),
+            }
+            if item.text is not None:
+                node["text"] = item.text
+            elif item.name == "#comment":
+                node["text"] = ""  # the grammar has no place for a comment's text
+            self.nodes[item.id] = node
+            if item.parent:
+                self.nodes[item.parent.id]["children"].append(item.id)
             else:
-                assert len(item) == 4 and isinstance(item[2], dict)
-                node["attrs"] = dict(item[2])
-                kids = item[3]
-            self.nodes[node_id] = node
-            if par:
-                self.nodes[par]["children"].append(node_id)
-            for child in reversed(kids):
-                stack.append((child, node_id))
-        return int(arr[0])
+                tops.append(item.id)
+        return tops
 
     def _drop(self, node_id: int) -> None:
         for child in self.nodes[node_id]["children"]:
@@ -176,6 +188,7 @@ class Replica:
         del self.nodes[node_id]
 
     def apply(self, batch: dict[str, Any]) -> None:
+        protocol.decode(json.dumps(batch), "visitor")
         assert batch["session"] == self.session
         assert batch["seq"] == self.seq + 1, f"seq {batch['seq']} after {self.seq}"
         self.seq = batch["seq"]
@@ -184,17 +197,17 @@ class Replica:
             parent = self.nodes[node_id]["parent"]
             self.nodes[parent]["children"].remove(node_id)
             self._drop(node_id)
-        for add in batch["adds"]:
+        for index, add in enumerate(batch["adds"]):
+            assert set(add) == {"parent", "next", "nodes"}, add.keys()
             parent = add["parent"]
             assert parent in self.nodes, f"add under unknown parent {parent}"
             siblings = self.nodes[parent]["children"]
-            new = self._build(add["node"], 0)
-            self.nodes[new]["parent"] = parent
-            if add["next"] is None:
-                siblings.append(new)
-            else:
+            if add["next"] is not None:
                 assert add["next"] in siblings, f"next {add['next']} not under {parent}"
-                siblings.insert(siblings.index(add["next"]), new)
+            _assert_compact(add["nodes"], f"adds[{index}].nodes")
+            new = self.build(add["nodes"], parent, f"adds[{index}].nodes")
+            at = len(siblings) if add["next"] is None else siblings.index(add["next"])
+            siblings[at:at] = new
         for node_id, name, value in batch["attrs"]:
             assert node_id in self.nodes, f"attr on unknown {node_id}"
             attrs = self.nodes[node_id]["attrs"]

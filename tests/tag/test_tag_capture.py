@@ -24,13 +24,13 @@ def test_snapshot_rebuilds_the_page(page: Page, relay: FakeRelay, ui: TagUI) -> 
     assert set(snapshot["viewport"]) == {"w", "h", "dpr"}  # type: ignore[arg-type]
     replica = relay.replica
     assert replica.tree() == page.evaluate(EXPECTED_TREE_JS)
-    # URLs are absolute; script bodies, comment text and the tag's own UI are never sent.
+    # URLs are resolved, and those on the page's origin sent as their path (one "/"); script
+    # bodies, comment text and the tag's own UI are never sent.
     cart = replica.find(**{"data-testid": "cart"})
-    assert cart["attrs"]["href"] == f"{SITE}/cart?x=1"
-    assert replica.find(id="logo")["attrs"]["srcset"] == (
-        f"{SITE}/img/logo.png 1x, {SITE}/img/logo@2x.png 2x"
-    )
-    assert replica.find(id="form")["attrs"]["action"] == f"{SITE}/pay"
+    assert cart["attrs"]["href"] == "/cart?x=1"
+    assert replica.find(id="help")["attrs"]["href"] == "/help/#faq"
+    assert replica.find(id="logo")["attrs"]["srcset"] == "/img/logo.png 1x, /img/logo@2x.png 2x"
+    assert replica.find(id="form")["attrs"]["action"] == "/pay"
     names = {n["name"] for n in replica.nodes.values()}
     assert "cobrowse-ui" not in names
     assert all(not n["children"] for n in replica.nodes.values() if n["name"] == "script")
@@ -104,7 +104,7 @@ def test_mutations_keep_the_replica_equal(page: Page, relay: FakeRelay, ui: TagU
     assert mutations, "no dom.mutations sent"
     # Coalescing: the paragraph added and removed within one batch never went out.
     assert not any("ephemeral" in raw for raw in relay.raw)
-    assert relay.replica.find(href=f"{SITE}/x")["name"] == "a"
+    assert relay.replica.find(href="/x")["name"] == "a"
 
 
 def test_form_input_is_streamed_as_state(page: Page, relay: FakeRelay, ui: TagUI) -> None:
@@ -169,3 +169,44 @@ def test_resync_sends_a_fresh_snapshot_and_end_stops_capture(
     page.mouse.move(50, 50)
     page.wait_for_timeout(300)
     assert relay.frames[mark:] == []
+
+
+def test_urls_on_the_page_origin_travel_as_paths(page: Page, relay: FakeRelay, ui: TagUI) -> None:
+    """Resolved against the document's base; on the page's origin only the path goes, and never
+    one a browser would read as another host ("//x", "/\\x")."""
+    _session(page, relay, ui)
+    page.evaluate("""() => {
+        const add = (id, href) => {
+            const a = document.createElement('a'); a.id = id; a.setAttribute('href', href);
+            document.body.append(a);
+        };
+        add('u1', 'https://shop.test//evil.test/x');
+        add('u2', '/\\\\evil.test/x');
+        add('u3', 'https://other.test/p?q#f');
+        add('u4', 'p/../q/./r?x#y');
+        add('u5', 'https://shop.test:443/a');
+        add('u6', 'http://shop.test/a');
+        add('u7', '/a b');
+        add('u8', '/p/%2e%2e/x');
+        add('u9', '#frag');
+        document.querySelector('[data-testid=cart]').setAttribute('href', '/basket?x=1');
+        document.getElementById('logo')
+            .setAttribute('srcset', 'a.png 1x, https://cdn.test/b.png 2x');
+    }""")
+    relay.settle()
+    replica = relay.replica
+    hrefs = {f"u{i}": replica.find(id=f"u{i}")["attrs"]["href"] for i in range(1, 10)}
+    assert hrefs == {
+        "u1": "https://shop.test//evil.test/x",
+        "u2": "https://evil.test/x",  # a browser reads "/\\" as "//": another host
+        "u3": "https://other.test/p?q#f",
+        "u4": "/q/r?x#y",
+        "u5": "/a",
+        "u6": "http://shop.test/a",
+        "u7": "/a%20b",
+        "u8": "/x",
+        "u9": "/index.html#frag",
+    }
+    assert replica.find(**{"data-testid": "cart"})["attrs"]["href"] == "/basket?x=1"
+    assert replica.find(id="logo")["attrs"]["srcset"] == "/a.png 1x, https://cdn.test/b.png 2x"
+    assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)

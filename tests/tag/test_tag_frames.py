@@ -7,7 +7,6 @@ from playwright.sync_api import Page
 from tagharness import (
     EXPECTED_TREE_JS,
     PLACEHOLDER,
-    SITE,
     FakeRelay,
     TagUI,
     assert_same_tree,
@@ -40,7 +39,7 @@ def test_same_origin_frames_recursively_and_cross_origin_never(
     (doc_id,) = same["children"]
     assert replica.nodes[doc_id]["name"] == "#document"
     assert replica.find(id="inner-p")["name"] == "p"
-    assert replica.find(href=f"{SITE}/deep/link")["name"] == "a"  # URLs resolve in the frame
+    assert replica.find(href="/deep/link")["name"] == "a"  # URLs resolve in the frame
     assert len([n for n in replica.nodes.values() if n["attrs"].get("id") == "leaf-p"]) == 2
     assert replica.find(id="cross")["children"] == []
     assert "cross-origin secret" not in "".join(relay.raw)
@@ -135,3 +134,89 @@ def test_cssom_only_rules_travel_as_text_and_follow_changes(
     # Count changes go out at the next flush; same-count rewrites within the periodic poll.
     relay.wait(lambda: (relay.settle(), "italic" in "".join(relay.raw))[1], timeout=8)
     _same(page, relay)
+
+
+def test_closed_shadow_roots_are_marked_and_never_read(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    open_page(page, "closed.html")
+    # The tag's attachShadow behaves as the one it wrapped: same result, same exceptions, and
+    # the shape of a native method (name, length, not a constructor, same property attributes).
+    same = page.evaluate("""() => {
+        const ours = Element.prototype.attachShadow;
+        const theirs = window.attachBeforeTag;
+        const outcome = (fn, make, init) => {
+            const el = make();
+            try {
+                const root = fn.call(el, init);
+                return {root: root instanceof ShadowRoot, mode: root.mode,
+                        same: el.shadowRoot === (root.mode === 'open' ? root : null)};
+            } catch (e) { return {error: e.name, message: e.message}; }
+        };
+        const div = () => document.createElement('div');
+        const twice = () => { const d = div(); theirs.call(d, {mode: 'open'}); return d; };
+        const cases = [
+            [div, {mode: 'open'}], [div, {mode: 'closed'}],
+            [() => document.createElement('input'), {mode: 'open'}],  // cannot host a root
+            [twice, {mode: 'open'}], [div, {}], [div, {mode: 'sideways'}],
+            [() => ({}), {mode: 'open'}],  // not an element
+        ];
+        const d = Object.getOwnPropertyDescriptor(Element.prototype, 'attachShadow');
+        const t = window.attachBeforeTagDescriptor;
+        let constructs = true;
+        try { new ours({mode: 'open'}); } catch (e) { constructs = false; }
+        return {
+            outcomes: cases.map(([make, init]) =>
+                [outcome(ours, make, init), outcome(theirs, make, init)]),
+            shape: [ours.name, ours.length, constructs, d.writable, d.enumerable, d.configurable,
+                    /native code/.test(Function.prototype.toString.call(ours))],
+            // The harness's own wrapper sits under the tag's here (INIT_SCRIPT): the Proxy shows
+            // its name and length, as it would show a native method's, and reads as native.
+            native: [theirs.name, theirs.length, false, t.writable, t.enumerable, t.configurable,
+                     true],
+            wrapped: ours !== theirs,
+        };
+    }""")
+    assert same["wrapped"]
+    for ours, theirs in same["outcomes"]:
+        assert ours == theirs
+    assert [o for o, _ in same["outcomes"]][2]["error"] == "NotSupportedError"
+    assert same["shape"] == same["native"]
+    # Hosts made before the session (and after the tag loaded), and one the page filled in before
+    # the tag loaded (that one the tag cannot know).
+    page.evaluate("""() => {
+        const hosts = document.getElementById('hosts');
+        const p = document.createElement('x-private'); p.id = 'p1'; p.append('light one');
+        const o = document.createElement('x-open'); o.id = 'o1'; o.append('light two');
+        hosts.append(p, o);
+    }""")
+    start_chat(relay, ui)
+    relay.start_session()
+    _same(page, relay)
+    replica = relay.replica
+    assert replica.find(id="p1")["attrs"][":shadow"] == "closed"
+    assert ":shadow" not in replica.find(id="o1")["attrs"]
+    assert replica.nodes[replica.find(id="o1")["children"][0]]["name"] == "#shadow"  # open: sent
+    assert ":shadow" not in replica.find(id="early")["attrs"]  # attached before the tag loaded
+    # During the session: a new host arrives with its closed root, and a host the replica has
+    # gets one (no DOM record says so: the tag learns it from attachShadow).
+    mark = len(relay.frames)
+    page.evaluate("""() => {
+        const p = document.createElement('x-private'); p.id = 'p2';
+        document.getElementById('hosts').append(p);
+        document.getElementById('late').attachShadow({mode: 'closed'}).innerHTML =
+            '<b>closed secret late</b>';
+    }""")
+    late = replica.id_of(id="late")
+    relay.wait(
+        lambda: any(
+            [late, ":shadow", "closed"] in f.get("attrs", [])
+            for f in relay.frames[mark:]
+            if f["type"] == "dom.mutations"
+        )
+    )
+    _same(page, relay)
+    assert replica.find(id="p2")["attrs"][":shadow"] == "closed"
+    assert replica.find(id="late")["attrs"][":shadow"] == "closed"
+    assert "closed secret" not in "".join(relay.raw)  # nothing of a closed root left the page
+    assert page.evaluate("() => window.__cbErrors") == []

@@ -192,7 +192,8 @@ def test_presence_both_ways_and_the_end_button(page: Page, relay: FakeRelay, ui:
 def test_survives_a_page_that_overwrites_the_platform(
     page: Page, relay: FakeRelay, ui: TagUI
 ) -> None:
-    # hostile-before.js breaks addEventListener and JSON before the tag runs;
+    # hostile-before.js breaks addEventListener and JSON, and spies through bind, before the
+    # tag runs;
     # hostile-after.js breaks WebSocket, MutationObserver, timers, storage and DOM methods after.
     open_page(page, "hostile.html")
     page.evaluate("() => { " + (Path(PAGES) / "hostile-after.js").read_text() + " }")
@@ -213,6 +214,7 @@ def test_survives_a_page_that_overwrites_the_platform(
     relay.wait(lambda: page.evaluate("() => document.getElementById('name').value") == "filled")
     assert page.evaluate("() => window.__cbErrors") == []
     assert page.evaluate("() => window.__spied") == []  # the tag never used the page's JSON
+    assert page.evaluate("() => window.__bound") == 0  # nor the page's bind
 
 
 def test_text_selection_both_ways(page: Page, relay: FakeRelay, ui: TagUI) -> None:

@@ -88,6 +88,13 @@ def test_a_2mb_page_streams_in_chunks_while_it_changes(
     assert len(loading) > 3, "the page went in several chunks"
     assert len(relay.raw[mark]) < 400_000  # the first chunk is small; the agent sees it early
     assert relay.replica.find(id="pw")["attrs"][":masked"] == "password"
+    # Where a slice resumes the cards after a cut, consecutive cards go as one add's run of
+    # siblings, not one add each (the page's own changes still make single adds).
+    main = relay.replica.id_of(id="main")
+    batches = [f for f in loading if f["type"] == "dom.mutations"]
+    runs = [len(a["nodes"]) for f in batches for a in f["adds"] if a["parent"] == main]
+    assert max(runs) > 100
+    assert sum(runs) > 10 * len(runs)
 
 
 def test_adds_a_cut_flush_leaves_to_the_stream_keep_their_place(

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from workspace_fakes import AGENT, ORIGIN, PASSWORD, FakeRelay, FakeSite
+from workspace_fakes import AGENT, ORIGIN, PASSWORD, FakeRelay, FakeSite, add
+
+from relay.nodes import compact
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +36,7 @@ CONVERSATIONS = [
 ]
 
 # fmt: off
-PAGE_DOC: list[Any] = [1, "#document", [
+PAGE_DOC: Any = compact([1, "#document", [
     [2, "#doctype", "html"],
     [3, "html", {}, [
         [4, "head", {}, [[5, "style", {}, [[6, "#text",
@@ -56,7 +58,7 @@ PAGE_DOC: list[Any] = [1, "#document", [
             [22, "div", {"id": "spacer"}, []],
         ]],
     ]],
-]]
+]])
 # fmt: on
 
 
@@ -470,7 +472,7 @@ def test_relay_messages_are_never_html(page: Page, workspace: FakeRelay) -> None
 # A page whose checkout form lives in a same-origin frame (the renderer's placeholder with the
 # frame's document nested in it).
 # fmt: off
-FRAME_PAGE_DOC: list[Any] = [1, "#document", [
+FRAME_PAGE_DOC: Any = compact([1, "#document", [
     [2, "#doctype", "html"],
     [3, "html", {}, [
         [4, "head", {}, [[5, "style", {}, [[6, "#text",
@@ -501,7 +503,7 @@ FRAME_PAGE_DOC: list[Any] = [1, "#document", [
             [30, "div", {"id": "spacer"}, []],
         ]],
     ]],
-]]
+]])
 # The same placeholder after the frame navigated: a new id, a new document.
 NAVIGATED_FRAME: list[Any] = [40, "div", {
     "id": "pay", "data-cobrowse-placeholder": "iframe",
@@ -577,7 +579,7 @@ def test_nested_frame_pointers_highlights_and_shared_actions(
         session="s1",
         seq=1,
         removes=[10],
-        adds=[{"parent": 7, "next": 30, "node": NAVIGATED_FRAME}],
+        adds=[add(7, 30, NAVIGATED_FRAME)],
         attrs=[],
         texts=[],
     )

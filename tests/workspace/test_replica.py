@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from workspace_fakes import BRAND, ORIGIN, FakeSite
+from workspace_fakes import BRAND, ORIGIN, FakeSite, add
+
+from relay.nodes import compact
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +21,7 @@ MASK = "\u2022" * 6
 
 # A small page: doctype, head with a style, a form, SVG with foreignObject, MathML.
 # fmt: off
-DOC: list[Any] = [1, "#document", [
+DOC: Any = compact([1, "#document", [
     [2, "#doctype", "html"],
     [3, "html", {"lang": "en"}, [
         [4, "head", {}, [
@@ -63,7 +65,7 @@ DOC: list[Any] = [1, "#document", [
             [42, "img", {"id": "logo-img", "src": f"{BRAND}/logo.png", "alt": "logo"}, []],
         ]],
     ]],
-]]
+]])
 # fmt: on
 
 SNAPSHOT = {
@@ -88,7 +90,7 @@ def build(page: Page, snapshot: dict[str, Any]) -> None:
         """(snapshot) => {
             const frame = CobrowseReplica.createFrame(document.getElementById('host'));
             window.replica = new CobrowseReplica.Replica(frame);
-            window.replica.applySnapshot(snapshot);
+            if (!window.replica.applySnapshot(snapshot)) throw new Error('snapshot refused');
         }""",
         snapshot,
     )
@@ -203,14 +205,10 @@ def test_mutations_apply_removes_adds_attrs_texts_in_order(page: Page, site: Fak
         page,
         removes=[38],  # li#a and its text
         adds=[
-            {"parent": 37, "next": 40, "node": [50, "li", {"id": "b"}, [[51, "#text", "B"]]]},
-            {"parent": 37, "next": 50, "node": [52, "li", {"id": "a2"}, [[53, "#text", "A2"]]]},
-            {
-                "parent": 37,
-                "next": None,
-                "node": [54, "li", {"id": "d"}, [[55, "strong", {}, [[56, "#text", "D"]]]]],
-            },
-            {"parent": 55, "next": 56, "node": [57, "#text", ">"]},
+            add(37, 40, [50, "li", {"id": "b"}, [[51, "#text", "B"]]]),
+            add(37, 50, [52, "li", {"id": "a2"}, [[53, "#text", "A2"]]]),
+            add(37, None, [54, "li", {"id": "d"}, [[55, "strong", {}, [[56, "#text", "D"]]]]]),
+            add(55, 56, [57, "#text", ">"]),
         ],
         attrs=[
             [10, "class", None],
@@ -317,7 +315,7 @@ def test_the_sandbox_constant_is_frozen(page: Page, site: FakeSite) -> None:
 
 
 # fmt: off
-HOSTILE_DOC: list[Any] = [1, "#document", [
+HOSTILE_DOC: Any = compact([1, "#document", [
     [2, "html", {}, [
         [3, "head", {}, [
             [4, "meta", {"http-equiv": "refresh", "content": "0;url=http://evil.test/"}, []],
@@ -345,7 +343,7 @@ HOSTILE_DOC: list[Any] = [1, "#document", [
             ]],
         ]],
     ]],
-]]
+]])
 # fmt: on
 
 
@@ -356,12 +354,8 @@ def test_scripts_and_event_handlers_never_become_executable(page: Page, site: Fa
     mutate(
         page,
         adds=[
-            {"parent": 8, "next": None, "node": [30, "script", {"src": "/static/x.js"}, []]},
-            {
-                "parent": 8,
-                "next": 20,
-                "node": [31, "img", {"src": "data:,", "onerror": "parent.pwned='add'"}, []],
-            },
+            add(8, None, [30, "script", {"src": "/static/x.js"}, []]),
+            add(8, 20, [31, "img", {"src": "data:,", "onerror": "parent.pwned='add'"}, []]),
         ],
         attrs=[
             [20, "onclick", "parent.pwned='attr'"],
@@ -458,47 +452,203 @@ def test_masked_fields_are_readonly_and_show_the_placeholder(page: Page, site: F
 def test_limits_cut_deep_and_large_trees(page: Page, site: FakeSite) -> None:
     open_test_page(page)
     # Written as text: 1200 levels are too deep for json.dumps and Playwright's encoder.
-    deep = "".join(f'[{2000 + i},"div",{{}},[' for i in range(1200))
-    deep += '[1000,"#text","bottom"]' + "]]" * 1200
-    doc = '[1,"#document",[[2,"html",{},[[3,"body",{},[' + deep + "]]]]]]"
-    depth = page.evaluate(
+    deep = '[2000,"div",' + '["div",' * 1199 + '"bottom"' + "]" * 1200
+    doc = '[1,"#document",["html",["body",' + deep + "]]]"
+    built = page.evaluate(
         """(text) => {
             const snapshot = JSON.parse(text);  // too deep for Playwright's argument encoder
-            const frame = CobrowseReplica.createFrame(document.getElementById('host'));
-            const replica = new CobrowseReplica.Replica(frame, {maxDepth: 100});
-            replica.applySnapshot(snapshot);
-            let n = 0, el = frame.contentDocument.documentElement;
-            while (el.firstElementChild) { el = el.firstElementChild; n++; }
-            return n;
+            const out = [];
+            for (const limits of [{maxDepth: 100}, {maxDepth: 5000, maxNodes: 50}]) {
+                const frame = CobrowseReplica.createFrame(document.getElementById('host'));
+                const replica = new CobrowseReplica.Replica(frame, limits);
+                replica.applySnapshot(snapshot);
+                let n = 0, el = frame.contentDocument.documentElement;
+                while (el.firstElementChild) { el = el.firstElementChild; n++; }
+                out.push([n, frame.contentDocument.querySelectorAll('*').length,
+                          !!replica.node(2000 + n - 2), !!replica.node(2000 + n - 1)]);
+            }
+            return out;
         }""",
         json.dumps({**SNAPSHOT, "doc": "DOC"}).replace('"DOC"', doc),
     )
-    assert depth == 99  # html is depth 1; nothing deeper than maxDepth
+    # html is depth 1; nothing deeper than maxDepth, and the ids below the cut are unknown.
+    assert built[0] == [99, 100, True, False]
+    # At most maxNodes nodes: html, body and 48 of the divs.
+    assert built[1] == [49, 50, True, False]
 
 
-def _fixture_snapshots() -> list[Path]:
-    found = []
-    for path in sorted(FIXTURES.glob("*.json")) if FIXTURES.is_dir() else []:
-        try:
-            if json.loads(path.read_text()).get("type") in ("replica.snapshot", "dom.snapshot"):
-                found.append(path)
-        except (ValueError, AttributeError):
-            continue
+def _golden(kind: str) -> dict[str, dict[str, Any]]:
+    """The golden valid messages of type dom.KIND / replica.KIND, by file name."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(FIXTURES.glob("*.json")):
+        message = json.loads(path.read_text()).get("message", {})
+        if message.get("type") in (f"dom.{kind}", f"replica.{kind}"):
+            found[path.stem] = message
     return found
 
 
-def test_golden_snapshots_build(page: Page, site: FakeSite) -> None:
-    """Every snapshot among the golden messages builds, inert (none yet: passes trivially)."""
+def test_golden_snapshots_and_mutations_apply(page: Page, site: FakeSite) -> None:
+    """Every snapshot among the golden messages builds, inert; the golden batch applies to the
+    snapshot it follows (dom_mutations.json after dom_snapshot.json)."""
     open_test_page(page)
-    for path in _fixture_snapshots():
-        build(page, json.loads(path.read_text()))
-        assert in_replica(page, "(doc) => doc.getElementsByTagName('script').length") == 0, path
+    snapshots = _golden("snapshot")
+    assert "dom_snapshot" in snapshots and "dom_snapshot_frames_shadow_cssom" in snapshots
+    for name, message in snapshots.items():
+        build(page, message)
+        assert page.evaluate("() => replica.documentId") == message["doc"][0], name
+        assert in_replica(page, "(doc) => doc.getElementsByTagName('script').length") == 0, name
+    build(page, snapshots["dom_snapshot"])
+    batch = _golden("mutations")["dom_mutations"]
+    assert page.evaluate("(m) => replica.applyMutations(m)", batch) == {"skipped": 0}
+    assert page.evaluate("""() => [replica.node(12).localName, replica.node(12).textContent,
+        replica.node(9), replica.node(3).className, replica.node(6).data]""") == [
+        "p",
+        "added",
+        None,
+        "dark",
+        "Checkout (1)",
+    ]
+
+
+NODE_CASES = json.loads((FIXTURES.parents[1] / "nodes.json").read_text())
+# Elements the replica never builds from the wire (the renderer sends a placeholder div for
+# an iframe): an empty comment holds the id, the subtree is left out.
+NEVER_BUILT = {"iframe"}
+
+
+def _expected_nodes(roots: list[Any], parent: int) -> dict[str, list[Any]]:
+    """id -> [kind, parent id, attributes] the replica should hold for explicit trees."""
+    out: dict[str, list[Any]] = {}
+    stack = [(root, parent, "") for root in roots]
+    while stack:
+        node, up, up_name = stack.pop()
+        node_id, name = node[0], node[1]
+        if name == "#text" and up_name == "#document":
+            continue  # a document takes no text node (the DOM refuses it): dropped
+        if name in ("#text", "#doctype"):
+            out[str(node_id)] = [f"{name}:{node[2]}", up, None]
+        elif name in ("#comment", "#document", "#shadow"):
+            out[str(node_id)] = [name, up, None]
+            if name != "#comment":
+                stack.extend((child, node_id, name) for child in node[2])
+        elif name in NEVER_BUILT:
+            out[str(node_id)] = ["#comment", up, None]
+        else:
+            plain = {k: v for k, v in node[2].items() if not k.startswith(":")}
+            out[str(node_id)] = [name, up, plain]
+            stack.extend((child, node_id, name) for child in node[3])
+    return out
+
+
+# What the replica holds: its id -> node map, each node described as _expected_nodes does.
+REPLICA_NODES = """(expected) => {
+    const out = {};
+    for (const [id, node] of replica.ids) {
+        const t = node.nodeType;
+        const kind = t === 3 ? '#text:' + node.data : t === 8 ? '#comment' :
+            t === 10 ? '#doctype:' + node.name : t === 9 ? '#document' :
+            t === 11 ? '#shadow' : node.localName;
+        const up = t === 11 ? node.host : t === 9 ? null : node.parentNode;
+        const want = expected[String(id)];
+        let attrs = null;
+        if (t === 1 && want && want[2]) {
+            attrs = {};
+            for (const name of Object.keys(want[2])) attrs[name] = node.getAttribute(name);
+        }
+        out[String(id)] = [kind, up ? replica.idOf(up) : 0, attrs];
+    }
+    return out;
+}"""
+BASE = 100_000  # ids of the page the runs are added to (above every id of the fixture)
+
+
+@pytest.mark.parametrize("case", NODE_CASES["valid"], ids=lambda c: c["name"])
+def test_every_valid_golden_node_tree_builds_with_its_ids(
+    page: Page, site: FakeSite, case: dict[str, Any]
+) -> None:
+    """tests/fixtures/nodes.json: each valid tree builds, every node under the id the grammar
+    gives it (implicit ids counted in preorder), with its parent and attributes."""
+    open_test_page(page)
+    if case["run"]:
+        base = compact([BASE, "#document", [[BASE + 1, "html", {}, [[BASE + 2, "body", {}, []]]]]])
+        build(page, {**SNAPSHOT, "doc": base})
+        batch = {"parent": BASE + 2, "next": None, "nodes": case["compact"]}
+        assert mutate(page, adds=[batch]) == {"skipped": 0}
+        expected = {
+            str(BASE): ["#document", 0, None],
+            str(BASE + 1): ["html", BASE, {}],
+            str(BASE + 2): ["body", BASE + 1, {}],
+            **_expected_nodes(case["explicit"], BASE + 2),
+        }
+    else:
+        build(page, {**SNAPSHOT, "doc": case["compact"]})
+        expected = _expected_nodes([case["explicit"]], 0)
+    assert page.evaluate(REPLICA_NODES, expected) == expected
+
+
+@pytest.mark.parametrize("case", NODE_CASES["invalid"], ids=lambda c: c["name"])
+def test_every_invalid_golden_node_tree_is_refused_whole(
+    page: Page, site: FakeSite, case: dict[str, Any]
+) -> None:
+    """tests/fixtures/nodes.json: an invalid tree is refused, as a snapshot and as an add,
+    without an exception and without building any of it; the replica stays as it was."""
+    open_test_page(page)
+    explicit = [BASE, "#document", [[BASE + 1, "html", {}, [[BASE + 2, "body", {}, [
+        [BASE + 3, "div", {"id": "pay", "data-cobrowse-placeholder": "iframe"}, []],
+    ]]]]]]  # fmt: skip
+    build(page, {**SNAPSHOT, "doc": compact(explicit)})
+    expected = _expected_nodes([explicit], 0)
+    refused = page.evaluate(
+        """([snapshot, run, tree, base]) => {
+            const warned = [];
+            replica.warn = (text) => warned.push(text);
+            const out = {};
+            try {
+                if (run) {
+                    out.add = replica.applyMutations({adds: [{parent: base + 2, next: null,
+                        nodes: tree}], removes: [], attrs: [], texts: []});
+                } else {
+                    out.snapshot = replica.applySnapshot({...snapshot, doc: tree});
+                    // Under a same-origin frame's placeholder a document would be built.
+                    out.add = replica.applyMutations({adds: [{parent: base + 3, next: null,
+                        nodes: [tree]}], removes: [], attrs: [], texts: []});
+                }
+            } catch (e) {
+                out.thrown = String(e);
+            }
+            out.warned = warned.some((w) => w.indexOf('refused') >= 0);
+            out.frames = replica.doc.querySelectorAll('iframe').length;
+            return out;
+        }""",
+        [SNAPSHOT, case["run"], case["compact"], BASE],
+    )
+    want: dict[str, Any] = {"add": {"skipped": 1}, "warned": True, "frames": 0}
+    if not case["run"]:
+        want["snapshot"] = None
+    assert refused == want
+    assert page.evaluate(REPLICA_NODES, expected) == expected
+
+
+def test_negative_control_a_valid_document_is_built_under_the_frame_placeholder(
+    page: Page, site: FakeSite
+) -> None:
+    """The add the invalid cases above make is one the replica builds when the tree is valid."""
+    open_test_page(page)
+    explicit = [BASE, "#document", [[BASE + 1, "html", {}, [[BASE + 2, "body", {}, [
+        [BASE + 3, "div", {"id": "pay", "data-cobrowse-placeholder": "iframe"}, []],
+    ]]]]]]  # fmt: skip
+    build(page, {**SNAPSHOT, "doc": compact(explicit)})
+    tree = [1, "#document", ["html", ["body", "framed"]]]
+    result = mutate(page, adds=[{"parent": BASE + 3, "next": None, "nodes": [tree]}])
+    assert result == {"skipped": 0}
+    assert page.evaluate("() => [replica.doc.querySelectorAll('iframe').length, "
+                         "replica.node(4).data]") == [1, "framed"]  # fmt: skip
 
 
 def test_open_shadow_roots_are_rebuilt_and_addressable(page: Page, site: FakeSite) -> None:
     """`#shadow` becomes the host's open shadow root; its nodes have ids, pointers cross it."""
     open_test_page(page)
-    doc = [1, "#document", [[2, "html", {}, [[3, "body", {}, [
+    doc = compact([1, "#document", [[2, "html", {}, [[3, "body", {}, [
         [4, "x-card", {"id": "card"}, [
             [5, "#shadow", [
                 [6, "p", {"id": "inner"}, [[7, "#text", "in shadow"]]],
@@ -506,7 +656,7 @@ def test_open_shadow_roots_are_rebuilt_and_addressable(page: Page, site: FakeSit
             ]],
             [9, "#text", "light"],
         ]],
-    ]]]]]]  # fmt: skip
+    ]]]]]])  # fmt: skip
     build(page, {**SNAPSHOT, "doc": doc})
     assert in_replica(page, "(doc) => doc.getElementById('card').shadowRoot.textContent") == (
         "in shadow"
@@ -524,7 +674,7 @@ def test_open_shadow_roots_are_rebuilt_and_addressable(page: Page, site: FakeSit
     )
     assert outline == "dashed"
     # Mutations add into the shadow root and remove from it; the root itself stays.
-    mutate(page, adds=[{"parent": 5, "next": None, "node": [10, "b", {}, [[11, "#text", "!"]]]}])
+    mutate(page, adds=[add(5, None, [10, "b", {}, [[11, "#text", "!"]]])])
     mutate(page, removes=[6, 5])
     assert in_replica(page, "(doc) => doc.getElementById('card').shadowRoot.textContent") == ("!")
     assert page.evaluate("() => window.replica.node(6)") is None
@@ -537,7 +687,7 @@ def test_open_shadow_roots_are_rebuilt_and_addressable(page: Page, site: FakeSit
 # sends it) and a third-party frame (a placeholder with nothing: a forged document inside it
 # must not be built either). The nested stream carries a script and handlers.
 # fmt: off
-FRAME_DOC: list[Any] = [1, "#document", [
+FRAME_DOC: Any = compact([1, "#document", [
     [2, "#doctype", "html"],
     [3, "html", {}, [
         [4, "head", {}, [[5, "style", {}, [[6, "#text", "body{margin:0} #pad{height:40px}"]]]]],
@@ -574,7 +724,7 @@ FRAME_DOC: list[Any] = [1, "#document", [
             ]],
         ]],
     ]],
-]]
+]])
 # fmt: on
 
 
@@ -686,9 +836,9 @@ def test_mutations_inside_nested_frames_and_frame_navigation(page: Page, site: F
     result = mutate(
         page,
         adds=[
-            {"parent": 19, "next": 22, "node": [40, "b", {"id": "new"}, [[41, "#text", "new"]]]},
-            {"parent": 11, "next": None, "node": [42, "#comment", ""]},  # under the frame doc
-            {"parent": 41, "next": None, "node": [43, "script", {}, []]},  # not on a text
+            add(19, 22, [40, "b", {"id": "new"}, [[41, "#text", "new"]]]),
+            add(11, None, [42, "#comment", ""]),  # under the frame doc
+            add(41, None, [43, "script", {}, []]),  # not on a text
         ],
         attrs=[[20, "class", "x"], [22, ":value", "z@y.x"], [20, "onclick", "parent.pwned=1"]],
         texts=[[21, "changed"]],
@@ -716,8 +866,8 @@ def test_mutations_inside_nested_frames_and_frame_navigation(page: Page, site: F
         page,
         removes=[10],
         adds=[
-            {"parent": 7, "next": 30, "node": new_frame},
-            {"parent": 53, "next": None, "node": [56, "i", {}, [[57, "#text", "+"]]]},
+            add(7, 30, new_frame),
+            add(53, None, [56, "i", {}, [[57, "#text", "+"]]]),
         ],
     )
     assert result == {"skipped": 0}
@@ -733,10 +883,10 @@ def test_mutations_inside_nested_frames_and_frame_navigation(page: Page, site: F
     unseen = "() => [replica.node(54), replica.unseen().map(u => u.reason).sort()]"
     assert page.evaluate(unseen) == [None, ["iframe", "third-party iframe"]]
     third_doc = [60, "#document", [[61, "html", {}, [[62, "body", {}, [[63, "#text", "third"]]]]]]]
-    assert mutate(page, adds=[{"parent": 50, "next": None, "node": third_doc}]) == {"skipped": 0}
+    assert mutate(page, adds=[add(50, None, third_doc)]) == {"skipped": 0}
     assert nested_facts(page)["text"] == "third"
     # A second document in the same placeholder is refused; a new snapshot forgets all.
-    mutate(page, adds=[{"parent": 50, "next": None, "node": [70, "#document", []]}])
+    mutate(page, adds=[add(50, None, [70, "#document", []])])
     assert nested_facts(page)["count"] == 1
     page.evaluate("(s) => replica.applySnapshot(s)", SNAPSHOT)
     assert page.evaluate("() => [replica.node(60), replica.node(63), replica.unseen()]") == [
@@ -744,3 +894,133 @@ def test_mutations_inside_nested_frames_and_frame_navigation(page: Page, site: F
         None,
         [],
     ]
+
+
+# Hosts of closed shadow roots (`:shadow: "closed"`): an inline custom element with no light
+# DOM, a block with some, one inside an open shadow root; a plain paragraph as the control.
+# fmt: off
+CLOSED_SHADOW_DOC: Any = compact([1, "#document", [[2, "html", {}, [
+    [3, "head", {}, [[4, "style", {}, [[5, "#text", "body{margin:0;font:16px/20px serif}"]]]]],
+    [6, "body", {}, [
+        [7, "x-card", {"id": "card", "title": "Card", ":shadow": "closed"}, []],
+        [8, "div", {"id": "widget", ":shadow": "closed"}, [[9, "#text", "light"]]],
+        [10, "x-open", {"id": "open"}, [
+            [11, "#shadow", [[12, "x-inner", {"id": "inner", ":shadow": "closed"}, []]]],
+        ]],
+        [13, "p", {"id": "plain"}, [[14, "#text", "p"]]],
+    ]],
+]]]])
+# fmt: on
+
+SHADOW_FACTS = """() => {
+    const facts = {};
+    for (const id of [7, 8, 12, 13]) {
+        const el = replica.node(id), box = el.getBoundingClientRect();
+        facts[el.id] = [el.getAttribute('data-cobrowse-replica-unseen'), el.getAttribute('title'),
+                        Math.round(box.width) >= 120 && Math.round(box.height) >= 48,
+                        getComputedStyle(el, '::before').content];
+    }
+    facts.unseen = replica.unseen().map(u => [replica.idOf(u.node), u.reason]);
+    facts.noted = window.noted.slice().sort((a, b) => a[0] - b[0]);
+    return facts;
+}"""
+SHADOW_MARK = [
+    "shadow",
+    "Not visible to you: closed shadow root (private to the page)",
+    True,
+    '"Not visible to you: closed shadow root"',
+]
+
+
+def test_a_closed_shadow_root_is_marked_as_an_area_the_agent_cannot_see(
+    page: Page, site: FakeSite
+) -> None:
+    open_test_page(page)
+    page.evaluate(
+        """(snapshot) => {
+            window.noted = [];
+            const frame = CobrowseReplica.createFrame(document.getElementById('host'));
+            window.replica = new CobrowseReplica.Replica(frame, {
+                onUnseen: (node, reason) => window.noted.push([replica.idOf(node), reason])});
+            replica.applySnapshot(snapshot);
+        }""",
+        {**SNAPSHOT, "doc": CLOSED_SHADOW_DOC},
+    )
+    assert page.evaluate("() => CobrowseReplica.UNSEEN_REASONS.shadow") == SHADOW_MARK[1][20:]
+    # Marked with the reason and big enough to see, even with no light-DOM content (inline
+    # or block, in an open shadow root too); the plain paragraph is neither.
+    assert page.evaluate(SHADOW_FACTS) == {
+        "card": SHADOW_MARK,
+        "widget": SHADOW_MARK,
+        "inner": SHADOW_MARK,
+        "plain": [None, None, False, "none"],
+        "unseen": [[7, "shadow"], [8, "shadow"], [12, "shadow"]],
+        "noted": [[7, "shadow"], [8, "shadow"], [12, "shadow"]],
+    }
+    assert in_replica(page, "(doc) => doc.getElementById('widget').textContent") == "light"
+    # The page's title waits while the mark shows, and comes back when the root is gone.
+    mutate(page, attrs=[[8, "title", "Widget"], [7, ":shadow", None], [13, ":shadow", "closed"]])
+    facts = page.evaluate(SHADOW_FACTS)
+    assert facts["card"] == [None, "Card", False, "none"]
+    assert facts["widget"] == SHADOW_MARK
+    assert facts["plain"] == SHADOW_MARK
+    assert facts["unseen"] == [[8, "shadow"], [13, "shadow"], [12, "shadow"]]
+    assert facts["noted"][-1] == [13, "shadow"]
+    mutate(page, attrs=[[8, ":shadow", None]])
+    assert page.evaluate(SHADOW_FACTS)["widget"] == [None, "Widget", False, "none"]
+    # Removing the open root's host takes its closed host off the list.
+    mutate(page, removes=[10])
+    assert page.evaluate(SHADOW_FACTS.replace("[7, 8, 12, 13]", "[13]"))["unseen"] == [
+        [13, "shadow"]
+    ]
+
+
+# The renderer's placeholder for a plugin object, and plugin elements that reach the replica
+# anyway (a sanitizer bug): all become the same labelled box, never a plugin.
+# fmt: off
+PLUGIN_DOC: Any = compact([1, "#document", [[2, "html", {}, [[3, "head", {}, []], [4, "body", {}, [
+    [5, "div", {"id": "movie", "data-cobrowse-placeholder": "plugin object",
+                "style": "display:inline-block;width:200px;height:100px"}, []],
+    [6, "object", {"id": "stray", "type": "application/x-shockwave-flash",
+                   "data": "http://evil.test/x.swf"}, [
+        [7, "param", {"name": "movie", "value": "x.swf"}, []],
+        [8, "#text", "fallback"],
+    ]],
+    [9, "embed", {"src": "http://evil.test/terms.pdf", "type": "application/pdf"}, []],
+    [10, "applet", {"code": "Evil.class"}, []],
+]]]]]])
+# fmt: on
+
+
+def test_plugin_objects_are_labelled_placeholders(page: Page, site: FakeSite) -> None:
+    open_test_page(page)
+    build(page, {**SNAPSHOT, "doc": PLUGIN_DOC})
+    label = '"Not visible to you: plugin object"'
+    title = "Not visible to you: plugin object (Flash, PDF, Java…: never shared)"
+    boxes = page.evaluate("""() => [5, 6, 9, 10].map((id) => {
+        const el = replica.node(id), box = el.getBoundingClientRect();
+        return [el.localName, el.getAttribute('data-cobrowse-placeholder'),
+                el.getAttribute('title'), getComputedStyle(el, '::before').content,
+                getComputedStyle(el).backgroundImage !== 'none',
+                id === 5 ? Math.round(box.width) : box.width >= 120, box.height >= 48,
+                [...el.attributes].map(a => a.name).sort(), el.childNodes.length];
+    })""")
+    marks = ["data-cobrowse-placeholder", "title"]
+    assert boxes == [
+        ["div", "plugin object", title, label, True, 200, True, ["data-cobrowse-placeholder",
+         "id", "style", "title"], 0],
+        ["div", "plugin object", title, label, True, True, True, marks, 0],
+        ["div", "plugin object", title, label, True, True, True, marks, 0],
+        ["div", "plugin object", title, label, True, True, True, marks, 0],
+    ]  # fmt: skip
+    assert page.evaluate("""() => [replica.node(7), replica.node(8),
+        replica.doc.querySelectorAll('object, embed, applet, param').length,
+        replica.unseen().map(u => [replica.idOf(u.node), u.reason])]""") == [
+        None,
+        None,
+        0,
+        [[5, "plugin object"], [6, "plugin object"], [9, "plugin object"], [10, "plugin object"]],
+    ]
+    # A placeholder takes no children, whatever a batch says.
+    assert mutate(page, adds=[add(6, None, [20, "b", {}, [[21, "#text", "x"]]])]) == {"skipped": 1}
+    assert page.evaluate("() => replica.node(20)") is None

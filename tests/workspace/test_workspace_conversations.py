@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from test_agent_workspace import CONVERSATIONS, PAGE_DOC, check_sent_frames, open_conversation
 from workspace_fakes import AGENT, FakeRelay, FakeSite
 
+from relay.nodes import compact
+
 pytestmark = pytest.mark.browser
 
 
@@ -171,13 +173,16 @@ def test_areas_the_agent_cannot_see_are_marked_with_the_reason(
 ) -> None:
     relay = workspace
     view_only_session(page, relay)
-    doc: list[Any] = [1, "#document", [[2, "html", {}, [[3, "head", {}, []], [4, "body", {}, [
+    doc: Any = compact([1, "#document", [[2, "html", {}, [[3, "head", {}, []], [4, "body", {}, [
         [5, "div", {"id": "frame", "data-cobrowse-placeholder": "third-party iframe",
                     "style": "width:300px;height:100px"}, []],
         [6, "canvas", {"id": "chart", "width": "200", "height": "80"}, []],
         [7, "img", {"id": "evil", "alt": "tracker", "src": "http://evil.test/pixel.png"}, []],
         [8, "img", {"id": "ok", "alt": "logo", "src": "http://brand.test/logo.png"}, []],
-    ]]]]]]  # fmt: skip
+        [9, "div", {"id": "pdf", "data-cobrowse-placeholder": "plugin object",
+                    "style": "display:inline-block;width:200px;height:100px"}, []],
+        [10, "x-card", {"id": "card", ":shadow": "closed"}, []],
+    ]]]]]])  # fmt: skip
     snapshot(relay, doc)
     frame = replica(page)
     placeholder = frame.locator("#frame")
@@ -191,6 +196,20 @@ def test_areas_the_agent_cannot_see_are_marked_with_the_reason(
     expect(summary).to_contain_text("third-party frame")
     expect(summary).to_contain_text("canvas")
     expect(summary).to_contain_text("image not loaded")
+    expect(summary).to_contain_text("1 \u00d7 plugin object")
+    expect(summary).to_contain_text("1 \u00d7 closed shadow root")
+    reasons = "canvas,image,plugin object,shadow,third-party iframe"
+    expect(summary).to_have_attribute("data-reasons", reasons)
+    plugin = frame.locator("#pdf").evaluate("el => getComputedStyle(el, '::before').content")
+    assert plugin == '"Not visible to you: plugin object"'
+    expect(frame.locator("#card")).to_have_attribute("data-cobrowse-replica-unseen", "shadow")
+    # The visitor's page drops the closed root (a `null` state entry): the mark goes.
+    relay.push(
+        "replica.mutations", session="s1", seq=1, adds=[], removes=[],
+        attrs=[[10, ":shadow", None]], texts=[],
+    )  # fmt: skip
+    expect(summary).not_to_contain_text("closed shadow root")
+    expect(frame.locator("#card")).not_to_have_attribute("data-cobrowse-replica-unseen", "shadow")
     assert any("evil.test" in v for v in site.csp_violations)
     site.csp_violations.clear()  # expected here: this is the refusal under test
 

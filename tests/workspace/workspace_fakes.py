@@ -1,6 +1,7 @@
 """A fake relay for the agent workspace tests: HTTP over ``page.route``, the socket over
 ``page.route_web_socket``. No server runs; every page is served on the fake origin
 ``http://agent.test`` with the CSP the relay sends. Fixtures using these are in conftest.py.
+Node trees are written in the explicit form and sent compact (``relay.nodes.compact``, ``add``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, Route, WebSocketRoute
+
+from relay.nodes import compact_run
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "relay" / "static"
@@ -37,6 +40,12 @@ PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
 )
+
+
+def add(parent: int, next_id: int | None, *explicit: list[Any]) -> dict[str, Any]:
+    """A mutation batch's add entry: the explicit trees (``[id, tag, {attrs}, [children]]``,
+    readable in tests) sent as a run of consecutive siblings in the wire's compact form."""
+    return {"parent": parent, "next": next_id, "nodes": compact_run(list(explicit))}
 
 
 def _protocol_table() -> dict[str, Any] | None:

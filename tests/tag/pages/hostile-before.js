@@ -13,3 +13,11 @@ JSON.stringify = function (value, ...rest) {
   }
   return realStringify.call(this, value, ...rest);
 };
+// A bind that spies on what is bound to `call` (a tag's way to uncurry DOM methods): the tag
+// must take its own (Prototype.js-era polyfills replaced bind).
+window.__bound = 0;
+const realBind = Function.prototype.bind;
+Function.prototype.bind = function (...args) {
+  if (this === Function.prototype.call) window.__bound++;
+  return realBind.apply(this, args);
+};

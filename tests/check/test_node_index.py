@@ -1,0 +1,82 @@
+"""The checker's index of the visitor's page, read from the tag's ``dom.*`` stream in the compact
+node form (no browser): descriptions of change targets, and which closed shadow roots the tag
+announced, so the report can tell a marked area from one the agent does not even see marked."""
+
+from __future__ import annotations
+
+from relay.check.runner import NodeIndex, closed_shadow_areas
+from relay.nodes import compact, compact_run
+
+# fmt: off
+SNAPSHOT = {"type": "dom.snapshot", "doc": compact([1, "#document", [
+    [2, "#doctype", "html"],
+    [3, "html", {}, [[4, "body", {"class": "page dark wide"}, [
+        [5, "p", {"id": "ticker"}, [[6, "#text", "0"]]],
+        [7, "div", {"id": "card-host", ":shadow": "closed"}, []],
+        [8, "x-card", {":shadow": "closed"}, []],
+        [9, "x-open", {}, [
+            [10, "#shadow", [[11, "x-inner", {"id": "in", ":shadow": "closed"}, []]]],
+        ]],
+    ]]]],
+]])}
+# fmt: on
+
+
+def test_the_snapshot_is_indexed_with_implicit_ids_and_parents() -> None:
+    index = NodeIndex.of_snapshot(SNAPSHOT)
+    assert index.nodes == {
+        1: ("document", 0),
+        2: ("#doctype", 1),
+        3: ("html", 1),
+        4: ("body.page.dark", 3),
+        5: ("p#ticker", 4),
+        6: ("#text", 5),
+        7: ("div#card-host", 4),
+        8: ("x-card", 4),
+        9: ("x-open", 4),
+        10: ("#shadow", 9),
+        11: ("x-inner#in", 10),
+    }
+    assert index.closed == {7: "div#card-host", 8: "x-card", 11: "x-inner#in"}
+    assert index.describe(6) == "#text" and index.describe(99) == "(an element added later)"
+
+
+def test_batches_add_runs_and_change_closed_roots() -> None:
+    index = NodeIndex.of_snapshot(SNAPSHOT)
+    index.apply(
+        {
+            "adds": [
+                # A run of siblings: ids count on from one tree to the next.
+                {
+                    "parent": 4,
+                    "next": None,
+                    "nodes": compact_run(
+                        [[20, "section", {"id": "s"}, [[21, "#text", "a"]]], [22, "x-late", {}, []]]
+                    ),
+                },
+                # A tree that breaks the grammar (no id on its first node) adds nothing.
+                {"parent": 4, "next": None, "nodes": [["p", "x"]]},
+            ],
+            "attrs": [[22, ":shadow", "closed"], [8, ":shadow", None], [5, "class", "x"]],
+        }
+    )
+    assert index.nodes[20] == ("section#s", 4)
+    assert index.nodes[21] == ("#text", 20)
+    assert index.nodes[22] == ("x-late", 4)
+    assert 23 not in index.nodes
+    assert index.closed == {7: "div#card-host", 11: "x-inner#in", 22: "x-late"}
+
+
+def test_a_closed_root_the_tag_never_announced_is_reported_as_unmarked() -> None:
+    index = NodeIndex.of_snapshot(SNAPSHOT)
+    # DevTools found four closed roots; the tag announced three (two of them here).
+    hosts = ["div#card-host", "x-card", "x-card", "x-widget#early"]
+    unmarked = " (attached before the tag loaded: the agent sees no mark)"
+    assert closed_shadow_areas(hosts, index) == [
+        "closed shadow root of div#card-host",
+        "closed shadow root of x-card",
+        "closed shadow root of x-card" + unmarked,
+        "closed shadow root of x-widget#early" + unmarked,
+    ]
+    # Negative control: with nothing announced, every root is reported as unmarked.
+    assert all(line.endswith(unmarked) for line in closed_shadow_areas(hosts, NodeIndex()))
