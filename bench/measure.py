@@ -32,6 +32,7 @@ from bench.env import (
     connect_visitor,
     now_ms,
 )
+from relay import nodes
 
 THROTTLE = {"offline": False, "latency": 40, "downloadThroughput": -1,
             "uploadThroughput": 1_500_000 / 8}  # fmt: skip
@@ -219,22 +220,14 @@ class VisitorTab:
         await self.context.close()
 
 
-def walk_cells(value: Any, found: dict[int, int]) -> None:
-    """Collect {node id: data-cell} from any replica message (snapshot or mutations)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            if (
-                len(item) == 4
-                and isinstance(item[0], int)
-                and isinstance(item[2], dict)
-                and "data-cell" in item[2]
-            ):
-                found[item[0]] = int(item[2]["data-cell"])
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
+def walk_cells(message: dict[str, Any], found: dict[int, int]) -> None:
+    """Collect {node id: data-cell} from a replica message (snapshot or mutations), reading the
+    compact node form with its implicit ids (``relay.nodes``)."""
+    runs = [[message["doc"]]] if "doc" in message else [a["nodes"] for a in message.get("adds", [])]
+    for run in runs:
+        for item in nodes.walk(run, "nodes"):
+            if item.attrs and "data-cell" in item.attrs:
+                found[item.id] = int(item.attrs["data-cell"])
 
 
 class Bench:

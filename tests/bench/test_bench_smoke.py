@@ -57,6 +57,8 @@ def test_smoke_run_writes_a_report_with_every_figure(tmp_path: Path) -> None:
         assert row is not None, f"no row for {figure!r}"
         ours = row.split(" | ")[1]
         assert re.search(r"\d", ours), f"{figure!r} has no figure of ours: {row}"
+        # "— / — (0 of 2500 moves)" has digits but no figure: a cell must start with one.
+        assert not ours.strip().startswith("—"), f"{figure!r} measured nothing: {row}"
     raw = json.loads(out.with_suffix(".json").read_text())
     assert not raw["errors"], raw["errors"]
     if raw["rrweb"]["available"]:
