@@ -52,6 +52,10 @@ DEMO_DIR = PACKAGE_DIR / "demo"
 COOKIE = "cobrowse_agent"
 COOKIE_MAX_AGE = 12 * 3600
 RENDER_BACKLOG = 512  # queued dom.* messages per session before we resync instead
+# Queued dom.mutations of a session sanitized in one renderer call: each is at most ~256 KB
+# (docs/protocol.md, "Streaming a large page"), so a group stays well inside the renderer's
+# per-call timeout.
+RENDER_GROUP = 16
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -531,25 +535,50 @@ class RelayServer:
         )
 
     async def _render_worker(self, session: str, queue: asyncio.Queue[core.Render | None]) -> None:
-        """Sanitize one session's DOM stream in order and send each result to its agent."""
+        """Sanitize one session's DOM stream in order and send each result to its agent.
+
+        ``dom.mutations`` already waiting behind the one taken go to the renderer together
+        (up to ``RENDER_GROUP``): a streamed page's backlog costs one call, not one per batch.
+        Each still comes out as its own ``replica.mutations``, in order, with its own ``seq``.
+        """
+        # A snapshot drains the queue when it is queued (_enqueue_render), so one never waits
+        # behind a mutations batch; should it, it is carried over to the next turn, unless the
+        # session's queue was dropped meanwhile.
+        carried: core.Render | None = None
         while True:
-            render = await queue.get()
+            if carried is not None and self._render_queues.get(session) is not queue:
+                return
+            render = carried if carried is not None else await queue.get()
+            carried = None
             if render is None:
                 return
-            policy = self._render_policy(render)
-            message = {
-                "v": protocol.PROTOCOL_VERSION,
-                "type": render.message.type,
-                **render.message.body,
-            }
+            group = [render]
+            while (
+                render.message.type == "dom.mutations"
+                and len(group) < RENDER_GROUP
+                and not queue.empty()
+            ):
+                queued = queue.get_nowait()
+                if queued is None:
+                    return  # dropped: nothing of it goes out
+                if queued.message.type != "dom.mutations":
+                    carried = queued  # a snapshot: its own call, after this group
+                    break
+                group.append(queued)
+            messages = [
+                {"v": protocol.PROTOCOL_VERSION, "type": r.message.type, **r.message.body}
+                for r in group
+            ]
             try:
                 if render.message.type == "dom.snapshot":
-                    result = await self.renderer.snapshot(session, message, policy)
+                    policy = self._render_policy(render)
+                    results = [await self.renderer.snapshot(session, messages[0], policy)]
                 else:
-                    result = await self.renderer.mutations(session, message)
+                    results = await self.renderer.mutations_many(session, messages)
             except RendererError as error:
                 log.warning("renderer.failed session=%s error=%s", session, type(error).__name__)
                 _drain(queue)
+                carried = None
                 await self.apply(self.core.replica_failed(session))
                 continue
             if session not in self.core.sessions:
@@ -557,8 +586,9 @@ class RelayServer:
             kind = (
                 "replica.snapshot" if render.message.type == "dom.snapshot" else "replica.mutations"
             )
-            body = {k: v for k, v in result.items() if k not in ("v", "type")}
-            await self.broker.publish(render.agent, protocol.encode(kind, **body))
+            for r, result in zip(group, results, strict=True):
+                body = {k: v for k, v in result.items() if k not in ("v", "type")}
+                await self.broker.publish(r.agent, protocol.encode(kind, **body))
 
 
 def _drain(queue: asyncio.Queue[Any]) -> None:

@@ -962,13 +962,34 @@
         }
         return run.nodes;
       };
+      // The next emitted sibling, remembered along a run of consecutive siblings: a streamed
+      // page appends thousands of them, and scanning to the end for each was quadratic. Valid
+      // because here the agent only gains nodes, each added node with its own subtree: after
+      // `scanAfter` (not emitted when asked) no sibling up to `scanAnswer` has become emitted.
+      let scanAfter = null;
+      let scanAnswer = null;
+      const follows = (info) => info.type !== 'shadow' && scanAfter !== null
+        && N.next(scanAfter) === info.node;
+      const nextEmitted = (info) => {
+        if (follows(info)) {
+          scanAfter = info.node;
+          return scanAnswer;
+        }
+        scanAnswer = this.nextEmitted(info);
+        scanAfter = info.type === 'shadow' ? null : info.node;
+        return scanAnswer;
+      };
       const addVisible = (info) => {
         if (this.emitted.has(info.id) || !this.nodes.has(info.id)) return;
         const parent = this.parentInfo(info);
-        if (!parent || !this.emitted.has(parent.id) || isStyle(parent)) return;
-        if (this.isPlaceholder(parent) && this.frameDoc(parent) !== info) return;
-        if (!visibleUnder(parent, info) || (info.type === 'el' && this.outputTag(info) === null)) return;
-        const nodes = runFor(parent.id, this.nextEmitted(info));
+        const shown = parent && this.emitted.has(parent.id) && !isStyle(parent)
+          && !(this.isPlaceholder(parent) && this.frameDoc(parent) !== info)
+          && visibleUnder(parent, info) && !(info.type === 'el' && this.outputTag(info) === null);
+        if (!shown) {
+          if (follows(info)) scanAfter = info.node; // not emitted: the answer holds past it
+          return;
+        }
+        const nodes = runFor(parent.id, nextEmitted(info));
         nodes.push(this.emit(info, this.maskOf(parent)));
       };
       for (const info of added) addVisible(info);
@@ -1133,6 +1154,24 @@
         return JSON.stringify(s.apply(msg));
       } catch (e) {
         sessions.delete(sid); // half-applied: only a fresh snapshot can fix it
+        throw e;
+      }
+    },
+    // Several batches of one session in one call (a backlog the relay hands over at once):
+    // each applied in order, exactly as by one `mutations` call each, their outputs returned
+    // in order as one JSON array. One bad batch fails the call and drops the session, as above.
+    // Prefixed '1' when some attribute value they emit holds 'data:', else '0' (as snapshot).
+    async mutationsMany(sid, payload) {
+      const msgs = await readPayload(payload);
+      if (!Array.isArray(msgs)) fail('bad mutations group');
+      const s = sessions.get(sid);
+      if (!s) fail('no snapshot for this session');
+      try {
+        s.sawData = false;
+        const out = JSON.stringify(msgs.map((msg) => s.apply(msg)));
+        return (s.sawData ? '1' : '0') + out;
+      } catch (e) {
+        sessions.delete(sid);
         throw e;
       }
     },

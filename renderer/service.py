@@ -8,8 +8,9 @@ calls raise :class:`RendererError` and the relay must ask the visitor for a resy
 ``dom.snapshot``); the pool replaces the page and, if the browser died, relaunches it.
 
 Usage: ``await renderer.snapshot(...)`` once per stream, then ``await renderer.mutations(...)``
-for each batch **in order** (await one before sending the next of the same session), and
-``await renderer.drop(session)`` when the session ends. Never forward a visitor's ``dom.*``
+for each batch **in order** (await one before sending the next of the same session), or
+``await renderer.mutations_many(...)`` for several queued batches at once (one call to the page),
+and ``await renderer.drop(session)`` when the session ends. Never forward a visitor's ``dom.*``
 message to an agent without passing it through here. Nodes go in and come out in the compact
 form (docs/protocol.md, "Nodes"); URLs the tag sent relative to the snapshot's ``url`` come out
 absolute.
@@ -398,20 +399,33 @@ class Renderer:
         Raises RendererError when the session has no live snapshot (never started, dropped,
         its page died) or the batch does not fit the replica; the session is then forgotten.
         """
-        if message.get("type") != "dom.mutations":
-            raise RendererError("not a dom.mutations message", session_id)
+        return (await self.mutations_many(session_id, [message]))[0]
+
+    async def mutations_many(
+        self, session_id: str, messages: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Sanitize several validated ``dom.mutations`` of one session, in order, in one call to
+        the page; returns their ``replica.mutations``, one each, in the same order.
+
+        The same as calling ``mutations`` for each in turn, but a streamed page's backlog costs
+        one round trip to the page instead of one per batch. All or nothing: when any batch
+        does not fit the replica this raises RendererError and the session is forgotten (as
+        ``mutations`` does); the agent gets none of the group, and the relay must resync.
+        """
+        if not messages or any(m.get("type") != "dom.mutations" for m in messages):
+            raise RendererError("not a group of dom.mutations messages", session_id)
         async with self._serving(session_id):
             slot = self._where.get(session_id)
             if slot is None or slot.dead:
                 self._where.pop(session_id, None)
                 raise RendererError("no live snapshot for this session", session_id)
             payload = _encode(
-                {k: message.get(k, []) for k in ("removes", "adds", "attrs", "texts")}
+                [{k: m.get(k, []) for k in ("removes", "adds", "attrs", "texts")} for m in messages]
             )
             try:
                 raw = await self._call(
                     slot,
-                    "([s, p]) => CobrowseRenderer.mutations(s, p)",
+                    "([s, p]) => CobrowseRenderer.mutationsMany(s, p)",
                     [session_id, payload],
                     session_id,
                 )
@@ -420,12 +434,17 @@ class Renderer:
                 if self._where.get(session_id) is slot:
                     del self._where[session_id]
                 raise
-            out = _decode(raw)
-            if any(images.has_data_images(a["nodes"]) for a in out["adds"]) or any(
-                isinstance(v, str) and v.lstrip()[:5].lower() == "data:" for _, _, v in out["attrs"]
-            ):
-                await asyncio.to_thread(_reencode_mutations, out)
-        return {**message, "type": "replica.mutations", **out}
+            # As for a snapshot: "0" spares Python a walk of every added tree (on the event
+            # loop) when no emitted attribute value holds "data:"; "1" is a superset.
+            outs: list[dict[str, Any]] = _decode(raw[1:])
+            if len(outs) != len(messages):
+                raise RendererError("renderer returned the wrong number of batches", session_id)
+            if raw[:1] != "0" and any(_has_data_urls(out) for out in outs):
+                await asyncio.to_thread(_reencode_all, [o for o in outs if _has_data_urls(o)])
+        return [
+            {**message, "type": "replica.mutations", **out}
+            for message, out in zip(messages, outs, strict=True)
+        ]
 
     async def drop(self, session_id: str) -> None:
         """Forget a session's replica (session ended). Unknown sessions are fine."""
@@ -468,6 +487,18 @@ class Renderer:
         )
         doc: list[Any] = json.loads(raw)
         return doc
+
+
+def _has_data_urls(out: dict[str, Any]) -> bool:
+    """Whether a sanitized batch may hold a data: image for ``images`` to re-encode."""
+    return any(images.has_data_images(a["nodes"]) for a in out["adds"]) or any(
+        isinstance(v, str) and v.lstrip()[:5].lower() == "data:" for _, _, v in out["attrs"]
+    )
+
+
+def _reencode_all(outs: list[dict[str, Any]]) -> None:
+    for out in outs:
+        _reencode_mutations(out)
 
 
 def _reencode_mutations(out: dict[str, Any]) -> None:

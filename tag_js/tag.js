@@ -1035,6 +1035,7 @@
   // Streamed in slices: each builds ~SLICE_MS or CHUNK bytes of nodes and sends them in the same
   // task (no long task; the agent sees the top of the page first).
   var SLICE_MS = 10;
+  var SCROLL_MS = 4; // a flush's scroll offset reads (see flush)
   var CHUNK = 256 * 1024;
 
   function shared() { return !!(session && !session.suspended && session.mode === 'shared'); }
@@ -1083,7 +1084,7 @@
     if (!session) return;
     var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
       fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
-      w: null, streaming: false, polls: 0, poll: false, scrollLater: [], moved: new SetCtor(), closed: new SetCtor() };
+      w: null, streaming: false, polls: 0, poll: false, scrollLater: [], scrollAt: 0, moved: new SetCtor(), closed: new SetCtor() };
     if (D.readyState === 'loading') {
       // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
       listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
@@ -1297,12 +1298,17 @@
       if (alive(el) && !inFresh(el, fresh)) attrs.push([ids.get(el), ':shadow', 'closed']);
     });
     c.closed.clear();
+    // Scroll offsets of what the stream sent, SCROLL_MS of reads a frame: a few slices of a big
+    // page are tens of thousands of elements (a task well over 50 ms); the rest waits a frame.
     var scrolled = c.scrollLater;
-    c.scrollLater = [];
-    for (i = 0; i < scrolled.length; i++) {
+    var stop = now() + SCROLL_MS;
+    for (i = c.scrollAt; i < scrolled.length; i++) {
+      if ((i & 127) === 0 && i > c.scrollAt && now() > stop) break;
       var so = scrollOffset(scrolled[i]); // 0,0 for most: cheaper than alive() first
       if (so && alive(scrolled[i])) attrs.push([ids.get(scrolled[i]), ':scroll', so]);
     }
+    if (i < scrolled.length) c.scrollAt = i;
+    else { c.scrollLater = []; c.scrollAt = 0; }
     pollSheets(c, adds, attrs, texts, full);
     if (removes.length || adds.length || attrs.length || texts.length) {
       sendDom('dom.mutations', { adds: adds, removes: removes, attrs: attrs, texts: texts });
@@ -1312,6 +1318,7 @@
     c.scrolls.forEach(function (how, target) { sendScroll(target, how === 2); });
     c.scrolls.clear();
     if (c.sel) { c.sel = false; sendSelection(); }
+    if (c.scrollAt) schedule(c); // offsets left for the next frame
   }
   var FIELD_POLL_BUDGET = 400;
   function pollFields(c, values, full) {
@@ -1777,9 +1784,12 @@
   }
 
   // ------------------------------------------------------------ UI (closed shadow root)
+  // The host is `contain: strict` (its size comes from `inset:0`, never from its content): showing
+  // the frame or hiding the invite need not lay out the page around it (on a 120k-element page
+  // that layout was a 35-55 ms part of the first frame after Accept).
   var CSS_TEXT = [
     ':host{all:initial!important;position:fixed!important;inset:0!important;pointer-events:none!important;' +
-      'z-index:2147483647!important;display:block!important;contain:layout style!important;' +
+      'z-index:2147483647!important;display:block!important;contain:strict!important;' +
       'font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;color:#1d2330!important}',
     '[hidden]{display:none!important}',
     '*{box-sizing:border-box}',

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from relay import core
 from relay.app import RelayServer
+from relay.broker import LocalBroker
+from relay.core import Peer
 from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, Limits, demo_settings
+from renderer.service import RendererError
 
 OWN = "http://testserver"
 
@@ -42,6 +48,30 @@ def receive_until(ws: Any, kind: str, limit: int = 20) -> dict[str, Any]:
         if message["type"] == kind:
             return message
     raise AssertionError(f"no {kind!r} among {limit} messages")
+
+
+def run_async(main: Any) -> Any:
+    """``asyncio.run(main())`` on a thread of its own: pytest-playwright may keep an event loop
+    running on the test's thread (browser tests earlier in the same run)."""
+    import asyncio
+    import threading
+
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as error:  # re-raised on the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the scenario did not finish in 60 s"
+    if errors:
+        raise errors[0]
+    return result[0]
 
 
 def sign_in(client: TestClient) -> None:
@@ -438,14 +468,8 @@ def test_visitors_compress_with_the_full_window_and_the_relay_with_a_small_one()
                 echoed = json.loads(await ws.recv())
             return extensions, {"hello": hello["type"], "chat": echoed["text"]}
 
-    # On a thread of its own: pytest-playwright may keep an event loop on this one.
-    result: list[Any] = []
-    client = threading.Thread(target=lambda: result.append(asyncio.run(visit())))
     try:
-        client.start()
-        client.join(timeout=30)
-        assert result, "the visitor's socket never finished"
-        extensions, seen = result[0]
+        extensions, seen = run_async(visit)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -453,3 +477,121 @@ def test_visitors_compress_with_the_full_window_and_the_relay_with_a_small_one()
     assert "server_max_window_bits=12" in extensions
     assert "client_max_window_bits" not in extensions  # the browser keeps its 15-bit window
     assert seen == {"hello": "hello", "chat": "x" * 4000}
+
+
+# ---------------------------------------------------------------- the render queue
+
+
+class _GatedRenderer:
+    """Stands in for the renderer: records each call's seqs, holds the snapshot until
+    ``gate`` opens (so batches queue up behind it), and refuses any group holding a ``bad``
+    seq as the real one refuses a batch that does not fit the replica."""
+
+    def __init__(self, bad: frozenset[int] = frozenset()) -> None:
+        self.calls: list[list[int]] = []
+        self.gate = asyncio.Event()
+        self.bad = bad
+        self.on_lost: Any = None
+
+    async def snapshot(self, session: str, message: dict[str, Any], policy: Any) -> dict[str, Any]:
+        self.calls.append([message["seq"]])
+        await self.gate.wait()
+        return {**message, "type": "replica.snapshot"}
+
+    async def mutations_many(
+        self, session: str, messages: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        self.calls.append([m["seq"] for m in messages])
+        if any(m["seq"] in self.bad for m in messages):
+            raise RendererError("rejected: unknown node id 99", session)
+        return [{**m, "type": "replica.mutations"} for m in messages]
+
+    async def drop(self, session: str) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+class _RecordingBroker(LocalBroker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def publish(self, peer: Peer, frame: str) -> None:
+        self.sent.append((peer.role, json.loads(frame)))
+
+
+def _queue_server(renderer: _GatedRenderer) -> tuple[RelayServer, _RecordingBroker]:
+    broker = _RecordingBroker()
+    server = RelayServer(
+        replace(demo_settings(), secret_key="test-secret"), renderer=renderer, broker=broker
+    )  # type: ignore[arg-type]
+    # Only what the render worker reads of a session: it exists, its conversation and seq.
+    server.core.sessions["s1"] = SimpleNamespace(  # type: ignore[assignment]
+        id="s1", conversation="c1", next_seq=None
+    )
+    return server, broker
+
+
+def _render(kind: str, seq: int) -> core.Render:
+    body: dict[str, Any] = {"session": "s1", "seq": seq}
+    if kind == "dom.snapshot":
+        body["doc"] = [1, "#document"]
+    else:
+        body.update(removes=[], adds=[], attrs=[], texts=[], loading=True)
+    return core.Render("s1", "demo", core.Peer(core.AGENT, "a1"), core.Message(kind, body))
+
+
+async def _settle(broker: _RecordingBroker, count: int) -> None:
+    for _ in range(1000):
+        if len(broker.sent) >= count:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"only {len(broker.sent)} of {count} messages went out")
+
+
+def test_queued_batches_are_sanitized_in_one_call_and_sent_each_in_order() -> None:
+    renderer = _GatedRenderer()
+    server, broker = _queue_server(renderer)
+
+    async def scenario() -> None:
+        server._enqueue_render(_render("dom.snapshot", 0))
+        await asyncio.sleep(0)  # the worker takes the snapshot and waits on the renderer
+        for seq in range(1, 21):
+            server._enqueue_render(_render("dom.mutations", seq))
+        renderer.gate.set()
+        await _settle(broker, 21)
+
+    run_async(scenario)
+    # The backlog went over in groups of at most RENDER_GROUP, in order.
+    assert renderer.calls == [[0], list(range(1, 17)), list(range(17, 21))]
+    assert [m["type"] for _, m in broker.sent] == ["replica.snapshot"] + ["replica.mutations"] * 20
+    assert [m["seq"] for _, m in broker.sent] == list(range(21))
+    assert {role for role, _ in broker.sent} == {core.AGENT}
+
+
+def test_a_bad_batch_in_a_group_resyncs_and_the_next_snapshot_starts_over() -> None:
+    renderer = _GatedRenderer(bad=frozenset({3}))
+    server, broker = _queue_server(renderer)
+
+    async def scenario() -> None:
+        server._enqueue_render(_render("dom.snapshot", 0))
+        await asyncio.sleep(0)
+        for seq in range(1, 6):
+            server._enqueue_render(_render("dom.mutations", seq))
+        renderer.gate.set()
+        await _settle(broker, 2)  # the snapshot, then the resync
+        server._enqueue_render(_render("dom.snapshot", 10))
+        server._enqueue_render(_render("dom.mutations", 11))
+        await _settle(broker, 4)
+
+    run_async(scenario)
+    assert renderer.calls == [[0], [1, 2, 3, 4, 5], [10], [11]]
+    # Nothing of the failed group reaches the agent; the visitor is asked for a snapshot.
+    assert [(role, m["type"], m.get("seq")) for role, m in broker.sent] == [
+        (core.AGENT, "replica.snapshot", 0),
+        (core.VISITOR, "resync", None),
+        (core.AGENT, "replica.snapshot", 10),
+        (core.AGENT, "replica.mutations", 11),
+    ]

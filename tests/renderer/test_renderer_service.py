@@ -425,6 +425,87 @@ def test_a_batch_that_does_not_fit_forgets_the_session(loop: Loop, renderer: Ren
         _snapshot(loop, renderer, page_doc([10, "p", {}, []], [10, "p", {}, []]))
 
 
+# A stream's backlog: each batch builds on the one before (ids, masking, runs before `next`).
+GROUP_BATCHES: list[dict[str, Any]] = [
+    {"adds": [add(10, [20, "li", {}, []], [21, "li", {}, [[22, "#text", "a"]]])]},
+    {"adds": [add(10, [23, "li", {"class": "secret"}, [[24, "#text", "4242"]]], next_id=20)]},
+    {
+        "adds": [add(21, [25, "script", {}, []], [26, "b", {}, []], [27, "i", {}, []])],
+        "attrs": [[20, "class", "secret"], [20, "onclick", "x()"]],
+    },
+    {"removes": [26], "texts": [[22, "b"]], "attrs": [[23, "class", None]]},
+    {"adds": [add(10, [30, "li", {}, []], next_id=11), add(5, [31, "p", {}, []])]},
+]
+
+
+def _group_doc() -> list[Any]:
+    return page_doc([10, "ul", {}, [[11, "li", {}, []]]])
+
+
+def test_a_group_of_batches_comes_out_as_one_call_each_would(
+    loop: Loop, renderer: Renderer
+) -> None:
+    one_by_one, _ = _snapshot(loop, renderer, _group_doc())
+    grouped, _ = _snapshot(loop, renderer, _group_doc())
+    expected = [
+        loop.run(renderer.mutations(one_by_one, mutations_message(one_by_one, seq, **batch)))
+        for seq, batch in enumerate(GROUP_BATCHES, 1)
+    ]
+    got = loop.run(
+        renderer.mutations_many(
+            grouped,
+            [mutations_message(grouped, seq, **b) for seq, b in enumerate(GROUP_BATCHES, 1)],
+        )
+    )
+    assert [m["seq"] for m in got] == [1, 2, 3, 4, 5]
+    assert all(m["type"] == "replica.mutations" and m["session"] == grouped for m in got)
+    strip = [{k: v for k, v in m.items() if k != "session"} for m in expected]
+    assert [{k: v for k, v in m.items() if k != "session"} for m in got] == strip
+    # The group is applied: the next batch fits the replica it left.
+    after = loop.run(
+        renderer.mutations(
+            grouped, mutations_message(grouped, 6, adds=[add(31, [40, "b", {}, []])])
+        )
+    )
+    assert after["adds"] == [{"parent": 31, "next": None, "nodes": [[40, "b"]]}]
+
+
+def test_a_bad_batch_fails_its_whole_group_and_forgets_the_session(
+    loop: Loop, renderer: Renderer
+) -> None:
+    session, _ = _snapshot(loop, renderer, _group_doc())
+    batches = [
+        mutations_message(session, 1, **GROUP_BATCHES[0]),
+        mutations_message(session, 2, attrs=[[99, "a", "b"]]),  # no node 99
+        mutations_message(session, 3, **GROUP_BATCHES[1]),
+    ]
+    with pytest.raises(RendererError, match="unknown node id 99"):
+        loop.run(renderer.mutations_many(session, batches))
+    with pytest.raises(RendererError):  # resync needed: the replica state is gone
+        loop.run(renderer.mutations(session, mutations_message(session, seq=4)))
+    with pytest.raises(RendererError):  # never an empty or a mixed group
+        loop.run(renderer.mutations_many(session, []))
+
+
+def test_a_long_appended_run_keeps_its_places(loop: Loop, renderer: Renderer) -> None:
+    # Thousands of appended siblings (a streamed page) with dropped ones among them, then a
+    # run placed before one of them in the same batch: every `next` names the right sibling.
+    session, _ = _snapshot(loop, renderer, _group_doc())
+    run = [[100 + 2 * k, "script" if k % 5 == 0 else "li", {}, []] for k in range(2000)]
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session, adds=[add(10, *run), add(10, [50, "li", {}, []], next_id=102)]
+            ),
+        )
+    )
+    kept = [n[0] for n in run if n[1] == "li"]
+    assert [a["next"] for a in out["adds"]] == [None, 102]
+    assert [n[0] for n in explicit_adds(out)[0]["nodes"]] == kept
+    assert explicit_adds(out)[1]["nodes"] == [[50, "li", {}, []]]
+
+
 def test_a_new_snapshot_restarts_the_session(loop: Loop, renderer: Renderer) -> None:
     session, _ = _snapshot(loop, renderer, page_doc([10, "p", {}, []]))
     out = loop.run(

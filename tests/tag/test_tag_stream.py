@@ -154,3 +154,57 @@ def test_a_big_subtree_moved_after_it_streamed_is_sent_whole_again(
     assert batches[0]["removes"] and batches[0].get("loading") is True  # re-sent in slices
     assert len(relay.replica.find(id="big")["children"]) == 400
     assert_same_tree(relay.replica.tree(), page.evaluate(EXPECTED_TREE_JS))
+
+
+def test_scroll_offsets_of_a_big_page_all_reach_the_replica(
+    context: BrowserContext, page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    """Thousands of boxes the page scrolled before the session: each replica box gets its offset.
+
+    The stream leaves scroll reads to the flushes, a few milliseconds of them a frame (reading
+    tens of thousands in one frame is a long task): the rest must follow in later frames.
+    """
+    boxes = "".join(
+        f'<div class="box" data-box="{i}" style="height:20px;overflow:auto">'
+        f'<div style="height:80px">box {i}</div></div>\n'
+        for i in range(4000)
+    )
+    html = (
+        '<!DOCTYPE html><html><head><title>Boxes</title><script src="https://relay.test/tag.js"'
+        f' async></script></head><body><main id="main">{boxes}</main></body></html>'
+    )
+
+    def serve(route: Route) -> None:
+        route.fulfill(
+            status=200,
+            body=html,
+            headers={"content-type": "text/html"},  # the boxes' inline sizes: no CSP here
+        )
+
+    context.route(f"{SITE}/boxes.html", serve)
+    open_page(page, "boxes.html")
+    page.evaluate("""() => document.querySelectorAll('.box').forEach(
+        (b, i) => { b.scrollTop = 1 + i % 50; })""")
+    start_chat(relay, ui)
+    relay.start_session()
+    relay.wait_loaded(timeout=30)
+
+    def offsets() -> dict[str, str | None]:
+        relay.sync()
+        found = {}
+        for node in relay.replica.nodes.values():
+            attrs = node.get("attrs") or {}
+            if "data-box" in attrs:
+                found[attrs["data-box"]] = attrs.get(":scroll")
+        return found
+
+    want = {str(i): f"0,{1 + i % 50}" for i in range(4000)}
+    relay.wait(lambda: offsets() == want, timeout=15)
+
+
+def test_the_ui_host_is_fully_contained(page: Page, relay: FakeRelay) -> None:
+    """Showing the frame or hiding the invite must not lay out the whole page (a long task on a
+    big page): the host's size comes from `inset:0`, and `contain: strict` says so."""
+    open_page(page, "index.html")
+    contain = page.evaluate("() => getComputedStyle(document.querySelector('cobrowse-ui')).contain")
+    assert contain == "strict"
