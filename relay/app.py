@@ -51,6 +51,7 @@ STATIC_DIR = PACKAGE_DIR / "static"
 DEMO_DIR = PACKAGE_DIR / "demo"
 COOKIE = "cobrowse_agent"
 COOKIE_MAX_AGE = 12 * 3600
+DECODE_ON_THREAD_BYTES = 64 * 1024  # frames larger than this are decoded off the event loop
 RENDER_BACKLOG = 512  # queued dom.* messages per session before we resync instead
 # Queued dom.mutations of a session sanitized in one renderer call: each is at most ~256 KB
 # (docs/protocol.md, "Streaming a large page"), so a group stays well inside the renderer's
@@ -451,7 +452,12 @@ class RelayServer:
             try:
                 if not bucket.allow(time.monotonic()):
                     raise ProtocolError("rate_limited", "too many messages; slow down")
-                message = protocol.decode(frame, role)
+                if len(frame) > DECODE_ON_THREAD_BYTES:
+                    # A big snapshot takes a few hundred ms to validate: on a thread, so the
+                    # other sockets' pointers and chat go on meanwhile (this socket waits).
+                    message = await asyncio.to_thread(protocol.decode, frame, role)
+                else:
+                    message = protocol.decode(frame, role)
                 effects = self.core.receive(peer, message, now_ms())
                 errors_in_a_row = 0
             except ProtocolError as error:

@@ -595,3 +595,27 @@ def test_a_bad_batch_in_a_group_resyncs_and_the_next_snapshot_starts_over() -> N
         (core.AGENT, "replica.snapshot", 10),
         (core.AGENT, "replica.mutations", 11),
     ]
+
+
+def test_big_frames_are_checked_off_the_event_loop_with_the_same_answers() -> None:
+    from relay.app import DECODE_ON_THREAD_BYTES
+
+    big = DECODE_ON_THREAD_BYTES + 1000
+    server = RelayServer(replace(demo_settings(), secret_key="test-secret"))
+    with (
+        TestClient(server.app) as client,
+        client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws,
+    ):
+        receive_until(ws, "hello")
+        for frame, code in [
+            (json.dumps({"v": 1, "type": "chat.send", "text": "x" * big}), "invalid"),
+            ("[" * big, "bad_json"),
+            (json.dumps({"v": 1, "type": "session.end", "session": "s", "pad": "x" * big}),
+             "invalid"),
+        ]:  # fmt: skip
+            assert len(frame) > DECODE_ON_THREAD_BYTES
+            ws.send_text(frame)
+            error = receive_until(ws, "error")
+            assert error["code"] == code and error["fault"] == "client"
+        ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "in order"}))
+        assert receive_until(ws, "chat.message")["text"] == "in order"
