@@ -47,6 +47,8 @@ def indentation_of(text: str) -> int | None:
     if rest.strip("\t") == "":
         return -len(rest)
     return None
+
+
 KINDS: Final = frozenset({"#text", "#comment", "#doctype", "#document", "#shadow"})
 
 
@@ -61,14 +63,12 @@ class NodeError(ValueError):
 
 @dataclass(slots=True, eq=False)
 class Item:
-    """One node met by ``walk``, in preorder. ``children`` are still in wire form."""
+    """One node met by ``walk``, in preorder."""
 
     id: int
     name: str
     attrs: dict[str, Any] | None  # elements only ({} when absent)
     text: str | None  # #text and #doctype
-    children: list[Any]  # wire-form children (empty for leaves)
-    start: int  # index of the first child in the node's array
     depth: int  # 1 for a root
     parent: Item | None
     index: int  # where the node sits in its parent's array (its place in the run for a root)
@@ -86,14 +86,65 @@ class Item:
         return (item.where if item else "") + "".join(f"[{i}]" for i in reversed(steps))
 
 
-def _path(parent: Item | None, index: int, where: str) -> str:
-    if parent is None:
-        return where
-    return f"{parent.path}[{index}]"
-
-
 def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+# What _read makes of one wire value: (id or 0, name, attrs, text, the array holding its
+# children, index of the first child), or the grammar's complaint.
+_Read = tuple[int, str, dict[str, Any] | None, str | None, list[Any], int]
+_NO_KIDS: list[Any] = []
+
+
+def _read(value: Any) -> _Read | str:
+    if isinstance(value, str):
+        return 0, "#text", None, value, _NO_KIDS, 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_INDENT:
+            return f"an indentation child must be from -{MAX_INDENT} to {MAX_INDENT}"
+        return 0, "#text", None, indentation(value), _NO_KIDS, 0
+    if not isinstance(value, list) or not value:
+        return "a node is a string or [id?, name, ...]"
+    i, node_id = 0, 0
+    if _is_id(value[0]):
+        node_id, i = value[0], 1
+    elif isinstance(value[0], (int, float)) and not isinstance(value[0], bool):
+        return "node id must be an integer from 1 to 2**53-1"
+    if i >= len(value) or not isinstance(value[i], str):
+        return "a node is a string or [id?, name, ...]"
+    name = value[i]
+    rest = len(value) - i - 1
+    if name in ("#text", "#doctype"):
+        if rest != 1 or not isinstance(value[i + 1], str):
+            return f"{name} must be [id?, {name!r}, string]"
+        return node_id, name, None, value[i + 1], _NO_KIDS, 0
+    if name == "#comment":
+        return (
+            "#comment must be [id?, '#comment']"
+            if rest
+            else (node_id, name, None, None, _NO_KIDS, 0)
+        )
+    if name in ("#document", "#shadow"):
+        return node_id, name, None, None, value, i + 1
+    if name.startswith("#"):
+        return f"unknown node kind {name[:40]!r}"
+    if rest and isinstance(value[i + 1], dict):
+        return node_id, name, value[i + 1], None, value, i + 2
+    return node_id, name, {}, None, value, i + 1
+
+
+def _child_fault(child: Any) -> str | None:
+    """Why ``child`` cannot be a child at all, checked when its parent is read (so the first
+    fault reported is the same in every reader), or None."""
+    if isinstance(child, (str, list)) or (isinstance(child, int) and not isinstance(child, bool)):
+        return None
+    if isinstance(child, dict):
+        return "attributes must directly follow the tag name"
+    return "a child must be a string (text), an integer (indentation) or an array"
+
+
+def _at(parent: Item | None, index: int, root_path: str) -> str:
+    return root_path if parent is None else f"{parent.path}[{index}]"
 
 
 def walk(
@@ -111,82 +162,27 @@ def walk(
     while stack:
         value, depth, parent, index = stack.pop()
         at = where if parent is not None or not run else f"{where}[{index}]"
-        if depth > max_depth:
-            raise NodeError(_path(parent, index, at), f"nested deeper than {max_depth}")
-        start = 0
-        attrs: dict[str, Any] | None = None
-        text: str | None = None
-        kids: list[Any]
-        if isinstance(value, str):
-            node_id, name, text, kids = 0, "#text", value, []
-        elif isinstance(value, int) and not isinstance(value, bool):
-            if abs(value) > MAX_INDENT:
-                raise NodeError(
-                    _path(parent, index, at),
-                    f"an indentation child must be from -{MAX_INDENT} to {MAX_INDENT}",
-                )
-            node_id, name, text, kids = 0, "#text", indentation(value), []
-        elif isinstance(value, list) and value:
-            i = 0
-            node_id = 0
-            if _is_id(value[0]):
-                node_id, i = value[0], 1
-            elif isinstance(value[0], (int, float)) and not isinstance(value[0], bool):
-                raise NodeError(
-                    _path(parent, index, at), "node id must be an integer from 1 to 2**53-1"
-                )
-            if i >= len(value) or not isinstance(value[i], str):
-                raise NodeError(_path(parent, index, at), "a node is a string or [id?, name, ...]")
-            name = value[i]
-            rest = len(value) - i - 1
-            if name in ("#text", "#doctype"):
-                if rest != 1 or not isinstance(value[i + 1], str):
-                    raise NodeError(
-                        _path(parent, index, at), f"{name} must be [id?, {name!r}, string]"
-                    )
-                text = value[i + 1]
-                kids = []
-            elif name == "#comment":
-                if rest:
-                    raise NodeError(_path(parent, index, at), "#comment must be [id?, '#comment']")
-                kids = []
-            elif name in ("#document", "#shadow"):
-                kids, start = value, i + 1
-            elif name.startswith("#"):
-                raise NodeError(_path(parent, index, at), f"unknown node kind {name[:40]!r}")
-            else:
-                start = i + 1
-                if rest and isinstance(value[start], dict):
-                    attrs = value[start]
-                    start += 1
-                else:
-                    attrs = {}
-                kids = value
-        else:
-            raise NodeError(_path(parent, index, at), "a node is a string or [id?, name, ...]")
+        read = _read(value) if depth <= max_depth else f"nested deeper than {max_depth}"
+        if isinstance(read, str):
+            raise NodeError(_at(parent, index, at), read)
+        node_id, name, attrs, text, kids, start = read
         if not node_id:
             if prev is None:
                 raise NodeError(
-                    _path(parent, index, at), "the first node of a tree must carry its id"
+                    _at(parent, index, at),
+                    "the first node of a tree must carry its id",
                 )
             node_id = prev + 1
             if node_id > MAX_ID:
-                raise NodeError(_path(parent, index, at), "node id beyond 2**53-1")
+                raise NodeError(_at(parent, index, at), "node id beyond 2**53-1")
         prev = node_id
-        item = Item(node_id, name, attrs, text, kids, start, depth, parent, index, at)
+        item = Item(node_id, name, attrs, text, depth, parent, index, at)
         yield item
         for k in range(len(kids) - 1, start - 1, -1):
-            child = kids[k]
-            if not isinstance(child, (str, list)):
-                if isinstance(child, dict):
-                    what = "attributes must directly follow the tag name"
-                elif isinstance(child, bool) or not isinstance(child, int):
-                    what = "a child must be a string (text), an integer (indentation) or an array"
-                else:
-                    what = ""
-                if what:
-                    raise NodeError(f"{item.path}[{k}]", what)
-            stack.append((child, depth + 1, item, k))
+            fault = _child_fault(kids[k])
+            if fault:
+                raise NodeError(f"{item.path}[{k}]", fault)
+            stack.append((kids[k], depth + 1, item, k))
 
 
 def expand(node: Any, where: str = "node") -> list[Any]:
