@@ -11,8 +11,9 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import uvicorn
@@ -44,8 +45,36 @@ PAGES = [
 ]
 
 
+T = TypeVar("T")
+
+
+def _on_thread(call: Callable[[], T]) -> T:
+    """``call()`` on a thread of its own: the check runs its own event loop, and
+    pytest-playwright keeps one running on the test's thread once a browser test ran before
+    this module in the same process."""
+    done: list[T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            done.append(call())
+        except BaseException as error:  # re-raised on the test's thread
+            failed.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return done[0]
+
+
 def _run(options: CheckOptions) -> CheckRun:
-    return asyncio.run(run_check(options))
+    return _on_thread(lambda: asyncio.run(run_check(options)))
+
+
+def _main(argv: list[str]) -> int:
+    return _on_thread(lambda: main(argv))
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +296,7 @@ def test_the_demo_site_passes_cleanly(
     demo_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "report"
-    code = main(["check", demo_url, "--crawl", "5", "--idle", "1", "--json", "--out", str(out)])
+    code = _main(["check", demo_url, "--crawl", "5", "--idle", "1", "--json", "--out", str(out)])
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     pages = {p["url"].rsplit("/", 1)[-1]: p for p in data["pages"]}
@@ -292,7 +321,7 @@ def test_the_command_exits_non_zero_and_escapes_the_html_report(
     site: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "report"
-    code = main(
+    code = _main(
         ["check", f"{site}/clean.html", "http://127.0.0.1:1/", "--idle", "0.5", "--out", str(out)]
     )
     captured = capsys.readouterr()
@@ -309,6 +338,6 @@ def test_the_command_exits_non_zero_and_escapes_the_html_report(
 def test_a_command_line_mistake_is_exit_2_without_a_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["check", "http://example.invalid/", "--crawl", "-1"]) == 2
-    assert main(["check", "http://example.invalid/", "--config", "/nonexistent.toml"]) == 2
+    assert _main(["check", "http://example.invalid/", "--crawl", "-1"]) == 2
+    assert _main(["check", "http://example.invalid/", "--config", "/nonexistent.toml"]) == 2
     assert "Traceback" not in capsys.readouterr().err
