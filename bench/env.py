@@ -166,8 +166,7 @@ class Relay:
             [
                 sys.executable,
                 "-m",
-                "relay.cli",
-                "serve",
+                "relay",
                 "--config",
                 str(self.config),
                 "--port",

@@ -32,7 +32,7 @@ from bench.env import (
     connect_visitor,
     now_ms,
 )
-from relay import nodes
+from wire import nodes
 
 THROTTLE = {"offline": False, "latency": 40, "downloadThroughput": -1,
             "uploadThroughput": 1_500_000 / 8}  # fmt: skip
@@ -222,7 +222,7 @@ class VisitorTab:
 
 def walk_cells(message: dict[str, Any], found: dict[int, int]) -> None:
     """Collect {node id: data-cell} from a replica message (snapshot or mutations), reading the
-    compact node form with its implicit ids (``relay.nodes``)."""
+    compact node form with its implicit ids (``wire.nodes``)."""
     runs = [[message["doc"]]] if "doc" in message else [a["nodes"] for a in message.get("adds", [])]
     for run in runs:
         for item in nodes.walk(run, "nodes"):

@@ -10,11 +10,18 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cobrowse_qa.scenario import Scenario, ScenarioError, check_selectors, load
+if TYPE_CHECKING:
+    from cobrowse_qa.scenario import Scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="scenario_command", required=True)
+    _add_run_arguments(commands.add_parser("run", help="validate, run and report scenario files"))
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML)")
     parser.add_argument("--relay", help="URL of a running relay (default: start one)")
     parser.add_argument("--config", help="settings file (TOML) for the relay started here")
@@ -33,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cobrowse_qa.driver import Relay
     from cobrowse_qa.report import write_html, write_junit
+    from cobrowse_qa.scenario import ScenarioError, check_selectors, load
     from cobrowse_qa.scenario import run as run_scenarios
     from renderer.chromium import launch_options
 

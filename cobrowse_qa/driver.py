@@ -73,7 +73,7 @@ class Relay:
 
     def start(self, timeout: float = 30.0) -> Relay:
         env = {"COBROWSE_SECRET_KEY": "cobrowse-qa-secret-key", **os.environ, **self.env}
-        command = [sys.executable, "-m", "relay.cli", "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "relay", "--port", str(self.port)]
         command += ["--log-level", "warning"]
         if self.config is not None:
             command += ["--config", str(self.config)]

@@ -39,8 +39,7 @@ def run_relay(log_dir: Path, *args: str) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "relay.cli",
-            "serve",
+            "relay",
             "--port",
             str(port),
             "--log-level",

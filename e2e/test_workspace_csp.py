@@ -17,7 +17,7 @@ from typing import ClassVar
 import pytest
 from playwright.sync_api import Browser, expect
 
-from relay.nodes import compact
+from wire.nodes import compact
 
 pytestmark = pytest.mark.browser
 

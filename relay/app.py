@@ -34,15 +34,16 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from relay import core, protocol
+from relay import core
 from relay.broker import Broker, LocalBroker, Subscription
-from relay.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
 from relay.passwords import verify_password
 from relay.ratelimit import KeyedLimiter, TokenBucket
 from relay.settings import SELF_ORIGIN, Settings, SettingsError, load_settings
 from relay.store import SqliteStore
 from renderer.service import BrandPolicy, Renderer, RendererError
 from tag_js import built_tag, built_tag_etag
+from wire import protocol
+from wire.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
 
 log = logging.getLogger("cobrowse.relay")
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from relay.errors import ProtocolError
-from relay.protocol import AGENT, MODES, VISITOR, Message, Role
+from wire.errors import ProtocolError
+from wire.protocol import AGENT, MODES, VISITOR, Message, Role
 
 # ---------------------------------------------------------------- permissions as data
 

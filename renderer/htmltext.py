@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from relay import nodes
+from wire import nodes
 
 VOID: Final = frozenset(
     {
@@ -68,7 +68,7 @@ def _attrs(tag: str, attrs: dict[str, str]) -> str:
 
 def to_html(doc: Any) -> str:
     """HTML text for a sanitized ``#document`` (or any) node in the compact form, iteratively
-    (any depth). Raises ``relay.nodes.NodeError`` if ``doc`` breaks the grammar."""
+    (any depth). Raises ``wire.nodes.NodeError`` if ``doc`` breaks the grammar."""
     parts: list[str] = []
     # Stack items: a node with its namespace and parent (ns, tag), or a closing tag string.
     stack: list[tuple[Any, str, str] | str] = [(nodes.expand(doc, "doc"), "html", "")]

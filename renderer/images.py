@@ -66,7 +66,7 @@ def _attribute_objects(nodes: Any) -> Iterator[tuple[list[Any], dict[str, str]]]
     """Every element of a sanitized tree in the compact node form, or of a run of them (an
     add's ``nodes``), that has an attributes object, with that object. In that form an object
     only ever is an element's attributes and an array only ever a node, so no more of the
-    grammar is needed (``relay.nodes``)."""
+    grammar is needed (``wire.nodes``)."""
     stack = [nodes]
     while stack:
         node = stack.pop()

@@ -22,7 +22,7 @@ SVG_NS: Final = "svg"
 MATHML_NS: Final = "math"
 
 # The fixed text that replaces a masked value; the same string the tag uses
-# (relay.protocol.MASK_PLACEHOLDER). Kept here too so the renderer has no import on the relay.
+# (wire.protocol.MASK_PLACEHOLDER). Kept here too so the renderer has no import on the relay.
 MASK_PLACEHOLDER: Final = "\u2022" * 6
 
 

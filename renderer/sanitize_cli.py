@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cobrowse sanitize", description="Print what the agent would receive for a page."
     )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="an HTML file")
     parser.add_argument("--json", action="store_true", help="print the node structure as JSON")
     parser.add_argument(
@@ -43,7 +48,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mask", action="append", default=[], help="a mask selector of the brand (repeatable)"
     )
-    return parser
 
 
 async def _run(html: str, base_url: str | None, brand: BrandPolicy) -> list[Any]:
@@ -59,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse already printed the usage error
         return exc.code if isinstance(exc.code, int) else 2
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
         html = path.read_bytes().decode("utf-8", errors="replace")

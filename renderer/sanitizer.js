@@ -4,9 +4,9 @@
  * same compact node form with the same ids (dropped nodes simply vanish; the node after one
  * carries its id, as the preorder count breaks there).
  *
- * Reads the compact form strictly (docs/protocol.md, "Nodes"; relay/nodes.py is the reference
+ * Reads the compact form strictly (docs/protocol.md, "Nodes"; wire/nodes.py is the reference
  * reader and tests/fixtures/nodes.json the golden cases): grammar, ids, duplicate ids, depth.
- * A message that breaks it is refused whole, with relay/nodes.py's words for the fault.
+ * A message that breaks it is refused whole, with wire/nodes.py's words for the fault.
  *
  * Runs only in the renderer's host page (CSP default-src 'none', every request aborted). The
  * visitor's nodes live in documents made by document.implementation.createHTMLDocument: they
@@ -25,7 +25,7 @@
   };
   const VALID_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
   const DATA_RE = /data:/i;
-  // relay.protocol.Limits.max_depth, counted as relay/nodes.py does (a tree's root is 1).
+  // wire.protocol.Limits.max_depth, counted as wire/nodes.py does (a tree's root is 1).
   const MAX_DEPTH = 1024;
   const NODE_FORM = 'a node is a string or [id?, name, ...]';
   const MAX_INDENT = 1024;
@@ -1101,7 +1101,7 @@
   }
 
   // The raw tree a session's reader built, in the explicit form [id, tag, {attrs}, [children]]
-  // of relay/nodes.py (tests only: the golden cases of tests/fixtures/nodes.json).
+  // of wire/nodes.py (tests only: the golden cases of tests/fixtures/nodes.json).
   function explicitTree(info) {
     switch (info.type) {
       case 'text': return [info.id, '#text', N.data(info.node)];

@@ -462,7 +462,7 @@ class Renderer:
     async def sanitize_html(self, html: str, base_url: str | None, brand: BrandPolicy) -> list[Any]:
         """Parse HTML text inertly (DOMParser, in the sandbox page), sanitize it like a
         snapshot of a page at ``base_url``, and return the sanitized ``#document`` node in the
-        compact form (for ``cobrowse sanitize``; ``relay.nodes.expand`` gives the explicit form)."""
+        compact form (for ``cobrowse sanitize``; ``wire.nodes.expand`` gives the explicit form)."""
         slot = await self._slot_for_new_session()
         brand_json = json.dumps(
             {"origins": list(brand.origins), "mask_selectors": list(brand.mask_selectors)}

@@ -24,10 +24,10 @@ import statistics
 import time
 from typing import Any
 
-from relay.nodes import compact, compact_run
 from renderer import service
 from renderer.policy import BrandPolicy
 from renderer.service import Renderer
+from wire.nodes import compact, compact_run
 
 WORDS = (
     "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt "

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from relay.nodes import compact, compact_run
 from renderer.policy import BrandPolicy
 from renderer.service import Renderer, RendererError
+from wire.nodes import compact, compact_run
 
 WORDS = (
     "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt "

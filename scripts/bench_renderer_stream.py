@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ is not in
 
 from bench import pages
 from bench.env import Relay, agent_cookie, connect_agent, connect_visitor
-from relay.nodes import compact_run, expand
 from renderer.service import Renderer
+from wire.nodes import compact_run, expand
 
 ORIGIN = "http://127.0.0.1:9"
 

@@ -111,7 +111,7 @@ def main() -> int:
     env = {**os.environ, "COBROWSE_SECRET_KEY": "screenshot"}
     env.pop("COBROWSE_DATABASE", None)
     process = subprocess.Popen(  # noqa: S603 - our own command line
-        [sys.executable, "-m", "relay.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "relay", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

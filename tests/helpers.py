@@ -6,8 +6,9 @@ import itertools
 import json
 from typing import Any
 
-from relay import core, protocol
+from relay import core
 from relay.store import SqliteStore
+from wire import protocol
 
 
 class CorePair:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from relay import cli
+from cobrowse_cli import cli
 from relay.passwords import verify_password
 from relay.settings import MEMORY_DATABASE, SettingsError, load_settings
 
@@ -88,7 +88,7 @@ def test_serve_with_a_broken_settings_file_says_why_without_a_traceback(tmp_path
     config = tmp_path / "broken.toml"
     config.write_text("[server]\nport = 'x'\n[[brands]]\nid='a'\n")
     result = subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "relay.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "cobrowse_cli", "serve", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -6,8 +6,8 @@ import pytest
 from helpers import CorePair
 
 from relay import core
-from relay.errors import ProtocolError
-from relay.protocol import AGENT, VISITOR
+from wire.errors import ProtocolError
+from wire.protocol import AGENT, VISITOR
 
 DOC = [1, "#document", ["html", ["body"]]]
 SNAPSHOT = {

@@ -1,4 +1,4 @@
-"""The compact node form's reference reader (relay.nodes) against the golden cases."""
+"""The compact node form's reference reader (wire.nodes) against the golden cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from relay import nodes
+from wire import nodes
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "nodes.json").read_text("utf-8"))
 

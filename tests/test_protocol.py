@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from relay import protocol
-from relay.errors import ProtocolError
+from wire import protocol
+from wire.errors import ProtocolError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "messages"
 

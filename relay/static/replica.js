@@ -91,7 +91,7 @@
   // Whitespace and control characters browsers strip before parsing a URL scheme.
   var URL_JUNK = /[\u0000-\u0020\u007f-\u00a0\u1680\u180e\u2000-\u2029\u205f\u3000\ufeff]/g;
 
-  // Attribute names the relay accepts (relay/protocol.py _ATTR_RE); Chromium's setAttribute
+  // Attribute names the relay accepts (wire/protocol.py _ATTR_RE); Chromium's setAttribute
   // now takes quotes and angle brackets in names, which would be odd in markup-like contexts.
   var ATTR_NAME = /^[^\s"'<>\/=\u0000-\u001f\u007f]{1,256}$/;
 
@@ -230,7 +230,7 @@
 
   /*
    * Read a run of sibling trees in the compact node form (docs/protocol.md, "Nodes"): a
-   * snapshot's [doc] or an add's `nodes`. The reference reader is relay/nodes.py walk(); the
+   * snapshot's [doc] or an add's `nodes`. The reference reader is wire/nodes.py walk(); the
    * golden cases in tests/fixtures/nodes.json keep the two in agreement.
    * Returns {items} or {error}. The whole run is read before anything is built, and refused at
    * its first fault: a malformed tree never leaves half a subtree or misnumbered ids behind.

@@ -18,11 +18,11 @@ from typing import TypeVar
 import pytest
 import uvicorn
 
+from cobrowse_check.model import PageReport
+from cobrowse_check.output import text_report
+from cobrowse_check.runner import CheckOptions, CheckRun, run_check
+from cobrowse_cli.cli import main
 from relay.app import RelayServer
-from relay.check.model import PageReport
-from relay.check.output import text_report
-from relay.check.runner import CheckOptions, CheckRun, run_check
-from relay.cli import main
 from relay.settings import demo_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]

@@ -4,8 +4,8 @@ announced, so the report can tell a marked area from one the agent does not even
 
 from __future__ import annotations
 
-from relay.check.runner import NodeIndex, closed_shadow_areas
-from relay.nodes import compact, compact_run
+from cobrowse_check.runner import NodeIndex, closed_shadow_areas
+from wire.nodes import compact, compact_run
 
 # fmt: off
 SNAPSHOT = {"type": "dom.snapshot", "doc": compact([1, "#document", [

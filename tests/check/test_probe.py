@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from relay.check import rules
-from relay.check.runner import PROBE_JS
+from cobrowse_check import rules
+from cobrowse_check.runner import PROBE_JS
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from cobrowse_cli.cli import main
 from cobrowse_qa.scenario import STEPS, ScenarioError, load, selectors
-from relay.cli import main
 
 E2E = Path(__file__).resolve().parents[2] / "e2e" / "scenarios"
 

@@ -1,6 +1,6 @@
 """Helpers for the renderer tests: a private event loop, message builders, output checks.
 
-Messages carry nodes in the wire's compact form (``relay.nodes``); the tests write trees in
+Messages carry nodes in the wire's compact form (``wire.nodes``); the tests write trees in
 the explicit form ``[id, tag, {attrs}, [children]]`` for readability and convert at the edges:
 ``compact``/``add`` on the way in, ``expand``/``explicit_adds`` on the way out. The output
 checks (``violations``, ``find``, ``ids``, ``kids``) read the explicit form.
@@ -14,10 +14,10 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from relay.nodes import compact as compact  # re-exported for the tests
-from relay.nodes import compact_run, expand_run
-from relay.nodes import expand as expand  # re-exported for the tests
 from renderer.policy import BrandPolicy
+from wire.nodes import compact as compact  # re-exported for the tests
+from wire.nodes import compact_run, expand_run
+from wire.nodes import expand as expand  # re-exported for the tests
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ def add(parent: int, *nodes: list[Any], next_id: int | None = None) -> dict[str,
 
 
 def explicit_adds(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """A ``replica.mutations``'s adds with their runs decoded (``relay.nodes``) to the explicit
+    """A ``replica.mutations``'s adds with their runs decoded (``wire.nodes``) to the explicit
     form; decoding fails if the renderer wrote something the grammar does not allow."""
     return [
         {"parent": a["parent"], "next": a["next"], "nodes": expand_run(a["nodes"])}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from relay.nodes import compact, expand
 from renderer.htmltext import to_html
 from renderer.sanitize_cli import main as cli_main
+from wire.nodes import compact, expand
 
 
 def main(argv: list[str]) -> int:

@@ -29,7 +29,7 @@ CORPUS = json.loads(Path("/work/shared/corpora/dompurify-expect.json").read_text
 HARNESS = "https://harness.test/"
 NO_ORIGINS = BrandPolicy()  # nothing may be fetched: any request at all is a failure
 
-# Builds node trees (explicit form: the renderer's compact output decoded by relay.nodes) into
+# Builds node trees (explicit form: the renderer's compact output decoded by wire.nodes) into
 # live documents with DOM calls, as the agent's replica does (same namespace rule as the
 # protocol), so scripts and handlers WOULD run if present. One iframe per tree; each iframe is
 # an ordinary same-origin document with scripts enabled.

@@ -38,9 +38,9 @@ from renderer_harness import (
 )
 from test_renderer_corpus import Harness, harness  # noqa: F401 - the live-page fixture
 
-from relay.nodes import expand_run
 from renderer.policy import BrandPolicy
 from renderer.service import Renderer, RendererError
+from wire.nodes import expand_run
 
 pytestmark = pytest.mark.browser
 

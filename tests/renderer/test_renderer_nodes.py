@@ -1,10 +1,10 @@
-"""The sanitizer's reader and writer of the compact node form, against relay/nodes.py.
+"""The sanitizer's reader and writer of the compact node form, against wire/nodes.py.
 
 Reader: every golden case of ``tests/fixtures/nodes.json`` read by ``sanitizer.js`` (as a
 snapshot's ``doc`` or an add's ``nodes``) gives the raw tree with the same ids and structure as
 the explicit form there; every invalid case is refused with the reference reader's words; so
 are duplicate ids, depth beyond the relay's limit and malformed adds. Writer: what it sends
-decodes with ``relay.nodes`` to the tree it meant (see also the exact forms in
+decodes with ``wire.nodes`` to the tree it meant (see also the exact forms in
 test_renderer_service.py and the generated trees in test_renderer_properties.py).
 """
 
@@ -29,8 +29,8 @@ from renderer_harness import (
     snapshot_message,
 )
 
-from relay import nodes
 from renderer.service import Renderer, RendererError
+from wire import nodes
 
 pytestmark = pytest.mark.browser
 
@@ -89,7 +89,7 @@ def test_golden_cases_are_what_relay_nodes_says() -> None:
 
 def nested(depth: int, top: str = '[1,"#document",["html",') -> str:
     """JSON text of a #document whose deepest node is at ``depth`` (its root is 1, as
-    relay/nodes.py counts). Text, as Python's json module cannot nest that deep: the relay
+    wire/nodes.py counts). Text, as Python's json module cannot nest that deep: the relay
     refuses such frames (``bad_json``) before they reach the renderer; this checks the
     sanitizer's own limit behind it."""
     chain = depth - 2

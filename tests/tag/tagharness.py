@@ -5,7 +5,7 @@ Pages under ``pages/`` are served at ``https://shop.test/`` (with a strict CSP) 
 so the tests run what browsers run); the visitor socket is answered by
 ``page.route_web_socket``, so each test speaks the relay's side of the protocol as a peer.
 ``Replica`` rebuilds the page from the tag's node stream, checking the protocol's rules as it goes;
-it reads the compact node form with ``relay.nodes``, the reference reader.
+it reads the compact node form with ``wire.nodes``, the reference reader.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, WebSocketRoute
 
-from relay import nodes, protocol
 from tag_js import built_tag
+from wire import nodes, protocol
 
 # What the relay serves at /tag.js (test_tag_build.py checks they are the same bytes).
 TAG = built_tag()

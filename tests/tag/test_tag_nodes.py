@@ -20,7 +20,7 @@ from tagharness import (
 )
 
 from bench.measure import HTML_BYTES_JS
-from relay import nodes
+from wire import nodes
 
 GOLDEN = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "nodes.json").read_text(encoding="utf-8")
@@ -88,7 +88,7 @@ def test_the_stream_of_a_fixture_page_decodes_with_the_reference_reader_and_rebu
     page: Page, relay: FakeRelay, ui: TagUI, name: str
 ) -> None:
     mark, snapshot = _stream(page, relay, ui, name)
-    relay.settle()  # the Replica took every frame through relay.protocol and relay.nodes
+    relay.settle()  # the Replica took every frame through wire.protocol and wire.nodes
     assert_same_tree(relay.replica.tree(), page.evaluate(EXPECTED_TREE_JS))
     dom = [f for f in relay.frames[mark:] if f["type"].startswith("dom.")]
     assert dom[0] is snapshot

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from workspace_fakes import AGENT, ORIGIN, PASSWORD, FakeRelay, FakeSite, add
 
-from relay.nodes import compact
+from wire.nodes import compact
 
 pytestmark = pytest.mark.browser
 
@@ -65,10 +65,10 @@ PAGE_DOC: Any = compact([1, "#document", [
 def check_sent_frames(relay: FakeRelay) -> None:
     """Every frame the workspace sent is one the relay accepts from an agent."""
     try:
-        from relay.protocol import AGENT as AGENT_ROLE
-        from relay.protocol import decode
+        from wire.protocol import AGENT as AGENT_ROLE
+        from wire.protocol import decode
     except ImportError:
-        pytest.skip("relay.protocol is not importable")
+        pytest.skip("wire.protocol is not importable")
     for raw in relay.raw:
         decode(raw, AGENT_ROLE)
 

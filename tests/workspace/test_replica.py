@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page
 from workspace_fakes import BRAND, ORIGIN, FakeSite, add
 
-from relay.nodes import compact
+from wire.nodes import compact
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from test_agent_workspace import CONVERSATIONS, PAGE_DOC, check_sent_frames, open_conversation
 from workspace_fakes import AGENT, FakeRelay, FakeSite
 
-from relay.nodes import compact
+from wire.nodes import compact
 
 pytestmark = pytest.mark.browser
 

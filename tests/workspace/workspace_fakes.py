@@ -1,7 +1,7 @@
 """A fake relay for the agent workspace tests: HTTP over ``page.route``, the socket over
 ``page.route_web_socket``. No server runs; every page is served on the fake origin
 ``http://agent.test`` with the CSP the relay sends. Fixtures using these are in conftest.py.
-Node trees are written in the explicit form and sent compact (``relay.nodes.compact``, ``add``).
+Node trees are written in the explicit form and sent compact (``wire.nodes.compact``, ``add``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from playwright.sync_api import Page, Route, WebSocketRoute
 
-from relay.nodes import compact_run
+from wire.nodes import compact_run
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "relay" / "static"
@@ -50,7 +50,7 @@ def add(parent: int, next_id: int | None, *explicit: list[Any]) -> dict[str, Any
 
 def _protocol_table() -> dict[str, Any] | None:
     try:
-        from relay.protocol import describe
+        from wire.protocol import describe
     except ImportError:  # the relay's table is optional for these tests
         return None
     return describe()

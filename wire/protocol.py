@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from relay import nodes
-from relay.errors import ProtocolError
+from wire import nodes
+from wire.errors import ProtocolError
 
 PROTOCOL_VERSION: Final = 1
 
@@ -225,7 +225,7 @@ def check_nodes(
     *,
     run: bool = True,
 ) -> list[nodes.Item]:
-    """Validate a run of sibling trees in the compact node form (``relay.nodes``): shape, ids,
+    """Validate a run of sibling trees in the compact node form (``wire.nodes``): shape, ids,
     names, attributes and limits. Returns the roots' items (their resolved ids and names).
 
     ``counter`` accumulates the node count across several runs of one message.

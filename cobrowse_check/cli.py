@@ -16,12 +16,10 @@ from urllib.parse import urlsplit
 from relay.settings import Brand, SettingsError, load_settings
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = commands.add_parser(
-        "check",
-        help="run a real co-browse session on pages and report what works",
-        description="Open each page in headless Chromium, co-browse it with a headless agent "
-        "and report every prerequisite, figures, visual fidelity and masking.",
+def add_arguments(check: argparse.ArgumentParser) -> None:
+    check.description = (
+        "Open each page in headless Chromium, co-browse it with a headless agent "
+        "and report every prerequisite, figures, visual fidelity and masking."
     )
     check.add_argument("urls", nargs="+", metavar="URL", help="http(s) pages to check")
     check.add_argument(
@@ -43,8 +41,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from relay.check.output import json_report, text_report, write_html
-    from relay.check.runner import CheckError, CheckOptions, run_check
+    from cobrowse_check.output import json_report, text_report, write_html
+    from cobrowse_check.runner import CheckError, CheckOptions, run_check
 
     if args.crawl < 0 or args.timeout <= 0 or args.idle <= 0:
         print("cobrowse check: --crawl must be >= 0, --timeout and --idle > 0", file=sys.stderr)

@@ -5,7 +5,7 @@ Owns: the grammar of a node tree on the wire (``docs/protocol.md``, "Nodes"). Th
 read by ``renderer/sanitizer.js``, ``relay/static/replica.js`` and the tag's test harness, and
 written by ``tag_js/tag.js`` and the sanitizer; the golden cases in ``tests/fixtures/nodes.json``
 keep all of them in agreement.
-Must not: judge content (tag names, attributes, URLs): that is ``relay.protocol`` (limits,
+Must not: judge content (tag names, attributes, URLs): that is ``wire.protocol`` (limits,
 names) and the renderer (policy). Everything here is iterative, so depth costs no recursion.
 
 Compact form, in short: a text node is a bare string (or, as a child, an integer standing for

@@ -1,7 +1,7 @@
 """What `cobrowse check` finds about one page: findings, figures, fidelity and masking.
 
 Owns: the report's data types, the overall status of a page, and the JSON form.
-Must not: run browsers or format HTML (``relay.check.runner`` and ``relay.check.output`` do).
+Must not: run browsers or format HTML (``cobrowse_check.runner`` and ``cobrowse_check.output`` do).
 """
 
 from __future__ import annotations

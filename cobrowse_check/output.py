@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from relay.check.model import PageReport, summary
-from relay.check.runner import CheckRun
+from cobrowse_check.model import PageReport, summary
+from cobrowse_check.runner import CheckRun
 
 SYMBOL = {"pass": "pass", "warning": "WARN", "fail": "FAIL", "handled": "handled"}
 

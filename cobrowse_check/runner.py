@@ -38,19 +38,19 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from websockets.typing import Origin
 
-from relay import nodes as wire_nodes
-from relay.app import RelayServer
-from relay.check import rules
-from relay.check.bridge import Sent, VisitorBridge
-from relay.check.model import (
+from cobrowse_check import rules
+from cobrowse_check.bridge import Sent, VisitorBridge
+from cobrowse_check.model import (
     FidelityResult,
     Finding,
     MaskedElement,
     PageReport,
 )
+from relay.app import RelayServer
 from relay.passwords import hash_password
 from relay.settings import Agent, Brand, Settings
 from renderer.chromium import launch_options
+from wire import nodes as wire_nodes
 
 PROBE_JS = (Path(__file__).resolve().parent / "probe.js").read_text(encoding="utf-8")
 AGENT_ID = "compat-check"

@@ -1,0 +1,75 @@
+"""Run the relay: ``python -m relay`` and ``cobrowse serve`` (relay, agent workspace, demo site).
+
+Owns: the serve command's options, the start-up message and starting uvicorn with the relay's
+WebSocket protocol. Must not: import tools (the QA harness, the compatibility check): what a
+server process loads is the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, SettingsError, load_settings
+
+HELP = "run the relay, agent workspace and demo site"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8700)")
+    parser.add_argument("--config", help="settings file (TOML); default: the embedded demo")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from relay.app import RelayServer
+    from relay.websocket import CobrowseWebSocketProtocol
+
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as error:
+        print(f"cobrowse: {error}", file=sys.stderr)
+        return 2
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    server = RelayServer(settings, settings_path=args.config)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for display
+    base = f"http://{shown}:{port}"
+    print(f"cobrowse relay on {base}", flush=True)
+    print(f"  agent workspace: {base}/agent", flush=True)
+    stored = (
+        "in memory (set COBROWSE_DATABASE to keep them)"
+        if settings.database == ":memory:"
+        else settings.database
+    )
+    print(f"  conversations:   {stored}", flush=True)
+    if settings.demo:
+        print(f"  demo site:       {base}/demo/", flush=True)
+        if args.config is None:  # a settings file has its own agents
+            print(f"  demo agent sign-in: {DEMO_AGENT_LOGIN} / {DEMO_AGENT_PASSWORD}", flush=True)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            print(
+                "  warning: the demo account is public; use --config for anything but a demo",
+                file=sys.stderr,
+                flush=True,
+            )
+    uvicorn.run(
+        server.app,
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        access_log=False,
+        ws_max_size=settings.limits.visitor_frame_bytes,
+        ws_per_message_deflate=True,
+        ws=CobrowseWebSocketProtocol,
+    )
+    return 0
