@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import pages as P
 from bench import report, rrweb
-from bench.env import ROOT, Chromium, PageServer, Proxy, Relay, sign_in_workspace
+from bench.env import ROOT, BenchRelay, Chromium, PageServer, Proxy, sign_in_workspace
 from bench.measure import Bench
 from tag_js import built_tag
 
@@ -106,8 +106,8 @@ async def run(plan: Plan, out: Path, use_rrweb: bool = True) -> dict[str, Any]:
     html = {spec.name: spec.html() for spec in (*plan.sizes, *P.WORK_PAGES)}
     server = PageServer(html, found)
     await server.start()
-    relay = Relay(cache, server.origin, agents=max(plan.sessions, plan.load_pairs) + 1)
-    await relay.start()
+    relay = BenchRelay(cache, server.origin, agents=max(plan.sessions, plan.load_pairs) + 1)
+    await asyncio.to_thread(relay.start)
     proxy = Proxy(relay.port)
     await proxy.start()
     slow = Proxy(relay.port, up_bps=1_500_000, delay_ms=40)
@@ -245,7 +245,7 @@ async def run(plan: Plan, out: Path, use_rrweb: bool = True) -> dict[str, Any]:
         await chromium.stop()
         await proxy.stop()
         await slow.stop()
-        relay.stop()
+        relay.stop(allow_tracebacks=True)
         server.close()
     log = relay.log_path.read_text(errors="replace").splitlines()
     results["relay_tracebacks"] = [line for line in log if "Traceback" in line]

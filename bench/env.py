@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import socket
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -31,6 +30,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from bench import proxy
 from bench.rrweb import Rrweb, packer_script
+from cobrowse_qa.driver import RelayProcess
 from relay.passwords import hash_password
 from renderer.chromium import launch_options
 
@@ -146,63 +146,20 @@ def settings_toml(page_origin: str, agents: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-class Relay:
-    """`cobrowse serve` as a subprocess on a free loopback port."""
+class BenchRelay(RelayProcess):
+    """The relay (the QA harness's ``RelayProcess``) with the bench's settings: one brand on
+    ``page_origin`` and ``agents`` agents. Start it with ``await asyncio.to_thread(relay.start)``
+    and stop it with ``stop(allow_tracebacks=True)``: the report counts them."""
 
     def __init__(self, workdir: Path, page_origin: str, agents: int) -> None:
-        self.port = free_port()
-        self.config = workdir / "bench-settings.toml"
-        self.config.write_text(settings_toml(page_origin, agents), encoding="utf-8")
-        self.log_path = workdir / "relay.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - our own command line
-            [
-                sys.executable,
-                "-m",
-                "relay",
-                "--config",
-                str(self.config),
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"cobrowse serve did not start:\n{self.log_path.read_text()}")
-            await asyncio.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        config = workdir / "bench-settings.toml"
+        config.write_text(settings_toml(page_origin, agents), encoding="utf-8")
+        super().__init__(workdir, config)
 
     # -- resources of the relay and its renderer's Chromium, read from /proc
 
     def tree(self) -> list[int]:
         """The relay's pid and all its descendants (the renderer's Chromium processes)."""
-        assert self.process
         children: dict[int, list[int]] = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
@@ -210,7 +167,7 @@ class Relay:
                     stat = Path(f"/proc/{entry}/stat").read_text()
                     ppid = int(stat.rsplit(")", 1)[1].split()[1])
                     children.setdefault(ppid, []).append(int(entry))
-        found, todo = [], [self.process.pid]
+        found, todo = [], [self.pid]
         while todo:
             pid = todo.pop()
             found.append(pid)
@@ -229,10 +186,9 @@ class Relay:
 
     def cpu_seconds(self, tree: bool = False) -> float:
         """User + system CPU time of the relay process (and its renderer with ``tree``)."""
-        assert self.process
         ticks = os.sysconf("SC_CLK_TCK")
         total = 0.0
-        for pid in self.tree() if tree else [self.process.pid]:
+        for pid in self.tree() if tree else [self.pid]:
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 total += (int(fields[11]) + int(fields[12])) / ticks
@@ -280,7 +236,7 @@ class Proxy:
 # ---------------------------------------------------------------- protocol-speaking agents
 
 
-def agent_cookie(relay: Relay, index: int) -> str:
+def agent_cookie(relay: BenchRelay, index: int) -> str:
     """Sign ``bench{index}`` in through the real endpoint; returns the Cookie header value.
 
     The relay allows 10 sign-ins a minute per client address, so agents sign in from
@@ -352,7 +308,7 @@ class ProtocolPeer:
         self.task.cancel()
 
 
-async def connect_agent(relay: Relay, cookie: str) -> ProtocolPeer:
+async def connect_agent(relay: BenchRelay, cookie: str) -> ProtocolPeer:
     ws = await websockets.connect(
         f"ws://127.0.0.1:{relay.port}/ws/agent",
         additional_headers={"Cookie": cookie},
@@ -362,7 +318,7 @@ async def connect_agent(relay: Relay, cookie: str) -> ProtocolPeer:
     return ProtocolPeer(ws)
 
 
-async def connect_visitor(relay: Relay, page_origin: str) -> ProtocolPeer:
+async def connect_visitor(relay: BenchRelay, page_origin: str) -> ProtocolPeer:
     ws = await websockets.connect(
         f"ws://127.0.0.1:{relay.port}/ws/visitor",
         origin=page_origin,  # type: ignore[arg-type]
@@ -393,7 +349,7 @@ class Chromium:
             await self._pw.stop()
 
 
-async def sign_in_workspace(page: Page, relay: Relay, index: int = 0) -> None:
+async def sign_in_workspace(page: Page, relay: BenchRelay, index: int = 0) -> None:
     await page.goto(f"{relay.url}/agent")
     await page.get_by_test_id("login-name").fill(f"bench{index}")
     await page.get_by_test_id("login-password").fill(AGENT_PASSWORD)

@@ -23,10 +23,10 @@ import websockets
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page
 
 from bench.env import (
+    BenchRelay,
     PageServer,
     ProtocolPeer,
     Proxy,
-    Relay,
     agent_cookie,
     connect_agent,
     connect_visitor,
@@ -236,7 +236,7 @@ class Bench:
     def __init__(
         self,
         browser: Browser,
-        relay: Relay,
+        relay: BenchRelay,
         proxy: Proxy,
         pages: PageServer,
         workspace: Page,

@@ -38,7 +38,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
-    from cobrowse_qa.driver import Relay
+    from cobrowse_qa.driver import RelayProcess
     from cobrowse_qa.report import write_html, write_junit
     from cobrowse_qa.scenario import ScenarioError, check_selectors, load
     from cobrowse_qa.scenario import run as run_scenarios
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             if args.relay:
                 url = args.relay.rstrip("/")
             else:
-                relay = Relay(Path(tempfile.mkdtemp(prefix="cobrowse-relay-")), args.config)
+                relay = RelayProcess(Path(tempfile.mkdtemp(prefix="cobrowse-relay-")), args.config)
                 url = relay.start().url
                 print(f"relay on {url}", flush=True)
             try:

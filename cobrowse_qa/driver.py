@@ -1,7 +1,7 @@
 """Drive one visitor and one agent through a co-browse session, as people would.
 
-Owns: starting a relay for tests (`Relay`), the visitor's tab (`Visitor`), the agent's
-workspace (`Agent`) and a session between them (`Session`): sign-in, chat, invite, accept,
+Owns: starting a relay for tests (`RelayProcess`), the visitor's tab (`Visitor`), the agent's
+workspace (`Agent`) and a session between them (`CobrowseSession`): sign-in, chat, invite, accept,
 acting in the replica, reading what each side sees, comparing them, ending.
 Must not: change the product's pages to make them testable (the tag's closed-shadow UI is
 driven through `ClosedShadow`, the replica through the workspace's own frame), nor know
@@ -51,8 +51,8 @@ def free_port() -> int:
         return port
 
 
-class Relay:
-    """`cobrowse serve` as a subprocess on a free loopback port.
+class RelayProcess:
+    """The relay (``python -m relay``) as a subprocess on a free loopback port.
 
     Use as a context manager, or call `start()` then `stop()`. `url` is the base URL;
     `stop()` raises if the relay logged a traceback (a server bug a test should not hide).
@@ -71,7 +71,7 @@ class Relay:
         self.log_path = Path(log_dir) / f"relay-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> Relay:
+    def start(self, timeout: float = 30.0) -> RelayProcess:
         env = {"COBROWSE_SECRET_KEY": "cobrowse-qa-secret-key", **os.environ, **self.env}
         command = [sys.executable, "-m", "relay", "--port", str(self.port)]
         command += ["--log-level", "warning"]
@@ -96,6 +96,12 @@ class Relay:
                 raise RuntimeError(f"cobrowse serve did not start:\n{self.log_path.read_text()}")
             time.sleep(0.1)
 
+    @property
+    def pid(self) -> int:
+        """The relay's process id (after ``start()``)."""
+        assert self._process is not None, "start() the relay first"
+        return self._process.pid
+
     def _kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
@@ -105,13 +111,15 @@ class Relay:
                 self._process.kill()
                 self._process.wait()
 
-    def stop(self) -> None:
+    def stop(self, *, allow_tracebacks: bool = False) -> None:
+        """Stop the relay. Raises if it logged a traceback, unless ``allow_tracebacks`` (a
+        benchmark counts them in its report instead)."""
         self._kill()
         log = self.log_path.read_text() if self.log_path.exists() else ""
-        if "Traceback" in log:
+        if "Traceback" in log and not allow_tracebacks:
             raise AssertionError(f"the relay logged tracebacks:\n{log}")
 
-    def __enter__(self) -> Relay:
+    def __enter__(self) -> RelayProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -407,7 +415,7 @@ class Agent:
 
 
 @dataclass
-class Session:
+class CobrowseSession:
     """A visitor and an agent in one co-browse session (after `start_session`)."""
 
     visitor: Visitor
@@ -459,7 +467,7 @@ def start_session(
     mode: str = "shared",
     url: str = "/demo/product.html",
     chat: str | None = None,
-) -> Session:
+) -> CobrowseSession:
     """Bring a visitor and a signed-in agent to an active session in `mode`, on `url`.
 
     The visitor opens `url` and writes in the chat, the agent opens that conversation and
@@ -473,6 +481,6 @@ def start_session(
     agent.invite(mode)
     visitor.accept()
     agent.wait_status("active")
-    session = Session(visitor, agent, mode)
+    session = CobrowseSession(visitor, agent, mode)
     session.wait_in_sync(timeout=15)
     return session

@@ -5,13 +5,13 @@ one of its fixtures: it adds command-line options and, only when ``--cobrowse-ch
 ``COBROWSE_CHROMIUM`` is set, the Chromium that setting picks to pytest-playwright's launch
 arguments. Fixtures (see ``docs/testing.md``, "QA harness"):
 
-- ``cobrowse_server`` (session): a `Relay` on a free loopback port (``.url``), from
+- ``cobrowse_server`` (session): a `RelayProcess` on a free loopback port (``.url``), from
   ``--cobrowse-config FILE`` or the embedded demo; ``--cobrowse-relay URL`` uses a running one;
 - ``cobrowse_visitor`` / ``cobrowse_agent``: a `Visitor` and a signed-in `Agent`, each in its
   own context of pytest-playwright's ``browser``;
 - ``cobrowse_session``: a factory, ``cobrowse_session(mode="shared", url="/demo/product.html")``
-  returning an active `Session` (``wait_in_sync()``, ``fidelity()``, ``end()``, ``.visitor``,
-  ``.agent``).
+  returning an active `CobrowseSession` (``wait_in_sync()``, ``fidelity()``, ``end()``,
+  ``.visitor``, ``.agent``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from cobrowse_qa.driver import (
     DEMO_PASSWORD,
     VISITOR_VIEWPORT,
     Agent,
-    Relay,
-    Session,
+    CobrowseSession,
+    RelayProcess,
     Visitor,
     start_session,
 )
@@ -43,7 +43,9 @@ class _RunningRelay:
 
 
 class SessionFactory(Protocol):
-    def __call__(self, mode: str = "shared", url: str = "/demo/product.html") -> Session: ...
+    def __call__(
+        self, mode: str = "shared", url: str = "/demo/product.html"
+    ) -> CobrowseSession: ...
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,20 +86,20 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def cobrowse_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Relay | _RunningRelay]:
+) -> Iterator[RelayProcess | _RunningRelay]:
     running = request.config.getoption("--cobrowse-relay")
     if running:
         yield _RunningRelay(running)
         return
     config = request.config.getoption("--cobrowse-config")
-    relay = Relay(tmp_path_factory.mktemp("cobrowse-relay"), config)
+    relay = RelayProcess(tmp_path_factory.mktemp("cobrowse-relay"), config)
     relay.start()
     yield relay
     relay.stop()
 
 
 @pytest.fixture
-def cobrowse_visitor(browser: Any, cobrowse_server: Relay) -> Iterator[Visitor]:
+def cobrowse_visitor(browser: Any, cobrowse_server: RelayProcess) -> Iterator[Visitor]:
     context = browser.new_context(viewport=VISITOR_VIEWPORT)
     yield Visitor(context, cobrowse_server.url)
     context.close()
@@ -105,7 +107,7 @@ def cobrowse_visitor(browser: Any, cobrowse_server: Relay) -> Iterator[Visitor]:
 
 @pytest.fixture
 def cobrowse_agent(
-    browser: Any, cobrowse_server: Relay, request: pytest.FixtureRequest
+    browser: Any, cobrowse_server: RelayProcess, request: pytest.FixtureRequest
 ) -> Iterator[Agent]:
     context = browser.new_context(viewport=AGENT_VIEWPORT)
     agent = Agent(context, cobrowse_server.url)
@@ -120,9 +122,9 @@ def cobrowse_agent(
 def cobrowse_session(cobrowse_visitor: Visitor, cobrowse_agent: Agent) -> SessionFactory:
     """``cobrowse_session(mode="shared", url=...)``: the visitor opens `url` (relative to
     the relay), chats, the agent invites in `mode`, the visitor accepts; returns the
-    active, in-sync `Session`. Call it once per test."""
+    active, in-sync `CobrowseSession`. Call it once per test."""
 
-    def factory(mode: str = "shared", url: str = "/demo/product.html") -> Session:
+    def factory(mode: str = "shared", url: str = "/demo/product.html") -> CobrowseSession:
         return start_session(cobrowse_visitor, cobrowse_agent, mode=mode, url=url)
 
     return factory

@@ -41,7 +41,7 @@ from cobrowse_qa.driver import (
     DEMO_PASSWORD,
     MODES,
     Agent,
-    Session,
+    CobrowseSession,
     Visitor,
     dom_differences,
     new_contexts,
@@ -314,8 +314,8 @@ class _Run:
         self.mode = "shared"
 
     @property
-    def session(self) -> Session:
-        return Session(self.visitor, self.agent, self.mode)
+    def session(self) -> CobrowseSession:
+        return CobrowseSession(self.visitor, self.agent, self.mode)
 
     def close(self) -> None:
         """End what the scenario left open (the relay allows an agent one pending invite and

@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ is not installed
 
 from bench import pages
-from bench.env import Relay, agent_cookie, connect_agent, connect_visitor
+from bench.env import BenchRelay, agent_cookie, connect_agent, connect_visitor
 from renderer.service import Renderer
 from wire.nodes import compact_run, expand
 
@@ -83,7 +83,7 @@ async def stream_messages(mb: float, frames: int) -> list[dict[str, Any]]:
 
 
 async def one_run(
-    relay: Relay, cookie: str, messages: list[dict[str, Any]], gap: float
+    relay: BenchRelay, cookie: str, messages: list[dict[str, Any]], gap: float
 ) -> dict[str, float]:
     agent = await connect_agent(relay, cookie)
     visitor = await connect_visitor(relay, ORIGIN)
@@ -139,8 +139,8 @@ async def main() -> None:
     size = sum(len(json.dumps(m, separators=(",", ":"))) for m in messages)
     print(f"{len(messages)} frames, {size / 1e6:.2f} MB, one every {args.gap_ms} ms")
     with tempfile.TemporaryDirectory() as workdir:
-        relay = Relay(Path(workdir), ORIGIN, 1)
-        await relay.start()
+        relay = BenchRelay(Path(workdir), ORIGIN, 1)
+        await asyncio.to_thread(relay.start)
         try:
             cookie = agent_cookie(relay, 0)
             await one_run(relay, cookie, messages, args.gap_ms)  # warm-up
@@ -154,7 +154,7 @@ async def main() -> None:
                     f"({r['replicas']:.0f} replica messages)"
                 )
         finally:
-            relay.stop()
+            relay.stop(allow_tracebacks=True)
     for key in ("sent_ms", "done_ms", "after_ms"):
         print(f"median {key}: {statistics.median(r[key] for r in results):.0f}")
 
