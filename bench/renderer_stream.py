@@ -1,6 +1,6 @@
 """Benchmark: a streamed ~2 MB page through a real relay (``cobrowse serve``) and its renderer.
 
-Usage: .venv/bin/python scripts/bench_renderer_stream.py [--mb 2] [--frames 40] [--gap-ms 24]
+Usage: .venv/bin/python -m bench.renderer_stream [--mb 2] [--frames 40] [--gap-ms 24]
        [--runs 5]
 
 Plays the tag's part without a browser: the page of ``bench.pages.by_bytes`` is parsed into the
@@ -19,13 +19,10 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ is not installed
 
 from bench import pages
 from bench.env import BenchRelay, agent_cookie, connect_agent, connect_visitor

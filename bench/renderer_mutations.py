@@ -1,11 +1,11 @@
 """Benchmark: mutation batches through the renderer, latency and sustained throughput.
 
-Usage: .venv/bin/python scripts/bench_renderer_mutations.py [--batches 600] [--sessions 8]
+Usage: .venv/bin/python -m bench.renderer_mutations [--batches 600] [--sessions 8]
        [--seconds 10] [--kb 200]
 
 1. Latency: one session on a ~``--kb`` KB page gets ``--batches`` realistic batches one after
    another (each: a product card added, sometimes an earlier one removed, 3 classes toggled,
-   3 texts changed; see ``bench_renderer_density.Page.batch``). Reports the time
+   3 texts changed; see ``bench.renderer_density.Page.batch``). Reports the time
    ``Renderer.mutations`` adds per batch: median, p99, max.
 2. Throughput: ``--sessions`` sessions stream batches as fast as the renderer takes them for
    ``--seconds``. Reports batches per second of wall time and per CPU-second consumed by this
@@ -22,8 +22,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench_renderer_density import BRAND, Page, mutations_message, process_tree
-
+from bench.renderer_density import BRAND, Page, mutations_message, process_tree
 from renderer.service import Renderer
 
 

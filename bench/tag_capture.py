@@ -1,6 +1,6 @@
 """Benchmark: the tag streaming a large page in real Chromium (the visitor's main thread).
 
-Usage: .venv/bin/python scripts/bench_tag.py [--page cards|elements|bytes|article] [--size N]
+Usage: .venv/bin/python -m bench.tag_capture [--page cards|elements|bytes|article] [--size N]
        [--runs 3] [--tag tag_js/tag.js]
 
 Serves a page and the real ``tag_js/tag.js`` through Playwright routes, plays the relay on the
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -36,7 +35,6 @@ from typing import Any
 
 from playwright.sync_api import Route, WebSocketRoute, sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import pages
 from bench.measure import HTML_BYTES_JS
 from renderer.chromium import launch_options

@@ -1,6 +1,6 @@
 """Benchmark: how many concurrent sessions one renderer holds, and what each costs in memory.
 
-Usage: .venv/bin/python scripts/bench_renderer_density.py [--sessions 500] [--pages 8]
+Usage: .venv/bin/python -m bench.renderer_density [--sessions 500] [--pages 8]
        [--min-kb 100] [--max-kb 300] [--batches 5] [--crash]
 
 Opens ``--sessions`` sessions on one Renderer, each with its own generated DOM snapshot of
