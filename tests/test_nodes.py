@@ -75,15 +75,19 @@ def test_a_path_names_where_the_fault_is() -> None:
 # Explicit trees with arbitrary ids (increasing in preorder as the tag makes them, or not),
 # indentation-like and other text: compact() then expand() gives the same tree back. Seeded,
 # so a failure names its seed.
-def _tree(rng: random.Random, depth: int = 0) -> list[Any]:
+def _tree(rng: random.Random, depth: int = 0, used: set[int] | None = None) -> list[Any]:
+    used = set() if used is None else used
     node_id = rng.choice([rng.randint(1, 50), rng.randint(1, 2**53 - 1)])
+    while node_id in used:  # ids are unique within a message
+        node_id += 1
+    used.add(node_id)
     if depth > 3 or rng.random() < 0.4:
         text = rng.choice(["", "x", " ", "\n", "\n    ", "\n\t\t", "\n \t", "a\nb"])
         return [node_id, "#text", text]
     attrs = {k: rng.choice(["", "v", "/p/1"]) for k in rng.sample(["class", "id", "href"], 2)}
     if rng.random() < 0.5:
         attrs = {}
-    kids = [_tree(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    kids = [_tree(rng, depth + 1, used) for _ in range(rng.randint(0, 3))]
     return [node_id, rng.choice(["div", "p", "b", "svg"]), attrs, kids]
 
 
@@ -99,7 +103,8 @@ def _sequential(node: list[Any], counter: list[int]) -> list[Any]:
 def test_compact_then_expand_is_the_identity() -> None:
     for seed in range(300):
         rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-        run = [_tree(rng) for _ in range(rng.randint(1, 3))]
+        used: set[int] = set()
+        run = [_tree(rng, 0, used) for _ in range(rng.randint(1, 3))]
         assert nodes.expand_run(nodes.compact_run(run)) == run, f"seed {seed}"
         fresh = [_sequential(root, [0]) for root in run[:1]]
         compact = nodes.compact_run(fresh)

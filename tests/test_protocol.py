@@ -42,7 +42,7 @@ def test_golden_invalid_messages_are_refused_with_their_code(case: dict[str, Any
 
 
 def test_node_limits_are_enforced_without_recursion() -> None:
-    limits = protocol.Limits(max_depth=50, max_nodes=1000)
+    limits = protocol.MessageLimits(max_depth=50, max_nodes=1000)
     deep: list[Any] = ["div"]
     node = deep
     for _ in range(200_000):  # far deeper than Python's recursion allows: the check is iterative
@@ -74,7 +74,7 @@ def _mutations(adds: list[Any]) -> str:
 def test_an_add_carries_a_run_of_siblings_whose_ids_count_on() -> None:
     run = [[20, "li", "one"], ["li", "two"], "\n"]
     message = protocol.decode(_mutations([{"parent": 5, "next": None, "nodes": run}]), "visitor")
-    tops = protocol.check_nodes(message.body["adds"][0]["nodes"], "nodes", protocol.Limits())
+    tops = protocol.check_nodes(message.body["adds"][0]["nodes"], "nodes", protocol.MessageLimits())
     assert [(t.id, t.name) for t in tops] == [(20, "li"), (22, "li"), (24, "#text")]
 
 

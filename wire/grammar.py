@@ -10,6 +10,7 @@ Must not: judge content (which elements or attributes are safe): that is the ren
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -85,3 +86,18 @@ def can_host_shadow(name: str, namespace: str) -> bool:
 def javascript_constants() -> str:
     """The grammar as a JavaScript expression, for the builds that inline it."""
     return json.dumps(dict(GRAMMAR), ensure_ascii=True, separators=(",", ":"))
+
+
+_GRAMMAR_SLOT: Final = "(/*@grammar*/null)"
+
+
+@functools.cache
+def nodes_js() -> str:
+    """``wire/nodes.js`` with the grammar inlined: the text every server of the JavaScript
+    reader sends (the renderer's page, the workspace's ``/static/wire-nodes.js``). Raises
+    ``RuntimeError`` if the file lost its token, rather than serve a reader without data."""
+    source = (PATH.parent / "nodes.js").read_text(encoding="utf-8")
+    if source.count(_GRAMMAR_SLOT) != 1:
+        raise RuntimeError(f"wire/nodes.js must contain {_GRAMMAR_SLOT} exactly once")
+    constants = javascript_constants().replace("</", "<\\/")
+    return source.replace(_GRAMMAR_SLOT, f"({constants})")

@@ -1,10 +1,13 @@
 """The protocol's compact node form: reading it, checking its shape, and (for tools and tests)
 converting it to and from the explicit form.
 
-Owns: the grammar of a node tree on the wire (``docs/protocol.md``, "Nodes"). The same grammar is
-read by ``renderer/sanitizer.js``, ``relay/static/replica.js`` and the tag's test harness, and
-written by ``tag_js/tag.js`` and the sanitizer; the golden cases in ``tests/fixtures/nodes.json``
-keep all of them in agreement.
+Owns: the grammar of a node tree on the wire (``docs/protocol.md``, "Nodes"): its shape, ids,
+the namespace of each element (``wire.grammar.child_namespace``, the one rule) and the
+structural rules (no duplicate id in one message; ``#shadow`` only as the first child of an
+element that can host one; ``#document`` only as a snapshot's root or the single child of an
+``iframe``). Its JavaScript twin is ``wire/nodes.js`` (used by ``renderer/sanitizer.js`` and
+``relay/static/replica.js``), with the same words for every fault; the golden cases in
+``tests/fixtures/nodes.json`` keep all readers and writers in agreement.
 Must not: judge content (tag names, attributes, URLs): that is ``wire.protocol`` (limits,
 names) and the renderer (policy). Everything here is iterative, so depth costs no recursion.
 
@@ -24,10 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-MAX_ID: Final = 2**53 - 1  # ids must stay exact in JavaScript
-MAX_INDENT: Final = 1024  # an indentation child stands for at most 1 + 1024 characters
+from wire import grammar
+
+MAX_ID: Final = grammar.MAX_ID  # ids must stay exact in JavaScript
+MAX_INDENT: Final = grammar.MAX_INDENT  # an indentation child stands for at most 1 + this
 
 
 def indentation(n: int) -> str:
@@ -68,6 +73,7 @@ class Item:
     id: int
     name: str
     attrs: dict[str, Any] | None  # elements only ({} when absent)
+    ns: str | None  # elements: html, svg or math (None: unknown, an add read without its parent)
     text: str | None  # #text and #doctype
     depth: int  # 1 for a root
     parent: Item | None
@@ -147,42 +153,132 @@ def _at(parent: Item | None, index: int, root_path: str) -> str:
     return root_path if parent is None else f"{parent.path}[{index}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """What a run's roots are added under (an add's ``parent``), when the reader knows it:
+    ``ns`` None for a document or shadow root, else the element's name and attributes."""
+
+    ns: str | None
+    name: str
+    attrs: dict[str, Any] | None = None
+
+
+# Where a frame's document may sit: under an HTML iframe (what a visitor sends), or under the
+# placeholder div the renderer makes of a same-origin iframe (what the agent receives).
+Frames = Literal["iframe", "placeholder"]
+SHADOW_PLACE: Final = "a shadow root can only be the first child of an element that can host one"
+DOCUMENT_PLACE: Final = "a document node can only be the snapshot root or an iframe's single child"
+
+
+def _frame_host(parent: Item, frames: Frames) -> bool:
+    if parent.attrs is None or parent.ns not in (grammar.HTML, None):
+        return False
+    if frames == "iframe":
+        return parent.name == "iframe"
+    return parent.name == "div" and parent.attrs.get("data-cobrowse-placeholder") == "iframe"
+
+
+def _placement(
+    name: str, parent: Item | None, index: int, first: int, kids: int, run: bool, ctx: Any
+) -> str | None:
+    """Why a ``#document`` or ``#shadow`` cannot be where it is, or None. ``first``: index of
+    the parent's first child; ``kids``: how many children the parent has; ``ctx``: the run's
+    ``Parent`` (None: unknown), or a ``Frames`` value for documents."""
+    if name == "#document":
+        if parent is None:
+            return "cannot add a document" if run else None
+        if not _frame_host(parent, ctx):
+            return DOCUMENT_PLACE
+        if kids != 1:
+            return "an iframe's document must be its single child"
+        return None
+    if parent is None:
+        if not run:
+            return SHADOW_PLACE
+        if index != 0:
+            return "a shadow root must be the first of an add's nodes"
+        if ctx is not None and (ctx.ns is None or not grammar.can_host_shadow(ctx.name, ctx.ns)):
+            return SHADOW_PLACE
+        return None
+    if parent.attrs is None or (
+        parent.ns is not None and not grammar.can_host_shadow(parent.name, parent.ns)
+    ):
+        return SHADOW_PLACE
+    if index != first:
+        return "a shadow root must be its host's first child"
+    return None
+
+
 def walk(
-    roots: list[Any], where: str, *, max_depth: int = 1024, run: bool = True
+    roots: list[Any],
+    where: str,
+    *,
+    max_depth: int = grammar.MAX_DEPTH,
+    run: bool = True,
+    parent: Parent | None = None,
+    seen: set[int] | None = None,
+    frames: Frames = "iframe",
 ) -> Iterator[Item]:
     """Every node of ``roots`` (a run of sibling trees: an add's ``nodes``, or ``[doc]``) in
-    preorder, with ids resolved. Raises ``NodeError`` at the first fault. ``run=False``: one
-    tree, whose paths start at ``where`` itself rather than ``where[0]``.
+    preorder, with ids resolved and each element's namespace. Raises ``NodeError`` at the first
+    fault. ``run=False``: one tree (a snapshot's ``doc``), whose paths start at ``where`` itself
+    rather than ``where[0]``. ``parent``: what an add's roots go under (unknown by default: the
+    roots' namespaces are then None, and the host of a root ``#shadow`` is not checked).
+    ``seen``: the ids met so far in the same message (a duplicate is refused); pass one set to
+    every run of a message. ``frames``: what may hold a frame's document (see ``Frames``).
 
     The caller may stop early; nothing is built but the ``Item`` of each node."""
     prev: int | None = None
-    stack: list[tuple[Any, int, Item | None, int]] = [
-        (root, 1, None, i) for i, root in reversed(list(enumerate(roots)))
+    ids: set[int] = set() if seen is None else seen
+    # (value, depth, parent item, index, parent's first child index, parent's child count)
+    stack: list[tuple[Any, int, Item | None, int, int, int]] = [
+        (root, 1, None, i, 0, len(roots)) for i, root in reversed(list(enumerate(roots)))
     ]
     while stack:
-        value, depth, parent, index = stack.pop()
-        at = where if parent is not None or not run else f"{where}[{index}]"
+        value, depth, up, index, first, count = stack.pop()
+        at = where if up is not None or not run else f"{where}[{index}]"
         read = _read(value) if depth <= max_depth else f"nested deeper than {max_depth}"
         if isinstance(read, str):
-            raise NodeError(_at(parent, index, at), read)
+            raise NodeError(_at(up, index, at), read)
         node_id, name, attrs, text, kids, start = read
         if not node_id:
             if prev is None:
                 raise NodeError(
-                    _at(parent, index, at),
+                    _at(up, index, at),
                     "the first node of a tree must carry its id",
                 )
             node_id = prev + 1
             if node_id > MAX_ID:
-                raise NodeError(_at(parent, index, at), "node id beyond 2**53-1")
+                raise NodeError(_at(up, index, at), "node id beyond 2**53-1")
         prev = node_id
-        item = Item(node_id, name, attrs, text, depth, parent, index, at)
+        if node_id in ids:
+            raise NodeError(_at(up, index, at), f"duplicate node id {node_id}")
+        ids.add(node_id)
+        ns: str | None = None
+        if attrs is not None:
+            if up is not None:
+                if up.attrs is None:
+                    ns = grammar.child_namespace(None, up.name, None, name)
+                elif up.ns is not None:
+                    ns = grammar.child_namespace(up.ns, up.name, up.attrs, name)
+            elif not run:
+                ns = grammar.child_namespace(None, "", None, name)
+            elif parent is not None:
+                ns = grammar.child_namespace(parent.ns, parent.name, parent.attrs, name)
+        elif name in ("#document", "#shadow"):
+            fault = _placement(
+                name, up, index, first, count, run, parent if name == "#shadow" else frames
+            )
+            if fault:
+                raise NodeError(_at(up, index, at), fault)
+        item = Item(node_id, name, attrs, ns, text, depth, up, index, at)
         yield item
+        kid_count = len(kids) - start
         for k in range(len(kids) - 1, start - 1, -1):
             fault = _child_fault(kids[k])
             if fault:
                 raise NodeError(f"{item.path}[{k}]", fault)
-            stack.append((kids[k], depth + 1, item, k))
+            stack.append((kids[k], depth + 1, item, k, start, kid_count))
 
 
 def expand(node: Any, where: str = "node") -> list[Any]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from wire import nodes
+from wire import grammar, nodes
 from wire.errors import ProtocolError
 
 PROTOCOL_VERSION: Final = 1
@@ -28,16 +28,16 @@ AGENT: Final[Role] = "agent"
 RELAY: Final[Role] = "relay"
 
 MODES: Final = ("view_only", "shared")
-MASK_PLACEHOLDER: Final = "\u2022" * 6
+MASK_PLACEHOLDER: Final = grammar.MASK_PLACEHOLDER
 
 
 @dataclass(frozen=True)
-class Limits:
+class MessageLimits:
     """Structural limits on one message. Breaching one is the sender's error (``invalid``)."""
 
     max_text: int = 4000  # chat message characters
     max_nodes: int = 400_000  # nodes in one snapshot or one mutation batch
-    max_depth: int = 1024  # nesting depth of a node tree
+    max_depth: int = grammar.MAX_DEPTH  # nesting depth of a node tree
     max_attr_name: int = 256
     max_attr_value: int = 2_000_000  # inline data: images and long style attributes exist
     max_string: int = 8_000_000  # one text node (a big inline <style> or JSON blob)
@@ -45,18 +45,14 @@ class Limits:
     max_url: int = 8192
 
 
-DEFAULT_LIMITS: Final = Limits()
+DEFAULT_LIMITS: Final = MessageLimits()
 
 _ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Element names as the tag reports them: localName of HTML, SVG or MathML elements, or
-# custom elements. Anything else (spaces, quotes, angle brackets) is refused outright.
-_TAG_RE: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9._:-]{0,99}$")
-# Attribute names: what setAttribute accepts, minus the characters that would let a name
-# break out of markup. ":"-prefixed names are reserved state entries (see docs/protocol.md).
-_ATTR_RE: Final = re.compile(r"^[^\s\"'<>/=\x00-\x1f\x7f]{1,256}$")
-STATE_ENTRIES: Final = frozenset(
-    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom", ":shadow"}
-)
+# Element names (grammar.ELEMENT_NAME): localName of HTML, SVG or MathML elements, or custom
+# elements; anything else (spaces, quotes, angle brackets) is refused outright. Attribute names
+# (grammar.ATTRIBUTE_NAME): what setAttribute accepts, minus the characters that would let a
+# name break out of markup. ":"-prefixed names are reserved state entries (docs/protocol.md).
+STATE_ENTRIES: Final = grammar.STATE_ENTRIES
 
 
 # ---------------------------------------------------------------- field kinds
@@ -67,7 +63,7 @@ class Kind:
 
     name: str = "any"
 
-    def check(self, value: Any, where: str, limits: Limits) -> Any:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> Any:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
@@ -84,7 +80,7 @@ class Str(Kind):
     min: int = 0
     name: str = "string"
 
-    def check(self, value: Any, where: str, limits: Limits) -> str:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> str:
         if not isinstance(value, str):
             raise _invalid(where, "must be a string")
         if not self.min <= len(value) <= self.max:
@@ -99,7 +95,7 @@ class Str(Kind):
 class ChatText(Kind):
     name: str = "text"
 
-    def check(self, value: Any, where: str, limits: Limits) -> str:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> str:
         text = Str(max=limits.max_text, min=1).check(value, where, limits)
         if not text.strip():
             raise _invalid(where, "must not be blank")
@@ -115,7 +111,7 @@ class Id(Kind):
 
     name: str = "id"
 
-    def check(self, value: Any, where: str, limits: Limits) -> str:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> str:
         if not isinstance(value, str) or not _ID_RE.match(value):
             raise _invalid(where, "must be an id ([A-Za-z0-9_-], 1..64 characters)")
         return value
@@ -127,7 +123,7 @@ class Int(Kind):
     max: int = 2**53 - 1
     name: str = "int"
 
-    def check(self, value: Any, where: str, limits: Limits) -> int:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _invalid(where, "must be an integer")
         if not self.min <= value <= self.max:
@@ -144,7 +140,7 @@ class Num(Kind):
     max: float = 1e9
     name: str = "number"
 
-    def check(self, value: Any, where: str, limits: Limits) -> float:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _invalid(where, "must be a number")
         if not math.isfinite(value) or not self.min <= value <= self.max:
@@ -159,7 +155,7 @@ class Num(Kind):
 class Bool(Kind):
     name: str = "bool"
 
-    def check(self, value: Any, where: str, limits: Limits) -> bool:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> bool:
         if not isinstance(value, bool):
             raise _invalid(where, "must be true or false")
         return value
@@ -170,7 +166,7 @@ class Enum(Kind):
     choices: tuple[str, ...] = ()
     name: str = "enum"
 
-    def check(self, value: Any, where: str, limits: Limits) -> str:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> str:
         if value not in self.choices:
             raise _invalid(where, f"must be one of {', '.join(self.choices)}")
         return str(value)
@@ -183,7 +179,7 @@ class Enum(Kind):
 class Url(Kind):
     name: str = "url"
 
-    def check(self, value: Any, where: str, limits: Limits) -> str:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> str:
         url = Str(max=limits.max_url).check(value, where, limits)
         if not re.match(r"^https?://", url, re.IGNORECASE):
             raise _invalid(where, "must be an http(s) URL")
@@ -194,7 +190,7 @@ class Url(Kind):
 class Viewport(Kind):
     name: str = "viewport"
 
-    def check(self, value: Any, where: str, limits: Limits) -> dict[str, float]:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> dict[str, float]:
         if not isinstance(value, dict) or set(value) != {"w", "h", "dpr"}:
             raise _invalid(where, "must be {w, h, dpr}")
         return {
@@ -210,7 +206,7 @@ class AnyJson(Kind):
 
     name: str = "json"
 
-    def check(self, value: Any, where: str, limits: Limits) -> Any:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> Any:
         return value
 
 
@@ -220,22 +216,29 @@ class AnyJson(Kind):
 def check_nodes(
     roots: Any,
     where: str,
-    limits: Limits,
+    limits: MessageLimits,
     counter: list[int] | None = None,
     *,
     run: bool = True,
+    seen: set[int] | None = None,
+    frames: nodes.Frames = "iframe",
 ) -> list[nodes.Item]:
     """Validate a run of sibling trees in the compact node form (``wire.nodes``): shape, ids,
-    names, attributes and limits. Returns the roots' items (their resolved ids and names).
+    structural rules (duplicate ids, ``#shadow`` and ``#document`` placement), names,
+    attributes and limits. Returns the roots' items (their resolved ids and names).
 
-    ``counter`` accumulates the node count across several runs of one message.
+    ``counter`` accumulates the node count and ``seen`` the ids across several runs of one
+    message (pass the same ones to each); ``frames``: see ``wire.nodes.Frames``.
     """
     count = counter if counter is not None else [0]
     if not isinstance(roots, list) or not roots:
         raise _invalid(where, "must be a non-empty array of nodes")
     tops: list[nodes.Item] = []
     try:
-        for item in nodes.walk(roots, where, max_depth=limits.max_depth, run=run):
+        walker = nodes.walk(
+            roots, where, max_depth=limits.max_depth, run=run, seen=seen, frames=frames
+        )
+        for item in walker:
             count[0] += 1
             if count[0] > limits.max_nodes:
                 raise _invalid(where, f"more than {limits.max_nodes} nodes")
@@ -246,7 +249,7 @@ def check_nodes(
                     raise _invalid(item.path, "text too long")
             elif item.attrs is not None:
                 path = item.path
-                if not _TAG_RE.match(item.name):
+                if not grammar.ELEMENT_NAME.match(item.name):
                     raise _invalid(path, f"bad element name {item.name[:40]!r}")
                 for key, value in item.attrs.items():
                     check_attribute(key, value, path, limits, allow_null=False)
@@ -255,20 +258,17 @@ def check_nodes(
     return tops
 
 
-def check_node(node: Any, where: str, limits: Limits, counter: list[int] | None = None) -> None:
+def check_node(
+    node: Any, where: str, limits: MessageLimits, counter: list[int] | None = None
+) -> None:
     """Validate one tree in the compact node form (see ``check_nodes``)."""
     check_nodes([node], where, limits, counter, run=False)
 
 
-def _check_attributes(attrs: Any, path: str, limits: Limits) -> None:
-    if not isinstance(attrs, dict):
-        raise _invalid(path, "attributes must be an object")
-    for key, value in attrs.items():
-        check_attribute(key, value, path, limits, allow_null=False)
-
-
-def check_attribute(name: Any, value: Any, path: str, limits: Limits, *, allow_null: bool) -> None:
-    if not isinstance(name, str) or not _ATTR_RE.match(name):
+def check_attribute(
+    name: Any, value: Any, path: str, limits: MessageLimits, *, allow_null: bool
+) -> None:
+    if not isinstance(name, str) or not grammar.ATTRIBUTE_NAME.match(name):
         raise _invalid(path, f"bad attribute name {str(name)[:40]!r}")
     if name.startswith(":") and name not in STATE_ENTRIES:
         raise _invalid(path, f"unknown state entry {name!r}")
@@ -282,10 +282,11 @@ def check_attribute(name: Any, value: Any, path: str, limits: Limits, *, allow_n
 
 @dataclass(frozen=True)
 class DocumentNode(Kind):
+    frames: nodes.Frames = "iframe"  # "placeholder": the renderer's output (replica.*)
     name: str = "document"
 
-    def check(self, value: Any, where: str, limits: Limits) -> Any:
-        (top,) = check_nodes([value], where, limits, run=False)
+    def check(self, value: Any, where: str, limits: MessageLimits) -> Any:
+        (top,) = check_nodes([value], where, limits, run=False, frames=self.frames)
         if top.name != "#document":
             raise _invalid(where, "must be a #document node")
         return value
@@ -296,15 +297,17 @@ class Mutations(Kind):
     """One of the four lists of a ``dom.mutations`` batch, named by ``part``."""
 
     part: str = "adds"
+    frames: nodes.Frames = "iframe"  # "placeholder": the renderer's output (replica.*)
     name: str = "mutations"
 
-    def check(self, value: Any, where: str, limits: Limits) -> Any:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> Any:
         if not isinstance(value, list):
             raise _invalid(where, "must be an array")
         if len(value) > limits.max_list:
             raise _invalid(where, f"more than {limits.max_list} entries")
         node_id = Int(1)
         counter = [0]
+        seen: set[int] = set()  # ids of every add of the batch: one node is added once
         for index, entry in enumerate(value):
             at = f"{where}[{index}]"
             if self.part == "removes":
@@ -315,9 +318,9 @@ class Mutations(Kind):
                 node_id.check(entry["parent"], f"{at}.parent", limits)
                 if entry["next"] is not None:
                     node_id.check(entry["next"], f"{at}.next", limits)
-                tops = check_nodes(entry["nodes"], f"{at}.nodes", limits, counter)
-                if any(top.name == "#document" for top in tops):
-                    raise _invalid(f"{at}.nodes", "cannot add a document")
+                check_nodes(
+                    entry["nodes"], f"{at}.nodes", limits, counter, seen=seen, frames=self.frames
+                )
             elif self.part == "attrs":
                 if not isinstance(entry, list) or len(entry) != 3:
                     raise _invalid(at, "must be [id, name, value or null]")
@@ -341,7 +344,7 @@ class Ranges(Kind):
     max: int = 16
     name: str = "ranges"
 
-    def check(self, value: Any, where: str, limits: Limits) -> Any:
+    def check(self, value: Any, where: str, limits: MessageLimits) -> Any:
         if not isinstance(value, list) or len(value) > self.max:
             raise _invalid(where, f"must be an array of at most {self.max} ranges")
         node, offset = Int(1), Int(0, 10_000_000)
@@ -363,7 +366,7 @@ class Ranges(Kind):
 
 
 @dataclass(frozen=True)
-class Spec:
+class MessageSpec:
     """One message type: who may send it and its fields (name -> kind; optional ones apart)."""
 
     senders: frozenset[Role]
@@ -373,9 +376,9 @@ class Spec:
 
 def _spec(
     senders: str, fields: Mapping[str, Kind], optional: Mapping[str, Kind] | None = None
-) -> Spec:
+) -> MessageSpec:
     roles: dict[str, Role] = {"V": VISITOR, "A": AGENT, "R": RELAY}
-    return Spec(frozenset(roles[c] for c in senders), dict(fields), dict(optional or {}))
+    return MessageSpec(frozenset(roles[c] for c in senders), dict(fields), dict(optional or {}))
 
 
 _MODE = Enum(choices=MODES)
@@ -385,7 +388,7 @@ _NODE = Int(1)
 _SEQ = Int(0)
 _AT = Int(0)
 
-MESSAGES: Final[Mapping[str, Spec]] = {
+MESSAGES: Final[Mapping[str, MessageSpec]] = {
     # connection and chat
     "hello": _spec(
         "R",
@@ -487,7 +490,7 @@ MESSAGES: Final[Mapping[str, Spec]] = {
             "url": Url(),
             "title": Str(max=4096),
             "viewport": Viewport(),
-            "doc": DocumentNode(),
+            "doc": DocumentNode(frames="placeholder"),
         },
         {"loading": Bool()},  # true: more of the page follows as dom.mutations adds
     ),
@@ -496,10 +499,10 @@ MESSAGES: Final[Mapping[str, Spec]] = {
         {
             "session": Id(),
             "seq": _SEQ,
-            "adds": Mutations(part="adds"),
-            "removes": Mutations(part="removes"),
-            "attrs": Mutations(part="attrs"),
-            "texts": Mutations(part="texts"),
+            "adds": Mutations(part="adds", frames="placeholder"),
+            "removes": Mutations(part="removes", frames="placeholder"),
+            "attrs": Mutations(part="attrs", frames="placeholder"),
+            "texts": Mutations(part="texts", frames="placeholder"),
         },
         {"loading": Bool()},
     ),
@@ -540,7 +543,7 @@ class Message:
         return encode(self.type, **self.body)
 
 
-def decode(frame: str | bytes, sender: Role, limits: Limits = DEFAULT_LIMITS) -> Message:
+def decode(frame: str | bytes, sender: Role, limits: MessageLimits = DEFAULT_LIMITS) -> Message:
     """Parse and validate one frame received from ``sender``.
 
     Raises ``ProtocolError`` (``bad_json``, ``unknown_type``, ``invalid``, ``forbidden``);
