@@ -1,10 +1,10 @@
 """Benchmark: the tag streaming a large page in real Chromium (the visitor's main thread).
 
 Usage: .venv/bin/python -m bench.tag_capture [--page cards|elements|bytes|article] [--size N]
-       [--runs 3] [--tag tag_js/tag.js]
+       [--runs 3] [--tag FILE]
 
-Serves a page and the real ``tag_js/tag.js`` through Playwright routes, plays the relay on the
-visitor socket, starts a session and prints, per run:
+Serves a page and the real tag (``tag_js.joined_tag()``, unminified) through Playwright routes,
+plays the relay on the visitor socket, starts a session and prints, per run:
 
 - longest task on the page's main thread from the session start until the last chunk was sent
   (PerformanceObserver 'longtask': only tasks over 50 ms are reported; 0 means every task stayed
@@ -38,9 +38,9 @@ from playwright.sync_api import Route, WebSocketRoute, sync_playwright
 from bench import pages
 from bench.measure import HTML_BYTES_JS
 from renderer.chromium import launch_options
+from tag_js import joined_tag
 
 ROOT = Path(__file__).resolve().parents[1]
-TAG = ROOT / "tag_js" / "tag.js"
 SITE = "https://shop.test"
 TAG_SCRIPT = '<script src="https://relay.test/tag.js" async></script>'
 
@@ -92,7 +92,7 @@ def page_html(kind: str, size: int | None) -> str:
     return html.replace("__SCRIPTS__", TAG_SCRIPT).replace("__RUN__", "0")
 
 
-def run_once(browser: Any, html: str, tag: Path) -> dict[str, Any]:
+def run_once(browser: Any, html: str, tag: Path | None) -> dict[str, Any]:
     context = browser.new_context()
     page = context.new_page()
     frames: list[tuple[float, str]] = []
@@ -113,7 +113,9 @@ def run_once(browser: Any, html: str, tag: Path) -> dict[str, Any]:
     context.route(
         "https://relay.test/tag.js",
         lambda r: r.fulfill(
-            status=200, body=tag.read_bytes(), headers={"content-type": "text/javascript"}
+            status=200,
+            body=tag.read_bytes() if tag else joined_tag(),
+            headers={"content-type": "text/javascript"},
         ),
     )
     context.route_web_socket("wss://relay.test/ws/visitor**", on_ws)
@@ -193,7 +195,7 @@ def main() -> None:
     parser.add_argument("--page", choices=kinds, default="cards")
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tag", type=Path, default=TAG, help="the tag source to serve")
+    parser.add_argument("--tag", type=Path, help="a tag file to serve instead of tag_js's")
     args = parser.parse_args()
     html = page_html(args.page, args.size)
     results = []

@@ -7,7 +7,7 @@
  * patched built-ins), or return any field value (masked or not). The one exception is asked
  * for explicitly: with arg.canary set, it types a distinct canary into every masked text field
  * (the checker then looks for it on the wire) and returns [[canary, field], ...] as `filled`.
- * The masking rules mirror tag_js/tag.js ("masking (policy as data)"); the wire is checked too.
+ * The masking rules mirror tag_js/src/masking.js; the wire is checked too.
  */
 (arg) => {
   const D = document;

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tag_js import built_tag
+
 PAGES = Path(__file__).resolve().parent / "pages"
-TAG = Path(__file__).resolve().parents[2] / "tag_js" / "tag.js"
 TYPES = {
     ".html": "text/html",
     ".css": "text/css",
@@ -49,7 +50,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         port = self.server.server_address[1]
         if path == "/tag.js":
-            self._send(200, TAG.read_bytes(), "text/javascript")
+            self._send(200, built_tag(), "text/javascript")
         elif path == "/slow.html":
             time.sleep(8)  # never finishes within the test's --timeout
             with contextlib.suppress(OSError):  # the browser gave up long ago
