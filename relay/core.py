@@ -1,10 +1,14 @@
 """The relay's session logic as a pure state machine: events in, effects out.
 
-Owns: conversations, invites, sessions, modes and who may send what (``PERMISSIONS``).
-Must not: touch sockets, asyncio, the clock, a random source or the renderer. The adapter
-(``relay.app``) hands in validated ``Message``s with the time and carries out the returned
-effects in order: ``Send`` through the broker, ``Render`` through the renderer (which then
-sends the sanitized ``replica.*`` message to the session's agent), ``DropReplica``.
+Owns: conversations, invites, sessions, modes, who may send what and what each message does
+(``DISPATCH``, one table at the end of this file), and who receives what, rendered replicas
+included (``replica_rendered``). Must not: touch sockets, asyncio, the clock, a random source
+or the renderer; nothing outside it reads its tables (ask it a question instead).
+
+The adapters (``relay.sockets``, ``relay.replicas``, ``relay.http``) hand in validated
+``Message``s with the time and carry out the returned effects in order (``relay.effects``):
+``Send`` through the broker, ``Render`` through the render pipeline (whose result comes back
+through ``replica_rendered``), ``DropReplica``.
 
 It never sees a session's content beyond passing it on: DOM messages go to ``Render``
 untouched and are not kept. Conversations and chat live in an injected ``ConversationStore``
@@ -24,57 +28,13 @@ from wire.protocol import AGENT, MODES, VISITOR, Message, Role
 
 # ---------------------------------------------------------------- permissions as data
 
+# Who may send a message type: role -> the session modes in which it is allowed, or None when
+# it does not need a session. A role missing from a message's rule is refused (deny by default).
+Modes = frozenset[str] | None
+
 IN_ANY_SESSION: Final = frozenset(MODES)
 SHARED_ONLY: Final = frozenset({"shared"})
 NO_SESSION: Final = None
-
-# (role, message type) -> the session modes in which it is allowed, or None when it does not
-# need a session. A pair missing from this table is forbidden (deny by default).
-PERMISSIONS: Final[Mapping[tuple[Role, str], frozenset[str] | None]] = {
-    (VISITOR, "chat.send"): NO_SESSION,
-    (VISITOR, "invite.accept"): NO_SESSION,
-    (VISITOR, "invite.decline"): NO_SESSION,
-    (VISITOR, "session.end"): IN_ANY_SESSION,
-    (VISITOR, "dom.snapshot"): IN_ANY_SESSION,
-    (VISITOR, "dom.mutations"): IN_ANY_SESSION,
-    (VISITOR, "pointer"): IN_ANY_SESSION,
-    (VISITOR, "scroll"): IN_ANY_SESSION,
-    (VISITOR, "highlight"): IN_ANY_SESSION,
-    (VISITOR, "click"): IN_ANY_SESSION,
-    (VISITOR, "viewport"): IN_ANY_SESSION,
-    (VISITOR, "selection"): IN_ANY_SESSION,
-    (AGENT, "chat.send"): NO_SESSION,
-    (AGENT, "conversation.open"): NO_SESSION,
-    (AGENT, "conversation.close"): NO_SESSION,
-    (AGENT, "invite.send"): NO_SESSION,
-    (AGENT, "invite.cancel"): NO_SESSION,
-    (AGENT, "session.end"): IN_ANY_SESSION,
-    # Asking the visitor for shared control only makes sense in a view only session.
-    (AGENT, "session.upgrade"): frozenset({"view_only"}),
-    # View only: pointer, highlight and scroll; shared adds clicks, typing and navigation.
-    (AGENT, "pointer"): IN_ANY_SESSION,
-    (AGENT, "scroll"): IN_ANY_SESSION,
-    (AGENT, "highlight"): IN_ANY_SESSION,
-    (AGENT, "selection"): IN_ANY_SESSION,  # co-highlighting of text, both ways, both modes
-    (AGENT, "act.click"): SHARED_ONLY,
-    (AGENT, "act.input"): SHARED_ONLY,
-    (AGENT, "act.navigate"): SHARED_ONLY,
-}
-
-# Presence messages passed from one side to the other as they are (already validated).
-_FORWARDED: Final = frozenset(
-    {
-        "pointer",
-        "scroll",
-        "highlight",
-        "click",
-        "viewport",
-        "selection",
-        "act.click",
-        "act.input",
-        "act.navigate",
-    }
-)
 
 MAX_HISTORY: Final = 500  # chat messages sent with chat.history
 MAX_TRANSCRIPT: Final = 100_000  # chat messages in one transcript export
@@ -100,13 +60,28 @@ class Send:
 
 
 @dataclass(frozen=True)
+class BrandRules:
+    """What the core knows of a brand: its mask selectors, and the origins its replicas may
+    load from (``"self"``: the visitor's page), which it passes on in ``Render``."""
+
+    id: str
+    mask_selectors: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Render:
-    """Sanitize a visitor's ``dom.*`` message and send the ``replica.*`` result to ``agent``."""
+    """Sanitize a visitor's ``dom.*`` message, then hand each ``replica.*`` result to
+    ``RelayCore.replica_rendered``, which says who receives it.
+
+    Carries what the render policy needs, so the pipeline never reads the core's tables: the
+    brand's rules and the origin of the visitor's page (``"self"`` in the brand's origins).
+    """
 
     session: str
-    brand: str
-    agent: Peer
     message: Message
+    brand: BrandRules
+    page_origin: str
 
 
 @dataclass(frozen=True)
@@ -125,12 +100,6 @@ class AgentAccount:
     id: str
     name: str
     brands: frozenset[str]
-
-
-@dataclass(frozen=True)
-class BrandRules:
-    id: str
-    mask_selectors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -223,7 +192,7 @@ class CoreSettings:
     visitor_grace_ms: int = 60_000
 
 
-class Relay:
+class RelayCore:
     """Conversations, invites and sessions. Call ``receive``/``tick``/``*_connected``; apply
     the returned effects in order."""
 
@@ -237,39 +206,44 @@ class Relay:
         new_token: Callable[[], str],
         settings: CoreSettings = CoreSettings(),
     ) -> None:
-        self.agents: dict[str, AgentAccount] = {agent.id: agent for agent in agents}
-        self.brands: dict[str, BrandRules] = {brand.id: brand for brand in brands}
-        self.settings = settings
+        self._agents: dict[str, AgentAccount] = {agent.id: agent for agent in agents}
+        self._brands: dict[str, BrandRules] = {brand.id: brand for brand in brands}
+        self._settings = settings
         self._new_id = new_id
         self._new_token = new_token
-        self.store = store
-        self.invites: dict[str, Invite] = {}
-        self.sessions: dict[str, Session] = {}
-        self.visitors_online: dict[str, int] = {}  # conversation id -> open sockets
+        self._store = store
+        self._invites: dict[str, Invite] = {}
+        self._sessions: dict[str, Session] = {}
+        self._visitors_online: dict[str, int] = {}  # conversation id -> open sockets
+        # conversation id -> the origin of the visitor's page, for its replica's policy
+        self._page_origins: dict[str, str] = {}
 
     # ------------------------------------------------------------ connections
 
     def visitor_connected(
-        self, brand: str, token: str | None, now: int
+        self, brand: str, token: str | None, now: int, *, page_origin: str = ""
     ) -> tuple[Peer, list[Effect]]:
-        """A visitor socket opened for ``brand``. Returns the visitor's address and effects.
+        """A visitor socket opened for ``brand`` from a page of ``page_origin``. Returns the
+        visitor's address and effects. Call ``visitor_disconnected`` when it closes.
 
         An unknown token (or one of another brand) starts a new conversation: a token only
-        ever grants its own conversation.
+        ever grants its own conversation. The page's origin stands for ``"self"`` in the
+        brand's allowed origins when its replica is rendered (``Render.page_origin``).
         """
-        if brand not in self.brands:
+        if brand not in self._brands:
             raise ProtocolError("forbidden", f"unknown brand {brand!r}")
-        found = self.store.by_token(token_hash(token)) if token else None
+        found = self._store.by_token(token_hash(token)) if token else None
         # A closed conversation is over: the same tab starts a new one.
         resumed = found is not None and found.brand == brand and not found.closed
         if not resumed or found is None or token is None:
             token = self._new_token()
             found = Conversation(self._new_id(), brand, now, last_at=now)
-            self.store.create(found, token_hash(token))
+            self._store.create(found, token_hash(token))
         conversation = found
         conversation_id = conversation.id
         visitor = Peer(VISITOR, conversation_id)
-        self.visitors_online[conversation_id] = self.visitors_online.get(conversation_id, 0) + 1
+        self._visitors_online[conversation_id] = self._visitors_online.get(conversation_id, 0) + 1
+        self._page_origins[conversation_id] = page_origin
         session = self._session_of_conversation(conversation_id)
         hello: dict[str, Any] = {
             "conversation": conversation_id,
@@ -297,18 +271,19 @@ class Relay:
         return visitor, effects
 
     def visitor_disconnected(self, visitor: Peer, now: int) -> list[Effect]:
-        left = self.visitors_online.get(visitor.id, 1) - 1
+        left = self._visitors_online.get(visitor.id, 1) - 1
         if left > 0:
-            self.visitors_online[visitor.id] = left
+            self._visitors_online[visitor.id] = left
             return []
-        self.visitors_online.pop(visitor.id, None)
+        self._visitors_online.pop(visitor.id, None)
+        self._page_origins.pop(visitor.id, None)
         session = self._session_of_conversation(visitor.id)
         if session is not None:
             session.visitor_left_at = now
         return []
 
     def agent_connected(self, agent_id: str) -> tuple[Peer, list[Effect]]:
-        account = self.agents.get(agent_id)
+        account = self._agents.get(agent_id)
         if account is None:
             raise ProtocolError("forbidden", "unknown agent")
         agent = Peer(AGENT, agent_id)
@@ -321,9 +296,9 @@ class Relay:
             effects.append(
                 Send(agent, "session.started", self._session_body(session, for_visitor=False))
             )
-            effects.extend(self._resync(session, "agent reconnected"))
+            effects.append(self._resync(session, "agent reconnected"))
         # After session.started, so that a pending upgrade finds its session on the agent's side.
-        for invite in self.invites.values():
+        for invite in self._invites.values():
             if invite.agent == agent_id:
                 effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
         return agent, effects
@@ -339,20 +314,20 @@ class Relay:
         the new list and sends a fresh snapshot); a session or invite whose agent lost the
         account or the brand, or whose brand is gone, ends (``by: relay``).
         """
-        old = self.brands
-        self.agents = {agent.id: agent for agent in agents}
-        self.brands = {brand.id: brand for brand in brands}
+        old = self._brands
+        self._agents = {agent.id: agent for agent in agents}
+        self._brands = {brand.id: brand for brand in brands}
         effects: list[Effect] = []
-        for invite in list(self.invites.values()):
-            conversation = self.store.get(invite.conversation)
+        for invite in list(self._invites.values()):
+            conversation = self._store.get(invite.conversation)
             brand = conversation.brand if conversation else ""
             if not self._may_serve(invite.agent, brand):
                 effects.extend(self._close_invite(invite, "cancelled"))
-        for session in list(self.sessions.values()):
+        for session in list(self._sessions.values()):
             if not self._may_serve(session.agent, session.brand):
                 effects.extend(self._end(session, "relay", "the agent's account changed"))
                 continue
-            selectors = self.brands[session.brand].mask_selectors
+            selectors = self._brands[session.brand].mask_selectors
             before = old.get(session.brand)
             if before is None or before.mask_selectors != selectors:
                 body = {"session": session.id, "mask_selectors": list(selectors)}
@@ -360,8 +335,8 @@ class Relay:
         return effects
 
     def _may_serve(self, agent_id: str, brand: str) -> bool:
-        account = self.agents.get(agent_id)
-        return account is not None and brand in self.brands and brand in account.brands
+        account = self._agents.get(agent_id)
+        return account is not None and brand in self._brands and brand in account.brands
 
     # ------------------------------------------------------------ messages
 
@@ -370,17 +345,17 @@ class Relay:
 
         Raises ``ProtocolError`` when the sender may not send it now; nothing changed then.
         """
-        if sender.role == AGENT and sender.id not in self.agents:
+        if sender.role == AGENT and sender.id not in self._agents:
             # The settings file dropped this account while its socket was open.
             raise ProtocolError(
                 "forbidden", "this agent account no longer exists", ref=message.type
             )
-        key = (sender.role, message.type)
-        if key not in PERMISSIONS:
+        rule = DISPATCH.get(message.type)
+        if rule is None or sender.role not in rule.allowed:
             raise ProtocolError(
                 "forbidden", f"a {sender.role} may not send {message.type!r}", ref=message.type
             )
-        modes = PERMISSIONS[key]
+        modes = rule.allowed[sender.role]
         session: Session | None = None
         if modes is not None:
             session = self._own_session(sender, message)
@@ -390,21 +365,16 @@ class Relay:
                     f"{message.type!r} is not allowed in {session.mode.replace('_', ' ')} mode",
                     ref=message.type,
                 )
-        handler = getattr(self, "_on_" + message.type.replace(".", "_"), None)
-        if handler is not None:
-            effects: list[Effect] = handler(sender, message.body, now, session)
-            return effects
-        assert session is not None and message.type in _FORWARDED
-        return [Send(self._other_side(sender, session), message.type, message.body)]
+        return rule.handle(self, sender, message, now, session)
 
     def tick(self, now: int) -> list[Effect]:
         """Expire invites and end sessions whose visitor has been gone too long."""
         effects: list[Effect] = []
-        for invite in [i for i in self.invites.values() if i.expires_at <= now]:
+        for invite in [i for i in self._invites.values() if i.expires_at <= now]:
             effects.extend(self._close_invite(invite, "expired"))
-        for session in list(self.sessions.values()):
+        for session in list(self._sessions.values()):
             left = session.visitor_left_at
-            if left is not None and now - left >= self.settings.visitor_grace_ms:
+            if left is not None and now - left >= self._settings.visitor_grace_ms:
                 effects.extend(self._end(session, "relay", "the visitor left"))
         return effects
 
@@ -416,27 +386,38 @@ class Relay:
         Only chat is in it: invitations and CoBrowse sessions are never stored. Raises
         ``ProtocolError("not_found")`` for an unknown agent or a conversation of another brand.
         """
-        if agent_id not in self.agents:
+        if agent_id not in self._agents:
             raise ProtocolError("not_found", "no such conversation")
         conversation = self._agent_conversation(Peer(AGENT, agent_id), conversation_id)
-        return conversation, self.store.messages(conversation.id, MAX_TRANSCRIPT)
+        return conversation, self._store.messages(conversation.id, MAX_TRANSCRIPT)
 
-    def replica_failed(self, session_id: str) -> list[Effect]:
+    def replica_rendered(self, session_id: str, kind: str, body: dict[str, Any]) -> list[Send]:
+        """The render pipeline sanitized one ``dom.*`` message of ``Render(session_id)`` into
+        ``kind`` (``replica.snapshot`` or ``replica.mutations``): it goes to the session's
+        agent, or nowhere when the session ended while it was rendering."""
+        session = self._sessions.get(session_id)
+        return [Send(Peer(AGENT, session.agent), kind, body)] if session else []
+
+    def replica_failed(self, session_id: str) -> list[Send]:
         """The renderer lost this session's replica: ask the visitor for a fresh snapshot."""
-        session = self.sessions.get(session_id)
-        return self._resync(session, "renderer restarted") if session else []
+        session = self._sessions.get(session_id)
+        return [self._resync(session, "renderer restarted")] if session else []
+
+    def active_sessions(self) -> int:
+        """How many CoBrowse sessions are running (for health checks)."""
+        return len(self._sessions)
 
     # ------------------------------------------------------------ handlers
 
     def _on_chat_send(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
         if sender.role == VISITOR:
             conversation = self._conversation(sender.id)
             name = "Visitor"
         else:
-            conversation = self._agent_conversation(sender, body.get("conversation"))
-            name = self.agents[sender.id].name
+            conversation = self._agent_conversation(sender, message.body.get("conversation"))
+            name = self._agents[sender.id].name
         if conversation.closed:
             raise ProtocolError(
                 "conflict",
@@ -445,19 +426,19 @@ class Relay:
             )
         if sender.role == VISITOR:
             conversation.unread += 1
-            conversation.title = conversation.title or body["text"].strip()[:80]
-        entry = ChatEntry(conversation.id, sender.role, name, body["text"], now)
+            conversation.title = conversation.title or message.body["text"].strip()[:80]
+        entry = ChatEntry(conversation.id, sender.role, name, message.body["text"], now)
         effects = self._say(conversation, entry)
         if sender.role == VISITOR:
             effects.extend(self._conversation_lists(conversation.brand))
         return effects
 
     def _on_conversation_open(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
-        conversation = self._agent_conversation(sender, body["conversation"])
+        conversation = self._agent_conversation(sender, message.body["conversation"])
         conversation.unread = 0
-        self.store.save(conversation)
+        self._store.save(conversation)
         effects: list[Effect] = [Send(sender, "chat.history", self._history(conversation.id))]
         invite = self._pending_invite_of_conversation(conversation.id)
         if invite is not None and invite.agent == sender.id:
@@ -465,10 +446,10 @@ class Relay:
         return effects
 
     def _on_conversation_close(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
         """End the conversation: its invite and session end too; the visitor is told."""
-        conversation = self._agent_conversation(sender, body["conversation"])
+        conversation = self._agent_conversation(sender, message.body["conversation"])
         if conversation.closed:
             raise ProtocolError(
                 "conflict", "this conversation has already ended", ref="conversation.close"
@@ -481,7 +462,7 @@ class Relay:
         if session is not None:
             effects.extend(self._end(session, sender.role, "the conversation ended"))
         conversation.closed_at = now
-        name = self.agents[sender.id].name
+        name = self._agents[sender.id].name
         entry = ChatEntry(conversation.id, "system", name, f"{name} ended the conversation.", now)
         effects.extend(self._say(conversation, entry))
         effects.append(
@@ -495,12 +476,12 @@ class Relay:
         return effects
 
     def _on_invite_send(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
-        conversation = self._agent_conversation(sender, body["conversation"])
+        conversation = self._agent_conversation(sender, message.body["conversation"])
         if conversation.closed:
             raise ProtocolError("conflict", "this conversation has ended", ref="invite.send")
-        if any(i.agent == sender.id for i in self.invites.values()):
+        if any(i.agent == sender.id for i in self._invites.values()):
             raise ProtocolError(
                 "conflict",
                 "you already have a pending CoBrowse invite; cancel it or wait for the answer",
@@ -524,21 +505,21 @@ class Relay:
             self._new_id(),
             conversation.id,
             sender.id,
-            body["mode"],
-            now + self.settings.invite_ttl_ms,
+            message.body["mode"],
+            now + self._settings.invite_ttl_ms,
         )
-        self.invites[invite.id] = invite
+        self._invites[invite.id] = invite
         return [
             Send(sender, "invite.state", self._invite_body(invite, "pending")),
             self._offer(invite),
         ]
 
     def _on_session_upgrade(
-        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+        self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         """Ask the visitor again, for shared mode: an invite that upgrades ``session``."""
         assert session is not None
-        if any(i.agent == sender.id for i in self.invites.values()):
+        if any(i.agent == sender.id for i in self._invites.values()):
             raise ProtocolError(
                 "conflict",
                 "you already have a pending CoBrowse invite; cancel it or wait for the answer",
@@ -549,27 +530,27 @@ class Relay:
             session.conversation,
             sender.id,
             "shared",
-            now + self.settings.invite_ttl_ms,
+            now + self._settings.invite_ttl_ms,
             upgrades=session.id,
         )
-        self.invites[invite.id] = invite
+        self._invites[invite.id] = invite
         return [
             Send(sender, "invite.state", self._invite_body(invite, "pending")),
             self._offer(invite),
         ]
 
     def _on_invite_cancel(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
-        invite = self.invites.get(body["invite"])
+        invite = self._invites.get(message.body["invite"])
         if invite is None or invite.agent != sender.id:
             raise ProtocolError("not_found", "no such pending invite", ref="invite.cancel")
         return self._close_invite(invite, "cancelled")
 
     def _on_invite_accept(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
-        invite = self._visitor_invite(sender, body["invite"], "invite.accept")
+        invite = self._visitor_invite(sender, message.body["invite"], "invite.accept")
         if invite.upgrades is not None:
             return self._upgrade(invite)
         if (
@@ -583,13 +564,13 @@ class Relay:
         session = Session(
             self._new_id(), invite.conversation, invite.agent, invite.mode, conversation.brand
         )
-        self.sessions[session.id] = session
+        self._sessions[session.id] = session
         return effects + self._announce(session)
 
     def _upgrade(self, invite: Invite) -> list[Effect]:
         """The visitor accepted shared mode for a running session: both sides hear its new
         mode as a repeated ``session.started`` (same session id)."""
-        session = self.sessions.get(invite.upgrades or "")
+        session = self._sessions.get(invite.upgrades or "")
         if session is None:  # ended meanwhile; _end cancels such invites, kept as a guard
             raise ProtocolError("not_found", "this invite is no longer valid", ref="invite.accept")
         effects = self._close_invite(invite, "accepted")
@@ -611,39 +592,41 @@ class Relay:
         ]
 
     def _on_invite_decline(
-        self, sender: Peer, body: dict[str, Any], now: int, _s: Session | None
+        self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
-        invite = self._visitor_invite(sender, body["invite"], "invite.decline")
+        invite = self._visitor_invite(sender, message.body["invite"], "invite.decline")
         return self._close_invite(invite, "declined")
 
     def _on_session_end(
-        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+        self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         assert session is not None
         return self._end(session, sender.role, f"ended by the {sender.role}")
 
     def _on_dom_snapshot(
-        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+        self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         assert session is not None
-        session.next_seq = body["seq"] + 1
-        return [self._render(session, Message("dom.snapshot", body))]
+        session.next_seq = message.body["seq"] + 1
+        return [self._render(session, message)]
 
     def _on_dom_mutations(
-        self, sender: Peer, body: dict[str, Any], now: int, session: Session | None
+        self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         assert session is not None
         if session.next_seq is None:
             raise ProtocolError("out_of_order", "mutations before a snapshot", ref="dom.mutations")
-        if body["seq"] != session.next_seq:
-            return self._resync(session, f"expected seq {session.next_seq}, got {body['seq']}")
+        if message.body["seq"] != session.next_seq:
+            return [
+                self._resync(session, f"expected seq {session.next_seq}, got {message.body['seq']}")
+            ]
         session.next_seq += 1
-        return [self._render(session, Message("dom.mutations", body))]
+        return [self._render(session, message)]
 
     # ------------------------------------------------------------ helpers
 
     def _own_session(self, sender: Peer, message: Message) -> Session:
-        session = self.sessions.get(message.body.get("session", ""))
+        session = self._sessions.get(message.body.get("session", ""))
         if session is None or not self._is_party(sender, session):
             raise ProtocolError("not_found", "no such active session for you", ref=message.type)
         return session
@@ -661,32 +644,37 @@ class Relay:
         return Peer(VISITOR, session.conversation)
 
     def _render(self, session: Session, message: Message) -> Render:
-        return Render(session.id, session.brand, Peer(AGENT, session.agent), message)
+        page_origin = self._page_origins.get(session.conversation, "")
+        return Render(session.id, message, self._brands[session.brand], page_origin)
 
-    def _resync(self, session: Session, reason: str) -> list[Effect]:
+    def _forward(
+        self, sender: Peer, message: Message, now: int, session: Session | None
+    ) -> list[Effect]:
+        """Presence and remote actions: passed to the other side as they are (validated)."""
+        assert session is not None
+        return [Send(self._other_side(sender, session), message.type, message.body)]
+
+    def _resync(self, session: Session, reason: str) -> Send:
         session.next_seq = None
-        return [
-            Send(
-                Peer(VISITOR, session.conversation),
-                "resync",
-                {"session": session.id, "reason": reason},
-            )
-        ]
+        body = {"session": session.id, "reason": reason}
+        return Send(Peer(VISITOR, session.conversation), "resync", body)
 
     def _agent_conversation(self, agent: Peer, conversation_id: Any) -> Conversation:
-        conversation = self.store.get(conversation_id) if isinstance(conversation_id, str) else None
-        if conversation is None or conversation.brand not in self.agents[agent.id].brands:
+        conversation = (
+            self._store.get(conversation_id) if isinstance(conversation_id, str) else None
+        )
+        if conversation is None or conversation.brand not in self._agents[agent.id].brands:
             raise ProtocolError("not_found", "no such conversation")
         return conversation
 
     def _visitor_invite(self, visitor: Peer, invite_id: str, ref: str) -> Invite:
-        invite = self.invites.get(invite_id)
+        invite = self._invites.get(invite_id)
         if invite is None or invite.conversation != visitor.id:
             raise ProtocolError("not_found", "this invite is no longer valid", ref=ref)
         return invite
 
     def _close_invite(self, invite: Invite, state: str) -> list[Effect]:
-        del self.invites[invite.id]
+        del self._invites[invite.id]
         body = self._invite_body(invite, state)
         return [
             Send(Peer(AGENT, invite.agent), "invite.state", body),
@@ -695,9 +683,9 @@ class Relay:
 
     def _end(self, session: Session, by: str, reason: str) -> list[Effect]:
         effects: list[Effect] = []
-        for invite in [i for i in self.invites.values() if i.upgrades == session.id]:
+        for invite in [i for i in self._invites.values() if i.upgrades == session.id]:
             effects.extend(self._close_invite(invite, "cancelled"))
-        del self.sessions[session.id]
+        del self._sessions[session.id]
         body = {"session": session.id, "by": by, "reason": reason}
         effects.append(Send(Peer(AGENT, session.agent), "session.ended", body))
         effects.append(Send(Peer(VISITOR, session.conversation), "session.ended", body))
@@ -707,7 +695,7 @@ class Relay:
     def _offer(self, invite: Invite) -> Send:
         body: dict[str, Any] = {
             "invite": invite.id,
-            "agent": self.agents[invite.agent].name,
+            "agent": self._agents[invite.agent].name,
             "mode": invite.mode,
             "expires_at": invite.expires_at,
         }
@@ -734,27 +722,27 @@ class Relay:
             "session": session.id,
             "conversation": session.conversation,
             "mode": session.mode,
-            "agent": self.agents[session.agent].name,
+            "agent": self._agents[session.agent].name,
         }
         if for_visitor:
-            body["mask_selectors"] = list(self.brands[session.brand].mask_selectors)
+            body["mask_selectors"] = list(self._brands[session.brand].mask_selectors)
         return body
 
     def _pending_invite_of_conversation(self, conversation_id: str) -> Invite | None:
-        return next((i for i in self.invites.values() if i.conversation == conversation_id), None)
+        return next((i for i in self._invites.values() if i.conversation == conversation_id), None)
 
     def _session_of_conversation(self, conversation_id: str) -> Session | None:
-        return next((s for s in self.sessions.values() if s.conversation == conversation_id), None)
+        return next((s for s in self._sessions.values() if s.conversation == conversation_id), None)
 
     def _session_of_agent(self, agent_id: str) -> Session | None:
-        return next((s for s in self.sessions.values() if s.agent == agent_id), None)
+        return next((s for s in self._sessions.values() if s.agent == agent_id), None)
 
     def _brand_agents(self, brand: str) -> list[Peer]:
-        return [Peer(AGENT, a.id) for a in self.agents.values() if brand in a.brands]
+        return [Peer(AGENT, a.id) for a in self._agents.values() if brand in a.brands]
 
     def _listing(self, account: AgentAccount) -> list[dict[str, Any]]:
         listing = []
-        for conversation in self.store.listing(account.brands, MAX_CONVERSATIONS_LISTED):
+        for conversation in self._store.listing(account.brands, MAX_CONVERSATIONS_LISTED):
             state = (
                 "cobrowsing"
                 if self._session_of_conversation(conversation.id)
@@ -773,20 +761,20 @@ class Relay:
         return listing
 
     def _conversation(self, conversation_id: str) -> Conversation:
-        conversation = self.store.get(conversation_id)
+        conversation = self._store.get(conversation_id)
         if conversation is None:  # a visitor's own id always exists; kept as a guard
             raise ProtocolError("not_found", "no such conversation")
         return conversation
 
     def _history(self, conversation_id: str) -> dict[str, Any]:
-        entries = self.store.messages(conversation_id, MAX_HISTORY)
+        entries = self._store.messages(conversation_id, MAX_HISTORY)
         return {"conversation": conversation_id, "messages": [e.body() for e in entries]}
 
     def _say(self, conversation: Conversation, entry: ChatEntry) -> list[Effect]:
         """Store a chat entry and send it to the visitor and the brand's agents."""
-        self.store.add_message(entry)
+        self._store.add_message(entry)
         conversation.last_at = entry.at
-        self.store.save(conversation)
+        self._store.save(conversation)
         body = entry.body()
         effects: list[Effect] = [Send(Peer(VISITOR, conversation.id), "chat.message", body)]
         effects.extend(
@@ -797,6 +785,57 @@ class Relay:
     def _conversation_lists(self, brand: str) -> list[Effect]:
         return [
             Send(Peer(AGENT, a.id), "conversation.list", {"conversations": self._listing(a)})
-            for a in self.agents.values()
+            for a in self._agents.values()
             if brand in a.brands
         ]
+
+
+# ---------------------------------------------------------------- dispatch: one table
+
+Handler = Callable[[RelayCore, Peer, Message, int, Session | None], list[Effect]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What the core does with one message type (``handle``) and who may send it (``allowed``:
+    role -> the session modes in which it is allowed, or ``NO_SESSION``). A role not named is
+    refused: deny by default, as h11's one transition table."""
+
+    handle: Handler
+    allowed: Mapping[Role, Modes]
+
+
+_V, _A = VISITOR, AGENT
+_ON = RelayCore
+
+# Every message the protocol lets a visitor or an agent send (``wire.protocol.MESSAGES``) is
+# allowed here or refused on purpose in ``REFUSED``: ``tests/test_core.py`` fails on one that
+# is neither, so a new message type cannot be dropped by the core unnoticed.
+DISPATCH: Final[Mapping[str, Rule]] = {
+    "chat.send": Rule(_ON._on_chat_send, {_V: NO_SESSION, _A: NO_SESSION}),
+    "conversation.open": Rule(_ON._on_conversation_open, {_A: NO_SESSION}),
+    "conversation.close": Rule(_ON._on_conversation_close, {_A: NO_SESSION}),
+    "invite.send": Rule(_ON._on_invite_send, {_A: NO_SESSION}),
+    "invite.cancel": Rule(_ON._on_invite_cancel, {_A: NO_SESSION}),
+    "invite.accept": Rule(_ON._on_invite_accept, {_V: NO_SESSION}),
+    "invite.decline": Rule(_ON._on_invite_decline, {_V: NO_SESSION}),
+    "session.end": Rule(_ON._on_session_end, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}),
+    # Asking the visitor for shared control only makes sense in a view only session.
+    "session.upgrade": Rule(_ON._on_session_upgrade, {_A: frozenset({"view_only"})}),
+    "dom.snapshot": Rule(_ON._on_dom_snapshot, {_V: IN_ANY_SESSION}),
+    "dom.mutations": Rule(_ON._on_dom_mutations, {_V: IN_ANY_SESSION}),
+    # Presence, passed to the other side as it is. View only: pointer, highlight and scroll.
+    "pointer": Rule(_ON._forward, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}),
+    "scroll": Rule(_ON._forward, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}),
+    "highlight": Rule(_ON._forward, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}),
+    "selection": Rule(_ON._forward, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}),  # both ways
+    "click": Rule(_ON._forward, {_V: IN_ANY_SESSION}),
+    "viewport": Rule(_ON._forward, {_V: IN_ANY_SESSION}),
+    # Shared mode adds clicks, typing and navigation by the agent.
+    "act.click": Rule(_ON._forward, {_A: SHARED_ONLY}),
+    "act.input": Rule(_ON._forward, {_A: SHARED_ONLY}),
+    "act.navigate": Rule(_ON._forward, {_A: SHARED_ONLY}),
+}
+
+# (role, message type) pairs the protocol lets a client send but the core refuses on purpose.
+REFUSED: Final[frozenset[tuple[Role, str]]] = frozenset()

@@ -38,7 +38,10 @@ class Brand:
 
 
 @dataclass(frozen=True)
-class Agent:
+class AgentLogin:
+    """An agent's sign-in as the settings file has it; the core knows only its
+    ``relay.core.AgentAccount`` (no password hash)."""
+
     id: str
     name: str
     password_hash: str
@@ -46,8 +49,9 @@ class Agent:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Transport limits of the sockets (frame bytes) and rate limits (messages per second)."""
+class ServerLimits:
+    """The server's own limits: socket frame bytes, message rates (messages per second),
+    sign-in attempts. The limits of one message's content are ``wire.protocol.MessageLimits``."""
 
     visitor_frame_bytes: int = 16 * 1024 * 1024  # a chunk of a large DOM snapshot
     agent_frame_bytes: int = 256 * 1024
@@ -69,8 +73,8 @@ class Settings:
     chromium: str = "auto"
     secure_cookies: bool = False  # set true behind HTTPS
     brands: tuple[Brand, ...] = ()
-    agents: tuple[Agent, ...] = ()
-    limits: Limits = Limits()
+    agents: tuple[AgentLogin, ...] = ()
+    limits: ServerLimits = ServerLimits()
     demo: bool = False  # serve /demo/ (the embedded demo brand site)
     # Conversations (SQLite): a file path, or ":memory:" (the embedded demo, tests).
     database: str = MEMORY_DATABASE
@@ -80,7 +84,9 @@ def demo_settings() -> Settings:
     """The embedded default: one demo brand served by the relay itself, one demo agent."""
     return Settings(
         brands=(Brand("demo", "Demo Travel", (SELF_ORIGIN,), (".cobrowse-demo-secret",)),),
-        agents=(Agent(DEMO_AGENT_LOGIN, "Alex", hash_password(DEMO_AGENT_PASSWORD), ("demo",)),),
+        agents=(
+            AgentLogin(DEMO_AGENT_LOGIN, "Alex", hash_password(DEMO_AGENT_PASSWORD), ("demo",)),
+        ),
         demo=True,
     )
 
@@ -212,14 +218,14 @@ def _brand(table: dict[str, Any], index: int) -> Brand:
     )
 
 
-def _agent(table: dict[str, Any], index: int) -> Agent:
+def _agent(table: dict[str, Any], index: int) -> AgentLogin:
     where = f"agents[{index}]"
     password_hash = _required(table, "password_hash", where)
     if not password_hash.startswith("scrypt$"):
         raise SettingsError(
             f"{where}.password_hash must be an scrypt hash (use `cobrowse agent add`)"
         )
-    return Agent(
+    return AgentLogin(
         _required(table, "id", where),
         str(table.get("name", table["id"])),
         password_hash,

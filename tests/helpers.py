@@ -20,13 +20,19 @@ class CorePair:
         counter = itertools.count(1)
         self.store = SqliteStore()  # a real SQLite database, in memory
         self.now = 1_000_000
-        self.core = core.Relay(
-            [
-                core.AgentAccount("alex", "Alex", frozenset({"demo"})),
-                core.AgentAccount("sam", "Sam", frozenset({"demo"})),
-                core.AgentAccount("olga", "Olga", frozenset({"other"})),
-            ],
-            [core.BrandRules("demo", mask_selectors), core.BrandRules("other")],
+        # The accounts and brand rules the core started with (to build a changed set from).
+        self.agents = [
+            core.AgentAccount("alex", "Alex", frozenset({"demo"})),
+            core.AgentAccount("sam", "Sam", frozenset({"demo"})),
+            core.AgentAccount("olga", "Olga", frozenset({"other"})),
+        ]
+        self.brands = [
+            core.BrandRules("demo", mask_selectors, ("self", "https://cdn.example")),
+            core.BrandRules("other"),
+        ]
+        self.core = core.RelayCore(
+            self.agents,
+            self.brands,
             store=self.store,
             new_id=lambda: f"id{next(counter)}",
             new_token=lambda: f"token{next(counter)}",
@@ -35,7 +41,9 @@ class CorePair:
         self.inbox: dict[core.Peer, list[dict[str, Any]]] = {}
         self.renders: list[core.Render] = []
         self.dropped: list[str] = []
-        self.visitor, effects = self.core.visitor_connected("demo", None, self.now)
+        self.visitor, effects = self.core.visitor_connected(
+            "demo", None, self.now, page_origin="https://shop.example"
+        )
         self.apply(effects)
         self.agent, effects = self.core.agent_connected("alex")
         self.apply(effects)

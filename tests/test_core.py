@@ -6,6 +6,7 @@ import pytest
 from helpers import CorePair
 
 from relay import core
+from wire import protocol
 from wire.errors import ProtocolError
 from wire.protocol import AGENT, VISITOR
 
@@ -141,12 +142,11 @@ def test_shared_mode_forwards_agent_actions_to_the_visitor() -> None:
 
 def test_messages_for_another_session_are_refused() -> None:
     pair = CorePair()
-    pair.start_session("shared")
+    session = pair.start_session("shared")
     with pytest.raises(ProtocolError) as refused:
         pair.send(pair.agent, "pointer", session="someone-elses", id=1, x=0.1, y=0.1)
     assert refused.value.code == "not_found"
     stranger, _ = pair.core.visitor_connected("demo", None, pair.now)
-    session = next(iter(pair.core.sessions))
     with pytest.raises(ProtocolError):
         pair.send(stranger, "dom.snapshot", session=session, **SNAPSHOT)
 
@@ -185,7 +185,7 @@ def test_dom_stream_goes_to_the_renderer_in_order_and_a_gap_asks_for_resync() ->
         texts=[],
     )
     assert [r.message.type for r in pair.renders] == ["dom.snapshot", "dom.mutations"]
-    assert all(r.agent.id == "alex" for r in pair.renders)
+    assert all(r.session == session for r in pair.renders)
     pair.send(
         pair.visitor,
         "dom.mutations",
@@ -255,10 +255,90 @@ def test_an_agent_reconnecting_mid_session_gets_the_session_and_a_fresh_replica(
 
 
 def test_permission_table_denies_by_default() -> None:
-    roles = {VISITOR, AGENT}
-    assert {role for role, _ in core.PERMISSIONS} <= roles
-    assert (VISITOR, "act.click") not in core.PERMISSIONS
-    assert core.PERMISSIONS[(AGENT, "act.navigate")] == frozenset({"shared"})
+    assert {role for rule in core.DISPATCH.values() for role in rule.allowed} <= {VISITOR, AGENT}
+    assert VISITOR not in core.DISPATCH["act.click"].allowed
+    assert core.DISPATCH["act.navigate"].allowed[AGENT] == frozenset({"shared"})
+
+
+def test_every_message_a_client_may_send_is_handled_or_refused_on_purpose() -> None:
+    sendable = {
+        (role, kind)
+        for kind, spec in protocol.MESSAGES.items()
+        for role in spec.senders
+        if role in (VISITOR, AGENT)
+    }
+    allowed = {(role, kind) for kind, rule in core.DISPATCH.items() for role in rule.allowed}
+    assert sendable - allowed - core.REFUSED == set(), "neither handled nor refused on purpose"
+    # Nor does the table allow what the protocol never lets that role send.
+    assert allowed - sendable == set()
+    assert allowed & core.REFUSED == set()
+
+
+def test_a_message_type_without_a_rule_is_refused_by_the_core() -> None:
+    pair = CorePair()
+    session = pair.start_session("shared")
+    # A message the wire accepts from the relay only: the core has no rule for it.
+    message = protocol.Message("resync", {"session": session, "reason": "x"})
+    with pytest.raises(ProtocolError) as refused:
+        pair.core.receive(pair.visitor, message, pair.now)
+    assert refused.value.code == "forbidden"
+
+
+# ---------------------------------------------------------------- rendered replicas
+
+
+def test_a_render_carries_the_brand_rules_and_the_visitor_page_origin() -> None:
+    pair = CorePair(mask_selectors=("#iban",))
+    session = pair.start_session()
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    (render,) = pair.renders
+    assert render.session == session and render.message.type == "dom.snapshot"
+    assert render.brand.mask_selectors == ("#iban",)
+    assert render.brand.allowed_origins == ("self", "https://cdn.example")
+    assert render.page_origin == "https://shop.example"
+
+
+def test_a_rendered_replica_goes_to_the_session_agent_only() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    body = {"session": session, "seq": 0, "url": "https://shop.example/", "title": "Shop",
+            "viewport": {"w": 800, "h": 600, "dpr": 1}, "doc": DOC}  # fmt: skip
+    pair.apply(pair.core.replica_rendered(session, "replica.snapshot", body))
+    assert pair.last(pair.agent, "replica.snapshot")["seq"] == 0
+    assert not pair.take(pair.visitor, "replica.snapshot")
+
+
+def test_a_rendered_replica_of_an_ended_session_is_dropped() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    pair.send(pair.visitor, "session.end", session=session)
+    assert pair.core.replica_rendered(session, "replica.snapshot", {"session": session}) == []
+    assert pair.core.replica_failed(session) == []
+
+
+def test_a_lost_replica_asks_the_visitor_for_a_fresh_snapshot() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
+    pair.apply(pair.core.replica_failed(session))
+    assert pair.last(pair.visitor, "resync") == {"v": 1, "type": "resync", "session": session,
+                                                 "reason": "renderer restarted"}  # fmt: skip
+    # The stream starts over: mutations before the next snapshot are out of order.
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.visitor, "dom.mutations", session=session, seq=1, adds=[], removes=[],
+                  attrs=[], texts=[])  # fmt: skip
+    assert refused.value.code == "out_of_order"
+
+
+def test_health_counts_running_sessions() -> None:
+    pair = CorePair()
+    assert pair.core.active_sessions() == 0
+    session = pair.start_session()
+    assert pair.core.active_sessions() == 1
+    pair.send(pair.agent, "session.end", session=session)
+    assert pair.core.active_sessions() == 0
 
 
 def test_text_selection_is_shared_both_ways_in_view_only_mode() -> None:
@@ -279,9 +359,9 @@ def test_conversations_survive_a_restart_in_the_store_with_tokens_hashed() -> No
     pair = CorePair()
     token = pair.last(pair.visitor, "hello")["token"]
     pair.send(pair.visitor, "chat.send", text="Where is my booking?")
-    restarted = core.Relay(
-        pair.core.agents.values(),
-        pair.core.brands.values(),
+    restarted = core.RelayCore(
+        pair.agents,
+        pair.brands,
         store=pair.store,
         new_id=lambda: "fresh",
         new_token=lambda: "fresh-token",
@@ -407,7 +487,7 @@ def test_a_declined_or_expired_upgrade_leaves_the_session_in_view_only() -> None
         pair.visitor, "invite.decline", invite=pair.last(pair.visitor, "invite.offer")["invite"]
     )
     assert pair.last(pair.agent, "invite.state")["state"] == "declined"
-    assert pair.core.sessions[session].mode == "view_only"
+    assert not pair.take(pair.agent, "session.started")  # still the view only session
     pair.send(pair.agent, "session.upgrade", session=session)
     pair.apply(pair.core.tick(pair.now + 5_000))
     assert pair.last(pair.agent, "invite.state")["state"] == "expired"
@@ -455,7 +535,7 @@ def test_new_mask_selectors_reach_the_running_session_at_once() -> None:
     pair = CorePair(mask_selectors=("#iban",))
     session = pair.start_session()
     pair.send(pair.visitor, "dom.snapshot", session=session, **SNAPSHOT)
-    agents = list(pair.core.agents.values())
+    agents = pair.agents
     pair.apply(pair.core.update_accounts(agents, [core.BrandRules("demo", ("#iban", ".card"))]))
     config = pair.last(pair.visitor, "session.config")
     assert config == {"v": 1, "type": "session.config", "session": session,
@@ -473,8 +553,8 @@ def test_new_mask_selectors_reach_the_running_session_at_once() -> None:
 def test_an_agent_removed_from_the_settings_loses_the_session_invites_and_socket() -> None:
     pair = CorePair()
     session = pair.start_session()
-    others = [a for a in pair.core.agents.values() if a.id != "alex"]
-    pair.apply(pair.core.update_accounts(others, list(pair.core.brands.values())))
+    others = [a for a in pair.agents if a.id != "alex"]
+    pair.apply(pair.core.update_accounts(others, pair.brands))
     ended = pair.last(pair.visitor, "session.ended")
     assert ended["session"] == session and ended["by"] == "relay"
     assert pair.dropped == [session]
@@ -488,6 +568,9 @@ def test_an_agent_who_loses_the_brand_loses_the_pending_invite() -> None:
     pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
     pair.last(pair.visitor, "invite.offer")
     moved = [core.AgentAccount("alex", "Alex", frozenset({"other"}))]
-    pair.apply(pair.core.update_accounts(moved, list(pair.core.brands.values())))
+    pair.apply(pair.core.update_accounts(moved, pair.brands))
     assert pair.last(pair.visitor, "invite.state")["state"] == "cancelled"
-    assert not pair.core.invites
+    assert pair.last(pair.agent, "invite.state")["state"] == "cancelled"
+    _, effects = pair.core.agent_connected("alex")  # a new tab hears of no pending invite
+    pair.apply(effects)
+    assert not pair.take(pair.agent, "invite.state")

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from relay import core
 from relay.app import RelayServer
 from relay.broker import LocalBroker
 from relay.core import Peer
-from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, Limits, demo_settings
+from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, ServerLimits, demo_settings
 from renderer.service import RendererError
 
 OWN = "http://testserver"
@@ -25,7 +24,7 @@ OWN = "http://testserver"
 
 @pytest.fixture
 def server() -> RelayServer:
-    limits = Limits(
+    limits = ServerLimits(
         visitor_frame_bytes=64 * 1024,
         agent_frame_bytes=8 * 1024,
         visitor_burst=40,
@@ -229,7 +228,7 @@ def test_a_visitor_token_resumes_only_its_own_conversation(client: TestClient) -
 
 def _two_brand_server(database: str = ":memory:") -> RelayServer:
     from relay.passwords import hash_password
-    from relay.settings import Agent, Brand
+    from relay.settings import AgentLogin, Brand
 
     base = demo_settings()
     settings = replace(
@@ -237,7 +236,10 @@ def _two_brand_server(database: str = ":memory:") -> RelayServer:
         secret_key="test-secret",
         database=database,
         brands=(*base.brands, Brand("other", "Other", ("https://other.example",))),
-        agents=(*base.agents, Agent("olga", "Olga", hash_password("olga-password"), ("other",))),
+        agents=(
+            *base.agents,
+            AgentLogin("olga", "Olga", hash_password("olga-password"), ("other",)),
+        ),
     )
     return RelayServer(settings)
 
@@ -522,25 +524,35 @@ class _RecordingBroker(LocalBroker):
         self.sent.append((peer.role, json.loads(frame)))
 
 
-def _queue_server(renderer: _GatedRenderer) -> tuple[RelayServer, _RecordingBroker]:
+def _queue_server(renderer: _GatedRenderer) -> tuple[RelayServer, _RecordingBroker, str]:
+    """A relay with one running session (started through the core); returns its id."""
     broker = _RecordingBroker()
     server = RelayServer(
         replace(demo_settings(), secret_key="test-secret"), renderer=renderer, broker=broker
     )  # type: ignore[arg-type]
-    # Only what the render worker reads of a session: it exists, its conversation and seq.
-    server.core.sessions["s1"] = SimpleNamespace(  # type: ignore[assignment]
-        id="s1", conversation="c1", next_seq=None
-    )
-    return server, broker
+    visitor, _ = server.core.visitor_connected("demo", None, 0)
+    agent, _ = server.core.agent_connected(DEMO_AGENT_LOGIN)
+
+    def sent(effects: list[core.Effect], kind: str) -> dict[str, Any]:
+        (body,) = [e.body for e in effects if isinstance(e, core.Send) and e.type == kind]
+        return body
+
+    invite = {"conversation": visitor.id, "mode": "view_only"}
+    offer = sent(server.core.receive(agent, core.Message("invite.send", invite), 0), "invite.offer")
+    accept = core.Message("invite.accept", {"invite": offer["invite"]})
+    effects = [
+        e for e in server.core.receive(visitor, accept, 0) if getattr(e, "to", None) == agent
+    ]
+    return server, broker, sent(effects, "session.started")["session"]
 
 
-def _render(kind: str, seq: int) -> core.Render:
-    body: dict[str, Any] = {"session": "s1", "seq": seq}
+def _render(session: str, kind: str, seq: int) -> core.Render:
+    body: dict[str, Any] = {"session": session, "seq": seq}
     if kind == "dom.snapshot":
         body["doc"] = [1, "#document"]
     else:
         body.update(removes=[], adds=[], attrs=[], texts=[], loading=True)
-    return core.Render("s1", "demo", core.Peer(core.AGENT, "a1"), core.Message(kind, body))
+    return core.Render(session, core.Message(kind, body), core.BrandRules("demo"), "")
 
 
 async def _settle(broker: _RecordingBroker, count: int) -> None:
@@ -553,13 +565,13 @@ async def _settle(broker: _RecordingBroker, count: int) -> None:
 
 def test_queued_batches_are_sanitized_in_one_call_and_sent_each_in_order() -> None:
     renderer = _GatedRenderer()
-    server, broker = _queue_server(renderer)
+    server, broker, session = _queue_server(renderer)
 
     async def scenario() -> None:
-        server._enqueue_render(_render("dom.snapshot", 0))
+        server.replicas.render(_render(session, "dom.snapshot", 0))
         await asyncio.sleep(0)  # the worker takes the snapshot and waits on the renderer
         for seq in range(1, 21):
-            server._enqueue_render(_render("dom.mutations", seq))
+            server.replicas.render(_render(session, "dom.mutations", seq))
         renderer.gate.set()
         await _settle(broker, 21)
 
@@ -573,17 +585,17 @@ def test_queued_batches_are_sanitized_in_one_call_and_sent_each_in_order() -> No
 
 def test_a_bad_batch_in_a_group_resyncs_and_the_next_snapshot_starts_over() -> None:
     renderer = _GatedRenderer(bad=frozenset({3}))
-    server, broker = _queue_server(renderer)
+    server, broker, session = _queue_server(renderer)
 
     async def scenario() -> None:
-        server._enqueue_render(_render("dom.snapshot", 0))
+        server.replicas.render(_render(session, "dom.snapshot", 0))
         await asyncio.sleep(0)
         for seq in range(1, 6):
-            server._enqueue_render(_render("dom.mutations", seq))
+            server.replicas.render(_render(session, "dom.mutations", seq))
         renderer.gate.set()
         await _settle(broker, 2)  # the snapshot, then the resync
-        server._enqueue_render(_render("dom.snapshot", 10))
-        server._enqueue_render(_render("dom.mutations", 11))
+        server.replicas.render(_render(session, "dom.snapshot", 10))
+        server.replicas.render(_render(session, "dom.mutations", 11))
         await _settle(broker, 4)
 
     run_async(scenario)
@@ -598,7 +610,7 @@ def test_a_bad_batch_in_a_group_resyncs_and_the_next_snapshot_starts_over() -> N
 
 
 def test_big_frames_are_checked_off_the_event_loop_with_the_same_answers() -> None:
-    from relay.app import DECODE_ON_THREAD_BYTES
+    from relay.sockets import DECODE_ON_THREAD_BYTES
 
     big = DECODE_ON_THREAD_BYTES + 1000
     server = RelayServer(replace(demo_settings(), secret_key="test-secret"))

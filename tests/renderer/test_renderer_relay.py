@@ -30,7 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from relay.app import RelayServer
 from relay.passwords import hash_password as _hash
-from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, Agent, demo_settings
+from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, AgentLogin, demo_settings
 from renderer.service import Renderer
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ class LiveRelay:
         settings = replace(
             base,
             secret_key="test-secret",
-            agents=(*base.agents, Agent("olga", "Olga", _hash("olga-password"), ("demo",))),
+            agents=(*base.agents, AgentLogin("olga", "Olga", _hash("olga-password"), ("demo",))),
         )
         self.renderer = Renderer(pages=2, timeout=3.0)
         self.server = RelayServer(settings, renderer=self.renderer)

@@ -1,0 +1,203 @@
+"""The visitor and agent WebSockets: frames in, core events; the broker's frames out.
+
+Owns: who may open a socket (a brand's allowed origin, an agent's cookie from our own page),
+per-socket limits (frame bytes, message rate, consecutive errors before a close), decoding
+frames (big ones on a thread), and the read and write loops. Heartbeats, timeouts and
+backpressure live here and in the broker only. Must not: decide what a message does (that is
+the core's answer), or log or keep page content, typed text or chat text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from relay.auth import COOKIE, SignIn, origin_of, same_origin
+from relay.broker import Broker, Subscription
+from relay.core import Effect, Peer, RelayCore
+from relay.live_settings import LiveSettings
+from relay.ratelimit import TokenBucket
+from relay.settings import SELF_ORIGIN
+from wire import protocol
+from wire.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
+
+log = logging.getLogger("cobrowse.relay")
+
+DECODE_ON_THREAD_BYTES = 64 * 1024  # frames larger than this are decoded off the event loop
+
+Apply = Callable[[list[Effect]], Awaitable[None]]
+
+
+class Sockets:
+    """``routes()`` for ``/ws/visitor`` and ``/ws/agent``. ``apply`` carries out the core's
+    effects (``relay.effects.EffectRunner.apply``); ``clock`` is the time in ms for the core."""
+
+    def __init__(
+        self,
+        core: RelayCore,
+        live: LiveSettings,
+        sign_in: SignIn,
+        broker: Broker,
+        *,
+        apply: Apply,
+        clock: Callable[[], int],
+    ) -> None:
+        self._core = core
+        self._live = live
+        self._sign_in = sign_in
+        self._broker = broker
+        self._apply = apply
+        self._clock = clock
+
+    def routes(self) -> list[WebSocketRoute]:
+        return [
+            WebSocketRoute("/ws/visitor", self.visitor),
+            WebSocketRoute("/ws/agent", self.agent),
+        ]
+
+    def _brand_for_origin(self, websocket: WebSocket) -> str | None:
+        origin = (websocket.headers.get("origin") or "").lower().rstrip("/")
+        own = origin_of(websocket.url.scheme, websocket.headers.get("host", ""))
+        for brand in self._live.current.brands:
+            for allowed in brand.allowed_origins:
+                if origin and origin == (own if allowed == SELF_ORIGIN else allowed.lower()):
+                    return brand.id
+        return None
+
+    async def visitor(self, websocket: WebSocket) -> None:
+        brand = self._brand_for_origin(websocket)
+        if brand is None:
+            log.info("visitor.refused reason=origin")
+            await websocket.close(code=CLOSE_POLICY, reason="origin not allowed")
+            return
+        await websocket.accept()
+        token = websocket.query_params.get("token") or None
+        page_origin = (websocket.headers.get("origin") or "").lower().rstrip("/")
+        peer, effects = self._core.visitor_connected(
+            brand, token, self._clock(), page_origin=page_origin
+        )
+        limits = self._live.current.limits
+        await self._serve(
+            websocket,
+            peer,
+            effects,
+            limits.visitor_frame_bytes,
+            TokenBucket(limits.visitor_rate, limits.visitor_burst),
+        )
+
+    async def agent(self, websocket: WebSocket) -> None:
+        agent_id = self._sign_in.agent(websocket.cookies.get(COOKIE))
+        # Cross-site WebSocket hijacking: the cookie alone is not enough, the page must be ours.
+        if agent_id is None or not same_origin(websocket.url.scheme, websocket.headers):
+            log.info("agent.refused reason=%s", "cookie" if agent_id is None else "origin")
+            await websocket.close(code=CLOSE_POLICY, reason="sign in first")
+            return
+        await websocket.accept()
+        peer, effects = self._core.agent_connected(agent_id)
+        limits = self._live.current.limits
+        await self._serve(
+            websocket,
+            peer,
+            effects,
+            limits.agent_frame_bytes,
+            TokenBucket(limits.agent_rate, limits.agent_burst),
+        )
+
+    async def _serve(
+        self,
+        websocket: WebSocket,
+        peer: Peer,
+        effects: list[Effect],
+        max_bytes: int,
+        bucket: TokenBucket,
+    ) -> None:
+        subscription = self._broker.subscribe(peer)
+        log.info("%s.connected id=%s", peer.role, peer.id)
+        try:
+            await self._apply(effects)
+            await _run_until_first_done(
+                self._read_loop(websocket, peer, max_bytes, bucket),
+                self._write_loop(websocket, subscription),
+            )
+        finally:
+            self._broker.unsubscribe(subscription)
+            if peer.role == protocol.VISITOR:
+                await self._apply(self._core.visitor_disconnected(peer, self._clock()))
+            log.info("%s.disconnected id=%s", peer.role, peer.id)
+
+    async def _read_loop(
+        self, websocket: WebSocket, peer: Peer, max_bytes: int, bucket: TokenBucket
+    ) -> None:
+        role = peer.role
+        errors_in_a_row = 0
+        while True:
+            try:
+                event = await websocket.receive()
+            except WebSocketDisconnect:
+                return
+            if event["type"] == "websocket.disconnect":
+                return
+            frame = event.get("text")
+            if frame is None:
+                frame = event.get("bytes") or b""
+            if len(frame) > max_bytes:
+                await websocket.close(code=CLOSE_TOO_BIG, reason=f"frame over {max_bytes} bytes")
+                return
+            try:
+                if not bucket.allow(time.monotonic()):
+                    raise ProtocolError("rate_limited", "too many messages; slow down")
+                if len(frame) > DECODE_ON_THREAD_BYTES:
+                    # A big snapshot takes a few hundred ms to validate: on a thread, so the
+                    # other sockets' pointers and chat go on meanwhile (this socket waits).
+                    message = await asyncio.to_thread(protocol.decode, frame, role)
+                else:
+                    message = protocol.decode(frame, role)
+                effects = self._core.receive(peer, message, self._clock())
+                errors_in_a_row = 0
+            except ProtocolError as error:
+                errors_in_a_row += 1
+                log.info("%s.error id=%s code=%s ref=%s", role, peer.id, error.code, error.ref)
+                if errors_in_a_row > self._live.current.limits.abuse_errors_before_close:
+                    await websocket.close(code=CLOSE_POLICY, reason="too many invalid messages")
+                    return
+                try:
+                    await websocket.send_text(protocol.encode("error", **error.body()))
+                except (WebSocketDisconnect, OSError, RuntimeError):
+                    return  # the peer left while we answered
+                continue
+            await self._apply(effects)
+
+    async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
+        try:
+            while True:
+                frame = await subscription.next_frame()
+                if frame is None:  # the socket fell too far behind: it reconnects and resyncs
+                    await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
+                    return
+                await websocket.send_text(frame)
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            # The peer went away between two frames (RuntimeError: Starlette refuses a send
+            # after the close). Nothing to deliver to: the read loop sees the disconnect too.
+            return
+
+
+async def _run_until_first_done(*coroutines: Awaitable[None]) -> None:
+    """Run the coroutines together; when the first one returns, cancel the others.
+
+    anyio's task group keeps cancellation from outside (server shutdown) intact, which a
+    hand-rolled ``asyncio.wait`` + ``gather`` does not.
+    """
+    async with anyio.create_task_group() as group:
+
+        async def run(coroutine: Awaitable[None]) -> None:
+            await coroutine
+            group.cancel_scope.cancel()
+
+        for coroutine in coroutines:
+            group.start_soon(run, coroutine)
