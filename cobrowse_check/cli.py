@@ -41,8 +41,9 @@ def add_arguments(check: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cobrowse_check.options import CheckError, CheckOptions
     from cobrowse_check.output import json_report, text_report, write_html
-    from cobrowse_check.runner import CheckError, CheckOptions, run_check
+    from cobrowse_check.runner import run_check
 
     if args.crawl < 0 or args.timeout <= 0 or args.idle <= 0:
         print("cobrowse check: --crawl must be >= 0, --timeout and --idle > 0", file=sys.stderr)

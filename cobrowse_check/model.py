@@ -1,13 +1,17 @@
 """What `cobrowse check` finds about one page: findings, figures, fidelity and masking.
 
-Owns: the report's data types, the overall status of a page, and the JSON form.
-Must not: run browsers or format HTML (``cobrowse_check.runner`` and ``cobrowse_check.output`` do).
+Owns: the report's data types (one ``PageReport`` per page, a ``CheckRun`` for the whole run),
+the overall status of a page, the JSON form, and how a size in bytes is written for people.
+Must not: run browsers or format HTML (``cobrowse_check.session`` and ``cobrowse_check.output``
+do).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from PIL import Image
 
 Status = Literal["pass", "warning", "fail", "handled"]
 
@@ -100,6 +104,30 @@ class PageReport:
         data = asdict(self)
         data["status"] = self.status
         return data
+
+
+@dataclass
+class Images:
+    """Screenshots of one page, kept for the HTML report."""
+
+    visitor: Image.Image
+    agent: Image.Image
+    diff: Image.Image
+
+
+@dataclass
+class CheckRun:
+    reports: list[PageReport] = field(default_factory=list)
+    images: dict[int, Images] = field(default_factory=dict)  # report index -> screenshots
+
+
+def size_text(size: float) -> str:
+    """A size in bytes as people read it: "812 B", "3.4 kB", "2.1 MB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} kB"
+    return f"{size:.0f} B"
 
 
 def summary(reports: list[PageReport]) -> dict[str, int]:

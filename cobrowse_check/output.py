@@ -13,18 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cobrowse_check.model import PageReport, summary
-from cobrowse_check.runner import CheckRun
+from cobrowse_check.model import CheckRun, PageReport, size_text, summary
 
 SYMBOL = {"pass": "pass", "warning": "WARN", "fail": "FAIL", "handled": "handled"}
-
-
-def _size(value: float) -> str:
-    if value >= 1024 * 1024:
-        return f"{value / (1024 * 1024):.1f} MB"
-    if value >= 1024:
-        return f"{value / 1024:.1f} kB"
-    return f"{value:.0f} B"
 
 
 def figure_lines(report: PageReport) -> list[str]:
@@ -32,12 +23,12 @@ def figure_lines(report: PageReport) -> list[str]:
     task = f"{f.longest_task_ms:g} ms" if f.longest_task_ms is not None else "no task over 50 ms"
     view = f"{f.agent_view_ms:g} ms" if f.agent_view_ms is not None else "n/a"
     return [
-        f"DOM: {_size(f.dom_bytes)}, {f.dom_nodes} nodes; "
-        f"snapshot on the wire {_size(f.snapshot_bytes)}",
+        f"DOM: {size_text(f.dom_bytes)}, {f.dom_nodes} nodes; "
+        f"snapshot on the wire {size_text(f.snapshot_bytes)}",
         f"longest task on the visitor's main thread while the snapshot was cut: {task}",
         f"agent's view complete after: {view}",
         f"while idle ({f.idle_seconds:g} s): {f.idle_batches_per_s:g} change batches/s, "
-        f"{f.idle_changes_per_s:g} changes/s, {_size(f.idle_bytes_per_s)}/s",
+        f"{f.idle_changes_per_s:g} changes/s, {size_text(f.idle_bytes_per_s)}/s",
     ]
 
 

@@ -18,9 +18,10 @@ from typing import TypeVar
 import pytest
 import uvicorn
 
-from cobrowse_check.model import PageReport
+from cobrowse_check.model import CheckRun, PageReport
+from cobrowse_check.options import CheckOptions
 from cobrowse_check.output import text_report
-from cobrowse_check.runner import CheckOptions, CheckRun, run_check
+from cobrowse_check.runner import run_check
 from cobrowse_cli.cli import main
 from relay.app import RelayServer
 from relay.settings import demo_settings

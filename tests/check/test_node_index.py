@@ -4,7 +4,7 @@ announced, so the report can tell a marked area from one the agent does not even
 
 from __future__ import annotations
 
-from cobrowse_check.runner import NodeIndex, closed_shadow_areas
+from cobrowse_check.nodes import NodeIndex, closed_shadow_areas
 from wire.nodes import compact, compact_run
 
 # fmt: off

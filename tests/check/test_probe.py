@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page
 
 from cobrowse_check import rules
-from cobrowse_check.runner import PROBE_JS
+from cobrowse_check.probe import PROBE_JS
 
 pytestmark = pytest.mark.browser
 
