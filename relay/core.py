@@ -5,7 +5,7 @@ Owns: conversations, invites, sessions, modes, who may send what and what each m
 included (``replica_rendered``). Must not: touch sockets, asyncio, the clock, a random source
 or the renderer; nothing outside it reads its tables (ask it a question instead).
 
-The adapters (``relay.sockets``, ``relay.replicas``, ``relay.http``) hand in validated
+The adapters (``relay.sockets``, ``relay.replicas``, ``relay.pages``) hand in validated
 ``Message``s with the time and carry out the returned effects in order (``relay.effects``):
 ``Send`` through the broker, ``Render`` through the render pipeline (whose result comes back
 through ``replica_rendered``), ``DropReplica``.
