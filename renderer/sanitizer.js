@@ -4,9 +4,10 @@
  * same compact node form with the same ids (dropped nodes simply vanish; the node after one
  * carries its id, as the preorder count breaks there).
  *
- * Reads the compact form strictly (docs/protocol.md, "Nodes"; wire/nodes.py is the reference
- * reader and tests/fixtures/nodes.json the golden cases): grammar, ids, duplicate ids, depth.
- * A message that breaks it is refused whole, with wire/nodes.py's words for the fault.
+ * Reads the compact form with CobrowseWire.walk (wire/nodes.js, injected before this file: the
+ * one JavaScript reader, twin of wire/nodes.py): grammar, ids, duplicate ids, depth, each
+ * element's namespace by the one rule, structural rules. A message that breaks it is refused
+ * whole, with wire/nodes.py's words for the fault.
  *
  * Runs only in the renderer's host page (CSP default-src 'none', every request aborted). The
  * visitor's nodes live in documents made by document.implementation.createHTMLDocument: they
@@ -18,32 +19,11 @@
  */
 (() => {
   'use strict';
-  const NS_URI = {
-    html: 'http://www.w3.org/1999/xhtml',
-    svg: 'http://www.w3.org/2000/svg',
-    math: 'http://www.w3.org/1998/Math/MathML',
-  };
-  const VALID_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
+  const W = window.CobrowseWire; // wire/nodes.js: the reader, the namespace rule, the grammar
+  if (!W) throw new Error('cobrowse-renderer: wire/nodes.js must be loaded first');
+  const NS_URI = W.NAMESPACES;
   const DATA_RE = /data:/i;
-  // wire.protocol.Limits.max_depth, counted as wire/nodes.py does (a tree's root is 1).
-  const MAX_DEPTH = 1024;
-  const NODE_FORM = 'a node is a string or [id?, name, ...]';
-  const MAX_INDENT = 1024;
-  const INDENT = /^\n(?: *|\t*)$/;
-  // The wire child for a text node whose id follows on: indentation (a newline and only spaces,
-  // or only tabs) as an integer, any other text as itself (docs/protocol.md, "Nodes").
-  function indentationOf(text) {
-    if (text.length > MAX_INDENT + 1 || !INDENT.test(text)) return text;
-    return text.charCodeAt(1) === 9 ? 1 - text.length : text.length - 1;
-  }
   const isAttrs = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-  // The name in a wire node (its id may be left out), for the structural rules that look
-  // ahead at a child; null for text and for anything malformed (build refuses that).
-  const wireName = (v) => {
-    if (!Array.isArray(v)) return null;
-    const name = typeof v[0] === 'number' ? v[1] : v[0];
-    return typeof name === 'string' ? name : null;
-  };
   const hasKeys = (o) => { for (const _ in o) return true; return false; };
   // Native DOM accessors captured before any visitor node exists. Visitor markup can clobber
   // named properties (a <form> with <input name=firstChild>, <img name=querySelectorAll> on
@@ -265,10 +245,6 @@
     return (set !== undefined && set.has(tag)) || (ns === 'html' && isCustomElement(tag));
   }
 
-  function canHostShadow(tag, ns) {
-    return ns === 'html' && (P.shadowHosts.has(tag) || isCustomElement(tag));
-  }
-
   function elementAction(tag, attrs, ns) {
     if (ns === 'html' && P.pluginElements.has(tag)) return 'placeholder';
     if (!elementAllowed(tag, ns)) return 'drop';
@@ -340,17 +316,14 @@
 
   function fail(message) { throw new Error('cobrowse-renderer: ' + message); }
 
-  function childNs(parent, tag) {
-    // As the HTML parser decides it (docs/protocol.md, "Nodes"): inside svg SVG, inside
-    // math MathML, and the children of foreignObject are HTML again.
-    let ns = parent.ns;
-    if (ns === 'svg' && parent.tag === 'foreignObject') ns = 'html';
-    if (ns === 'html' || ns === null) {
-      if (tag === 'svg') return 'svg';
-      if (tag === 'math') return 'math';
-      return 'html';
+  // CobrowseWire.walk, its faults refused with wire/nodes.py's words.
+  function read(roots, where, options, visit) {
+    try {
+      W.walk(roots, where, options, visit);
+    } catch (e) {
+      if (e instanceof W.WireError) fail(e.reason);
+      throw e;
     }
-    return ns;
   }
 
   // What may sit directly under the #document: a doctype, comments and <html>. Text or other
@@ -401,151 +374,68 @@
       this.shadows = new Set(); // shadow root infos (mask selectors are matched in each)
       this.rootInfo = null;
       this.sawData = false; // some emitted attribute value holds 'data:'
-      // The preorder counts of the compact form: the id of the node read last (null at the
-      // start of a tree or run: its first node must carry its id), and of the node written
-      // last (-1 at the start: no id follows on from it).
-      this.prev = null;
+      // The preorder count of the compact form as written: the id of the node written last
+      // (-1 at the start: no id follows on from it).
       this.wprev = -1;
+      // While an add is read: {parent, next, added} (its roots go before next).
+      this.adding = null;
+      this.visit = (up, id, name, ns, attrs, text, depth) => this.readNode(up, id, name, ns, attrs, text, depth);
     }
 
     // -- reading the compact form into the raw (unsanitized, inert) tree
 
-    // Read one wire node and its subtree under parent (null: the snapshot's root), ids by the
-    // preorder count, and register it. Recursive: MAX_DEPTH bounds the stack.
-    build(value, parent, depth) {
-      if (depth > MAX_DEPTH) fail('nested deeper than ' + MAX_DEPTH);
-      let id = 0;
-      let i = 0;
-      let name;
-      if (typeof value === 'number') {
-        // Indentation text (docs/protocol.md): a newline and n spaces, or -n tabs.
-        if (!Number.isInteger(value) || Math.abs(value) > MAX_INDENT) {
-          fail(Number.isInteger(value) ? 'an indentation child must be from -' + MAX_INDENT + ' to ' + MAX_INDENT
-            : 'a child must be a string (text), an integer (indentation) or an array');
-        }
-        value = '\n' + (value >= 0 ? ' '.repeat(value) : '\t'.repeat(-value));
-        name = '#text';
-      } else if (typeof value === 'string') {
-        name = '#text';
-      } else if (Array.isArray(value) && value.length) {
-        if (typeof value[0] === 'number') {
-          id = value[0];
-          if (!Number.isSafeInteger(id) || id <= 0) fail('node id must be an integer from 1 to 2**53-1');
-          i = 1;
-        }
-        name = value[i];
-        if (typeof name !== 'string') fail(NODE_FORM);
-      } else {
-        fail(NODE_FORM);
-      }
-      const rest = typeof value === 'string' ? 0 : value.length - i - 1;
-      // Each kind's shape before its id, in the reference reader's order.
-      if (typeof value === 'string') {
-        // a bare text node
-      } else if (name === '#text' || name === '#doctype') {
-        if (rest !== 1 || typeof value[i + 1] !== 'string') fail(name + " must be [id?, '" + name + "', string]");
-      } else if (name === '#comment') {
-        if (rest) fail("#comment must be [id?, '#comment']");
-      } else if (name.startsWith('#') && name !== '#document' && name !== '#shadow') {
-        fail("unknown node kind '" + name.slice(0, 40) + "'");
-      }
-      if (!id) {
-        if (this.prev === null) fail('the first node of a tree must carry its id');
-        id = this.prev + 1;
-        if (!Number.isSafeInteger(id)) fail('node id beyond 2**53-1');
-      }
-      this.prev = id;
+    // The visitor of CobrowseWire.walk: one wire node (grammar, ids, namespace and placement
+    // already checked by the reader) made a raw node under `up` (its parent's info; null for
+    // the snapshot's root) and registered. An add's roots (depth 1) go before its `next`.
+    readNode(up, id, name, ns, attrs, text, depth) {
+      if (up === null && name !== '#document') fail('snapshot doc must be a #document node');
       if (this.nodes.has(id)) fail('duplicate node id ' + id);
-      if (parent === null && name !== '#document') fail('snapshot doc must be a #document node');
       let info;
-      if (name === '#text' || name === '#comment' || name === '#doctype') {
-        const text = typeof value === 'string' ? value : name === '#comment' ? '' : value[i + 1];
-        const type = name === '#text' ? 'text' : name === '#comment' ? 'comment' : 'doctype';
-        const raw = type === 'text' ? N.createTextNode(this.doc, text) : N.createComment(this.doc, '');
-        info = { id, type, tag: name, ns: null, attrs: null, node: raw };
+      if (name === '#text') {
+        info = { id, type: 'text', tag: name, ns: null, attrs: null, node: N.createTextNode(this.doc, text) };
+      } else if (name === '#comment' || name === '#doctype') {
+        const type = name === '#comment' ? 'comment' : 'doctype';
+        info = { id, type, tag: name, ns: null, attrs: null, node: N.createComment(this.doc, '') };
         if (type === 'doctype') info.doctype = text;
-        this.register(info);
-        return info;
-      }
-      if (name === '#document') {
-        // The snapshot's root, or a same-origin frame's document, which travels as its
-        // iframe's single child (docs/security.md, "Frames"); anywhere else it is not a thing.
-        if (parent !== null && !isFrame(parent)) {
-          fail('a document node can only be the snapshot root or an iframe\'s single child');
-        }
-        return this.buildDoc(id, value, i + 1, depth);
-      }
-      if (name === '#shadow') {
-        // An open shadow root travels as its host's first child (docs/security.md, "Shadow
-        // roots"). It becomes a real shadow root of the inert host, so mask selectors match
-        // inside it as they do in the visitor's browser. Where no browser could have one (a
-        // host that cannot have a shadow root, a second root, under a document or a shadow
-        // root) it is a forgery: refused.
-        if (parent.type !== 'el' || !canHostShadow(parent.tag, parent.ns)) {
-          fail('a shadow root can only be the first child of an element that can host one');
-        }
-        if (N.shadowRoot(parent.node)) fail('the element already has a shadow root');
+      } else if (name === '#document') {
+        // The snapshot's root, or a same-origin frame's document (its iframe's single child:
+        // docs/security.md, "Frames"), under a raw stand-in element (a Document cannot be a child).
+        const root = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-root');
+        info = { id, type: 'doc', tag: name, ns: null, attrs: null, node: root };
+      } else if (name === '#shadow') {
+        // An open shadow root, its host's first child (docs/security.md, "Shadow roots"): a
+        // real shadow root of the inert host, so mask selectors match inside it as they do in
+        // the visitor's browser. The reader refused it where no browser could have one; a
+        // host that has one already (an add) is refused here.
+        if (N.shadowRoot(up.node)) fail('the element already has a shadow root');
         let root;
-        try { root = N.attachShadow(parent.node, { mode: 'open' }); } catch (e) { root = null; }
+        try { root = N.attachShadow(up.node, { mode: 'open' }); } catch (e) { root = null; }
         if (!root) fail('cannot attach a shadow root here');
-        info = { id, type: 'shadow', tag: name, ns: 'html', attrs: null, node: root, host: parent };
-        this.register(info);
+        info = { id, type: 'shadow', tag: name, ns: 'html', attrs: null, node: root, host: up };
         this.shadows.add(info);
-        this.buildChildren(info, root, value, i + 1, depth);
-        return info;
-      }
-      // An element: [id?, tag, {attrs}?, child...]
-      let start = i + 1;
-      let attrs = null;
-      if (start < value.length && isAttrs(value[start])) attrs = value[start++];
-      const ns = childNs(parent, name);
-      let el;
-      if (VALID_NAME.test(name)) {
-        try { el = N.createElementNS(this.doc, NS_URI[ns], name); } catch (e) { el = null; }
-      }
-      if (!el) el = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-invalid');
-      const own = Object.create(null);
-      if (attrs !== null) {
+      } else {
+        let el = null;
+        if (W.ELEMENT_NAME.test(name)) {
+          try { el = N.createElementNS(this.doc, NS_URI[ns], name); } catch (e) { el = null; }
+        }
+        if (!el) el = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-invalid');
+        const own = Object.create(null);
         for (const key of Object.keys(attrs)) {
           const v = attrs[key];
           if (typeof v !== 'string') fail('attribute values must be strings');
           own[key] = v;
           if (this.selectorAttrs.has(key)) setRaw(el, key, v);
         }
-      }
-      info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
-      if (isFrame(info) && value.length - start !== 1) {
-        for (let k = start; k < value.length; k++) {
-          if (wireName(value[k]) === '#document') fail('an iframe\'s document must be its single child');
-        }
+        info = { id, type: 'el', tag: name, ns, attrs: own, node: el };
       }
       this.register(info);
-      this.buildChildren(info, el, value, start, depth);
-      return info;
-    }
-
-    // The children of a wire node (value[start..]) under info, whose raw node is `into`.
-    buildChildren(info, into, value, start, depth) {
-      for (let k = start; k < value.length; k++) {
-        const child = value[k];
-        if (typeof child !== 'string' && typeof child !== 'number') {
-          if (!Array.isArray(child)) {
-            fail(isAttrs(child) ? 'attributes must directly follow the tag name'
-              : 'a child must be a string (text), an integer (indentation) or an array');
-          }
-          if (wireName(child) === '#shadow' && k !== start) fail('a shadow root must be its host\'s first child');
-        }
-        const built = this.build(child, info, depth + 1);
-        if (built.type !== 'shadow') N.append(into, built.node); // a shadow root is attached
+      if (depth === 1 && up !== null) { // a root of an add
+        const add = this.adding;
+        if (info.type !== 'shadow') N.insertBefore(up.node, info.node, add.next ? add.next.node : null);
+        add.added.push(info);
+      } else if (up !== null && info.type !== 'shadow') {
+        N.append(up.node, info.node); // (a shadow root is attached, the snapshot's root kept)
       }
-    }
-
-    // A document node's children, under a raw stand-in element (a Document cannot be a child).
-    buildDoc(id, value, start, depth) {
-      const root = N.createElementNS(this.doc, NS_URI.html, 'cobrowse-root');
-      const info = { id, type: 'doc', tag: '#document', ns: null, attrs: null, node: root };
-      this.register(info);
-      this.buildChildren(info, root, value, start, depth);
       return info;
     }
 
@@ -577,8 +467,13 @@
     }
 
     load(doc) {
-      this.prev = null;
-      this.rootInfo = this.build(doc, null, 1);
+      let root = null;
+      read([doc], 'doc', { run: false }, (up, id, name, ns, attrs, text, depth) => {
+        const info = this.readNode(up, id, name, ns, attrs, text, depth);
+        if (up === null) root = info;
+        return info;
+      });
+      this.rootInfo = root;
       N.append(this.doc, this.rootInfo.node);
       this.matched = this.computeMatched();
     }
@@ -680,7 +575,7 @@
       }
       // The host of a closed shadow root: the agent is shown an area it cannot see. Only where
       // a browser could attach a root; any other value says nothing the agent could use.
-      if (P.shadowStates.has(raw[':shadow']) && canHostShadow(info.tag, info.ns)) out[':shadow'] = raw[':shadow'];
+      if (P.shadowStates.has(raw[':shadow']) && W.canHostShadow(info.tag, info.ns)) out[':shadow'] = raw[':shadow'];
       if (html && info.tag === 'input' && String(raw.type || '').toLowerCase() === 'hidden') delete out.value;
       if (mask) {
         // Second line behind the tag: whatever the visitor sent, a masked field shows only
@@ -724,7 +619,7 @@
     // The compact form of a text-like node (its text already decided).
     leaf(id, kind, text) {
       const implicit = this.follows(id);
-      if (kind === '#text') return implicit ? indentationOf(text) : [id, '#text', text];
+      if (kind === '#text') return implicit ? W.indentationOf(text) ?? text : [id, '#text', text];
       if (kind === '#comment') return implicit ? ['#comment'] : [id, '#comment'];
       return implicit ? [kind, text] : [id, kind, text];
     }
@@ -836,6 +731,7 @@
       const dirtyStyles = new Set();
       const changedTexts = [];
       const added = [];
+      const seen = new Set();
       const get = (id) => {
         const info = this.nodes.get(id);
         if (!info) fail('unknown node id ' + id);
@@ -870,18 +766,13 @@
           next = get(add.next);
           if (N.parent(next.node) !== parent.node) fail('next is not a child of parent');
         }
-        this.prev = null;
-        for (let k = 0; k < add.nodes.length; k++) {
-          const value = add.nodes[k];
-          const name = wireName(value);
-          if (name === '#document') fail('cannot add a document');
-          // A shadow root is attached to its host by build, ahead of the host's light children;
-          // as in a snapshot it comes first, and `next` places the run's other nodes.
-          if (name === '#shadow' && k !== 0) fail('a shadow root must be the first of an add\'s nodes');
-          const info = this.build(value, parent, 1);
-          if (info.type !== 'shadow') N.insertBefore(parent.node, info.node, next ? next.node : null);
-          added.push(info);
-        }
+        // The run's roots go under parent, before next (readNode); the reader refuses a
+        // document among them, and a shadow root anywhere but first or on a host that cannot
+        // have one. Ids count on across the run; one id is added once per batch (seen).
+        this.adding = { parent, next, added };
+        const context = { ns: parent.type === 'el' ? parent.ns : null, name: parent.tag, attrs: parent.attrs, record: parent };
+        read(add.nodes, 'adds.nodes', { parent: context, seen }, this.visit);
+        this.adding = null;
         touchStyle(parent);
       }
       for (const entry of attrs) {
@@ -1177,6 +1068,13 @@
     },
     drop(sid) { sessions.delete(sid); return ''; },
     count() { return sessions.size; },
+    rawNamespaces(sid) { // tests only: id -> namespace of every element the reader built
+      const s = sessions.get(sid);
+      if (!s) fail('no snapshot for this session');
+      const out = {};
+      for (const [id, info] of s.nodes) if (info.type === 'el') out[id] = info.ns;
+      return JSON.stringify(out);
+    },
     rawTree(sid) { // tests only (see explicitTree)
       const s = sessions.get(sid);
       if (!s) fail('no snapshot for this session');

@@ -136,7 +136,9 @@ var CobrowseWire = (function (GRAMMAR) {
    *     or shadow root; record is the roots' parentRecord);
    *   seen: a Set of the ids met so far in the message (pass one Set to every run of it);
    *   maxDepth (default the grammar's); frames: "iframe" (what a visitor sends) or
-   *   "placeholder" (the renderer's output: a frame's document sits under the placeholder div).
+   *   "placeholder" (the renderer's output: a frame's document sits under the placeholder div
+   *   of a same-origin iframe, or an iframe); documents: true when the run goes into a
+   *   frame placeholder (the renderer's output adds a navigated frame's new #document).
    * Throws a WireError at the first fault, in the same order as wire/nodes.py: visit has been
    * called for the nodes before it, so a caller that must not keep half a tree reads first or
    * throws away what it built.
@@ -233,7 +235,7 @@ var CobrowseWire = (function (GRAMMAR) {
           ns = childNamespace(f.ns, f.name, f.attrs, name);
         }
       } else if (name === "#document" || name === "#shadow") {
-        fault = placement(name, f, top, index, run, ctx, placeholderFrames);
+        fault = placement(name, f, top, index, run, ctx, placeholderFrames, options.documents === true);
         if (fault) throw new WireError(pathOf(f, index, where, run), fault);
       }
       var record = visit(f.record, id, name, ns, attrs, text, depth);
@@ -255,15 +257,16 @@ var CobrowseWire = (function (GRAMMAR) {
 
   function frameHost(f, placeholderFrames) {
     if (f.kind !== "el" || (f.ns !== HTML && f.ns !== null)) return false;
-    if (!placeholderFrames) return f.name === "iframe";
-    return f.name === "div" && hasOwn.call(f.attrs, "data-cobrowse-placeholder") &&
-      f.attrs["data-cobrowse-placeholder"] === "iframe";
+    if (f.name === "iframe") return true;
+    // The renderer's placeholder divs: the replica shows a document only in a same-origin
+    // frame's (data-cobrowse-placeholder="iframe") and drops it in any other.
+    return placeholderFrames && f.name === "div" && hasOwn.call(f.attrs, "data-cobrowse-placeholder");
   }
 
   // Why a #document or #shadow cannot be where it is (= wire/nodes.py _placement), or null.
-  function placement(name, f, top, index, run, ctx, placeholderFrames) {
+  function placement(name, f, top, index, run, ctx, placeholderFrames, documents) {
     if (name === "#document") {
-      if (f === top) return run ? "cannot add a document" : null;
+      if (f === top) return run && !documents ? "cannot add a document" : null;
       if (!frameHost(f, placeholderFrames)) return DOCUMENT_PLACE;
       if (f.end - f.start !== 1) return "an iframe's document must be its single child";
       return null;

@@ -163,8 +163,8 @@ class Parent:
     attrs: dict[str, Any] | None = None
 
 
-# Where a frame's document may sit: under an HTML iframe (what a visitor sends), or under the
-# placeholder div the renderer makes of a same-origin iframe (what the agent receives).
+# Where a frame's document may sit: under an HTML iframe (what a visitor sends), or also under
+# the placeholder div the renderer makes of a same-origin iframe (what the agent receives).
 Frames = Literal["iframe", "placeholder"]
 SHADOW_PLACE: Final = "a shadow root can only be the first child of an element that can host one"
 DOCUMENT_PLACE: Final = "a document node can only be the snapshot root or an iframe's single child"
@@ -173,9 +173,13 @@ DOCUMENT_PLACE: Final = "a document node can only be the snapshot root or an ifr
 def _frame_host(parent: Item, frames: Frames) -> bool:
     if parent.attrs is None or parent.ns not in (grammar.HTML, None):
         return False
-    if frames == "iframe":
-        return parent.name == "iframe"
-    return parent.name == "div" and parent.attrs.get("data-cobrowse-placeholder") == "iframe"
+    if parent.name == "iframe":
+        return True
+    return (
+        frames == "placeholder"
+        and parent.name == "div"
+        and "data-cobrowse-placeholder" in parent.attrs
+    )
 
 
 def _placement(

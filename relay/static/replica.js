@@ -35,13 +35,21 @@
   var SANDBOX = "allow-same-origin";
   var ALLOWED_SANDBOX_TOKENS = Object.freeze({ "allow-same-origin": true });
 
-  var HTML_NS = "http://www.w3.org/1999/xhtml";
-  var SVG_NS = "http://www.w3.org/2000/svg";
-  var MATHML_NS = "http://www.w3.org/1998/Math/MathML";
+  // wire/nodes.js (served as /static/wire-nodes.js, loaded before this file): the one reader
+  // of the compact node form, the namespace rule and the grammar's constants.
+  var W = global.CobrowseWire;
+  if (!W) throw new Error("CobrowseReplica: /static/wire-nodes.js must be loaded first");
+  var HTML_NS = W.NAMESPACES.html;
+  var SVG_NS = W.NAMESPACES.svg;
+  var MATHML_NS = W.NAMESPACES.math;
+  var SHORT_NS = {};
+  SHORT_NS[HTML_NS] = "html";
+  SHORT_NS[SVG_NS] = "svg";
+  SHORT_NS[MATHML_NS] = "math";
   var XLINK_NS = "http://www.w3.org/1999/xlink";
   var XML_NS = "http://www.w3.org/XML/1998/namespace";
 
-  var MASK_PLACEHOLDER = "\u2022\u2022\u2022\u2022\u2022\u2022";
+  var MASK_PLACEHOLDER = W.MASK_PLACEHOLDER;
   // Marker attribute for masked nodes, styled by the replica's own stylesheet. Wire
   // attributes with this prefix are dropped so a page cannot fake or hide the marker.
   var MARK_PREFIX = "data-cobrowse-replica-";
@@ -53,7 +61,7 @@
 
   var DEFAULT_LIMITS = Object.freeze({
     maxNodes: 400000, // same as the relay's Limits.max_nodes
-    maxDepth: 1024 // same as the relay's Limits.max_depth
+    maxDepth: W.MAX_DEPTH // the grammar's depth limit
   });
 
   // Elements never built; each becomes an empty comment standing in for its id, so that
@@ -91,9 +99,9 @@
   // Whitespace and control characters browsers strip before parsing a URL scheme.
   var URL_JUNK = /[\u0000-\u0020\u007f-\u00a0\u1680\u180e\u2000-\u2029\u205f\u3000\ufeff]/g;
 
-  // Attribute names the relay accepts (wire/protocol.py _ATTR_RE); Chromium's setAttribute
+  // Attribute names the relay accepts (wire/grammar.json attribute_name); Chromium's setAttribute
   // now takes quotes and angle brackets in names, which would be odd in markup-like contexts.
-  var ATTR_NAME = /^[^\s"'<>\/=\u0000-\u001f\u007f]{1,256}$/;
+  var ATTR_NAME = W.ATTRIBUTE_NAME;
 
   var FORM_FIELDS = Object.freeze({ input: 1, textarea: 1, select: 1 });
 
@@ -121,9 +129,6 @@
     "plugin object": "Not visible to you: plugin object (Flash, PDF, Java…: never shared)"
   });
 
-  // Ids are integers from 1 to 2^53-1: all of them exact in JavaScript (docs/protocol.md).
-  var MAX_ID = 9007199254740991;
-  var MAX_INDENT = 1024; // an indentation child stands for a newline and at most 1024 spaces/tabs
 
   var REPLICA_CSS =
     "[" + MASKED_ATTR + "]{" +
@@ -219,106 +224,51 @@
     return !SCRIPT_URL.test(String(value).replace(URL_JUNK, ""));
   }
 
-  function isId(value) {
-    return typeof value === "number" && Math.floor(value) === value && value > 0 &&
-      value <= MAX_ID;
-  }
-
   function isAttrs(value) {
     return value !== null && typeof value === "object" && !Array.isArray(value);
   }
 
   /*
    * Read a run of sibling trees in the compact node form (docs/protocol.md, "Nodes"): a
-   * snapshot's [doc] or an add's `nodes`. The reference reader is wire/nodes.py walk(); the
-   * golden cases in tests/fixtures/nodes.json keep the two in agreement.
-   * Returns {items} or {error}. The whole run is read before anything is built, and refused at
-   * its first fault: a malformed tree never leaves half a subtree or misnumbered ids behind.
-   * items are in preorder, each {id, name, attrs (elements only), text (#text, #doctype),
-   * parent (an item, null for a root), depth (1 for a root), end (the index just after its
-   * subtree: a subtree is items[i .. end)), dom (set while building)}. Iterative: a deep tree
-   * costs no JS stack.
+   * snapshot's [doc] (`snapshot` true) or an add's `nodes` under `parent` (the DOM node they
+   * go into: it decides the roots' namespace). The reader is CobrowseWire.walk (wire/nodes.js,
+   * twin of wire/nodes.py); the golden cases in tests/fixtures/nodes.json keep them in
+   * agreement. Returns {items} or {error}. The whole run is read before anything is built, and
+   * refused at its first fault: a malformed tree never leaves half a subtree or misnumbered ids
+   * behind. items are in preorder, each {id, name, ns (an element's namespace URI, by the one
+   * rule), attrs (elements only), text (#text, #doctype), parent (an item, null for a root),
+   * depth (1 for a root), end (the index just after its subtree: a subtree is
+   * items[i .. end)), dom (set while building)}.
    */
-  function readNodes(roots) {
+  function readNodes(roots, parent, snapshot) {
     if (!Array.isArray(roots) || !roots.length) {
       return { error: "must be a non-empty array of nodes" };
     }
     var items = [];
-    var prev = 0; // id of the node before in preorder (0: none yet)
-    var stack = [];
-    for (var r = roots.length - 1; r >= 0; r--) stack.push([roots[r], null, 1]);
-    while (stack.length) {
-      var top = stack.pop();
-      var value = top[0];
-      var id = 0;
-      var name;
-      var attrs = null;
-      var text = null;
-      var kids = null; // the array holding the children, from index `first`
-      var first = 0;
-      if (typeof value === "string") {
-        name = "#text";
-        text = value;
-      } else if (typeof value === "number" && Math.floor(value) === value) {
-        // Indentation text (docs/protocol.md): a newline and n spaces, or -n tabs.
-        if (Math.abs(value) > MAX_INDENT) {
-          return { error: "an indentation child must be from -1024 to 1024" };
-        }
-        name = "#text";
-        text = "\n" + (value >= 0 ? " ".repeat(value) : "\t".repeat(-value));
-      } else if (Array.isArray(value) && value.length) {
-        var i = 0;
-        if (isId(value[0])) {
-          id = value[0];
-          i = 1;
-        } else if (typeof value[0] === "number") {
-          return { error: "node id must be an integer from 1 to 2**53-1" };
-        }
-        if (i >= value.length || typeof value[i] !== "string") {
-          return { error: "a node is a string or [id?, name, ...]" };
-        }
-        name = value[i];
-        var rest = value.length - i - 1;
-        if (name === "#text" || name === "#doctype") {
-          if (rest !== 1 || typeof value[i + 1] !== "string") {
-            return { error: name + " must be [id?, '" + name + "', string]" };
-          }
-          text = value[i + 1];
-        } else if (name === "#comment") {
-          if (rest) return { error: "#comment must be [id?, '#comment']" };
-        } else if (name === "#document" || name === "#shadow") {
-          kids = value;
-          first = i + 1;
-        } else if (name.charAt(0) === "#") {
-          return { error: "unknown node kind" };
-        } else {
-          first = i + 1;
-          attrs = {};
-          if (rest && isAttrs(value[first])) attrs = value[first++];
-          kids = value;
-        }
-      } else {
-        return { error: "a node is a string or [id?, name, ...]" };
-      }
-      if (!id) {
-        if (!prev) return { error: "the first node of a tree must carry its id" };
-        id = prev + 1;
-        if (id > MAX_ID) return { error: "node id beyond 2**53-1" };
-      }
-      prev = id;
-      var item = { id: id, name: name, attrs: attrs, text: text, parent: top[1],
-        depth: top[2], end: 0, dom: null };
-      items.push(item);
-      if (!kids) continue;
-      for (var k = kids.length - 1; k >= first; k--) {
-        var child = kids[k];
-        if (typeof child !== "string" && !Array.isArray(child) &&
-            !(typeof child === "number" && Math.floor(child) === child)) {
-          return { error: isAttrs(child) ? "attributes must directly follow the tag name" :
-            "a child must be a string (text), an integer (indentation) or an array" };
-        }
-        stack.push([child, item, top[2] + 1]);
-      }
+    // No depth limit in reading: _build cuts a tree at this.limits.maxDepth and shows the rest.
+    var options = { run: !snapshot, frames: "placeholder", maxDepth: Number.MAX_SAFE_INTEGER };
+    if (parent) {
+      var element = parent.nodeType === 1;
+      options.parent = {
+        ns: element ? SHORT_NS[parent.namespaceURI] || "html" : null,
+        name: element ? parent.localName : "",
+        attrs: element && parent.hasAttribute("encoding") ?
+          { encoding: parent.getAttribute("encoding") } : null,
+        record: null
+      };
+      // A same-origin frame's placeholder takes a new #document when the frame navigates.
+      options.documents = element && parent.getAttribute("data-cobrowse-placeholder") === "iframe";
+    }
+    try {
+      W.walk(roots, "nodes", options, function (up, id, name, ns, attrs, text, depth) {
+        var item = { id: id, name: name, ns: ns ? W.NAMESPACES[ns] : null, attrs: attrs,
+          text: text, parent: up, depth: depth, end: 0, dom: null };
+        items.push(item);
+        return item;
+      });
+    } catch (error) {
+      if (error instanceof W.WireError) return { error: error.reason };
+      throw error;
     }
     // Subtree ends, from the last item back: children (later in preorder) before parents.
     for (var j = items.length - 1; j >= 0; j--) {
@@ -327,32 +277,6 @@
       if (it.parent && it.parent.end < it.end) it.parent.end = it.end;
     }
     return { items: items };
-  }
-
-  // The namespace of a child element, from its parent, as the HTML parser decides it:
-  // <svg> and <math> switch namespace; inside SVG, foreignObject/desc/title hold HTML; inside
-  // MathML, the text integration points (mi, mo, mn, ms, mtext) and an annotation-xml with an
-  // HTML encoding hold HTML.
-  function childNamespace(parent, tag) {
-    if (tag === "svg") return SVG_NS;
-    if (tag === "math") return MATHML_NS;
-    if (!parent || parent.nodeType !== 1) return HTML_NS;
-    var ns = parent.namespaceURI;
-    var name = parent.localName;
-    if (ns === SVG_NS) {
-      return (name === "foreignObject" || name === "desc" || name === "title") ? HTML_NS : SVG_NS;
-    }
-    if (ns === MATHML_NS) {
-      if (name === "mi" || name === "mo" || name === "mn" || name === "ms" || name === "mtext") {
-        return (tag === "mglyph" || tag === "malignmark") ? MATHML_NS : HTML_NS;
-      }
-      if (name === "annotation-xml") {
-        var enc = (parent.getAttribute("encoding") || "").toLowerCase();
-        return (enc === "text/html" || enc === "application/xhtml+xml") ? HTML_NS : MATHML_NS;
-      }
-      return MATHML_NS;
-    }
-    return HTML_NS;
   }
 
   /*
@@ -665,7 +589,7 @@
    */
   Replica.prototype.applySnapshot = function (msg) {
     var doc = checkFrame(this.frame);
-    var read = readNodes([msg ? msg.doc : undefined]);
+    var read = readNodes([msg ? msg.doc : undefined], null, true);
     if (read.items && read.items[0].name !== "#document") {
       read = { error: "a snapshot's doc must be a #document node" };
     }
@@ -724,7 +648,7 @@
       var add = isAttrs(adds[i]) ? adds[i] : {};
       var parent = this.ids.get(add.parent);
       if (!parent || this.placeholders.has(parent)) { skipped++; continue; }
-      var read = readNodes(add.nodes);
+      var read = readNodes(add.nodes, parent);
       if (read.error) {
         this.warn("replica: add refused: " + read.error);
         skipped++;
@@ -872,7 +796,7 @@
         continue;
       } else {
         var lower = name.toLowerCase();
-        var ns = childNamespace(domParent || parentContext, name);
+        var ns = item.ns || HTML_NS; // the one rule's decision (wire/nodes.js)
         var attrs = item.attrs;
         if (ns === HTML_NS && PLUGIN_ELEMENTS[lower]) {
           node = doc.createElementNS(HTML_NS, "div");

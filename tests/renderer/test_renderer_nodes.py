@@ -30,7 +30,7 @@ from renderer_harness import (
 )
 
 from renderer.service import Renderer, RendererError
-from wire import nodes
+from wire import grammar, nodes
 
 pytestmark = pytest.mark.browser
 
@@ -69,6 +69,62 @@ def test_reader_accepts_every_valid_golden_case(
     assert read(loop, renderer, case) == case["explicit"]
 
 
+@pytest.mark.parametrize(
+    "case", [c for c in GOLDEN["valid"] if not c["run"]], ids=lambda c: c["name"]
+)
+def test_reader_gives_every_element_the_namespace_of_the_one_rule(
+    loop: Loop, renderer: Renderer, case: dict[str, Any]
+) -> None:
+    """The namespaces the golden case records (wire.grammar.child_namespace) are the ones the
+    sanitizer built its raw tree with."""
+    session = new_session()
+    loop.run(renderer.snapshot(session, snapshot_message(case["compact"], session), BRAND))
+    page = renderer.page_of(session)
+    assert page is not None
+    raw = loop.run(page.evaluate("s => CobrowseRenderer.rawNamespaces(s)", session))
+    assert json.loads(raw) == case["namespaces"]
+
+
+def _namespace_table() -> list[list[Any]]:
+    """(parent ns, parent name, encoding, child) combinations the rule distinguishes."""
+    names = ["svg", "math", "div", "p", "title", "desc", "foreignObject", "g", "mi", "mo", "mn"]
+    names += ["ms", "mtext", "mrow", "annotation-xml", "mglyph", "malignmark", "style", "a"]
+    names += ["img", "textarea", "iframe", "FOREIGNOBJECT", "semantics"]
+    encodings = [None, "text/html", "TEXT/HTML", "application/xhtml+xml", "image/svg+xml", ""]
+    table = []
+    for parent_ns in (None, "html", "svg", "math"):
+        for parent in names:
+            for encoding in encodings if parent == "annotation-xml" else [None]:
+                for child in names:
+                    table.append([parent_ns, parent, encoding, child])
+    return table
+
+
+def test_the_javascript_namespace_rule_is_grammar_child_namespace(
+    loop: Loop, renderer: Renderer
+) -> None:
+    """wire/nodes.js childNamespace, as the renderer's page loads it, decides every
+    combination as wire/grammar.py child_namespace does."""
+    table = _namespace_table()
+    session = new_session()
+    loop.run(renderer.snapshot(session, snapshot_message(BASE, session), BRAND))
+    page = renderer.page_of(session)
+    assert page is not None
+    got = loop.run(
+        page.evaluate(
+            """(table) => table.map(([ns, name, enc, child]) => CobrowseWire.childNamespace(
+                ns, name, enc === null ? {} : {encoding: enc}, child))""",
+            table,
+        )
+    )
+    want = [
+        grammar.child_namespace(ns, name, {} if enc is None else {"encoding": enc}, child)
+        for ns, name, enc, child in table
+    ]
+    assert len(table) > 2000
+    assert got == want
+
+
 @pytest.mark.parametrize("case", GOLDEN["invalid"], ids=lambda c: c["name"])
 def test_reader_refuses_every_invalid_golden_case(
     loop: Loop, renderer: Renderer, case: dict[str, Any]
@@ -97,7 +153,7 @@ def nested(depth: int, top: str = '[1,"#document",["html",') -> str:
 
 
 def test_depth_is_limited_as_the_relay_limits_it(loop: Loop, renderer: Renderer) -> None:
-    assert max(i.depth for i in nodes.walk([json.loads(nested(900))], "doc")) == 900
+    assert max(i.depth for i in nodes.walk([json.loads(nested(900))], "doc", run=False)) == 900
     slot = loop.run(renderer._slot_for_new_session())
     brand = '"brand":{"origins":[],"mask_selectors":[]},"url":"https://a.test/"}'
     snap = "([s, p]) => CobrowseRenderer.snapshot(s, p)"
