@@ -41,6 +41,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from renderer import chromium, images
 from renderer.policy import BrandPolicy, policy_json
+from wire import grammar
 
 __all__ = ["BrandPolicy", "Renderer", "RendererError"]
 
@@ -67,10 +68,12 @@ class RendererError(Exception):
 
 
 def _host_page() -> tuple[str, str]:
-    """The host page HTML and its CSP: only our inline script (by hash) may run."""
+    """The host page HTML and its CSP: only our inline script (by hash) may run: the wire's
+    node reader (``wire/nodes.js``, the grammar inlined), then ``sanitizer.js``, which uses it."""
     source = resources.files("renderer").joinpath("sanitizer.js").read_text("utf-8")
     config = json.dumps(policy_json()).replace("</", "<\\/")
-    script = f"{source}\nwindow.CobrowseRenderer.configure({config});\n"
+    reader = grammar.nodes_js()
+    script = f"{reader}\n{source}\nwindow.CobrowseRenderer.configure({config});\n"
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = f"default-src 'none'; script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     html = (
