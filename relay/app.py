@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from relay import wire_js
 from relay.auth import SignIn
 from relay.broker import Broker, LocalBroker
 from relay.core import CoreSettings, RelayCore
@@ -79,6 +80,7 @@ class RelayServer:
             *Sockets(
                 self.core, self.live, sign_in, self.broker, apply=self.effects.apply, clock=now_ms
             ).routes(),
+            wire_js.ROUTE,  # the built wire/nodes.js, before the /static mount
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ]
         if settings.demo:
