@@ -156,14 +156,16 @@ class Replica:
         self.nodes = {}
         self.seq = snapshot["seq"]
         self.session = snapshot["session"]
-        _assert_compact([snapshot["doc"]], "doc")
-        (self.root,) = self.build([snapshot["doc"]], 0, "doc")
+        doc = snapshot["doc"]
+        assert nodes.compact(nodes.expand(doc, "doc")) == doc, "doc: not compact"
+        (self.root,) = self.build([doc], 0, "doc", tree=True)
 
-    def build(self, run: list[Any], parent: int, where: str) -> list[int]:
-        """Add a run of compact sibling trees under ``parent`` (0: none); returns the roots' ids."""
+    def build(self, run: list[Any], parent: int, where: str, *, tree: bool = False) -> list[int]:
+        """Add a run of compact sibling trees under ``parent`` (0: none); returns the roots' ids.
+        ``tree``: ``run`` is one tree read as a snapshot's ``doc`` (which may be a document)."""
         assert isinstance(run, list) and run, f"{where}: a run of nodes must be a non-empty list"
         tops: list[int] = []
-        for item in nodes.walk(run, where):  # raises on any fault of the grammar
+        for item in nodes.walk(run, where, run=not tree):  # raises on any fault of the grammar
             assert item.id not in self.nodes, f"id {item.id} used twice"
             node: dict[str, Any] = {
                 "name": item.name,

@@ -45,7 +45,7 @@ def _explicit(replica: Replica, node_id: int) -> list[Any]:
 def test_the_harness_reads_every_valid_golden_case(case: dict[str, Any]) -> None:
     replica = Replica()
     run = case["compact"] if case["run"] else [case["compact"]]
-    tops = replica.build(run, 0, "nodes")
+    tops = replica.build(run, 0, "nodes", tree=not case["run"])
     got = [_explicit(replica, top) for top in tops]
     assert got == (case["explicit"] if case["run"] else [case["explicit"]])
 
@@ -54,7 +54,7 @@ def test_the_harness_reads_every_valid_golden_case(case: dict[str, Any]) -> None
 def test_the_harness_refuses_every_invalid_golden_case(case: dict[str, Any]) -> None:
     run = case["compact"] if case["run"] else [case["compact"]]
     with pytest.raises(nodes.NodeError) as caught:
-        Replica().build(run, 0, "nodes")
+        Replica().build(run, 0, "nodes", tree=not case["run"])
     assert caught.value.message == case["error"]
 
 
