@@ -32,6 +32,7 @@ PASSWORD = "correct horse"
 
 REPLICA_TEST_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>replica test</title>
+<script src="/static/wire-nodes.js"></script>
 <script src="/static/replica.js"></script></head>
 <body><div id="host" style="width:800px;height:600px"></div></body></html>"""
 
@@ -89,6 +90,10 @@ class FakeSite:
                     "content-security-policy": CSP,
                 },
             )
+        elif path == "/static/wire-nodes.js":  # built, as relay/wire_js.py serves it
+            from wire.grammar import nodes_js
+
+            route.fulfill(status=200, body=nodes_js(), headers={"content-type": "text/javascript"})
         elif path.startswith("/static/"):
             file = STATIC / path[len("/static/") :]
             if file.is_file() and file.parent == STATIC:
