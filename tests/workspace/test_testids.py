@@ -12,8 +12,8 @@ STATIC = ROOT / "relay" / "static"
 def workspace_testids() -> set[str]:
     html = (STATIC / "agent.html").read_text(encoding="utf-8")
     found = set(re.findall(r'data-testid="([a-z_-]+)"', html))
-    for name in ("agent.js", "replica.js"):
-        script = (STATIC / name).read_text(encoding="utf-8")
+    for path in [STATIC / "replica.js", *sorted((STATIC / "workspace").glob("*.js"))]:
+        script = path.read_text(encoding="utf-8")
         for call in re.findall(r'setAttribute\("data-testid",([^;]*)\)', script):
             found.update(re.findall(r'"([a-z_-]+)"', call))
     return found

@@ -96,7 +96,7 @@ class FakeSite:
             route.fulfill(status=200, body=nodes_js(), headers={"content-type": "text/javascript"})
         elif path.startswith("/static/"):
             file = STATIC / path[len("/static/") :]
-            if file.is_file() and file.parent == STATIC:
+            if file.is_file() and file.parent in (STATIC, STATIC / "workspace"):
                 kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
                 route.fulfill(status=200, body=file.read_bytes(), headers={"content-type": kind})
             else:
