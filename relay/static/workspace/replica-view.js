@@ -6,7 +6,8 @@
  * Owns: the overlay's marks and pointer, the scale, pointFor/boxOf (node id plus fractions of
  * its box to overlay pixels).
  * Must not: change the replica except through CobrowseReplica (applySnapshot, applyMutations,
- * scrollNode), or draw anywhere but the overlay outside the replica frame.
+ * scrollNode; wiggle only animates a node, from this script), or draw inside the replica frame:
+ * marks and the pointer go on the overlay above it.
  */
 (function (workspace) {
   "use strict";
