@@ -2,15 +2,15 @@
 
 Pure functions. The input must already be sanitizer output, in the protocol's compact node
 form: this module escapes text and attribute values correctly but does not judge what it is
-given. Namespaces are inferred exactly as the protocol (and sanitizer.js) does, so the text
-re-parses to the same tree.
+given. Namespaces come from the one rule every reader uses (``wire.grammar.child_namespace``,
+the HTML parser's own), so the text re-parses to the same tree.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from wire import nodes
+from wire import grammar, nodes
 
 VOID: Final = frozenset(
     {
@@ -41,13 +41,6 @@ def _escape_attr(value: str) -> str:
     )
 
 
-def _child_ns(parent_ns: str, parent_tag: str, tag: str) -> str:
-    ns = "html" if parent_ns == "svg" and parent_tag == "foreignObject" else parent_ns
-    if ns == "html":
-        return {"svg": "svg", "math": "math"}.get(tag, "html")
-    return ns
-
-
 def _attrs(tag: str, attrs: dict[str, str]) -> str:
     out: list[str] = []
     for name, value in attrs.items():
@@ -70,36 +63,38 @@ def to_html(doc: Any) -> str:
     """HTML text for a sanitized ``#document`` (or any) node in the compact form, iteratively
     (any depth). Raises ``wire.nodes.NodeError`` if ``doc`` breaks the grammar."""
     parts: list[str] = []
-    # Stack items: a node with its namespace and parent (ns, tag), or a closing tag string.
-    stack: list[tuple[Any, str, str] | str] = [(nodes.expand(doc, "doc"), "html", "")]
+    # Stack items: a node with its parent's namespace (None: a document or shadow root), tag
+    # and attributes, or a closing tag string.
+    Parent = tuple[str | None, str, dict[str, str]]
+    stack: list[tuple[Any, Parent] | str] = [(nodes.expand(doc, "doc"), (None, "", {}))]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             parts.append(item)
             continue
-        node, parent_ns, parent_tag = item
+        node, parent = item
         kind = node[1]
         if kind == "#document":
-            stack.extend((child, "html", "") for child in reversed(node[2]))
+            stack.extend((child, (None, "", {})) for child in reversed(node[2]))
         elif kind == "#shadow":
             # An open shadow root, in HTML's own spelling of one (declarative shadow DOM).
             parts.append('<template shadowrootmode="open">')
             stack.append("</template>")
-            stack.extend((child, "html", "") for child in reversed(node[2]))
+            stack.extend((child, (None, "", {})) for child in reversed(node[2]))
         elif kind == "#doctype":
             parts.append("<!DOCTYPE html>")
         elif kind == "#comment":
             parts.append("<!---->")
         elif kind == "#text":
             text = node[2]
-            if parent_ns == "html" and parent_tag == "style":
+            if parent[0] == grammar.HTML and parent[1] == "style":
                 # Raw text: nothing is escaped by the parser, so no "</" may appear.
                 parts.append(text.replace("</", "<\\/"))
             else:
                 parts.append(_escape_text(text))
         else:
             tag, attrs, children = kind, node[2], node[3]
-            ns = _child_ns(parent_ns, parent_tag, tag)
+            ns = grammar.child_namespace(*parent, tag)
             parts.append(f"<{tag}{_attrs(tag, attrs)}>")
             if ns == "html" and tag in VOID:
                 continue
@@ -107,5 +102,5 @@ def to_html(doc: Any) -> str:
             if ns == "html" and tag == "textarea" and ":value" in attrs:
                 parts.append(_escape_text(attrs[":value"]))
                 continue
-            stack.extend((child, ns, tag) for child in reversed(children))
+            stack.extend((child, (ns, tag, attrs)) for child in reversed(children))
     return "".join(parts)

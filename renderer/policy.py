@@ -17,13 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-HTML_NS: Final = "html"
-SVG_NS: Final = "svg"
-MATHML_NS: Final = "math"
+from wire import grammar
 
-# The fixed text that replaces a masked value; the same string the tag uses
-# (wire.protocol.MASK_PLACEHOLDER). Kept here too so the renderer has no import on the relay.
-MASK_PLACEHOLDER: Final = "\u2022" * 6
+HTML_NS: Final = grammar.HTML
+SVG_NS: Final = grammar.SVG
+MATHML_NS: Final = grammar.MATH
+
+# The fixed text that replaces a masked value: the wire's, the same string the tag writes.
+MASK_PLACEHOLDER: Final = grammar.MASK_PLACEHOLDER
 
 
 @dataclass(frozen=True)
@@ -299,53 +300,6 @@ MATHML_ELEMENTS: Final = frozenset(
 # 2.0.x mXSS bypasses), maction (legacy actiontype=statusline + href), mglyph (fetches).
 
 ELEMENTS: Final = {HTML_NS: HTML_ELEMENTS, SVG_NS: SVG_ELEMENTS, MATHML_NS: MATHML_ELEMENTS}
-
-# Autonomous custom elements (HTML namespace only): the hosts of most open shadow roots. In
-# the agent's replica no definition exists, so one is an inert HTMLElement with the HTML
-# attribute allowlist (URL attributes have no URL kind on it: denied). The name rule is the
-# HTML spec's "valid custom element name" restricted to ASCII (as the tag sends localName);
-# the reserved names are SVG/MathML elements the spec excludes. ``is`` stays denied (it
-# upgrades built-ins). ``cobrowse-*`` is ours (the renderer's stand-in elements, the tag's UI),
-# as ``data-cobrowse*`` is: a visitor may not forge it.
-CUSTOM_ELEMENT_RE: Final = r"^(?!cobrowse-)[a-z][a-z0-9._]*-[a-z0-9._-]*$"
-RESERVED_CUSTOM_NAMES: Final = frozenset(
-    {
-        "annotation-xml",
-        "color-profile",
-        "font-face",
-        "font-face-src",
-        "font-face-uri",
-        "font-face-format",
-        "font-face-name",
-        "missing-glyph",
-    }
-)
-
-# HTML elements that may host a shadow root (attachShadow's list; plus custom elements). A
-# ``#shadow`` node under anything else cannot have come from a browser: the renderer refuses
-# the message (RendererError, resync), like any other forged structure.
-SHADOW_HOSTS: Final = frozenset(
-    {
-        "article",
-        "aside",
-        "blockquote",
-        "body",
-        "div",
-        "footer",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "main",
-        "nav",
-        "p",
-        "section",
-        "span",
-    }
-)
 
 # rel tokens a kept <link> may carry; anything else (import, preload, prefetch, modulepreload,
 # dns-prefetch, manifest, serviceworker...) fetches or runs something: the link is dropped.
@@ -726,8 +680,9 @@ URL_KINDS: Final[dict[tuple[str, str, str], UrlKind]] = {
     (SVG_NS, "image", "xlink:href"): "image",
     (SVG_NS, "feImage", "href"): "resource",
     (SVG_NS, "feImage", "xlink:href"): "resource",
-    # <use> of an external document is a classic injection vector (CVE-2019-... SVG use
-    # data:/external docs); only same-document references.
+    # <use> clones what it references into the page: an external or data: document would
+    # bring markup this policy never judged (handlers, foreignObject HTML, more <use>).
+    # Only same-document references (#id), whose target was judged like everything else.
     (SVG_NS, "use", "href"): "fragment",
     (SVG_NS, "use", "xlink:href"): "fragment",
     (SVG_NS, "textPath", "href"): "fragment",
@@ -754,9 +709,7 @@ ANIMATION_ELEMENTS: Final = frozenset({"animate", "animateMotion", "animateTrans
 ANIMATION_VALUE_ATTRS: Final = frozenset({"from", "to", "by", "values"})
 
 # State entries the protocol defines (never real attributes), and what each may hold.
-STATE_ENTRIES: Final = frozenset(
-    {":value", ":checked", ":selected", ":masked", ":scroll", ":cssom", ":shadow"}
-)
+STATE_ENTRIES: Final = grammar.STATE_ENTRIES
 # ":shadow" reaches the agent only as "closed" (the host of a closed shadow root, an area the
 # agent cannot see), and only on an element that can host a shadow root.
 SHADOW_STATES: Final = frozenset({"closed"})
@@ -949,14 +902,19 @@ def element_allowed(tag: str, namespace: str = HTML_NS) -> bool:
     )
 
 
-def is_custom_element(tag: str) -> bool:
-    """Whether ``tag`` is a valid autonomous custom element name (ASCII)."""
-    return re.match(CUSTOM_ELEMENT_RE, tag) is not None and tag not in RESERVED_CUSTOM_NAMES
+# Autonomous custom elements (HTML namespace only): the hosts of most open shadow roots. In
+# the agent's replica no definition exists, so one is an inert HTMLElement with the HTML
+# attribute allowlist (URL attributes have no URL kind on it: denied). The name rule (the
+# wire's) is the HTML spec's "valid custom element name" restricted to ASCII (as the tag sends
+# localName); the reserved names are SVG/MathML elements the spec excludes. ``is`` stays denied (it
+# upgrades built-ins). ``cobrowse-*`` is ours (the renderer's stand-in elements, the tag's UI),
+# as ``data-cobrowse*`` is: a visitor may not forge it.
+is_custom_element = grammar.is_custom_element
 
 
 def can_host_shadow(tag: str, namespace: str = HTML_NS) -> bool:
-    """Whether an element may have a shadow root (the ``#shadow`` node of the protocol)."""
-    return namespace == HTML_NS and (tag in SHADOW_HOSTS or is_custom_element(tag))
+    """Whether an element may have a shadow root: the wire's rule (``wire.grammar``)."""
+    return grammar.can_host_shadow(tag, namespace)
 
 
 ElementAction = Literal["keep", "drop", "placeholder"]
@@ -1074,9 +1032,6 @@ def policy_json() -> dict[str, Any]:
         "stateEntries": sorted(STATE_ENTRIES),
         "shadowStates": sorted(SHADOW_STATES),
         "cssomKinds": sorted(CSSOM_KINDS),
-        "customElementRe": CUSTOM_ELEMENT_RE,
-        "reservedCustomNames": sorted(RESERVED_CUSTOM_NAMES),
-        "shadowHosts": sorted(SHADOW_HOSTS),
         "maskReasons": sorted(MASK_REASONS),
         "maskedAutocompleteRe": MASKED_AUTOCOMPLETE_RE,
         "cssForbidden": list(CSS_FORBIDDEN),

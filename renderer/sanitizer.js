@@ -108,9 +108,6 @@
       stateEntries: new Set(policy.stateEntries),
       shadowStates: new Set(policy.shadowStates),
       cssomKinds: new Set(policy.cssomKinds),
-      customElementRe: new RegExp(policy.customElementRe),
-      reservedCustomNames: new Set(policy.reservedCustomNames),
-      shadowHosts: new Set(policy.shadowHosts),
       maskReasons: new Set(policy.maskReasons),
       maskedAutocompleteRe: new RegExp(policy.maskedAutocompleteRe),
       cssForbidden: policy.cssForbidden,
@@ -236,9 +233,7 @@
     return true;
   }
 
-  function isCustomElement(tag) {
-    return P.customElementRe.test(tag) && !P.reservedCustomNames.has(tag);
-  }
+  const isCustomElement = W.isCustomElement;
 
   function elementAllowed(tag, ns) {
     const set = P.elements[ns];

@@ -132,7 +132,7 @@ class Renderer:
     holding the inert documents of many sessions; a page is added (up to ``pages``) whenever
     every open page already serves a session, and a new session goes to the least loaded page.
     A page that crashes or hangs costs only *its* sessions a resync, so more pages mean a
-    smaller blast radius for about 15-25 MB each (``scripts/bench_renderer_density.py``: 500
+    smaller blast radius for about 15-25 MB each (``bench/renderer_density.py``: 500
     sessions on 8 pages). ``timeout``: seconds one sanitize call may take before its page is
     declared hung and replaced. ``chromium_setting``: browser setting (see
     ``renderer.chromium``). No argument loosens the sandbox.

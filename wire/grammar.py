@@ -73,14 +73,16 @@ def child_namespace(
     return _FOREIGN_ROOTS.get(child, HTML)
 
 
+def is_custom_element(name: str) -> bool:
+    """Whether ``name`` is a valid autonomous custom element name (the HTML spec's, in ASCII, as
+    the tag sends localName) that is not ours: ``cobrowse-*`` is reserved for our own elements."""
+    return CUSTOM_ELEMENT_NAME.match(name) is not None and name not in RESERVED_CUSTOM_NAMES
+
+
 def can_host_shadow(name: str, namespace: str) -> bool:
-    """Whether an element may carry a ``#shadow`` child (``attachShadow``'s list, plus valid
-    custom element names that are not ours: ``cobrowse-*`` is reserved for our own elements)."""
-    if namespace != HTML:
-        return False
-    return name in SHADOW_HOSTS or (
-        CUSTOM_ELEMENT_NAME.match(name) is not None and name not in RESERVED_CUSTOM_NAMES
-    )
+    """Whether an element may carry a ``#shadow`` child (``attachShadow``'s list, plus custom
+    elements)."""
+    return namespace == HTML and (name in SHADOW_HOSTS or is_custom_element(name))
 
 
 def javascript_constants() -> str:

@@ -67,10 +67,14 @@ var CobrowseWire = (function (GRAMMAR) {
     return hasOwn.call(FOREIGN_ROOTS, child) ? FOREIGN_ROOTS[child] : HTML;
   }
 
+  // = wire/grammar.py is_custom_element: a valid custom element name (ASCII), not ours.
+  function isCustomElement(name) {
+    return CUSTOM_NAME.test(name) && !RESERVED_CUSTOM[name];
+  }
+
   // = wire/grammar.py can_host_shadow: attachShadow's list and custom element names not ours.
   function canHostShadow(name, ns) {
-    if (ns !== HTML) return false;
-    return SHADOW_HOSTS[name] === true || (CUSTOM_NAME.test(name) && !RESERVED_CUSTOM[name]);
+    return ns === HTML && (SHADOW_HOSTS[name] === true || isCustomElement(name));
   }
 
   // The text an integer child stands for: a newline and n spaces (-n tabs).
@@ -299,6 +303,7 @@ var CobrowseWire = (function (GRAMMAR) {
     walk: walk,
     childNamespace: childNamespace,
     canHostShadow: canHostShadow,
+    isCustomElement: isCustomElement,
     indentation: indentation,
     indentationOf: indentationOf,
     isId: isId

@@ -286,7 +286,8 @@ def walk(
 
 
 def expand(node: Any, where: str = "node") -> list[Any]:
-    """The explicit form of one compact tree (tests and tools)."""
+    """The explicit form of one compact tree (tests and tools): a visitor's tree or the
+    renderer's (whose frame documents sit in placeholders)."""
     return _expand([node], where, run=False)[0]
 
 
@@ -298,7 +299,7 @@ def expand_run(roots: list[Any], where: str = "nodes") -> list[list[Any]]:
 def _expand(roots: list[Any], where: str, *, run: bool) -> list[list[Any]]:
     out: list[list[Any]] = []
     made: dict[Item, list[Any]] = {}
-    for item in walk(roots, where, run=run):
+    for item in walk(roots, where, run=run, frames="placeholder"):
         if item.name == "#text":
             node: list[Any] = [item.id, "#text", item.text]
         elif item.name == "#comment":
