@@ -88,9 +88,7 @@ def test_no_import_loop_between_modules() -> None:
 def test_wire_imports_nothing_of_ours_but_itself() -> None:
     for name, path in _modules().items():
         if name.split(".")[0] == "wire":
-            ours = {
-                m for m in _imports(path, module_level_only=False) if m.split(".")[0] in FLOORS
-            }
+            ours = {m for m in _imports(path, module_level_only=False) if m.split(".")[0] in FLOORS}
             assert {m.split(".")[0] for m in ours} <= {"wire"}, name
 
 
