@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -84,3 +87,34 @@ def relay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `cobrowse serve` exactly as the README does, with the embedded demo config."""
     with run_relay(tmp_path_factory.mktemp("relay")) as url:
         yield url
+
+
+@dataclass
+class Recorder:
+    """Another origin on loopback (``url``) that answers 404 and records every path asked."""
+
+    url: str = ""
+    hits: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def hostile() -> Iterator[Recorder]:
+    """A ``Recorder``: a request there from the agent's browser is a leak."""
+    recorder = Recorder()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            recorder.hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield recorder
+    server.shutdown()
+    server.server_close()

@@ -12,7 +12,7 @@ from cobrowse_check.probe import PROBE_JS
 
 pytestmark = pytest.mark.browser
 
-# As tag_js/tag.js does it: a Proxy whose apply trap calls the native method.
+# As the tag (tag_js/src/serialize.js) does it: a Proxy whose apply trap calls the native method.
 TAG_WRAPPER = """() => {
     const original = Element.prototype.attachShadow;
     const wrapped = new Proxy(original, {

@@ -1,6 +1,6 @@
 """Benchmark: Renderer.snapshot on a generated ~2 MB DOM snapshot, and one mutations batch.
 
-Usage: .venv/bin/python scripts/bench_renderer.py [--mb 2] [--runs 11] [--varied]
+Usage: .venv/bin/python -m bench.renderer_snapshot [--mb 2] [--runs 11] [--varied]
 
 Prints the snapshot size (the wire's compact node form), node count, the median / min / max
 wall time of ``snapshot`` (the whole call: encoding, the page's work, decoding) with where the
@@ -10,7 +10,7 @@ the 2 MB page was the explicit form's 2 MB: 35317 ids). ``--varied`` fills text 
 with random words so the snapshot compresses like a real page rather than a repeated card.
 The machine is shared and noisy: read medians, not single runs. Figures go in the README and
 docs/security.md; tests never assert on time. Sustained mutation throughput:
-``scripts/bench_renderer_mutations.py``; memory per session: ``scripts/bench_renderer_density.py``.
+``bench/renderer_mutations.py``; memory per session: ``bench/renderer_density.py``.
 """
 
 from __future__ import annotations
