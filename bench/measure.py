@@ -16,6 +16,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,11 +224,17 @@ class VisitorTab:
 def walk_cells(message: dict[str, Any], found: dict[int, int]) -> None:
     """Collect {node id: data-cell} from a replica message (snapshot or mutations), reading the
     compact node form with its implicit ids (``wire.nodes``)."""
-    runs = [[message["doc"]]] if "doc" in message else [a["nodes"] for a in message.get("adds", [])]
-    for run in runs:
-        for item in nodes.walk(run, "nodes"):
-            if item.attrs and "data-cell" in item.attrs:
-                found[item.id] = int(item.attrs["data-cell"])
+    if "doc" in message:
+        items = nodes.walk([message["doc"]], "doc", run=False, frames="placeholder")
+        _cells(items, found)
+    for add in message.get("adds", []):
+        _cells(nodes.walk(add["nodes"], "nodes", frames="placeholder"), found)
+
+
+def _cells(items: Iterator[nodes.Item], found: dict[int, int]) -> None:
+    for item in items:
+        if item.attrs and "data-cell" in item.attrs:
+            found[item.id] = int(item.attrs["data-cell"])
 
 
 class Bench:

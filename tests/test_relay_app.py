@@ -631,24 +631,3 @@ def test_big_frames_are_checked_off_the_event_loop_with_the_same_answers() -> No
             assert error["code"] == code and error["fault"] == "client"
         ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "in order"}))
         assert receive_until(ws, "chat.message")["text"] == "in order"
-
-
-# ---------------------------------------------------------------- the server's shape
-
-
-def test_only_the_entry_point_imports_the_composed_server() -> None:
-    """``relay.app`` composes the adapters; an adapter importing it would close a circle."""
-    import ast
-    from pathlib import Path
-
-    relay_dir = Path(__file__).resolve().parent.parent / "relay"
-    importers = set()
-    for path in relay_dir.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == "relay.app":
-                importers.add(path.name)
-            elif isinstance(node, ast.ImportFrom) and node.module == "relay":
-                importers.update(path.name for a in node.names if a.name == "app")
-            elif isinstance(node, ast.Import) and any(a.name == "relay.app" for a in node.names):
-                importers.add(path.name)
-    assert importers == {"serve.py"}

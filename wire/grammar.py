@@ -4,7 +4,8 @@ Owns: every constant that more than one end of the wire needs (id range, depth l
 indentation bound, mask placeholder, name patterns, state entries, which elements may host a
 shadow root) and ``child_namespace``, the rule that says which namespace a child element is
 in. ``wire/nodes.js`` (the JavaScript reader, used by the renderer's sanitizer page and by the
-agent's replica) and the tag's build inline the same JSON, so no end keeps its own copy.
+agent's replica) inlines the same JSON, and the tag's build writes in the values it uses: no end
+keeps its own copy.
 Must not: judge content (which elements or attributes are safe): that is the renderer's policy.
 """
 
