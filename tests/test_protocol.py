@@ -121,3 +121,43 @@ def test_every_documented_message_type_is_in_the_table() -> None:
     doc = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
     for name in protocol.MESSAGES:
         assert f"`{name}`" in doc, f"{name} is not documented in docs/protocol.md"
+
+
+NODE_CASES = json.loads((Path(__file__).parent / "fixtures" / "nodes.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", NODE_CASES["invalid"], ids=lambda c: c["name"])
+def test_every_invalid_golden_tree_is_refused_at_the_door(case: dict[str, Any]) -> None:
+    """The relay's reader refuses what the sanitizer would (docs/protocol.md, "Structural
+    rules"): as a snapshot's doc, or a run as an add's nodes, the answer is ``invalid`` with the
+    grammar's words, before any renderer sees it."""
+    if case["run"]:
+        frame = _mutations([{"parent": 5, "next": None, "nodes": case["compact"]}])
+    else:
+        frame = json.dumps(
+            {
+                "v": 1,
+                "type": "dom.snapshot",
+                "session": "s1",
+                "seq": 0,
+                "url": "https://shop.example/",
+                "title": "t",
+                "viewport": {"w": 800, "h": 600, "dpr": 1},
+                "doc": case["compact"],
+            }
+        )
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(frame, "visitor")
+    assert refused.value.code == "invalid"
+    assert case["error"] in refused.value.message
+
+
+def test_an_id_twice_in_one_batch_is_refused_even_across_adds() -> None:
+    adds = [
+        {"parent": 5, "next": None, "nodes": [[20, "p", "one"]]},
+        {"parent": 6, "next": None, "nodes": [[21, "p", "two"]]},  # its text is 22, then 21
+    ]
+    with pytest.raises(ProtocolError, match="duplicate node id 21"):
+        protocol.decode(_mutations(adds), "visitor")
+    adds[1]["nodes"] = [[30, "p", "two"]]
+    assert protocol.decode(_mutations(adds), "visitor").type == "dom.mutations"
