@@ -175,6 +175,10 @@ def session(browser: Browser, relay_url: str) -> Iterator[Session]:
             _send(ws, "invite.accept", invite=offer["invite"])
             started = _recv(ws, "session.started")
             yield ws, agent, started["session"], frames
+            # End it: the demo agent is shared with the other e2e tests, and an agent with an
+            # active session cannot invite anyone else.
+            _send(ws, "session.end", session=started["session"])
+            _recv(ws, "session.ended")
     finally:
         context.close()
 
