@@ -43,6 +43,7 @@ PARTS = (
 # keys, and no WIRE object: every byte of the tag is downloaded on every brand page.
 WIRE_KEYS = {
     "mask_placeholder": "string",
+    "element_name": "pattern",
     "attribute_name": "pattern",
     "max_depth": "number",
 }

@@ -19,7 +19,7 @@ var MASK_TRIGGERS = { type: 1, autocomplete: 1, 'data-cobrowse-mask': 1, 'class'
 // 1: resolved, and sent as a path when on the page's origin (docs/protocol.md); 2: resolved only
 // (the protocol's origin-relative saving covers the five names above it).
 var URL_ATTRS = { href: 1, src: 1, action: 1, poster: 1, 'xlink:href': 2 };
-var TAG_RE = /^[a-zA-Z][a-zA-Z0-9._:-]{0,99}$/;
+var TAG_RE = WIRE.element_name;
 var ATTR_RE = WIRE.attribute_name;
 var MAX_ATTR = 2000000;
 var MAX_TEXT = 8000000;
