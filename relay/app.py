@@ -31,7 +31,7 @@ from relay.pages import STATIC_DIR, Pages
 from relay.replicas import Replicas
 from relay.settings import Settings
 from relay.sockets import Sockets
-from relay.store import SqliteStore
+from relay.store import OpenStore, open_store
 from renderer.service import Renderer
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -51,12 +51,13 @@ class RelayServer:
         *,
         broker: Broker | None = None,
         renderer: Renderer | None = None,
-        store: SqliteStore | None = None,
+        store: OpenStore | None = None,
         settings_path: str | Path | None = None,
     ) -> None:
         # The settings file is watched for changes to its agents and brands (``reload_settings``).
         self.live = LiveSettings(settings, settings_path)
-        self.store = store or SqliteStore(settings.database)
+        # SQLite or PostgreSQL; raises relay.store.StoreError when PostgreSQL is unreachable.
+        self.store = store or open_store(settings.database)
         agents, brands = core_rules(settings)
         self.core = RelayCore(
             agents,

@@ -11,7 +11,13 @@ import argparse
 import logging
 import sys
 
-from relay.settings import DEMO_AGENT_LOGIN, DEMO_AGENT_PASSWORD, SettingsError, load_settings
+from relay.settings import (
+    DEMO_AGENT_LOGIN,
+    DEMO_AGENT_PASSWORD,
+    SettingsError,
+    load_settings,
+    shown_database,
+)
 
 HELP = "run the relay, agent workspace and demo site"
 
@@ -29,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from relay.app import RelayServer
+    from relay.store import StoreError
     from relay.websocket import CobrowseWebSocketProtocol
 
     try:
@@ -41,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    server = RelayServer(settings, settings_path=args.config)
+    try:
+        server = RelayServer(settings, settings_path=args.config)
+    except StoreError as error:  # PostgreSQL unreachable: one line, the password redacted
+        print(f"cobrowse: {error}", file=sys.stderr)
+        return 2
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for display
     base = f"http://{shown}:{port}"
     print(f"cobrowse relay on {base}", flush=True)
@@ -49,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     stored = (
         "in memory (set COBROWSE_DATABASE to keep them)"
         if settings.database == ":memory:"
-        else settings.database
+        else shown_database(settings.database)
     )
     print(f"  conversations:   {stored}", flush=True)
     if settings.demo:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from relay.passwords import hash_password
 
@@ -21,6 +22,9 @@ DEMO_AGENT_LOGIN = "demo"
 DEMO_AGENT_PASSWORD = "cobrowse-demo"  # noqa: S105 - printed at start; embedded demo only
 SELF_ORIGIN = "self"  # in allowed_origins: the relay's own origin (the demo site lives there)
 MEMORY_DATABASE = ":memory:"  # SQLite's private in-memory database: gone when the relay stops
+# A database value starting with one of these is a PostgreSQL URL (``relay.pgstore``), never a
+# path; anything else is SQLite.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 # With a settings file and no [server] database key: this file, beside the settings file.
 DEFAULT_DATABASE = "data/cobrowse.sqlite3"
 
@@ -76,8 +80,33 @@ class Settings:
     agents: tuple[AgentLogin, ...] = ()
     limits: ServerLimits = ServerLimits()
     demo: bool = False  # serve /demo/ (the embedded demo brand site)
-    # Conversations (SQLite): a file path, or ":memory:" (the embedded demo, tests).
+    # Conversations: a PostgreSQL URL (``is_postgres``), else SQLite: a file path, or
+    # ":memory:" (the embedded demo, tests). Show it only through ``shown_database``.
     database: str = MEMORY_DATABASE
+
+
+def is_postgres(database: str) -> bool:
+    """Whether ``database`` names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return database.lower().startswith(POSTGRES_SCHEMES)
+
+
+def shown_database(database: str) -> str:
+    """``database`` fit to print or log: a URL's password (in its user part or as a
+    ``password=`` parameter) becomes ``***``. Never print or log the setting otherwise."""
+    if not is_postgres(database):
+        return database
+    parts = urlsplit(database)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        netloc = f"{user}@{host}"
+    query = "&".join(
+        f"{key}=***" if key.lower() == "password" else f"{key}={value}" if sep else key
+        for key, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def demo_settings() -> Settings:
@@ -99,7 +128,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if "COBROWSE_HOST" in env:
         overrides["host"] = env["COBROWSE_HOST"]
     if "COBROWSE_PORT" in env:
-        overrides["port"] = _int(env["COBROWSE_PORT"], "COBROWSE_PORT")
+        port = env["COBROWSE_PORT"].strip()
+        overrides["port"] = _port(int(port) if port.isdigit() else port, "COBROWSE_PORT")
     if env.get("COBROWSE_SECRET_KEY"):
         overrides["secret_key"] = env["COBROWSE_SECRET_KEY"]
     if env.get("COBROWSE_CHROMIUM"):
@@ -109,11 +139,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     return replace(settings, **overrides)
 
 
-def _int(value: Any, key: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{key} must be an integer, not {value!r}") from None
+def _port(value: Any, key: str) -> int:
+    """A TCP port number (an integer in the file: "8700" is a mistake there)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise SettingsError(f"{key} must be a port number (1-65535), not {value!r}")
+    return value
 
 
 def _from_file(path: Path) -> Settings:
@@ -125,23 +155,12 @@ def _from_file(path: Path) -> Settings:
         raise SettingsError(f"cannot read settings file {path}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path} is not valid TOML: {error}") from None
+    # A misspelt table or key is an error, never silently ignored: the user meant something.
+    _known(data, _TOP_LEVEL, "the settings file's top level")
     server = data.get("server", {})
     if not isinstance(server, dict):
         raise SettingsError("[server] must be a table")
-    known = {
-        "host",
-        "port",
-        "secret_key",
-        "invite_ttl_seconds",
-        "visitor_grace_seconds",
-        "chromium",
-        "secure_cookies",
-        "demo",
-        "database",
-    }
-    unknown = set(server) - known
-    if unknown:
-        raise SettingsError(f"unknown key(s) in [server]: {', '.join(sorted(unknown))}")
+    _known(server, _SERVER_KEYS, "[server]")
     brands = tuple(_brand(b, i) for i, b in enumerate(_tables(data, "brands")))
     agents = tuple(_agent(a, i) for i, a in enumerate(_tables(data, "agents")))
     if not brands:
@@ -155,27 +174,72 @@ def _from_file(path: Path) -> Settings:
             )
     base = Settings()
     return Settings(
-        host=str(server.get("host", base.host)),
-        port=_int(server.get("port", base.port), "server.port"),
-        secret_key=str(server.get("secret_key") or base.secret_key),
-        invite_ttl_seconds=float(server.get("invite_ttl_seconds", base.invite_ttl_seconds)),
-        visitor_grace_seconds=float(
-            server.get("visitor_grace_seconds", base.visitor_grace_seconds)
-        ),
-        chromium=str(server.get("chromium", base.chromium)),
-        secure_cookies=bool(server.get("secure_cookies", False)),
-        demo=bool(server.get("demo", False)),
+        host=_string(server, "host", base.host, "server"),
+        port=_port(server.get("port", base.port), "server.port"),
+        secret_key=_string(server, "secret_key", "", "server") or base.secret_key,
+        invite_ttl_seconds=_seconds(server, "invite_ttl_seconds", base.invite_ttl_seconds),
+        visitor_grace_seconds=_seconds(server, "visitor_grace_seconds", base.visitor_grace_seconds),
+        chromium=_string(server, "chromium", base.chromium, "server"),
+        secure_cookies=_bool(server, "secure_cookies"),
+        demo=_bool(server, "demo"),
         database=_database(server.get("database", DEFAULT_DATABASE), path),
         brands=brands,
         agents=agents,
     )
 
 
+# The keys a settings file may have; anything else is refused with its name.
+_TOP_LEVEL = frozenset({"server", "brands", "agents"})
+_SERVER_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "secret_key",
+        "invite_ttl_seconds",
+        "visitor_grace_seconds",
+        "chromium",
+        "secure_cookies",
+        "demo",
+        "database",
+    }
+)
+_BRAND_KEYS = frozenset({"id", "name", "allowed_origins", "mask_selectors"})
+_AGENT_KEYS = frozenset({"id", "name", "password_hash", "brands"})
+
+
+def _known(table: dict[str, Any], keys: frozenset[str], where: str) -> None:
+    unknown = set(table) - keys
+    if unknown:
+        raise SettingsError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
+
+
+def _string(table: dict[str, Any], key: str, default: str, where: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise SettingsError(f"{where}.{key} must be a string, not {value!r}")
+    return value
+
+
+def _bool(server: dict[str, Any], key: str) -> bool:
+    value = server.get(key, False)
+    if not isinstance(value, bool):
+        raise SettingsError(f"server.{key} must be true or false, not {value!r}")
+    return value
+
+
+def _seconds(server: dict[str, Any], key: str, default: float) -> float:
+    value = server.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise SettingsError(f"server.{key} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
 def _database(value: Any, settings_file: Path) -> str:
-    """A relative database path is relative to the settings file, not the working directory."""
+    """A relative database path is relative to the settings file, not the working directory;
+    a PostgreSQL URL is kept as it is. The value is never echoed: it may hold a password."""
     if not isinstance(value, str) or not value:
-        raise SettingsError('server.database must be a path or ":memory:"')
-    if value == MEMORY_DATABASE:
+        raise SettingsError('server.database must be a path, ":memory:" or a postgresql:// URL')
+    if value == MEMORY_DATABASE or is_postgres(value):
         return value
     target = Path(value).expanduser()
     if not target.is_absolute():
@@ -206,13 +270,15 @@ def _required(table: dict[str, Any], key: str, where: str) -> str:
 
 def _brand(table: dict[str, Any], index: int) -> Brand:
     where = f"brands[{index}]"
+    _known(table, _BRAND_KEYS, where)
     origins = _strings(table, "allowed_origins", where)
     for origin in origins:
         if origin != SELF_ORIGIN and not origin.startswith(("http://", "https://")):
             raise SettingsError(f"{where}.allowed_origins: {origin!r} is not an http(s) origin")
+    brand_id = _required(table, "id", where)
     return Brand(
-        _required(table, "id", where),
-        str(table.get("name", table["id"])),
+        brand_id,
+        _string(table, "name", brand_id, where),
         tuple(o.rstrip("/") for o in origins),
         _strings(table, "mask_selectors", where),
     )
@@ -220,14 +286,16 @@ def _brand(table: dict[str, Any], index: int) -> Brand:
 
 def _agent(table: dict[str, Any], index: int) -> AgentLogin:
     where = f"agents[{index}]"
+    _known(table, _AGENT_KEYS, where)
     password_hash = _required(table, "password_hash", where)
     if not password_hash.startswith("scrypt$"):
         raise SettingsError(
             f"{where}.password_hash must be an scrypt hash (use `cobrowse agent add`)"
         )
+    agent_id = _required(table, "id", where)
     return AgentLogin(
-        _required(table, "id", where),
-        str(table.get("name", table["id"])),
+        agent_id,
+        _string(table, "name", agent_id, where),
         password_hash,
         _strings(table, "brands", where),
     )

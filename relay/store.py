@@ -1,7 +1,8 @@
-"""Conversations and their chat messages in SQLite (the standard library's ``sqlite3``).
+"""Conversations and their chat messages in SQLite (the standard library's ``sqlite3``), and
+``open_store``: the one place that picks SQLite or PostgreSQL (``relay.pgstore``).
 
-Owns: the database schema and every SQL statement. Implements ``relay.core.ConversationStore``;
-the core calls it, the adapter only opens and closes it.
+Owns: the SQLite schema and every SQLite statement. Implements ``relay.core.ConversationStore``;
+the core calls it, the adapter only opens (``open_store``) and closes it.
 Must not: keep CoBrowse session content (DOM, pointers, typed values) or invitation texts:
 only what was written in the chat, and the conversation's own facts, ever reach the disk.
 
@@ -14,11 +15,37 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from relay.core import ChatEntry, Conversation
+from relay.core import ChatEntry, Conversation, ConversationStore
+from relay.settings import MEMORY_DATABASE, is_postgres
 
-MEMORY = ":memory:"
+MEMORY = MEMORY_DATABASE
+
+
+class StoreError(Exception):
+    """The store cannot be reached or failed one call (PostgreSQL down, restarted, refused the
+    sign-in). Not the peer's fault. The message is one line and never holds a password."""
+
+
+class OpenStore(ConversationStore, Protocol):
+    """A store the relay opened: call ``close()`` at shutdown."""
+
+    def close(self) -> None: ...
+
+
+def open_store(database: str) -> OpenStore:
+    """The store that ``[server] database`` names: a ``postgresql://`` (or ``postgres://``) URL
+    opens PostgreSQL, anything else a SQLite file (or ``":memory:"``).
+
+    Raises ``StoreError`` when PostgreSQL cannot be reached: the relay must not start then.
+    """
+    if is_postgres(database):
+        from relay.pgstore import PostgresStore  # psycopg is loaded only when it is used
+
+        return PostgresStore(database)
+    return SqliteStore(database)
+
 
 _SCHEMA = """
 PRAGMA foreign_keys = ON;

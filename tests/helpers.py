@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from relay import core
-from relay.store import SqliteStore
+from relay.store import OpenStore, SqliteStore
 from wire import protocol
+
+# Where a CorePair keeps its conversations: a fresh store each time (tests/test_core.py runs
+# every pair on SQLite and on PostgreSQL by replacing it).
+new_store: Callable[[], OpenStore] = SqliteStore
+
+
+def store_dump(store: OpenStore) -> str:
+    """Everything a store wrote, as text: to show what never reaches the disk."""
+    if isinstance(store, SqliteStore):
+        return "\n".join(store._db.iterdump())
+    rows: list[str] = []
+    for table in ("conversations", "messages"):
+        query = f"SELECT * FROM {table}"  # noqa: S608 - our two table names
+        cursor = store._execute(query, ())  # type: ignore[attr-defined]
+        rows.extend(repr(row) for row in cursor.fetchall())
+    return "\n".join(rows)
 
 
 class CorePair:
@@ -18,7 +35,7 @@ class CorePair:
         self, *, invite_ttl_ms: int = 120_000, mask_selectors: tuple[str, ...] = ()
     ) -> None:
         counter = itertools.count(1)
-        self.store = SqliteStore()  # a real SQLite database, in memory
+        self.store = new_store()  # a real, empty database: SQLite in memory or PostgreSQL
         self.now = 1_000_000
         # The accounts and brand rules the core started with (to build a changed set from).
         self.agents = [

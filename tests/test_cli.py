@@ -1,14 +1,18 @@
 """The `cobrowse` command: `agent add` writes a hashed account the relay can sign in with;
-settings files name the SQLite database (relative to the file)."""
+settings files name the database (a SQLite file relative to the file, or a PostgreSQL URL) and
+are strict: an unknown key or a wrong type is refused by name."""
 
 from __future__ import annotations
 
 import io
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from services import PASSWORD, PostgresServer, free_port
 
 from cobrowse_cli import cli
 from relay.passwords import verify_password
@@ -97,3 +101,126 @@ def test_serve_with_a_broken_settings_file_says_why_without_a_traceback(tmp_path
     )
     assert result.returncode == 2
     assert "server.port" in result.stderr and "Traceback" not in result.stderr
+
+
+AGENT = """
+[[agents]]
+id = "kim"
+name = "Kim"
+password_hash = "scrypt$x"
+brands = ["acme"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("\n[clustr]\nredis_url = 'redis://r'\n", "clustr"),  # a misspelt table
+        ("\n[[brand]]\nid = 'b'\n", "brand"),  # [[brand]] for [[brands]]
+        ("\ndatabase = 'x.db'\n", "database"),  # a [server] key after the last table
+        ("\n[cluster]\nredis_url = 'redis://r'\n", "cluster"),  # not yet a setting
+        ("\n[server2]\nport = 1\n", "server2"),
+        ("\nmask_selector = ['#x']\n", "mask_selector"),  # inside the last [[brands]]
+        (AGENT + "brand = ['acme']\n", "agents[0]: brand"),
+    ],
+)
+def test_unknown_tables_and_keys_are_refused_by_name(
+    tmp_path: Path, change: str, named: str
+) -> None:
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(CONFIG + change)
+    with pytest.raises(SettingsError, match=re.escape(named)):
+        load_settings(config, env={})
+
+
+@pytest.mark.parametrize(
+    ("server", "named"),
+    [
+        ("port = '8700'", "server.port"),
+        ("port = 0", "server.port"),
+        ("port = 70000", "server.port"),
+        ("port = true", "server.port"),
+        ("secure_cookies = 1", "server.secure_cookies"),
+        ("secure_cookies = 'yes'", "server.secure_cookies"),
+        ("demo = 'false'", "server.demo"),
+        ("invite_ttl_seconds = 'soon'", "server.invite_ttl_seconds"),
+        ("invite_ttl_seconds = 0", "server.invite_ttl_seconds"),
+        ("visitor_grace_seconds = -5", "server.visitor_grace_seconds"),
+        ("visitor_grace_seconds = true", "server.visitor_grace_seconds"),
+        ("host = 8700", "server.host"),
+        ("chromium = false", "server.chromium"),
+        ("secret_key = 12", "server.secret_key"),
+    ],
+)
+def test_wrong_types_and_durations_are_refused_by_name(
+    tmp_path: Path, server: str, named: str
+) -> None:
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(CONFIG.replace('secret_key = "k"', server))
+    with pytest.raises(SettingsError, match=re.escape(named)):
+        load_settings(config, env={})
+
+
+def test_brand_and_agent_names_must_be_strings_and_the_port_variable_a_port(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(CONFIG.replace('name = "Acme"', "name = 3"))
+    with pytest.raises(SettingsError, match=r"brands\[0\]\.name"):
+        load_settings(config, env={})
+    config.write_text(CONFIG + AGENT.replace('name = "Kim"', "name = []"))
+    with pytest.raises(SettingsError, match=r"agents\[0\]\.name"):
+        load_settings(config, env={})
+    config.write_text(CONFIG)
+    assert load_settings(config, env={"COBROWSE_PORT": "9000"}).port == 9000
+    with pytest.raises(SettingsError, match="COBROWSE_PORT"):
+        load_settings(config, env={"COBROWSE_PORT": "0x50"})
+    config.write_text(CONFIG + AGENT)
+    good = load_settings(config, env={})  # every key known: it loads
+    assert good.agents[0].name == "Kim" and good.port == 8700
+
+
+def test_a_postgresql_url_is_kept_as_it_is_never_made_a_path(tmp_path: Path) -> None:
+    config = tmp_path / "cobrowse.toml"
+    url = "postgresql://relay:s3cret@db.internal:5432/cobrowse"
+    config.write_text(CONFIG.replace('secret_key = "k"', f'database = "{url}"'))
+    assert load_settings(config, env={}).database == url
+    other = "postgres://relay@db2/cobrowse"
+    assert load_settings(config, env={"COBROWSE_DATABASE": other}).database == other
+
+
+def test_a_reload_refuses_a_misspelt_key_and_keeps_the_running_settings(tmp_path: Path) -> None:
+    import asyncio
+
+    from relay.live_settings import LiveSettings
+
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(CONFIG)
+    live = LiveSettings(load_settings(config, env={}), config)
+    config.write_text(CONFIG.replace("mask_selectors", "mask_selector"))
+    assert asyncio.run(live.reload()) is None
+    assert live.current.brands[0].mask_selectors == ("#iban",)
+
+
+def test_serve_with_an_unreachable_postgresql_says_so_in_one_line_without_the_password(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(CONFIG)
+    wrong = postgres.url.replace(PASSWORD, "not-the-password-31")
+    for url in (wrong, postgres.url.replace(f":{postgres.port}/", f":{free_port()}/")):
+        result = subprocess.run(  # noqa: S603 - our own command
+            [sys.executable, "-m", "cobrowse_cli", "serve", "--config", str(config), "--port", "1"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "COBROWSE_DATABASE": url},
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("cobrowse: cannot connect"), lines
+        assert "postgres:***@127.0.0.1" in lines[0]
+        for secret in (PASSWORD, "not-the-password-31"):
+            assert secret not in result.stderr + result.stdout

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import helpers
 import pytest
-from helpers import CorePair
+from helpers import CorePair, store_dump
 
 from relay import core
+from relay.store import OpenStore
 from wire import protocol
 from wire.errors import ProtocolError
 from wire.protocol import AGENT, VISITOR
+
+
+@pytest.fixture(autouse=True)
+def _on_both_stores(new_store: Callable[[], OpenStore], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CorePair here runs once on SQLite and once on PostgreSQL: the core's conversations,
+    listings, unread counts and transcripts hold on either store."""
+    monkeypatch.setattr(helpers, "new_store", new_store)
+
 
 DOC = [1, "#document", ["html", ["body"]]]
 SNAPSHOT = {
@@ -372,7 +384,7 @@ def test_conversations_survive_a_restart_in_the_store_with_tokens_hashed() -> No
     assert [m["text"] for m in pair.last(visitor, "chat.history")["messages"]] == [
         "Where is my booking?"
     ]
-    dump = "\n".join(pair.store._db.iterdump())
+    dump = store_dump(pair.store)
     assert token not in dump and core.token_hash(token) in dump
 
 
@@ -445,7 +457,7 @@ def test_transcripts_hold_the_chat_but_never_the_invitation_or_session_content()
         ("system", "Alex ended the conversation."),
     ]
     # Nothing of the invite or the session reached the database at all.
-    dump = "\n".join(pair.store._db.iterdump())
+    dump = store_dump(pair.store)
     for absent in (CANARY, "invite", "view_only", "shared", session):
         assert absent not in dump
 

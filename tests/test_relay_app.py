@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from services import PostgresServer
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -335,6 +336,25 @@ def test_conversations_are_kept_in_the_sqlite_file_across_restarts(tmp_path: Any
     ):
         assert receive_until(ws, "hello")["conversation"] == hello["conversation"]
         assert receive_until(ws, "chat.history")["messages"][0]["text"] == "remember me"
+
+
+def test_a_visitors_chat_survives_a_relay_restart_on_postgresql(postgres: PostgresServer) -> None:
+    database = postgres.fresh_url()
+    with TestClient(_two_brand_server(database).app) as client:
+        with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
+            hello = receive_until(ws, "hello")
+            ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "remember me"}))
+            receive_until(ws, "chat.message")
+    with TestClient(_two_brand_server(database).app) as client:  # a new relay, same database
+        with client.websocket_connect(
+            f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}
+        ) as ws:
+            assert receive_until(ws, "hello")["conversation"] == hello["conversation"]
+            assert receive_until(ws, "chat.history")["messages"][0]["text"] == "remember me"
+        sign_in(client)
+        transcript = client.get(f"/agent/conversations/{hello['conversation']}/transcript")
+        assert [m["text"] for m in transcript.json()["messages"]] == ["remember me"]
+        assert client.get("/agent/conversations/nope/transcript").status_code == 404
 
 
 def test_a_visitor_reaches_only_their_own_invite_and_session(client: TestClient) -> None:

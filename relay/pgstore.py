@@ -1,0 +1,228 @@
+"""Conversations and their chat messages in PostgreSQL (psycopg 3): a store that several relay
+nodes can share.
+
+Owns: the PostgreSQL schema and every PostgreSQL statement. Implements
+``relay.core.ConversationStore`` with the meaning of ``relay.store.SqliteStore`` (visitor tokens
+as SHA-256 digests, messages in order, listings by brand, latest first); ``relay.store.open_store``
+opens it for a ``postgresql://`` URL.
+Must not: keep CoBrowse session content or invitation texts (as SqliteStore), or print or log
+the URL's password: name the database only through ``relay.settings.shown_database``.
+
+The core calls the store synchronously on the event loop, so every call is one short statement
+on one autocommit connection: an error leaves nothing half-written, and ``statement_timeout``
+bounds how long a call can hold the loop. A lost connection (PostgreSQL restarted, the network)
+fails the call that finds it with ``StoreError``; the next call connects again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from relay.core import ChatEntry, Conversation
+from relay.settings import shown_database
+from relay.store import StoreError
+
+# Bounds on a call made from the event loop (seconds / milliseconds). The URL may set its own
+# connect_timeout or tcp_user_timeout; statement_timeout is ours.
+CONNECT_TIMEOUT_S = 5
+TCP_USER_TIMEOUT_MS = 10_000  # a write to a silent peer (network gone) fails, not hangs
+STATEMENT_TIMEOUT = "5s"
+
+# pg_advisory_xact_lock key ("cobrowse" in ASCII): relay nodes starting at the same time create
+# the schema one after the other (concurrent CREATE ... IF NOT EXISTS can collide).
+_SCHEMA_LOCK = 0x636F62726F777365
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS conversations (
+        id          TEXT PRIMARY KEY,
+        brand       TEXT NOT NULL,
+        token_hash  TEXT NOT NULL UNIQUE,
+        started_at  BIGINT NOT NULL,
+        last_at     BIGINT NOT NULL,
+        unread      INTEGER NOT NULL DEFAULT 0,
+        closed_at   BIGINT,
+        title       TEXT NOT NULL DEFAULT '',
+        -- Insertion order (SQLite's rowid): equal last_at values list the newest first.
+        created     BIGINT GENERATED ALWAYS AS IDENTITY
+    )""",
+    """CREATE INDEX IF NOT EXISTS conversations_by_brand
+        ON conversations (brand, last_at DESC, created DESC)""",
+    """CREATE TABLE IF NOT EXISTS messages (
+        seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        conversation  TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        sender        TEXT NOT NULL CHECK (sender IN ('visitor', 'agent', 'system')),
+        name          TEXT NOT NULL,
+        text          TEXT NOT NULL,
+        at            BIGINT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq)",
+)
+
+_COLUMNS = "id, brand, started_at, last_at, unread, closed_at, title"
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+class PostgresStore:
+    """One autocommit connection, opened again after it was lost. Call ``close()`` at shutdown.
+
+    Raises ``StoreError`` when the database cannot be reached at start (the relay must not
+    start) and from any call that finds it unreachable.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.shown = shown_database(url)  # what start messages and errors show: no password
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.Error:
+            # libpq's message may quote the malformed URL, password and all: not shown.
+            raise StoreError(f"{self.shown} is not a valid PostgreSQL URL") from None
+        self._secret = str(params.get("password") or "")
+        params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        params.setdefault("tcp_user_timeout", TCP_USER_TIMEOUT_MS)
+        self._conninfo = make_conninfo("", **params)
+        self._db: Connection | None = None
+        connection = self._connection()
+        try:
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+        except psycopg.Error as error:
+            connection.close()
+            raise self._error("cannot create the schema in", error) from None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # ------------------------------------------------------------ conversations
+
+    def create(self, conversation: Conversation, token_hash: str) -> None:
+        self._execute(
+            "INSERT INTO conversations (id, brand, token_hash, started_at, last_at, unread,"
+            " closed_at, title) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                conversation.id,
+                conversation.brand,
+                token_hash,
+                conversation.started_at,
+                conversation.last_at,
+                conversation.unread,
+                conversation.closed_at,
+                conversation.title,
+            ),
+        )
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        row = self._execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE id = %s",  # noqa: S608 - constant
+            (conversation_id,),
+        ).fetchone()
+        return _conversation(row) if row else None
+
+    def by_token(self, token_hash: str) -> Conversation | None:
+        row = self._execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE token_hash = %s",  # noqa: S608
+            (token_hash,),
+        ).fetchone()
+        return _conversation(row) if row else None
+
+    def save(self, conversation: Conversation) -> None:
+        """Write back the mutable facts: last_at, unread, closed_at, title."""
+        self._execute(
+            "UPDATE conversations SET last_at = %s, unread = %s, closed_at = %s, title = %s"
+            " WHERE id = %s",
+            (
+                conversation.last_at,
+                conversation.unread,
+                conversation.closed_at,
+                conversation.title,
+                conversation.id,
+            ),
+        )
+
+    def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]:
+        if not brands:
+            return []
+        rows = self._execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE brand = ANY(%s)"  # noqa: S608
+            " ORDER BY last_at DESC, created DESC LIMIT %s",
+            (sorted(brands), limit),
+        ).fetchall()
+        return [_conversation(row) for row in rows]
+
+    # ------------------------------------------------------------ messages
+
+    def add_message(self, entry: ChatEntry) -> None:
+        self._execute(
+            "INSERT INTO messages (conversation, sender, name, text, at)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (entry.conversation, entry.sender, entry.name, entry.text, entry.at),
+        )
+
+    def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]:
+        """The last ``limit`` messages, oldest first."""
+        rows = self._execute(
+            "SELECT conversation, sender, name, text, at FROM ("
+            " SELECT * FROM messages WHERE conversation = %s ORDER BY seq DESC LIMIT %s"
+            ") AS last ORDER BY seq",
+            (conversation_id, limit),
+        ).fetchall()
+        return [ChatEntry(*row) for row in rows]
+
+    # ------------------------------------------------------------ the connection
+
+    def _connection(self) -> Connection:
+        """The open connection, or a new one when there is none or it was lost."""
+        if self._db is not None and not self._db.closed and not self._db.broken:
+            return self._db
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        try:
+            connection = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as error:
+            raise self._error("cannot connect to", error) from None
+        try:
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, false)", (STATEMENT_TIMEOUT,)
+            )
+        except psycopg.Error as error:
+            connection.close()
+            raise self._error("cannot set up the connection to", error) from None
+        self._db = connection
+        return connection
+
+    def _execute(self, query: str, params: tuple[Any, ...]) -> psycopg.Cursor[tuple[Any, ...]]:
+        connection = self._connection()
+        try:
+            return connection.execute(query, params)
+        except psycopg.OperationalError as error:
+            # Lost connection, statement timeout, server shutting down: this call fails; a lost
+            # connection is replaced by the next call (``_connection``).
+            raise self._error("call failed on", error) from None
+
+    def _error(self, what: str, error: psycopg.Error) -> StoreError:
+        """One line naming the database (password redacted) and libpq's reason."""
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if self._secret:
+            reason = reason.replace(self._secret, "***")
+        return StoreError(f"{what} PostgreSQL database {self.shown}: {reason}")
+
+
+def _conversation(row: tuple[Any, ...]) -> Conversation:
+    id_, brand, started_at, last_at, unread, closed_at, title = row
+    return Conversation(
+        id=id_,
+        brand=brand,
+        started_at=started_at,
+        last_at=last_at,
+        unread=unread,
+        closed_at=closed_at,
+        title=title,
+    )
