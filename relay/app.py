@@ -27,6 +27,8 @@ from relay.broker import Broker, LocalBroker
 from relay.core import CoreSettings, RelayCore
 from relay.effects import EffectRunner
 from relay.live_settings import LiveSettings, core_rules
+from relay.logs import node_id
+from relay.metrics import RelayMetrics
 from relay.pages import STATIC_DIR, Pages
 from relay.replicas import Replicas
 from relay.settings import Settings
@@ -53,6 +55,7 @@ class RelayServer:
         renderer: Renderer | None = None,
         store: OpenStore | None = None,
         settings_path: str | Path | None = None,
+        node: str | None = None,
     ) -> None:
         # The settings file is watched for changes to its agents and brands (``reload_settings``).
         self.live = LiveSettings(settings, settings_path)
@@ -72,14 +75,25 @@ class RelayServer:
         )
         self.broker: Broker = broker or LocalBroker()
         self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
-        self.replicas = Replicas(self.core, self.renderer, self.broker)
+        self.metrics = RelayMetrics(
+            node or node_id(),
+            sessions=self.core.active_sessions,
+            invites=self.core.pending_invites,
+        )
+        self.replicas = Replicas(self.core, self.renderer, self.broker, self.metrics)
         self.effects = EffectRunner(self.broker, self.replicas)
         sign_in = SignIn(self.live)
         routes: list[BaseRoute] = [
-            *Pages(self.core, self.live, sign_in).routes(),
+            *Pages(self.core, self.live, sign_in, self.metrics).routes(),
             *sign_in.routes(),
             *Sockets(
-                self.core, self.live, sign_in, self.broker, apply=self.effects.apply, clock=now_ms
+                self.core,
+                self.live,
+                sign_in,
+                self.broker,
+                apply=self.effects.apply,
+                clock=now_ms,
+                metrics=self.metrics,
             ).routes(),
             wire_js.ROUTE,  # the built wire/nodes.js, before the /static mount
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

@@ -407,6 +407,10 @@ class RelayCore:
         """How many CoBrowse sessions are running (for health checks)."""
         return len(self._sessions)
 
+    def pending_invites(self) -> int:
+        """How many invites wait for their visitor's answer (for metrics)."""
+        return len(self._invites)
+
     # ------------------------------------------------------------ handlers
 
     def _on_chat_send(

@@ -1,7 +1,8 @@
-"""The relay's plain HTTP pages: index, health, the tag, the protocol, the agent workspace with
-its Content-Security-Policy, and transcripts.
+"""The relay's plain HTTP pages: index, health, metrics, the tag, the protocol, the agent
+workspace with its Content-Security-Policy, and transcripts.
 
-Owns: those routes, their caching and security headers, and the workspace's CSP. Must not:
+Owns: those routes, their caching and security headers, the workspace's CSP, and who may read
+the metrics (this machine only). Must not:
 sign anyone in (``relay.auth``), read the core's tables (it asks ``active_sessions`` and
 ``transcript``), or log chat text.
 """
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from relay.auth import COOKIE, SignIn, error_response, origin_of
 from relay.core import RelayCore
 from relay.live_settings import LiveSettings
+from relay.metrics import CONTENT_TYPE, RelayMetrics, is_loopback
 from relay.settings import SELF_ORIGIN
 from tag_js import built_tag, built_tag_etag
 from wire import protocol
@@ -64,17 +66,21 @@ def workspace_csp(own: str, brand_origins: list[str]) -> str:
 
 
 class Pages:
-    """``routes()`` for the HTTP pages."""
+    """``routes()`` for the HTTP pages; ``/metrics`` shows ``metrics`` to this machine only."""
 
-    def __init__(self, core: RelayCore, live: LiveSettings, sign_in: SignIn) -> None:
+    def __init__(
+        self, core: RelayCore, live: LiveSettings, sign_in: SignIn, metrics: RelayMetrics
+    ) -> None:
         self._core = core
         self._live = live
         self._sign_in = sign_in
+        self._metrics = metrics
 
     def routes(self) -> list[Route]:
         return [
             Route("/", self.index),
             Route("/healthz", self.healthz),
+            Route("/metrics", self.metrics),
             Route("/tag.js", self.tag_js),
             Route("/protocol.json", self.protocol_json),
             Route("/agent", self.agent_page),
@@ -88,6 +94,23 @@ class Pages:
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "sessions": self._core.active_sessions()})
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus text for a scraper on this machine; 404 to anyone else, as if absent.
+
+        Session and socket counts say how busy a brand's site is: not for the public. A proxy
+        on this machine makes every client look local: one that says so (``Forwarded``,
+        ``X-Forwarded-For``) is refused too.
+        """
+        client = request.client.host if request.client else None
+        proxied = "forwarded" in request.headers or "x-forwarded-for" in request.headers
+        if proxied or not is_loopback(client):
+            return PlainTextResponse("Not Found", status_code=404)
+        return Response(
+            self._metrics.exposition(),
+            media_type=CONTENT_TYPE,
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def tag_js(self, request: Request) -> Response:
         # The minified tag (built once per process); the ETag lets browsers revalidate cheaply.

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
 from relay.broker import Broker
 from relay.core import RelayCore, Render
 from relay.effects import publish
+from relay.logs import ids
+from relay.metrics import RelayMetrics
 from relay.settings import SELF_ORIGIN
 from renderer.service import BrandPolicy, Renderer, RendererError
 from wire import protocol
@@ -42,12 +45,16 @@ def render_policy(render: Render) -> BrandPolicy:
 
 class Replicas:
     """Call ``render`` for each ``Render`` effect and ``drop`` for each ``DropReplica``;
-    ``close`` at shutdown. Results go to the broker as the core answers."""
+    ``close`` at shutdown. Results go to the broker as the core answers. ``metrics`` times
+    each renderer call and counts the replicas rebuilt."""
 
-    def __init__(self, core: RelayCore, renderer: Renderer, broker: Broker) -> None:
+    def __init__(
+        self, core: RelayCore, renderer: Renderer, broker: Broker, metrics: RelayMetrics
+    ) -> None:
         self._core = core
         self._renderer = renderer
         self._broker = broker
+        self._metrics = metrics
         self._queues: dict[str, asyncio.Queue[Render | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # A crashed page or a dead browser resyncs its idle sessions at once (not only at
@@ -65,6 +72,7 @@ class Replicas:
             queue.put_nowait(render)
         except asyncio.QueueFull:
             _drain(queue)
+            self._metrics.replica_failed("backlog_full")
             self._spawn(self._failed(render.session))
 
     async def drop(self, session: str) -> None:
@@ -84,6 +92,7 @@ class Replicas:
             queue = self._queues.get(session)
             if queue is not None:
                 _drain(queue)  # batches for the lost replica would only fail and resync again
+            self._metrics.replica_failed("replica_lost")
             self._spawn(self._failed(session))
 
     async def _failed(self, session: str) -> None:
@@ -129,6 +138,7 @@ class Replicas:
                 {"v": protocol.PROTOCOL_VERSION, "type": r.message.type, **r.message.body}
                 for r in group
             ]
+            started = time.perf_counter()
             try:
                 if render.message.type == "dom.snapshot":
                     policy = render_policy(render)
@@ -136,16 +146,26 @@ class Replicas:
                 else:
                     results = await self._renderer.mutations_many(session, messages)
             except RendererError as error:
-                log.warning("renderer.failed session=%s error=%s", session, type(error).__name__)
+                self._observe(render, started)
+                # The error's name only: its text may quote what the page sent.
+                log.warning(
+                    "renderer.failed", extra=ids(session=session, error=type(error).__name__)
+                )
+                self._metrics.replica_failed("renderer_error")
                 _drain(queue)
                 carried = None
                 await self._failed(session)
                 continue
+            self._observe(render, started)
             kind = REPLICA_OF[render.message.type]
             for result in results:
                 body = {k: v for k, v in result.items() if k not in ("v", "type")}
                 # The core sends it to the session's agent, or drops it if the session ended.
                 await publish(self._broker, self._core.replica_rendered(session, kind, body))
+
+    def _observe(self, render: Render, started: float) -> None:
+        kind = "snapshot" if render.message.type == "dom.snapshot" else "mutations"
+        self._metrics.rendered(kind, time.perf_counter() - started)
 
 
 def _drain(queue: asyncio.Queue[Any]) -> None:

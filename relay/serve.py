@@ -8,9 +8,9 @@ server process loads is the server.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from relay import logs
 from relay.settings import (
     DEMO_AGENT_LOGIN,
     DEMO_AGENT_PASSWORD,
@@ -29,10 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=logs.FORMATS,
+        help="text lines (default) or one JSON object a line, uvicorn's too",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from relay.app import RelayServer
     from relay.store import StoreError
@@ -45,11 +52,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     host = args.host or settings.host
     port = args.port or settings.port
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    node = logs.node_id()
+    logs.configure(args.log_format, args.log_level, node)
     try:
-        server = RelayServer(settings, settings_path=args.config)
+        server = RelayServer(settings, settings_path=args.config, node=node)
     except StoreError as error:  # PostgreSQL unreachable: one line, the password redacted
         print(f"cobrowse: {error}", file=sys.stderr)
         return 2
@@ -79,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         port=port,
         log_level=args.log_level,
         access_log=False,
+        # JSON: uvicorn's loggers keep none of their own handlers, so ours format their lines.
+        log_config=None if args.log_format == "json" else LOGGING_CONFIG,
         ws_max_size=settings.limits.visitor_frame_bytes,
         ws_per_message_deflate=True,
         ws=CobrowseWebSocketProtocol,

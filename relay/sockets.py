@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 from starlette.routing import WebSocketRoute
@@ -22,6 +23,8 @@ from relay.auth import COOKIE, SignIn, origin_of, same_origin
 from relay.broker import Broker, Subscription
 from relay.core import Effect, Peer, RelayCore
 from relay.live_settings import LiveSettings
+from relay.logs import ids
+from relay.metrics import UNKNOWN, RelayMetrics
 from relay.ratelimit import TokenBucket
 from relay.settings import SELF_ORIGIN
 from wire import protocol
@@ -36,7 +39,8 @@ Apply = Callable[[list[Effect]], Awaitable[None]]
 
 class Sockets:
     """``routes()`` for ``/ws/visitor`` and ``/ws/agent``. ``apply`` carries out the core's
-    effects (``relay.effects.EffectRunner.apply``); ``clock`` is the time in ms for the core."""
+    effects (``relay.effects.EffectRunner.apply``); ``clock`` is the time in ms for the core.
+    ``metrics`` counts sockets, frames in and out, errors and cuts."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class Sockets:
         *,
         apply: Apply,
         clock: Callable[[], int],
+        metrics: RelayMetrics,
     ) -> None:
         self._core = core
         self._live = live
@@ -54,6 +59,7 @@ class Sockets:
         self._broker = broker
         self._apply = apply
         self._clock = clock
+        self._metrics = metrics
 
     def routes(self) -> list[WebSocketRoute]:
         return [
@@ -74,6 +80,7 @@ class Sockets:
         brand = self._brand_for_origin(websocket)
         if brand is None:
             log.info("visitor.refused reason=origin")
+            self._metrics.socket_refused(protocol.VISITOR, "origin")
             await websocket.close(code=CLOSE_POLICY, reason="origin not allowed")
             return
         await websocket.accept()
@@ -95,7 +102,9 @@ class Sockets:
         agent_id = self._sign_in.agent(websocket.cookies.get(COOKIE))
         # Cross-site WebSocket hijacking: the cookie alone is not enough, the page must be ours.
         if agent_id is None or not same_origin(websocket.url.scheme, websocket.headers):
-            log.info("agent.refused reason=%s", "cookie" if agent_id is None else "origin")
+            reason = "cookie" if agent_id is None else "origin"
+            log.info("agent.refused reason=%s", reason)
+            self._metrics.socket_refused(protocol.AGENT, reason)
             await websocket.close(code=CLOSE_POLICY, reason="sign in first")
             return
         await websocket.accept()
@@ -118,7 +127,8 @@ class Sockets:
         bucket: TokenBucket,
     ) -> None:
         subscription = self._broker.subscribe(peer)
-        log.info("%s.connected id=%s", peer.role, peer.id)
+        log.info("%s.connected", peer.role, extra=_ids(peer))
+        self._metrics.socket_opened(peer.role)
         try:
             await self._apply(effects)
             await _run_until_first_done(
@@ -126,15 +136,17 @@ class Sockets:
                 self._write_loop(websocket, subscription),
             )
         finally:
+            self._metrics.socket_closed(peer.role)
             self._broker.unsubscribe(subscription)
             if peer.role == protocol.VISITOR:
                 await self._apply(self._core.visitor_disconnected(peer, self._clock()))
-            log.info("%s.disconnected id=%s", peer.role, peer.id)
+            log.info("%s.disconnected", peer.role, extra=_ids(peer))
 
     async def _read_loop(
         self, websocket: WebSocket, peer: Peer, max_bytes: int, bucket: TokenBucket
     ) -> None:
         role = peer.role
+        metrics = self._metrics
         errors_in_a_row = 0
         while True:
             try:
@@ -147,8 +159,11 @@ class Sockets:
             if frame is None:
                 frame = event.get("bytes") or b""
             if len(frame) > max_bytes:
+                metrics.received(None)
+                metrics.socket_cut(role, "frame_too_big")
                 await websocket.close(code=CLOSE_TOO_BIG, reason=f"frame over {max_bytes} bytes")
                 return
+            counted = False
             try:
                 if not bucket.allow(time.monotonic()):
                     raise ProtocolError("rate_limited", "too many messages; slow down")
@@ -158,33 +173,52 @@ class Sockets:
                     message = await asyncio.to_thread(protocol.decode, frame, role)
                 else:
                     message = protocol.decode(frame, role)
+                metrics.received(message.type)
+                counted = True
                 effects = self._core.receive(peer, message, self._clock())
                 errors_in_a_row = 0
             except ProtocolError as error:
                 errors_in_a_row += 1
-                log.info("%s.error id=%s code=%s ref=%s", role, peer.id, error.code, error.ref)
+                if not counted:  # the type it named if the protocol knows it, else "unknown"
+                    metrics.received(error.ref)
+                metrics.protocol_error(role, error.code)
+                # A type the protocol does not know is the client's own text: not logged.
+                ref = error.ref if error.ref in protocol.MESSAGES else UNKNOWN
+                log.info("%s.error", role, extra=_ids(peer, code=error.code, ref=ref))
                 if errors_in_a_row > self._live.current.limits.abuse_errors_before_close:
+                    metrics.socket_cut(role, "too_many_errors")
                     await websocket.close(code=CLOSE_POLICY, reason="too many invalid messages")
                     return
                 try:
-                    await websocket.send_text(protocol.encode("error", **error.body()))
+                    answer = protocol.encode("error", **error.body())
+                    await websocket.send_text(answer)
+                    metrics.sent(answer)
                 except (WebSocketDisconnect, OSError, RuntimeError):
                     return  # the peer left while we answered
                 continue
             await self._apply(effects)
 
     async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
+        metrics = self._metrics
         try:
             while True:
                 frame = await subscription.next_frame()
                 if frame is None:  # the socket fell too far behind: it reconnects and resyncs
+                    metrics.socket_cut(subscription.peer.role, "too_slow")
                     await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
                     return
                 await websocket.send_text(frame)
+                metrics.sent(frame)
         except (WebSocketDisconnect, OSError, RuntimeError):
             # The peer went away between two frames (RuntimeError: Starlette refuses a send
             # after the close). Nothing to deliver to: the read loop sees the disconnect too.
             return
+
+
+def _ids(peer: Peer, **more: str | None) -> dict[str, Any]:
+    """A log call's ids for ``peer``: a visitor is named by its conversation."""
+    who = "conversation" if peer.role == protocol.VISITOR else "agent"
+    return ids(**{who: peer.id}, **more)
 
 
 async def _run_until_first_done(*coroutines: Awaitable[None]) -> None:
