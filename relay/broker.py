@@ -1,8 +1,8 @@
 """Routing of outgoing frames to the sockets of a peer (a visitor's tab, an agent's tabs).
 
-Owns: the ``Broker`` interface and the in-process implementation used by default. A
-multi-node backend (Redis pub/sub) implements the same two methods; session logic never
-knows which one runs. Must not: inspect or keep frames beyond delivering them.
+Owns: the ``Broker`` interface and the in-process implementation used by default. The
+fleet's backend (``relay.redis_broker``, Redis pub/sub) implements the same three methods;
+session logic never knows which one runs. Must not: inspect or keep frames beyond delivering them.
 """
 
 from __future__ import annotations
@@ -36,12 +36,22 @@ class Subscription:
             return
         self._queue.put_nowait(frame)
 
+    def cut(self) -> None:
+        """End the subscription now (the broker lost frames): ``next_frame`` returns None, and
+        the socket must close so its client reconnects and resyncs."""
+        if not self.overflowed:
+            self.overflowed = True
+            self._queue.put_nowait(None)
+
     async def next_frame(self) -> str | None:
         return await self._queue.get()
 
 
 class Broker(Protocol):
-    def subscribe(self, peer: Peer) -> Subscription: ...
+    """Where a socket's frames come from. ``subscribe`` returns once a frame published after
+    it will reach the subscription (for Redis: once the channel is confirmed)."""
+
+    async def subscribe(self, peer: Peer) -> Subscription: ...
 
     def unsubscribe(self, subscription: Subscription) -> None: ...
 
@@ -55,7 +65,7 @@ class LocalBroker:
         self._max_frames = max_frames
         self._subscriptions: dict[Peer, set[Subscription]] = {}
 
-    def subscribe(self, peer: Peer) -> Subscription:
+    async def subscribe(self, peer: Peer) -> Subscription:
         subscription = Subscription(peer, self._max_frames)
         self._subscriptions.setdefault(peer, set()).add(subscription)
         return subscription

@@ -27,8 +27,9 @@ from relay.logs import ids
 from relay.metrics import UNKNOWN, RelayMetrics
 from relay.ratelimit import TokenBucket
 from relay.settings import SELF_ORIGIN
+from relay.store import StoreError
 from wire import protocol
-from wire.errors import CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
+from wire.errors import CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -86,9 +87,13 @@ class Sockets:
         await websocket.accept()
         token = websocket.query_params.get("token") or None
         page_origin = (websocket.headers.get("origin") or "").lower().rstrip("/")
-        peer, effects = self._core.visitor_connected(
-            brand, token, self._clock(), page_origin=page_origin
-        )
+        try:
+            peer, effects = self._core.visitor_connected(
+                brand, token, self._clock(), page_origin=page_origin
+            )
+        except StoreError as lost:
+            await _store_lost(websocket, lost)
+            return
         limits = self._live.current.limits
         await self._serve(
             websocket,
@@ -108,7 +113,11 @@ class Sockets:
             await websocket.close(code=CLOSE_POLICY, reason="sign in first")
             return
         await websocket.accept()
-        peer, effects = self._core.agent_connected(agent_id)
+        try:
+            peer, effects = self._core.agent_connected(agent_id)
+        except StoreError as lost:
+            await _store_lost(websocket, lost)
+            return
         limits = self._live.current.limits
         await self._serve(
             websocket,
@@ -126,7 +135,7 @@ class Sockets:
         max_bytes: int,
         bucket: TokenBucket,
     ) -> None:
-        subscription = self._broker.subscribe(peer)
+        subscription = await self._broker.subscribe(peer)
         log.info("%s.connected", peer.role, extra=_ids(peer))
         self._metrics.socket_opened(peer.role)
         try:
@@ -175,10 +184,22 @@ class Sockets:
                     message = protocol.decode(frame, role)
                 metrics.received(message.type)
                 counted = True
-                effects = self._core.receive(peer, message, self._clock())
+                try:
+                    effects = self._core.receive(peer, message, self._clock())
+                except StoreError as lost:
+                    # The conversation store failed this call (PostgreSQL restarting): not the
+                    # client's fault; it may send again. Never a traceback, never content.
+                    log.error("store.error", extra=_ids(peer, error=type(lost).__name__))
+                    raise ProtocolError(
+                        "internal",
+                        "the relay could not store this; try again",
+                        fault="server",
+                        ref=message.type,
+                    ) from None
                 errors_in_a_row = 0
             except ProtocolError as error:
-                errors_in_a_row += 1
+                if error.fault == "client":  # the relay's own failures are no abuse
+                    errors_in_a_row += 1
                 if not counted:  # the type it named if the protocol knows it, else "unknown"
                     metrics.received(error.ref)
                 metrics.protocol_error(role, error.code)
@@ -213,6 +234,12 @@ class Sockets:
             # The peer went away between two frames (RuntimeError: Starlette refuses a send
             # after the close). Nothing to deliver to: the read loop sees the disconnect too.
             return
+
+
+async def _store_lost(websocket: WebSocket, lost: StoreError) -> None:
+    """The store failed while a socket opened: the client reconnects (its backoff) later."""
+    log.error("store.error", extra=ids(error=type(lost).__name__))
+    await websocket.close(code=CLOSE_INTERNAL, reason="storage unavailable; reconnect")
 
 
 def _ids(peer: Peer, **more: str | None) -> dict[str, Any]:

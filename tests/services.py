@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 SETUP_HINT = "run `bash scripts/setup` (it installs Debian's postgresql package)"
@@ -154,3 +155,53 @@ class PostgresServer:
         local = f"host={self.folder} port={self.port} user=postgres dbname={database}"
         with psycopg.connect(local, autocommit=True) as connection:
             connection.execute(statement.encode())
+
+
+class RedisServer:
+    """A throw-away ``redis-server`` (Debian's package) on a free loopback port, nothing
+    written to disk. ``start()``, ``url``, ``stop()`` (and ``start()`` again: the outage tests)."""
+
+    def __init__(self) -> None:
+        found = shutil.which("redis-server")
+        if found is None:
+            raise LookupError(
+                "redis-server is not installed: run `bash scripts/setup` (it installs Debian's"
+                " redis-server package)"
+            )
+        self.binary = found
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(  # noqa: S603 - Debian's redis-server, our arguments
+            [
+                self.binary,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--protected-mode", "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=TIMEOUT_S)
+        self._process = None

@@ -241,11 +241,22 @@ def json_lines() -> Iterator[io.StringIO]:
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    # A relay run earlier in this process (uvicorn's own logging set-up) may have left
+    # uvicorn's loggers at another level or not propagating: as `relay.logs.configure` does,
+    # route them to the root for this test, and put them back after.
+    loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error")]
+    saved = [(lg.level, lg.propagate, lg.disabled, list(lg.handlers)) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.NOTSET)
+        lg.propagate, lg.disabled, lg.handlers = True, False, []
     try:
         yield stream
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+        for lg, (lg_level, propagate, disabled, handlers) in zip(loggers, saved, strict=True):
+            lg.setLevel(lg_level)
+            lg.propagate, lg.disabled, lg.handlers = propagate, disabled, handlers
 
 
 def parsed(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -357,6 +357,38 @@ def test_a_visitors_chat_survives_a_relay_restart_on_postgresql(postgres: Postgr
         assert client.get("/agent/conversations/nope/transcript").status_code == 404
 
 
+def test_a_store_outage_is_the_relays_error_not_the_clients(postgres: PostgresServer) -> None:
+    """PostgreSQL stops while a visitor is connected: their chat gets ``internal`` (the
+    server's fault), the socket stays open and is not counted as abuse, a new socket is
+    closed with 1011 (reconnect later); once PostgreSQL is back the same socket chats again."""
+    database = postgres.fresh_url()
+    with TestClient(_two_brand_server(database).app) as client:
+        with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
+            receive_until(ws, "hello")
+            postgres.stop()
+            try:
+                for _ in range(3):
+                    ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "lost?"}))
+                    error = receive_until(ws, "error")
+                    assert (error["code"], error["fault"]) == ("internal", "server")
+                with (
+                    pytest.raises(WebSocketDisconnect) as closed,
+                    client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as other,
+                ):
+                    other.receive_text()
+                assert closed.value.code == 1011
+            finally:
+                postgres.start()
+            for _ in range(3):  # the first call after the restart may fail once
+                ws.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "back"}))
+                message = json.loads(ws.receive_text())
+                while message["type"] not in ("chat.message", "error"):
+                    message = json.loads(ws.receive_text())
+                if message["type"] == "chat.message":
+                    break
+            assert message["text"] == "back"
+
+
 def test_a_visitor_reaches_only_their_own_invite_and_session(client: TestClient) -> None:
     sign_in(client)
 
