@@ -12,8 +12,11 @@ through ``replica_rendered``), ``DropReplica``.
 
 It never sees a session's content beyond passing it on: DOM messages go to ``Render``
 untouched and are not kept. Conversations and chat live in an injected ``ConversationStore``
-(``relay.store.SqliteStore`` in production and in tests); invites and sessions live in memory
-only, and nothing of them (not even the invitation) is written to the store.
+(``relay.store.SqliteStore`` for one node, ``relay.pgstore.PostgresStore`` for several nodes
+sharing one database; the tests run on both), which other nodes may change between any two of
+its calls: the core never writes back a conversation it read, it asks the store for one change
+at a time (``add_message``, ``mark_read``, ``close_conversation``). Invites and sessions live
+in memory only, and nothing of them (not even the invitation) is written to the store.
 """
 
 from __future__ import annotations
@@ -102,8 +105,11 @@ class AgentAccount:
     brands: frozenset[str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Conversation:
+    """A conversation as the store last returned it: a snapshot, never written back (another
+    node may have changed it since); change it through ``ConversationStore``."""
+
     id: str
     brand: str
     started_at: int
@@ -138,9 +144,13 @@ class ChatEntry:
 
 
 class ConversationStore(Protocol):
-    """Where conversations and chat messages are kept (``relay.store.SqliteStore``).
+    """Where conversations and chat messages are kept (``relay.store.SqliteStore``,
+    ``relay.pgstore.PostgresStore``).
 
-    The core calls it synchronously; an implementation must not keep anything else.
+    The core calls it synchronously; an implementation must not keep anything else. Several
+    relay nodes may share one database, so each change is one atomic operation on the stored
+    row, never a write-back of a row read earlier: two nodes changing one conversation at once
+    give what one order of their calls would give, and lose nothing.
     """
 
     def create(self, conversation: Conversation, token_hash: str) -> None: ...
@@ -149,11 +159,32 @@ class ConversationStore(Protocol):
 
     def by_token(self, token_hash: str) -> Conversation | None: ...
 
-    def save(self, conversation: Conversation) -> None: ...
-
     def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]: ...
 
-    def add_message(self, entry: ChatEntry) -> None: ...
+    def add_message(
+        self, entry: ChatEntry, *, unread: bool, title: str = ""
+    ) -> Conversation | None:
+        """Keep ``entry`` as the conversation's latest chat message, if it is still open:
+        ``last_at`` becomes ``entry.at`` unless it is later already, ``unread`` counts one more
+        when ``unread``, and ``title`` is set when it is still empty.
+
+        Returns the conversation as it is now, or None when it is closed (or unknown): nothing
+        was written then.
+        """
+        ...
+
+    def mark_read(self, conversation_id: str) -> None:
+        """An agent opened the conversation: nothing in it is unread."""
+        ...
+
+    def close_conversation(self, entry: ChatEntry) -> Conversation | None:
+        """End the conversation at ``entry.at`` with ``entry`` (the system's closing line) as
+        its last chat message, if it is still open.
+
+        Returns the closed conversation, or None when it was closed already (by another agent,
+        maybe on another node) or is unknown: nothing was written then.
+        """
+        ...
 
     def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]: ...
 
@@ -422,17 +453,23 @@ class RelayCore:
         else:
             conversation = self._agent_conversation(sender, message.body.get("conversation"))
             name = self._agents[sender.id].name
+        ended = ProtocolError(
+            "conflict",
+            "this conversation has ended; reload the page to start a new one",
+            ref="chat.send",
+        )
         if conversation.closed:
-            raise ProtocolError(
-                "conflict",
-                "this conversation has ended; reload the page to start a new one",
-                ref="chat.send",
-            )
+            raise ended
+        text = message.body["text"]
+        entry = ChatEntry(conversation.id, sender.role, name, text, now)
         if sender.role == VISITOR:
-            conversation.unread += 1
-            conversation.title = conversation.title or message.body["text"].strip()[:80]
-        entry = ChatEntry(conversation.id, sender.role, name, message.body["text"], now)
-        effects = self._say(conversation, entry)
+            # Unread for the agents; the first words of the visitor's first message name it.
+            stored = self._store.add_message(entry, unread=True, title=text.strip()[:80])
+        else:
+            stored = self._store.add_message(entry, unread=False)
+        if stored is None:  # closed meanwhile (by an agent on another node)
+            raise ended
+        effects = self._say(stored, entry)
         if sender.role == VISITOR:
             effects.extend(self._conversation_lists(conversation.brand))
         return effects
@@ -441,8 +478,7 @@ class RelayCore:
         self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
         conversation = self._agent_conversation(sender, message.body["conversation"])
-        conversation.unread = 0
-        self._store.save(conversation)
+        self._store.mark_read(conversation.id)
         effects: list[Effect] = [Send(sender, "chat.history", self._history(conversation.id))]
         invite = self._pending_invite_of_conversation(conversation.id)
         if invite is not None and invite.agent == sender.id:
@@ -454,10 +490,17 @@ class RelayCore:
     ) -> list[Effect]:
         """End the conversation: its invite and session end too; the visitor is told."""
         conversation = self._agent_conversation(sender, message.body["conversation"])
+        already = ProtocolError(
+            "conflict", "this conversation has already ended", ref="conversation.close"
+        )
         if conversation.closed:
-            raise ProtocolError(
-                "conflict", "this conversation has already ended", ref="conversation.close"
-            )
+            raise already
+        name = self._agents[sender.id].name
+        entry = ChatEntry(conversation.id, "system", name, f"{name} ended the conversation.", now)
+        # First, before any invite or session ends: only one of two agents closing at once (on
+        # two nodes) gets here, and the other one changes nothing.
+        if self._store.close_conversation(entry) is None:
+            raise already
         effects: list[Effect] = []
         invite = self._pending_invite_of_conversation(conversation.id)
         if invite is not None:
@@ -465,9 +508,6 @@ class RelayCore:
         session = self._session_of_conversation(conversation.id)
         if session is not None:
             effects.extend(self._end(session, sender.role, "the conversation ended"))
-        conversation.closed_at = now
-        name = self._agents[sender.id].name
-        entry = ChatEntry(conversation.id, "system", name, f"{name} ended the conversation.", now)
         effects.extend(self._say(conversation, entry))
         effects.append(
             Send(
@@ -775,10 +815,7 @@ class RelayCore:
         return {"conversation": conversation_id, "messages": [e.body() for e in entries]}
 
     def _say(self, conversation: Conversation, entry: ChatEntry) -> list[Effect]:
-        """Store a chat entry and send it to the visitor and the brand's agents."""
-        self._store.add_message(entry)
-        conversation.last_at = entry.at
-        self._store.save(conversation)
+        """Send a chat entry the store has kept to the visitor and the brand's agents."""
         body = entry.body()
         effects: list[Effect] = [Send(Peer(VISITOR, conversation.id), "chat.message", body)]
         effects.extend(

@@ -12,10 +12,16 @@ The core calls the store synchronously on the event loop, so every call is one s
 on one autocommit connection: an error leaves nothing half-written, and ``statement_timeout``
 bounds how long a call can hold the loop. A lost connection (PostgreSQL restarted, the network)
 fails the call that finds it with ``StoreError``; the next call connects again.
+
+Nodes change one conversation at once, so no call writes back a row it read: each change is
+computed from the row as it is when PostgreSQL updates it (``unread + 1``, ``GREATEST``,
+``closed_at IS NULL``), and a chat message goes in with its conversation's change in the same
+statement (a data-modifying ``WITH``), so nothing is lost or reopened between two nodes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -132,18 +138,18 @@ class PostgresStore:
         ).fetchone()
         return _conversation(row) if row else None
 
-    def save(self, conversation: Conversation) -> None:
-        """Write back the mutable facts: last_at, unread, closed_at, title."""
-        self._execute(
-            "UPDATE conversations SET last_at = %s, unread = %s, closed_at = %s, title = %s"
-            " WHERE id = %s",
-            (
-                conversation.last_at,
-                conversation.unread,
-                conversation.closed_at,
-                conversation.title,
-                conversation.id,
-            ),
+    def mark_read(self, conversation_id: str) -> None:
+        self._execute("UPDATE conversations SET unread = 0 WHERE id = %s", (conversation_id,))
+
+    def close_conversation(self, entry: ChatEntry) -> Conversation | None:
+        """End the conversation with ``entry`` as its last message, if still open (see
+        ``ConversationStore.close_conversation``). Of two nodes closing at once, the second
+        waits for the first one's row lock, then finds ``closed_at`` set and changes nothing."""
+        return self._said(
+            entry,
+            "UPDATE conversations SET closed_at = %(at)s, last_at = GREATEST(last_at, %(at)s)"
+            " WHERE id = %(conversation)s AND closed_at IS NULL",
+            {},
         )
 
     def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]:
@@ -158,11 +164,16 @@ class PostgresStore:
 
     # ------------------------------------------------------------ messages
 
-    def add_message(self, entry: ChatEntry) -> None:
-        self._execute(
-            "INSERT INTO messages (conversation, sender, name, text, at)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (entry.conversation, entry.sender, entry.name, entry.text, entry.at),
+    def add_message(
+        self, entry: ChatEntry, *, unread: bool, title: str = ""
+    ) -> Conversation | None:
+        """Keep ``entry`` if its conversation is open (see ``ConversationStore.add_message``)."""
+        return self._said(
+            entry,
+            "UPDATE conversations SET last_at = GREATEST(last_at, %(at)s),"
+            " unread = unread + %(unread)s, title = COALESCE(NULLIF(title, ''), %(title)s)"
+            " WHERE id = %(conversation)s AND closed_at IS NULL",
+            {"unread": int(unread), "title": title},
         )
 
     def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]:
@@ -174,6 +185,20 @@ class PostgresStore:
             (conversation_id, limit),
         ).fetchall()
         return [ChatEntry(*row) for row in rows]
+
+    def _said(
+        self, entry: ChatEntry, update: str, params: Mapping[str, Any]
+    ) -> Conversation | None:
+        """Run ``update`` (on one conversation, ``%(at)s`` and ``%(conversation)s`` from
+        ``entry``) and, if it changed the row, insert ``entry``: one statement, both or neither."""
+        row = self._execute(
+            f"WITH changed AS ({update} RETURNING {_COLUMNS}),"  # noqa: S608 - constants
+            " kept AS (INSERT INTO messages (conversation, sender, name, text, at)"
+            " SELECT id, %(sender)s, %(name)s, %(text)s, %(at)s FROM changed)"
+            f" SELECT {_COLUMNS} FROM changed",
+            {**params, **entry.body()},
+        ).fetchone()
+        return _conversation(row) if row else None
 
     # ------------------------------------------------------------ the connection
 
@@ -198,7 +223,9 @@ class PostgresStore:
         self._db = connection
         return connection
 
-    def _execute(self, query: str, params: tuple[Any, ...]) -> psycopg.Cursor[tuple[Any, ...]]:
+    def _execute(
+        self, query: str, params: tuple[Any, ...] | Mapping[str, Any]
+    ) -> psycopg.Cursor[tuple[Any, ...]]:
         connection = self._connection()
         try:
             return connection.execute(query, params)

@@ -6,6 +6,10 @@ the core calls it, the adapter only opens (``open_store``) and closes it.
 Must not: keep CoBrowse session content (DOM, pointers, typed values) or invitation texts:
 only what was written in the chat, and the conversation's own facts, ever reach the disk.
 
+Every change is one atomic operation on the stored row (``ConversationStore``): a message and
+its conversation's ``last_at``, ``unread`` and ``title`` change in one transaction, so two
+stores on one file (or a store and a stale copy of a conversation) cannot undo each other.
+
 Visitor tokens are stored as SHA-256 digests, so a copy of the database cannot be used to
 take over a visitor's conversation. ``":memory:"`` gives a private in-memory database (the
 embedded demo and the tests); any other value is a file path whose directory is created.
@@ -14,6 +18,8 @@ embedded demo and the tests); any other value is a file path whose directory is 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -124,18 +130,17 @@ class SqliteStore:
         ).fetchone()
         return _conversation(row) if row else None
 
-    def save(self, conversation: Conversation) -> None:
-        """Write back the mutable facts: last_at, unread, closed_at, title."""
-        self._db.execute(
-            "UPDATE conversations SET last_at = ?, unread = ?, closed_at = ?, title = ?"
-            " WHERE id = ?",
-            (
-                conversation.last_at,
-                conversation.unread,
-                conversation.closed_at,
-                conversation.title,
-                conversation.id,
-            ),
+    def mark_read(self, conversation_id: str) -> None:
+        self._db.execute("UPDATE conversations SET unread = 0 WHERE id = ?", (conversation_id,))
+
+    def close_conversation(self, entry: ChatEntry) -> Conversation | None:
+        """End the conversation with ``entry`` as its last message, if still open (see
+        ``ConversationStore.close_conversation``)."""
+        return self._said(
+            entry,
+            "UPDATE conversations SET closed_at = ?, last_at = max(last_at, ?)"
+            " WHERE id = ? AND closed_at IS NULL",
+            (entry.at, entry.at, entry.conversation),
         )
 
     def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]:
@@ -151,10 +156,16 @@ class SqliteStore:
 
     # ------------------------------------------------------------ messages
 
-    def add_message(self, entry: ChatEntry) -> None:
-        self._db.execute(
-            "INSERT INTO messages (conversation, sender, name, text, at) VALUES (?, ?, ?, ?, ?)",
-            (entry.conversation, entry.sender, entry.name, entry.text, entry.at),
+    def add_message(
+        self, entry: ChatEntry, *, unread: bool, title: str = ""
+    ) -> Conversation | None:
+        """Keep ``entry`` if its conversation is open (see ``ConversationStore.add_message``)."""
+        return self._said(
+            entry,
+            "UPDATE conversations SET last_at = max(last_at, ?), unread = unread + ?,"
+            " title = coalesce(nullif(title, ''), ?)"
+            " WHERE id = ? AND closed_at IS NULL",
+            (entry.at, int(unread), title, entry.conversation),
         )
 
     def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]:
@@ -166,6 +177,34 @@ class SqliteStore:
             (conversation_id, limit),
         ).fetchall()
         return [ChatEntry(*row) for row in rows]
+
+    def _said(self, entry: ChatEntry, update: str, params: tuple[Any, ...]) -> Conversation | None:
+        """Run ``update`` (on one conversation) and, if it changed one, insert
+        ``entry``: both or neither, in one transaction."""
+        with self._transaction():
+            # fetchall: the statement runs to its end, so COMMIT finds none still in progress.
+            query = f"{update} RETURNING {_COLUMNS}"
+            rows = self._db.execute(query, params).fetchall()
+            if not rows:
+                return None
+            self._db.execute(
+                "INSERT INTO messages (conversation, sender, name, text, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (entry.conversation, entry.sender, entry.name, entry.text, entry.at),
+            )
+        return _conversation(rows[0])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock at BEGIN: a second connection waits for it (the
+        # connection's busy timeout) rather than failing when it upgrades a read lock.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 def _conversation(row: tuple[Any, ...]) -> Conversation:

@@ -28,14 +28,27 @@ def store_dump(store: OpenStore) -> str:
     return "\n".join(rows)
 
 
+def message(sender: core.Peer, kind: str, /, **body: Any) -> protocol.Message:
+    """Encode and decode one message from ``sender``, like the socket adapter does."""
+    return protocol.decode(json.dumps({"v": 1, "type": kind, **body}), sender.role)
+
+
 class CorePair:
-    """One core, one visitor, one agent; records what each side was sent."""
+    """One core, one visitor, one agent; records what each side was sent.
+
+    ``store``: the core's store (default: ``new_store()``, a real, empty database).
+    """
 
     def __init__(
-        self, *, invite_ttl_ms: int = 120_000, mask_selectors: tuple[str, ...] = ()
+        self,
+        *,
+        invite_ttl_ms: int = 120_000,
+        mask_selectors: tuple[str, ...] = (),
+        store: core.ConversationStore | None = None,
     ) -> None:
         counter = itertools.count(1)
-        self.store = new_store()  # a real, empty database: SQLite in memory or PostgreSQL
+        # A real, empty database: SQLite in memory or PostgreSQL.
+        self.store = store if store is not None else new_store()
         self.now = 1_000_000
         # The accounts and brand rules the core started with (to build a changed set from).
         self.agents = [
@@ -78,9 +91,7 @@ class CorePair:
 
     def send(self, sender: core.Peer, kind: str, /, **body: Any) -> None:
         """Encode, decode and hand one message to the core, like the socket adapter does."""
-        role = sender.role
-        message = protocol.decode(json.dumps({"v": 1, "type": kind, **body}), role)
-        self.apply(self.core.receive(sender, message, self.now))
+        self.apply(self.core.receive(sender, message(sender, kind, **body), self.now))
 
     def take(self, peer: core.Peer, kind: str | None = None) -> list[dict[str, Any]]:
         """Pop what ``peer`` received (only messages of ``kind`` when given)."""
@@ -100,3 +111,48 @@ class CorePair:
         self.send(self.visitor, "invite.accept", invite=invite)
         session: str = self.last(self.agent, "session.started")["session"]
         return session
+
+
+class OtherNode:
+    """A second relay node on the database of a ``CorePair``'s store (``store``: its own
+    connection to it): the same accounts, a core of its own. Sam is signed in here, and the
+    pair's visitor has a second tab open here (its ``token``)."""
+
+    def __init__(self, pair: CorePair, store: core.ConversationStore, token: str) -> None:
+        counter = itertools.count(1)
+        self.now = pair.now
+        self.store = store
+        self.core = core.RelayCore(
+            pair.agents,
+            pair.brands,
+            store=store,
+            new_id=lambda: f"other{next(counter)}",
+            new_token=lambda: f"other-token{next(counter)}",
+        )
+        self.agent, _ = self.core.agent_connected("sam")
+        self.visitor, _ = self.core.visitor_connected("demo", token, self.now)
+
+    def send(self, sender: core.Peer, kind: str, /, **body: Any) -> list[core.Effect]:
+        return self.core.receive(sender, message(sender, kind, **body), self.now)
+
+
+class Interrupted:
+    """A node's store that lets another node act in the middle of this node's work: ``after``
+    one more call (the read a handler starts with), ``meanwhile`` runs once, before this node
+    gets the answer and goes on to change anything. Calls pass through to ``store``."""
+
+    def __init__(self, store: core.ConversationStore) -> None:
+        self._store = store
+        self.meanwhile: Callable[[], object] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            answer = method(*args, **kwargs)
+            meanwhile, self.meanwhile = self.meanwhile, None
+            if meanwhile is not None:
+                meanwhile()
+            return answer
+
+        return call

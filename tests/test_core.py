@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import helpers
 import pytest
-from helpers import CorePair, store_dump
+from helpers import CorePair, Interrupted, OtherNode, store_dump
 
 from relay import core
 from relay.store import OpenStore
@@ -460,6 +460,82 @@ def test_transcripts_hold_the_chat_but_never_the_invitation_or_session_content()
     dump = store_dump(pair.store)
     for absent in (CANARY, "invite", "view_only", "shared", session):
         assert absent not in dump
+
+
+# ---------------------------------------------------------------- nodes sharing one database
+# Node A (the pair: the visitor's tab and Alex) and node B (the visitor's second tab and Sam)
+# share one database. Node B acts after node A read the conversation and before A changes it:
+# the outcome must be what one order of the two would give. Until the store changed rows in
+# place, node A wrote back the row it had read and undid what B did meanwhile.
+
+
+@pytest.fixture
+def nodes(new_nodes: Callable[[int], list[OpenStore]]) -> tuple[CorePair, Interrupted, OtherNode]:
+    store_a, store_b = new_nodes(2)
+    interrupted = Interrupted(store_a)
+    pair = CorePair(store=interrupted)
+    token = pair.last(pair.visitor, "hello")["token"]
+    return pair, interrupted, OtherNode(pair, store_b, token)
+
+
+def test_an_agent_opening_on_another_node_does_not_hide_a_new_visitor_message(
+    nodes: tuple[CorePair, Interrupted, OtherNode],
+) -> None:
+    pair, a, b = nodes
+    pair.send(pair.visitor, "chat.send", text="one")
+    pair.send(pair.visitor, "chat.send", text="two")
+    a.meanwhile = lambda: b.send(b.agent, "conversation.open", conversation=pair.visitor.id)
+    pair.send(pair.visitor, "chat.send", text="three")
+    # As if Sam opened it just before "three": one message unread (a write-back left three).
+    stored = b.store.get(pair.visitor.id)
+    assert stored is not None and stored.unread == 1
+    listing = pair.last(pair.agent, "conversation.list")["conversations"]
+    assert listing[0]["unread"] == 1
+    assert [m.text for m in b.store.messages(pair.visitor.id, 10)] == ["one", "two", "three"]
+
+
+def test_an_agent_opening_does_not_undo_the_visitor_first_message_on_another_node(
+    nodes: tuple[CorePair, Interrupted, OtherNode],
+) -> None:
+    pair, a, b = nodes
+    b.now = pair.now + 5_000
+    a.meanwhile = lambda: b.send(b.visitor, "chat.send", text="Is anyone there?")
+    pair.send(pair.agent, "conversation.open", conversation=pair.visitor.id)
+    # As if Alex opened it just after the message: read, but titled and as recent as it is.
+    stored = b.store.get(pair.visitor.id)
+    assert stored is not None
+    assert (stored.unread, stored.title, stored.last_at) == (0, "Is anyone there?", b.now)
+
+
+def test_of_two_agents_closing_on_two_nodes_the_second_is_told_it_already_ended(
+    nodes: tuple[CorePair, Interrupted, OtherNode],
+) -> None:
+    pair, a, b = nodes
+    a.meanwhile = lambda: b.send(b.agent, "conversation.close", conversation=pair.visitor.id)
+    with pytest.raises(ProtocolError) as late:
+        pair.send(pair.agent, "conversation.close", conversation=pair.visitor.id)
+    assert (late.value.code, late.value.message) == (
+        "conflict",
+        "this conversation has already ended",
+    )
+    texts = [m.text for m in b.store.messages(pair.visitor.id, 10)]
+    assert texts == ["Sam ended the conversation."]  # one closing line, not two
+
+
+def test_a_visitor_message_racing_a_close_on_another_node_neither_lands_nor_reopens(
+    nodes: tuple[CorePair, Interrupted, OtherNode],
+) -> None:
+    pair, a, b = nodes
+    pair.send(pair.visitor, "chat.send", text="Hi")
+    a.meanwhile = lambda: b.send(b.agent, "conversation.close", conversation=pair.visitor.id)
+    with pytest.raises(ProtocolError) as refused:
+        pair.send(pair.visitor, "chat.send", text="wait, one more thing")
+    assert refused.value.code == "conflict"
+    assert refused.value.message.startswith("this conversation has ended")
+    stored = b.store.get(pair.visitor.id)
+    assert stored is not None and stored.closed
+    texts = [m.text for m in b.store.messages(pair.visitor.id, 10)]
+    assert texts == ["Hi", "Sam ended the conversation."]
 
 
 # ---------------------------------------------------------------- view only -> shared

@@ -1,11 +1,13 @@
 """The conversation store on SQLite and on PostgreSQL (a real server: tests/services.py): the
-same answers from both, and PostgreSQL's own cases (start-up refusals, a restarted server)."""
+same answers from both, several nodes sharing one database without undoing each other's
+changes, and PostgreSQL's own cases (start-up refusals, a restarted server)."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -21,7 +23,11 @@ def _conversation(id_: str, brand: str = "demo", at: int = 1_000) -> Conversatio
     return Conversation(id=id_, brand=brand, started_at=at, last_at=at)
 
 
-def test_conversations_are_found_by_id_and_token_digest_and_saved(
+def _said(text: str, at: int, conversation: str = "c1", sender: str = "visitor") -> ChatEntry:
+    return ChatEntry(conversation, sender, "Visitor" if sender == "visitor" else "Alex", text, at)
+
+
+def test_conversations_are_found_by_id_and_token_digest(
     new_store: Callable[[], OpenStore],
 ) -> None:
     store = new_store()
@@ -29,9 +35,6 @@ def test_conversations_are_found_by_id_and_token_digest_and_saved(
     assert store.get("c1") == _conversation("c1")
     assert store.by_token("digest-1") == _conversation("c1")
     assert store.get("nope") is None and store.by_token("nope") is None
-    changed = Conversation("c1", "demo", 1_000, last_at=2_000, unread=3, closed_at=2_500, title="t")
-    store.save(changed)
-    assert store.get("c1") == changed
     # Timestamps are milliseconds since 1970: past 32 bits.
     late = _conversation("c2", at=1_900_000_000_000)
     store.create(late, "digest-2")
@@ -46,8 +49,7 @@ def test_a_second_conversation_with_the_same_token_is_refused_and_not_written(
     with pytest.raises((psycopg.IntegrityError, sqlite3.IntegrityError)):
         store.create(_conversation("c2"), "digest")
     assert store.get("c2") is None
-    with pytest.raises((psycopg.IntegrityError, sqlite3.IntegrityError)):
-        store.add_message(ChatEntry("no-such-conversation", "visitor", "V", "hi", 1))
+    assert store.add_message(_said("hi", 1, "no-such-conversation"), unread=True) is None
     assert store.messages("no-such-conversation", 10) == []
 
 
@@ -60,7 +62,7 @@ def test_listings_hold_only_the_brands_asked_latest_first_then_newest(
     assert [c.id for c in store.listing(frozenset({"demo"}), 10)] == ["c", "d", "a"]
     assert [c.id for c in store.listing(frozenset({"demo", "other"}), 2)] == ["b", "c"]
     assert store.listing(frozenset(), 10) == []
-    store.save(Conversation("a", "demo", 5, last_at=8))
+    store.add_message(_said("later", 8, "a"), unread=True)
     assert store.listing(frozenset({"demo"}), 1)[0].id == "a"
 
 
@@ -74,10 +76,152 @@ def test_messages_come_back_in_order_the_last_ones_when_limited(
         ChatEntry("c1", ("visitor", "agent", "system")[i % 3], "N", f"m{i}", 10) for i in range(6)
     ]
     for entry in said:
-        store.add_message(entry)
-        store.add_message(ChatEntry("c2", "visitor", "V", "elsewhere", 10))
+        store.add_message(entry, unread=False)
+        store.add_message(ChatEntry("c2", "visitor", "V", "elsewhere", 10), unread=False)
     assert store.messages("c1", 100) == said
     assert store.messages("c1", 2) == said[-2:]
+
+
+def test_a_message_moves_last_at_on_counts_unread_and_names_an_untitled_conversation(
+    new_store: Callable[[], OpenStore],
+) -> None:
+    store = new_store()
+    store.create(_conversation("c1"), "digest")
+    first = store.add_message(_said("Where is my booking?", 2_000), unread=True, title="Where is")
+    assert first == Conversation("c1", "demo", 1_000, last_at=2_000, unread=1, title="Where is")
+    reply = store.add_message(_said("Let me look.", 3_000, sender="agent"), unread=False)
+    assert reply == Conversation("c1", "demo", 1_000, last_at=3_000, unread=1, title="Where is")
+    again = store.add_message(_said("Hello?", 4_000), unread=True, title="Hello?")
+    assert again is not None and (again.unread, again.title) == (2, "Where is")  # named once
+    store.mark_read("c1")
+    assert store.get("c1") == Conversation("c1", "demo", 1_000, 4_000, 0, title="Where is")
+    assert [m.text for m in store.messages("c1", 10)] == [
+        "Where is my booking?",
+        "Let me look.",
+        "Hello?",
+    ]
+
+
+def test_a_closed_conversation_takes_its_closing_line_and_nothing_after_it(
+    new_store: Callable[[], OpenStore],
+) -> None:
+    store = new_store()
+    store.create(_conversation("c1"), "digest")
+    closing = ChatEntry("c1", "system", "Alex", "Alex ended the conversation.", 5_000)
+    closed = store.close_conversation(closing)
+    assert closed == Conversation("c1", "demo", 1_000, last_at=5_000, closed_at=5_000)
+    assert store.close_conversation(replace(closing, at=6_000)) is None
+    assert store.add_message(_said("wait", 7_000), unread=True, title="wait") is None
+    assert store.get("c1") == closed
+    assert store.messages("c1", 10) == [closing]
+    assert store.close_conversation(replace(closing, conversation="nope")) is None
+
+
+# ---------------------------------------------------------------- nodes sharing one database
+# Each store object is one relay node with its own connection. Before these operations the core
+# read a conversation, changed it in Python and wrote the whole row back (``save``): a node
+# holding an older copy undid the other nodes' changes.
+
+
+def test_a_node_acting_on_an_old_read_undoes_nothing_another_node_did(
+    new_nodes: Callable[[int], list[OpenStore]],
+) -> None:
+    a, b, c = new_nodes(3)
+    a.create(_conversation("c1"), "digest")
+    for node in (a, b, c):
+        assert node.get("c1") == _conversation("c1")  # each node's copy, soon out of date
+    a.add_message(_said("My order is late", 3_000), unread=True, title="My order is late")
+    b.mark_read("c1")
+    # Node C's clock is behind node A's: last_at must not go back, nor the title change.
+    c.add_message(_said("Hello?", 2_000), unread=True, title="Hello?")
+    assert c.get("c1") == Conversation(
+        "c1", "demo", 1_000, last_at=3_000, unread=1, title="My order is late"
+    )
+    closing = ChatEntry("c1", "system", "Sam", "Sam ended the conversation.", 4_000)
+    assert b.close_conversation(closing) is not None
+    # Node A and node C still hold the conversation open: neither reopens it nor writes after
+    # the closing line, and a second agent's close is refused.
+    assert a.add_message(_said("still there?", 5_000), unread=True) is None
+    assert c.close_conversation(replace(closing, name="Alex", at=5_000)) is None
+    final = a.get("c1")
+    assert final is not None and (final.closed_at, final.last_at, final.unread) == (4_000, 4_000, 1)
+    assert [m.text for m in a.messages("c1", 10)] == [
+        "My order is late",
+        "Hello?",
+        "Sam ended the conversation.",
+    ]
+
+
+NODES, MESSAGES_EACH = 4, 25
+
+
+def _at_once(nodes: list[OpenStore], work: Callable[[int, OpenStore], None]) -> None:
+    """Run ``work(i, node)`` for every node, each on its own thread, all starting together."""
+    start = threading.Barrier(len(nodes), timeout=30)
+    errors: list[BaseException] = []
+
+    def run(i: int, node: OpenStore) -> None:
+        try:
+            start.wait()
+            work(i, node)
+        except BaseException as error:  # reported on the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i, n)) for i, n in enumerate(nodes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a node hung"
+    assert not errors, errors
+
+
+def test_nodes_adding_messages_at_once_lose_no_message_and_no_unread_count(
+    new_nodes: Callable[[int], list[OpenStore]],
+) -> None:
+    nodes = new_nodes(NODES)
+    nodes[0].create(_conversation("c1"), "digest")
+
+    def chat(i: int, node: OpenStore) -> None:
+        for j in range(MESSAGES_EACH):
+            # Each node's clock is off by a little: last_at ends at the latest, wherever it was.
+            at = 10_000 + j * 10 + (i * 7) % 10
+            node.add_message(_said(f"{i}-{j}", at), unread=True, title=f"from node {i}")
+
+    _at_once(nodes, chat)
+    final = nodes[0].get("c1")
+    assert final is not None
+    assert final.unread == NODES * MESSAGES_EACH
+    last = 10_000 + (MESSAGES_EACH - 1) * 10
+    assert final.last_at == max(last + (i * 7) % 10 for i in range(NODES))
+    assert final.title in {f"from node {i}" for i in range(NODES)}
+    said = nodes[0].messages("c1", 1_000)
+    assert len(said) == NODES * MESSAGES_EACH
+    assert final.title == f"from node {said[0].text.split('-')[0]}"  # the first one kept
+
+
+def test_of_agents_closing_at_once_on_several_nodes_exactly_one_does(
+    new_nodes: Callable[[int], list[OpenStore]],
+) -> None:
+    nodes = new_nodes(NODES)
+    rounds = 10
+    for r in range(rounds):
+        nodes[0].create(_conversation(f"c{r}"), f"digest-{r}")
+    won: list[list[int]] = [[] for _ in range(rounds)]
+
+    def close(i: int, node: OpenStore) -> None:
+        for r in range(rounds):
+            line = ChatEntry(f"c{r}", "system", f"Agent {i}", f"Agent {i} ended it.", 5_000 + i)
+            if node.close_conversation(line) is not None:
+                won[r].append(i)
+
+    _at_once(nodes, close)
+    for r in range(rounds):
+        assert len(won[r]) == 1, won[r]
+        winner = won[r][0]
+        final = nodes[0].get(f"c{r}")
+        assert final is not None and final.closed_at == 5_000 + winner
+        assert [m.name for m in nodes[0].messages(f"c{r}", 10)] == [f"Agent {winner}"]
 
 
 # ---------------------------------------------------------------- PostgreSQL only
@@ -130,7 +274,7 @@ def test_a_restarted_server_fails_one_call_and_the_next_one_works(
                 store.get("c1")
         finally:
             postgres.start()
-        store.add_message(ChatEntry("c1", "visitor", "V", "back", 2))
+        store.add_message(ChatEntry("c1", "visitor", "V", "back", 2), unread=True)
         assert [m.text for m in store.messages("c1", 10)] == ["back"]
     finally:
         store.close()
