@@ -87,20 +87,11 @@ class Sockets:
         await websocket.accept()
         token = websocket.query_params.get("token") or None
         page_origin = (websocket.headers.get("origin") or "").lower().rstrip("/")
-        try:
-            peer, effects = self._core.visitor_connected(
-                brand, token, self._clock(), page_origin=page_origin
-            )
-        except StoreError as lost:
-            await _store_lost(websocket, lost)
-            return
-        limits = self._live.current.limits
-        await self._serve(
+        await self._open(
             websocket,
-            peer,
-            effects,
-            limits.visitor_frame_bytes,
-            TokenBucket(limits.visitor_rate, limits.visitor_burst),
+            lambda: self._core.visitor_connected(
+                brand, token, self._clock(), page_origin=page_origin
+            ),
         )
 
     async def agent(self, websocket: WebSocket) -> None:
@@ -113,19 +104,28 @@ class Sockets:
             await websocket.close(code=CLOSE_POLICY, reason="sign in first")
             return
         await websocket.accept()
+        await self._open(websocket, lambda: self._core.agent_connected(agent_id))
+
+    async def _open(
+        self, websocket: WebSocket, connect: Callable[[], tuple[Peer, list[Effect]]]
+    ) -> None:
+        """Tell the core a socket opened, then serve it with its role's limits. A store that
+        fails meanwhile closes it 1011: the client reconnects later."""
         try:
-            peer, effects = self._core.agent_connected(agent_id)
+            peer, effects = connect()
         except StoreError as lost:
-            await _store_lost(websocket, lost)
+            log.error("store.error", extra=ids(error=type(lost).__name__))
+            await websocket.close(code=CLOSE_INTERNAL, reason="storage unavailable; reconnect")
             return
         limits = self._live.current.limits
-        await self._serve(
-            websocket,
-            peer,
-            effects,
-            limits.agent_frame_bytes,
-            TokenBucket(limits.agent_rate, limits.agent_burst),
-        )
+        if peer.role == protocol.VISITOR:
+            frame_bytes, bucket = (
+                limits.visitor_frame_bytes,
+                (limits.visitor_rate, limits.visitor_burst),
+            )
+        else:
+            frame_bytes, bucket = limits.agent_frame_bytes, (limits.agent_rate, limits.agent_burst)
+        await self._serve(websocket, peer, effects, frame_bytes, TokenBucket(*bucket))
 
     async def _serve(
         self,
@@ -234,12 +234,6 @@ class Sockets:
             # The peer went away between two frames (RuntimeError: Starlette refuses a send
             # after the close). Nothing to deliver to: the read loop sees the disconnect too.
             return
-
-
-async def _store_lost(websocket: WebSocket, lost: StoreError) -> None:
-    """The store failed while a socket opened: the client reconnects (its backoff) later."""
-    log.error("store.error", extra=ids(error=type(lost).__name__))
-    await websocket.close(code=CLOSE_INTERNAL, reason="storage unavailable; reconnect")
 
 
 def _ids(peer: Peer, **more: str | None) -> dict[str, Any]:
