@@ -224,3 +224,58 @@ def test_serve_with_an_unreachable_postgresql_says_so_in_one_line_without_the_pa
         assert "postgres:***@127.0.0.1" in lines[0]
         for secret in (PASSWORD, "not-the-password-31"):
             assert secret not in result.stderr + result.stdout
+
+
+def test_sigterm_drains_the_node_clients_are_told_to_reconnect_and_it_exits(
+    tmp_path: Path,
+) -> None:
+    """A deploy or an orchestrator stops a node with SIGTERM: every socket is closed with 1012
+    ("service restart": the tag and the workspace reconnect, through a load balancer to
+    another node), and the process exits promptly without a traceback."""
+    import asyncio
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "relay.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "relay", "--port", str(port), "--log-level", "info"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COBROWSE_SECRET_KEY": "drain-test-secret"},
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+
+        async def visitor() -> tuple[int | None, float]:
+            async with connect(f"ws://127.0.0.1:{port}/ws/visitor", origin=url) as ws:
+                assert json.loads(await ws.recv())["type"] == "hello"
+                started = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+                with pytest.raises(ConnectionClosed):
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+                return ws.close_code, time.monotonic() - started
+
+        code, seconds = asyncio.run(visitor())
+        assert code == 1012 and seconds < 5
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text()
