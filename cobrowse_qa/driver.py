@@ -63,8 +63,10 @@ class RelayProcess:
         log_dir: Path,
         config: str | Path | None = None,
         env: dict[str, str] | None = None,
+        log_level: str = "warning",
     ) -> None:
         self.port = free_port()
+        self.log_level = log_level
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = config
         self.env = env or {}
@@ -74,7 +76,7 @@ class RelayProcess:
     def start(self, timeout: float = 30.0) -> RelayProcess:
         env = {"COBROWSE_SECRET_KEY": "cobrowse-qa-secret-key", **os.environ, **self.env}
         command = [sys.executable, "-m", "relay", "--port", str(self.port)]
-        command += ["--log-level", "warning"]
+        command += ["--log-level", self.log_level]
         if self.config is not None:
             command += ["--config", str(self.config)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

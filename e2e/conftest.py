@@ -1,85 +1,35 @@
-"""End-to-end fixtures: the real product (`cobrowse serve`) on a free loopback port."""
+"""End-to-end fixtures: the real product (`python -m relay`, as `cobrowse serve` runs it) on a free
+loopback port, and a recording origin for leak tests."""
 
 from __future__ import annotations
 
 import contextlib
 import http.server
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from cobrowse_qa.driver import RelayProcess
 
 
 @contextlib.contextmanager
-def run_relay(log_dir: Path, *args: str) -> Iterator[str]:
-    """Run `cobrowse serve` with ``args`` on a free loopback port; yields its base URL.
-
-    Fails the test run if the relay logged a traceback.
-    """
-    port = _free_port()
-    env = {**os.environ, "COBROWSE_SECRET_KEY": "e2e-secret-key"}
-    env.pop("COBROWSE_DATABASE", None)
-    log_path = log_dir / "relay.log"
-    log = log_path.open("w")  # a file, not a pipe: a pipe nobody reads can stall the server
-    process = subprocess.Popen(  # noqa: S603 - our own command line
-        [
-            sys.executable,
-            "-m",
-            "relay",
-            "--port",
-            str(port),
-            "--log-level",
-            os.environ.get("COBROWSE_E2E_LOG_LEVEL", "warning"),
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def run_relay(log_dir: Path, config: Path | None = None) -> Iterator[str]:
+    """`python -m relay` (the QA harness's ``RelayProcess``) on a free loopback port, with the
+    embedded demo or ``config``, conversations in memory; yields its base URL. Fails the test
+    run if the relay logged a traceback. ``COBROWSE_E2E_LOG_LEVEL=info`` shows more."""
+    relay = RelayProcess(
+        log_dir,
+        config,
+        # An empty COBROWSE_DATABASE overrides nothing: the demo's in-memory conversations.
+        env={"COBROWSE_SECRET_KEY": "e2e-secret-key", "COBROWSE_DATABASE": ""},
+        log_level=os.environ.get("COBROWSE_E2E_LOG_LEVEL", "warning"),
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            raise RuntimeError(f"cobrowse serve did not start:\n{log_path.read_text()}")
-        time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-    errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line]
-    assert not errors, f"the relay logged tracebacks:\n{log_path.read_text()}"
+    with relay:
+        yield relay.url
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         '\n[[brands]]\nid = "demo"\nname = "Demo Travel"\nallowed_origins = ["self"]\n'
         'mask_selectors = [".cobrowse-demo-secret"]\n' + agents
     )
-    with run_relay(folder, "--config", str(config)) as url:
+    with run_relay(folder, config) as url:
         yield url
 
 

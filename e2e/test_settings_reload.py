@@ -43,7 +43,7 @@ def _write(config: Path, selectors: list[str]) -> None:
 def relay(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     config = tmp_path / "cobrowse.toml"
     _write(config, [".cobrowse-demo-secret"])
-    with run_relay(tmp_path, "--config", str(config)) as url:
+    with run_relay(tmp_path, config) as url:
         yield url, config
 
 
