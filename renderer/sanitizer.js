@@ -375,6 +375,9 @@
       // While an add is read: {parent, next, added} (its roots go before next).
       this.adding = null;
       this.visit = (up, id, name, ns, attrs, text, depth) => this.readNode(up, id, name, ns, attrs, text, depth);
+      // The reader's duplicate-id check asks our own id map (readNode registers each node as
+      // it is read): one lookup per node, no second set of every id per message.
+      this.known = { has: (id) => this.nodes.has(id), add: () => {} };
     }
 
     // -- reading the compact form into the raw (unsanitized, inert) tree
@@ -384,7 +387,6 @@
     // the snapshot's root) and registered. An add's roots (depth 1) go before its `next`.
     readNode(up, id, name, ns, attrs, text, depth) {
       if (up === null && name !== '#document') fail('snapshot doc must be a #document node');
-      if (this.nodes.has(id)) fail('duplicate node id ' + id);
       let info;
       if (name === '#text') {
         info = { id, type: 'text', tag: name, ns: null, attrs: null, node: N.createTextNode(this.doc, text) };
@@ -463,7 +465,7 @@
 
     load(doc) {
       let root = null;
-      read([doc], 'doc', { run: false }, (up, id, name, ns, attrs, text, depth) => {
+      read([doc], 'doc', { run: false, seen: this.known }, (up, id, name, ns, attrs, text, depth) => {
         const info = this.readNode(up, id, name, ns, attrs, text, depth);
         if (up === null) root = info;
         return info;
@@ -726,7 +728,6 @@
       const dirtyStyles = new Set();
       const changedTexts = [];
       const added = [];
-      const seen = new Set();
       const get = (id) => {
         const info = this.nodes.get(id);
         if (!info) fail('unknown node id ' + id);
@@ -763,10 +764,10 @@
         }
         // The run's roots go under parent, before next (readNode); the reader refuses a
         // document among them, and a shadow root anywhere but first or on a host that cannot
-        // have one. Ids count on across the run; one id is added once per batch (seen).
+        // have one. Ids count on across the run; an id the session already has is refused.
         this.adding = { parent, next, added };
         const context = { ns: parent.type === 'el' ? parent.ns : null, name: parent.tag, attrs: parent.attrs, record: parent };
-        read(add.nodes, 'adds.nodes', { parent: context, seen }, this.visit);
+        read(add.nodes, 'adds.nodes', { parent: context, seen: this.known }, this.visit);
         this.adding = null;
         touchStyle(parent);
       }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -156,3 +158,24 @@ class Interrupted:
             return answer
 
         return call
+
+
+def run_async(main: Callable[[], Any], timeout: float = 60) -> Any:
+    """``asyncio.run(main())`` on a thread of its own: pytest-playwright may keep an event loop
+    running on the test's thread (browser tests earlier in the same run)."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(main()))
+        except BaseException as error:  # re-raised on the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=timeout)
+    assert not thread.is_alive(), f"the scenario did not finish in {timeout} s"
+    if errors:
+        raise errors[0]
+    return result[0]

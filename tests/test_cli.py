@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_async
 from services import PASSWORD, PostgresServer, free_port
 
 from cobrowse_cli import cli
@@ -190,7 +191,6 @@ def test_a_postgresql_url_is_kept_as_it_is_never_made_a_path(tmp_path: Path) -> 
 
 
 def test_a_reload_refuses_a_misspelt_key_and_keeps_the_running_settings(tmp_path: Path) -> None:
-    import asyncio
 
     from relay.live_settings import LiveSettings
 
@@ -198,7 +198,7 @@ def test_a_reload_refuses_a_misspelt_key_and_keeps_the_running_settings(tmp_path
     config.write_text(CONFIG)
     live = LiveSettings(load_settings(config, env={}), config)
     config.write_text(CONFIG.replace("mask_selectors", "mask_selector"))
-    assert asyncio.run(live.reload()) is None
+    assert run_async(live.reload) is None
     assert live.current.brands[0].mask_selectors == ("#iban",)
 
 
@@ -271,7 +271,7 @@ def test_sigterm_drains_the_node_clients_are_told_to_reconnect_and_it_exits(
                         await asyncio.wait_for(ws.recv(), 10)
                 return ws.close_code, time.monotonic() - started
 
-        code, seconds = asyncio.run(visitor())
+        code, seconds = run_async(visitor)
         assert code == 1012 and seconds < 5
         process.wait(timeout=15)
     finally:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from helpers import run_async
 from services import RedisServer
 
 from relay.broker import Subscription
@@ -34,7 +35,10 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 def run(test: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(asyncio.wait_for(test(), 30))
+    """On a thread of its own: a browser test earlier in the run may leave an event loop
+    running on this one."""
+    result: T = run_async(lambda: asyncio.wait_for(test(), 30))
+    return result
 
 
 async def frames(subscription: Subscription, count: int) -> list[str | None]:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from helpers import run_async
 from services import PostgresServer
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -48,30 +49,6 @@ def receive_until(ws: Any, kind: str, limit: int = 20) -> dict[str, Any]:
         if message["type"] == kind:
             return message
     raise AssertionError(f"no {kind!r} among {limit} messages")
-
-
-def run_async(main: Any) -> Any:
-    """``asyncio.run(main())`` on a thread of its own: pytest-playwright may keep an event loop
-    running on the test's thread (browser tests earlier in the same run)."""
-    import asyncio
-    import threading
-
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(main()))
-        except BaseException as error:  # re-raised on the test's thread
-            errors.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(timeout=60)
-    assert not thread.is_alive(), "the scenario did not finish in 60 s"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def sign_in(client: TestClient) -> None:

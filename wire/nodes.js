@@ -138,7 +138,8 @@ var CobrowseWire = (function (GRAMMAR) {
    *   run: false for one tree (a snapshot's doc: paths start at `where` itself);
    *   parent: {ns, name, attrs, record} that an add's roots go under (ns null for a document
    *     or shadow root; record is the roots' parentRecord);
-   *   seen: a Set of the ids met so far in the message (pass one Set to every run of it);
+   *   seen: a Set of the ids met so far in the message (pass one Set to every run of it), or
+   *     any {has, add} that knows them (the sanitizer passes its own id map);
    *   maxDepth (default the grammar's); frames: "iframe" (what a visitor sends) or
    *   "placeholder" (the renderer's output: a frame's document sits under the placeholder div
    *   of a same-origin iframe, or an iframe); documents: true when the run goes into a
