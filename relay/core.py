@@ -198,6 +198,7 @@ def token_hash(token: str) -> str:
 class Invite:
     id: str
     conversation: str
+    brand: str  # the conversation's: a settings change judges the invite without the store
     agent: str
     mode: str
     expires_at: int
@@ -349,10 +350,9 @@ class RelayCore:
         self._agents = {agent.id: agent for agent in agents}
         self._brands = {brand.id: brand for brand in brands}
         effects: list[Effect] = []
+        # No store call here: a settings change is taken even while the database is away.
         for invite in list(self._invites.values()):
-            conversation = self._store.get(invite.conversation)
-            brand = conversation.brand if conversation else ""
-            if not self._may_serve(invite.agent, brand):
+            if not self._may_serve(invite.agent, invite.brand):
                 effects.extend(self._close_invite(invite, "cancelled"))
         for session in list(self._sessions.values()):
             if not self._may_serve(session.agent, session.brand):
@@ -548,6 +548,7 @@ class RelayCore:
         invite = Invite(
             self._new_id(),
             conversation.id,
+            conversation.brand,
             sender.id,
             message.body["mode"],
             now + self._settings.invite_ttl_ms,
@@ -572,6 +573,7 @@ class RelayCore:
         invite = Invite(
             self._new_id(),
             session.conversation,
+            session.brand,
             sender.id,
             "shared",
             now + self._settings.invite_ttl_ms,

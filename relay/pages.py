@@ -26,8 +26,10 @@ from starlette.routing import Route
 from relay.auth import COOKIE, SignIn, error_response, origin_of
 from relay.core import RelayCore
 from relay.live_settings import LiveSettings
+from relay.logs import ids
 from relay.metrics import CONTENT_TYPE, RelayMetrics, is_loopback
 from relay.settings import SELF_ORIGIN
+from relay.store import StoreError
 from tag_js import built_tag, built_tag_etag
 from wire import protocol
 from wire.errors import ProtocolError
@@ -153,6 +155,9 @@ class Pages:
             )
         except ProtocolError as error:
             return error_response(404, error.code, error.message)
+        except StoreError as lost:
+            log.error("store.error", extra=ids(agent=agent_id, error=type(lost).__name__))
+            return error_response(503, "internal", "the conversation store is unavailable; retry")
         log.info("transcript agent=%s conversation=%s", agent_id, conversation.id)
         headers = {"Cache-Control": "no-store", **SECURITY_HEADERS}
         if request.query_params.get("format") == "text":

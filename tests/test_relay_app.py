@@ -366,6 +366,50 @@ def test_a_store_outage_is_the_relays_error_not_the_clients(postgres: PostgresSe
             assert message["text"] == "back"
 
 
+def test_while_the_store_is_away_a_settings_change_still_ends_invites_and_transcripts_say_503(
+    postgres: PostgresServer,
+) -> None:
+    """An agent removed from the settings file loses its pending invite even while PostgreSQL
+    is down (the core judges invites without the store), and a transcript request gets a clear
+    503 instead of a server error."""
+    server = _two_brand_server(postgres.fresh_url())
+    with TestClient(server.app) as client:
+        sign_in(client)
+        with (
+            client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor,
+            client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
+        ):
+            conversation = receive_until(visitor, "hello")["conversation"]
+            agent.send_text(
+                json.dumps(
+                    {"v": 1, "type": "invite.send", "conversation": conversation, "mode": "shared"}
+                )
+            )
+            receive_until(visitor, "invite.offer")
+            postgres.stop()
+            try:
+                without_demo = replace(
+                    server.settings,
+                    agents=tuple(a for a in server.settings.agents if a.id != DEMO_AGENT_LOGIN),
+                )
+                assert run_async(lambda: server.reload_settings(without_demo)) is True
+                assert receive_until(visitor, "invite.state")["state"] == "cancelled"
+                response = client.get(f"/agent/conversations/{conversation}/transcript")
+                # The demo agent's cookie no longer names an account: sign-in is checked first.
+                assert response.status_code == 401
+                olga = client.post(
+                    "/agent/login",
+                    json={"name": "olga", "password": "olga-password"},
+                    headers={"origin": OWN},
+                )
+                assert olga.status_code == 200
+                response = client.get("/agent/conversations/anything/transcript")
+                assert response.status_code == 503
+                assert response.json()["error"]["code"] == "internal"
+            finally:
+                postgres.start()
+
+
 def test_a_visitor_reaches_only_their_own_invite_and_session(client: TestClient) -> None:
     sign_in(client)
 
