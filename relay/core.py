@@ -321,7 +321,7 @@ class RelayCore:
         agent = Peer(AGENT, agent_id)
         effects: list[Effect] = [
             Send(agent, "hello", {"agent": {"id": account.id, "name": account.name}}),
-            Send(agent, "conversation.list", {"conversations": self._listing(account)}),
+            Send(agent, "conversation.list", {"conversations": self._listing(account.brands)}),
         ]
         session = self._session_of_agent(agent_id)
         if session is not None:
@@ -786,12 +786,14 @@ class RelayCore:
     def _brand_agents(self, brand: str) -> list[Peer]:
         return [Peer(AGENT, a.id) for a in self._agents.values() if brand in a.brands]
 
-    def _listing(self, account: AgentAccount) -> list[dict[str, Any]]:
+    def _listing(self, brands: frozenset[str]) -> list[dict[str, Any]]:
+        """The conversation list an agent of ``brands`` sees: one store query."""
         listing = []
-        for conversation in self._store.listing(account.brands, MAX_CONVERSATIONS_LISTED):
+        cobrowsing = {s.conversation for s in self._sessions.values()}
+        for conversation in self._store.listing(brands, MAX_CONVERSATIONS_LISTED):
             state = (
                 "cobrowsing"
-                if self._session_of_conversation(conversation.id)
+                if conversation.id in cobrowsing
                 else ("closed" if conversation.closed else "open")
             )
             listing.append(
@@ -826,11 +828,17 @@ class RelayCore:
         return effects
 
     def _conversation_lists(self, brand: str) -> list[Effect]:
-        return [
-            Send(Peer(AGENT, a.id), "conversation.list", {"conversations": self._listing(a)})
-            for a in self._agents.values()
-            if brand in a.brands
-        ]
+        """A fresh list for every agent of ``brand``: one store query per distinct set of
+        brands, not one per agent (a brand's 50 agents share one list)."""
+        listings: dict[frozenset[str], list[dict[str, Any]]] = {}
+        effects: list[Effect] = []
+        for agent in self._agents.values():
+            if brand in agent.brands:
+                if agent.brands not in listings:
+                    listings[agent.brands] = self._listing(agent.brands)
+                body = {"conversations": listings[agent.brands]}
+                effects.append(Send(Peer(AGENT, agent.id), "conversation.list", body))
+        return effects
 
 
 # ---------------------------------------------------------------- dispatch: one table

@@ -71,6 +71,36 @@ def test_chat_reaches_both_sides_and_marks_unread_until_opened() -> None:
     assert message["sender"] == "agent" and message["name"] == "Alex"
 
 
+class CountingListings:
+    """A real store that counts the conversation listings it was asked for."""
+
+    def __init__(self, store: OpenStore) -> None:
+        self._store = store
+        self.listings = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def listing(self, brands: frozenset[str], limit: int) -> list[core.Conversation]:
+        self.listings += 1
+        return self._store.listing(brands, limit)
+
+
+def test_a_visitors_message_costs_one_listing_per_set_of_brands_not_one_per_agent() -> None:
+    """Every agent of the brand gets a fresh list, but agents of the same brands share one
+    query: with the store on PostgreSQL each query holds the event loop."""
+    store = CountingListings(helpers.new_store())
+    pair = CorePair(store=store)  # type: ignore[arg-type]
+    store.listings = 0
+    pair.send(pair.visitor, "chat.send", text="hello")
+    assert store.listings == 1  # alex and sam (brand demo) share it; olga is of another brand
+    alex, sam = (
+        pair.last(pair.agent, "conversation.list"),
+        pair.last(core.Peer(AGENT, "sam"), "conversation.list"),
+    )
+    assert alex == sam and alex["conversations"][0]["title"] == "hello"
+
+
 def test_invite_accept_starts_a_session_on_both_sides_with_mask_selectors() -> None:
     pair = CorePair(mask_selectors=("#iban",))
     pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")
