@@ -33,7 +33,7 @@ from relay.pages import STATIC_DIR, Pages
 from relay.replicas import Replicas
 from relay.settings import Settings
 from relay.sockets import Sockets
-from relay.store import OpenStore, open_store
+from relay.store import MeteredStore, OpenStore, open_store
 from renderer.service import Renderer
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -61,11 +61,17 @@ class RelayServer:
         self.live = LiveSettings(settings, settings_path)
         # SQLite or PostgreSQL; raises relay.store.StoreError when PostgreSQL is unreachable.
         self.store = store or open_store(settings.database)
+        # The core's questions are asked at each scrape, once it exists.
+        self.metrics = RelayMetrics(
+            node or node_id(),
+            sessions=lambda: self.core.active_sessions(),
+            invites=lambda: self.core.pending_invites(),
+        )
         agents, brands = core_rules(settings)
         self.core = RelayCore(
             agents,
             brands,
-            store=self.store,
+            store=MeteredStore(self.store, self.metrics.stored),
             new_id=lambda: secrets.token_urlsafe(12),
             new_token=lambda: secrets.token_urlsafe(32),
             settings=CoreSettings(
@@ -75,11 +81,6 @@ class RelayServer:
         )
         self.broker: Broker = broker or LocalBroker()
         self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
-        self.metrics = RelayMetrics(
-            node or node_id(),
-            sessions=self.core.active_sessions,
-            invites=self.core.pending_invites,
-        )
         self.replicas = Replicas(self.core, self.renderer, self.broker, self.metrics)
         self.effects = EffectRunner(self.broker, self.replicas)
         sign_in = SignIn(self.live)

@@ -16,6 +16,7 @@ from typing import Final
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from relay.store import OPERATIONS as STORE_OPERATIONS
 from wire import protocol
 from wire.errors import ERROR_CODES
 
@@ -32,6 +33,9 @@ REPLICA_FAILURES: Final = ("renderer_error", "replica_lost", "backlog_full")
 RENDER_KINDS: Final = ("snapshot", "mutations")
 # Renderer calls take milliseconds (a batch of mutations) to seconds (a big snapshot).
 RENDER_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Store calls: SQLite in microseconds, PostgreSQL on loopback in a millisecond or two; anything
+# near the top holds every socket of the node.
+STORE_BUCKETS: Final = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0)
 
 # The relay's own frames all begin so (``protocol.encode``: compact separators, v first).
 _FRAME_HEAD: Final = f'{{"v":{protocol.PROTOCOL_VERSION},"type":"'
@@ -124,6 +128,21 @@ class RelayMetrics:
             registry=r,
         )
         self._render = {kind: render.labels(node, kind) for kind in RENDER_KINDS}
+        store = Histogram(
+            "cobrowse_store_seconds",
+            "Time of one conversation-store call (SQLite or PostgreSQL), on the event loop.",
+            ["node", "operation"],
+            buckets=STORE_BUCKETS,
+            registry=r,
+        )
+        self._store = {op: store.labels(node, op) for op in STORE_OPERATIONS}
+        store_errors = Counter(
+            "cobrowse_store_errors",
+            "Conversation-store calls that failed (the database unreachable or restarting).",
+            ["node", "operation"],
+            registry=r,
+        )
+        self._store_errors = {op: store_errors.labels(node, op) for op in STORE_OPERATIONS}
 
     # ------------------------------------------------------------ sockets (relay.sockets)
 
@@ -162,6 +181,14 @@ class RelayMetrics:
 
     def replica_failed(self, reason: str) -> None:
         self._failures[reason].inc()
+
+    # ------------------------------------------------------------ the store (relay.store)
+
+    def stored(self, operation: str, seconds: float, ok: bool) -> None:
+        """One store call (``relay.store.MeteredStore``)."""
+        self._store[operation].observe(seconds)
+        if not ok:
+            self._store_errors[operation].inc()
 
     # ------------------------------------------------------------ the scrape (relay.pages)
 

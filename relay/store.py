@@ -18,15 +18,17 @@ embedded demo and the tests); any other value is a file path whose directory is 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from relay.core import ChatEntry, Conversation, ConversationStore
 from relay.settings import MEMORY_DATABASE, is_postgres
 
 MEMORY = MEMORY_DATABASE
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -51,6 +53,70 @@ def open_store(database: str) -> OpenStore:
 
         return PostgresStore(database)
     return SqliteStore(database)
+
+
+# (operation, seconds, ok): how one store call went, for the metrics (``RelayMetrics.stored``).
+Observe = Callable[[str, float, bool], None]
+OPERATIONS = (
+    "create",
+    "get",
+    "by_token",
+    "listing",
+    "add_message",
+    "mark_read",
+    "close_conversation",
+    "messages",
+)
+
+
+class MeteredStore:
+    """A store whose every call is timed and counted: each one runs on the event loop, so its
+    latency is the relay's (``cobrowse_store_seconds``). Adds nothing else."""
+
+    def __init__(self, store: OpenStore, observe: Observe) -> None:
+        self._store = store
+        self._observe = observe
+
+    def _timed(self, operation: str, call: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        try:
+            result = call()
+        except StoreError:
+            self._observe(operation, time.perf_counter() - started, False)
+            raise
+        self._observe(operation, time.perf_counter() - started, True)
+        return result
+
+    def create(self, conversation: Conversation, token_hash: str) -> None:
+        self._timed("create", lambda: self._store.create(conversation, token_hash))
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        return self._timed("get", lambda: self._store.get(conversation_id))
+
+    def by_token(self, token_hash: str) -> Conversation | None:
+        return self._timed("by_token", lambda: self._store.by_token(token_hash))
+
+    def listing(self, brands: frozenset[str], limit: int) -> list[Conversation]:
+        return self._timed("listing", lambda: self._store.listing(brands, limit))
+
+    def add_message(
+        self, entry: ChatEntry, *, unread: bool, title: str = ""
+    ) -> Conversation | None:
+        return self._timed(
+            "add_message", lambda: self._store.add_message(entry, unread=unread, title=title)
+        )
+
+    def mark_read(self, conversation_id: str) -> None:
+        self._timed("mark_read", lambda: self._store.mark_read(conversation_id))
+
+    def close_conversation(self, entry: ChatEntry) -> Conversation | None:
+        return self._timed("close_conversation", lambda: self._store.close_conversation(entry))
+
+    def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]:
+        return self._timed("messages", lambda: self._store.messages(conversation_id, limit))
+
+    def close(self) -> None:
+        self._store.close()
 
 
 _SCHEMA = """

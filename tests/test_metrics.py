@@ -157,6 +157,21 @@ def test_metrics_count_messages_by_type_and_a_hostile_type_adds_no_label() -> No
     assert "teleport" not in str(after) and CANARY not in str(after)
 
 
+def test_every_store_call_is_timed_by_operation() -> None:
+    """Store calls run on the event loop: their time is the node's (cobrowse_store_seconds)."""
+    with TestClient(new_server().app, client=LOCAL) as client:
+        before = scrape(client)
+        with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
+            receive_until(ws, "hello")
+            send(ws, "chat.send", text="hello there")
+            receive_until(ws, "chat.message")
+        after = scrape(client)
+    count = "cobrowse_store_seconds_count"
+    for operation in ("create", "add_message", "messages"):
+        assert value(after, count, operation=operation) > value(before, count, operation=operation)
+    assert value(after, "cobrowse_store_errors_total", operation="add_message") == 0
+
+
 def test_metrics_show_sessions_invites_renders_and_resyncs() -> None:
     with TestClient(new_server().app, client=LOCAL) as client:
         sign_in(client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -339,7 +340,7 @@ def test_a_store_outage_is_the_relays_error_not_the_clients(postgres: PostgresSe
     server's fault), the socket stays open and is not counted as abuse, a new socket is
     closed with 1011 (reconnect later); once PostgreSQL is back the same socket chats again."""
     database = postgres.fresh_url()
-    with TestClient(_two_brand_server(database).app) as client:
+    with TestClient(_two_brand_server(database).app, client=("127.0.0.1", 50000)) as client:
         with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
             receive_until(ws, "hello")
             postgres.stop()
@@ -354,6 +355,10 @@ def test_a_store_outage_is_the_relays_error_not_the_clients(postgres: PostgresSe
                 ):
                     other.receive_text()
                 assert closed.value.code == 1011
+                # The operator sees it: failed store calls counted by operation.
+                metrics = client.get("/metrics").text
+                failed = re.findall(r"^cobrowse_store_errors_total\{[^}]*\} (\S+)$", metrics, re.M)
+                assert sum(float(count) for count in failed) >= 4  # three sends, one opening
             finally:
                 postgres.start()
             for _ in range(3):  # the first call after the restart may fail once
