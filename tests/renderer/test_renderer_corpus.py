@@ -122,7 +122,17 @@ class Harness:
 
     def _dialog(self, dialog: Any) -> None:
         self.events.append(f"dialog {dialog.type}")
-        self.pending.add(asyncio.ensure_future(dialog.dismiss()))
+        dismissing = asyncio.ensure_future(dialog.dismiss())
+        self.pending.add(dismissing)
+        dismissing.add_done_callback(self._dismissed)
+
+    def _dismissed(self, dismissing: asyncio.Future[None]) -> None:
+        # The next payload's page load may have closed the dialog first ("No dialog is
+        # showing"): the dialog was counted all the same, so that answer is read and dropped
+        # rather than left as an exception nobody retrieved.
+        self.pending.discard(dismissing)
+        if not dismissing.cancelled():
+            dismissing.exception()
 
     def _navigated(self, frame: Any) -> None:
         if frame.url not in (HARNESS, "about:blank", "about:srcdoc"):
