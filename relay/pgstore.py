@@ -11,7 +11,8 @@ the URL's password: name the database only through ``relay.settings.shown_databa
 The core calls the store synchronously on the event loop, so every call is one short statement
 on one autocommit connection: an error leaves nothing half-written, and ``statement_timeout``
 bounds how long a call can hold the loop. A lost connection (PostgreSQL restarted, the network)
-fails the call that finds it with ``StoreError``; the next call connects again.
+fails the write that finds it with ``StoreError`` (the next call connects again); a read is
+tried once more on a new connection.
 
 Nodes change one conversation at once, so no call writes back a row it read: each change is
 computed from the row as it is when PostgreSQL updates it (``unread + 1``, ``GREATEST``,
@@ -128,6 +129,7 @@ class PostgresStore:
         row = self._execute(
             f"SELECT {_COLUMNS} FROM conversations WHERE id = %s",  # noqa: S608 - constant
             (conversation_id,),
+            read=True,
         ).fetchone()
         return _conversation(row) if row else None
 
@@ -135,6 +137,7 @@ class PostgresStore:
         row = self._execute(
             f"SELECT {_COLUMNS} FROM conversations WHERE token_hash = %s",  # noqa: S608
             (token_hash,),
+            read=True,
         ).fetchone()
         return _conversation(row) if row else None
 
@@ -159,6 +162,7 @@ class PostgresStore:
             f"SELECT {_COLUMNS} FROM conversations WHERE brand = ANY(%s)"  # noqa: S608
             " ORDER BY last_at DESC, created DESC LIMIT %s",
             (sorted(brands), limit),
+            read=True,
         ).fetchall()
         return [_conversation(row) for row in rows]
 
@@ -183,6 +187,7 @@ class PostgresStore:
             " SELECT * FROM messages WHERE conversation = %s ORDER BY seq DESC LIMIT %s"
             ") AS last ORDER BY seq",
             (conversation_id, limit),
+            read=True,
         ).fetchall()
         return [ChatEntry(*row) for row in rows]
 
@@ -224,14 +229,23 @@ class PostgresStore:
         return connection
 
     def _execute(
-        self, query: str, params: tuple[Any, ...] | Mapping[str, Any]
+        self, query: str, params: tuple[Any, ...] | Mapping[str, Any], *, read: bool = False
     ) -> psycopg.Cursor[tuple[Any, ...]]:
+        """Run one statement. A ``read`` that finds the connection lost (PostgreSQL restarted,
+        a failover) is tried once more on a new connection: reading twice changes nothing. A
+        write is never repeated (it might have been applied: a chat message twice), and a
+        statement timeout is not retried (it would hold the event loop twice as long)."""
         connection = self._connection()
         try:
             return connection.execute(query, params)
         except psycopg.OperationalError as error:
             # Lost connection, statement timeout, server shutting down: this call fails; a lost
             # connection is replaced by the next call (``_connection``).
+            if not (read and connection.broken):
+                raise self._error("call failed on", error) from None
+        try:
+            return self._connection().execute(query, params)
+        except psycopg.OperationalError as error:
             raise self._error("call failed on", error) from None
 
     def _error(self, what: str, error: psycopg.Error) -> StoreError:
