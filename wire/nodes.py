@@ -54,9 +54,6 @@ def indentation_of(text: str) -> int | None:
     return None
 
 
-KINDS: Final = frozenset({"#text", "#comment", "#doctype", "#document", "#shadow"})
-
-
 class NodeError(ValueError):
     """A node tree breaks the grammar. ``path`` says where (``doc[0][3]``-style)."""
 
