@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -24,19 +26,25 @@ from starlette.staticfiles import StaticFiles
 from relay import wire_js
 from relay.auth import SignIn
 from relay.broker import Broker, LocalBroker
-from relay.core import CoreSettings, RelayCore
+from relay.core import CoreSettings, LiveState, RelayCore
 from relay.effects import EffectRunner
+from relay.live import FleetLock, LocalLock, MemoryLiveState
 from relay.live_settings import LiveSettings, core_rules
-from relay.logs import node_id
+from relay.logs import ids, node_id
 from relay.metrics import RelayMetrics
 from relay.pages import STATIC_DIR, Pages
 from relay.replicas import Replicas
 from relay.settings import Settings
 from relay.sockets import Sockets
-from relay.store import MeteredStore, OpenStore, open_store
+from relay.store import MeteredStore, OpenStore, StoreError, open_store
 from renderer.service import Renderer
 
+log = logging.getLogger("cobrowse.relay")
+
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
+# A fleet's session keys outlive the visitor grace time by this much: the core ends sessions;
+# Redis only forgets those of a fleet that is gone.
+SESSION_TTL_MARGIN_MS = 60_000
 
 
 def now_ms() -> int:
@@ -61,6 +69,10 @@ class RelayServer:
         self.live = LiveSettings(settings, settings_path)
         # SQLite or PostgreSQL; raises relay.store.StoreError when PostgreSQL is unreachable.
         self.store = store or open_store(settings.database)
+        # One node keeps invites and sessions in memory; a fleet (``[cluster] redis_url``) in
+        # Redis, behind one lock, with Redis pub/sub between the nodes' sockets. Raises
+        # relay.redis_live.LiveStateUnavailable (a StoreError) when Redis is unreachable.
+        self.fleet = _Fleet.of(settings, broker)
         # The core's questions are asked at each scrape, once it exists.
         self.metrics = RelayMetrics(
             node or node_id(),
@@ -72,6 +84,7 @@ class RelayServer:
             agents,
             brands,
             store=MeteredStore(self.store, self.metrics.stored),
+            live=self.fleet.live,
             new_id=lambda: secrets.token_urlsafe(12),
             new_token=lambda: secrets.token_urlsafe(32),
             settings=CoreSettings(
@@ -79,23 +92,25 @@ class RelayServer:
                 visitor_grace_ms=int(settings.visitor_grace_seconds * 1000),
             ),
         )
-        self.broker: Broker = broker or LocalBroker()
+        self.broker: Broker = self.fleet.broker
         self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
         self.replicas = Replicas(self.core, self.renderer, self.broker, self.metrics)
         self.effects = EffectRunner(self.broker, self.replicas)
         sign_in = SignIn(self.live)
+        self.sockets = Sockets(
+            self.core,
+            self.live,
+            sign_in,
+            self.broker,
+            lock=self.fleet.lock,
+            apply=self.effects.apply,
+            clock=now_ms,
+            metrics=self.metrics,
+        )
         routes: list[BaseRoute] = [
             *Pages(self.core, self.live, sign_in, self.metrics).routes(),
             *sign_in.routes(),
-            *Sockets(
-                self.core,
-                self.live,
-                sign_in,
-                self.broker,
-                apply=self.effects.apply,
-                clock=now_ms,
-                metrics=self.metrics,
-            ).routes(),
+            *self.sockets.routes(),
             wire_js.ROUTE,  # the built wire/nodes.js, before the /static mount
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ]
@@ -117,11 +132,17 @@ class RelayServer:
         taken = await self.live.reload(settings)
         if taken is None:
             return False
-        await self.effects.apply(self.core.update_accounts(*core_rules(taken)))
+        try:
+            async with self.fleet.lock.held():
+                await self.effects.apply(self.core.update_accounts(*core_rules(taken)))
+        except StoreError as lost:  # Redis away: the next change of the file tries again
+            log.error("store.error", extra=ids(error=type(lost).__name__))
+        await self.sockets.close_removed_agents()
         return True
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.fleet.start()  # a fleet's node does not start without Redis
         ticker = asyncio.create_task(self._tick_forever())
         try:
             yield
@@ -129,15 +150,81 @@ class RelayServer:
             ticker.cancel()
             self.replicas.close()
             await self.renderer.close()
+            await self.fleet.close()
             self.store.close()
 
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            await self.effects.apply(self.core.tick(now_ms()))
+            await self.tick()
             if self.live.file_changed():
                 await self.reload_settings()
+
+    async def tick(self) -> None:
+        """Invite and grace expiry, this node's visitors' heartbeat, replicas to drop."""
+        try:
+            async with self.fleet.lock.held():
+                await self.effects.apply(self.core.tick(now_ms()))
+        except StoreError as lost:  # the database or Redis away: the next tick tries again
+            log.error("store.error", extra=ids(error=type(lost).__name__))
 
 
 def create_app(settings: Settings, **kwargs: Any) -> Starlette:
     return RelayServer(settings, **kwargs).app
+
+
+class _Fleet:
+    """Where live state, the lock and the frames between sockets live: this process (the
+    embedded default), or Redis for a fleet of nodes."""
+
+    def __init__(
+        self,
+        live: LiveState,
+        lock: FleetLock,
+        broker: Broker,
+        *,
+        start: Callable[[], Awaitable[None]] | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.live = live
+        self.lock = lock
+        self.broker = broker
+        self._start = start
+        self._close = close
+
+    @classmethod
+    def of(cls, settings: Settings, broker: Broker | None) -> _Fleet:
+        if settings.redis_url is None:
+            return cls(MemoryLiveState(), LocalLock(), broker or LocalBroker())
+        from relay.redis_broker import RedisBroker
+        from relay.redis_live import RedisLiveState, RedisLock
+
+        url = settings.redis_url
+        live = RedisLiveState(
+            url,
+            # Longer than the grace time: the core ends sessions, Redis only forgets the dead.
+            session_ttl_ms=int(settings.visitor_grace_seconds * 1000) + SESSION_TTL_MARGIN_MS,
+            clock=now_ms,
+        )
+        client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        redis_broker = RedisBroker.to(url)
+        fleet_broker: Broker = broker or redis_broker
+
+        async def start() -> None:
+            if broker is None:
+                await redis_broker.start()
+
+        async def close() -> None:
+            await redis_broker.close()
+            await client.aclose()
+            live.close()
+
+        return cls(live, RedisLock(client, url), fleet_broker, start=start, close=close)
+
+    async def start(self) -> None:
+        if self._start is not None:
+            await self._start()
+
+    async def close(self) -> None:
+        if self._close is not None:
+            await self._close()

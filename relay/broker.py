@@ -17,6 +17,11 @@ from relay.core import Peer
 DEFAULT_QUEUE_FRAMES = 2048
 
 
+class BrokerUnavailable(RuntimeError):
+    """The fleet's broker (Redis) cannot be reached: the message is one line, without
+    credentials. The in-process broker never raises it."""
+
+
 class Subscription:
     """The frames for one socket, in order. ``await next_frame()`` returns None once the
     socket fell too far behind: the caller must then close it (the peer reconnects)."""

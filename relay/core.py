@@ -15,15 +15,18 @@ untouched and are not kept. Conversations and chat live in an injected ``Convers
 (``relay.store.SqliteStore`` for one node, ``relay.pgstore.PostgresStore`` for several nodes
 sharing one database; the tests run on both), which other nodes may change between any two of
 its calls: the core never writes back a conversation it read, it asks the store for one change
-at a time (``add_message``, ``mark_read``, ``close_conversation``). Invites and sessions live
-in memory only, and nothing of them (not even the invitation) is written to the store.
+at a time (``add_message``, ``mark_read``, ``close_conversation``). Invites, sessions and
+visitors' presence live in an injected ``LiveState`` (``relay.live.MemoryLiveState`` for one
+node, ``relay.redis_live.RedisLiveState`` for a fleet), never in the store: nothing of a
+CoBrowse session (not even the invitation) outlives it. What only the node holding a visitor's
+socket needs (its page's origin, the DOM stream's next seq) stays in the core itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
 from wire.errors import ProtocolError
@@ -194,7 +197,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Invite:
     id: str
     conversation: str
@@ -205,15 +208,84 @@ class Invite:
     upgrades: str | None = None  # a session id: this invite asks to switch it to shared
 
 
-@dataclass
+@dataclass(frozen=True)
 class Session:
     id: str
     conversation: str
     agent: str
     mode: str
     brand: str
-    next_seq: int | None = None  # None until a snapshot starts the DOM stream
-    visitor_left_at: int | None = None
+
+
+class LiveState(Protocol):
+    """Where invites, sessions and visitors' presence live (``relay.live.MemoryLiveState`` for
+    one node, ``relay.redis_live.RedisLiveState`` for a fleet sharing one Redis).
+
+    Every node must see them alike: an agent's socket may be on one node and its visitor's on
+    another. The core calls it synchronously. A call that changes it, and every read that
+    decides such a change, runs while the adapter holds the fleet's lock (``needs_lock``), so
+    two nodes' changes never interleave; the hot path (presence, DOM, remote actions) only
+    reads, without the lock. A record is replaced, never changed in place.
+    """
+
+    def invite(self, invite_id: str) -> Invite | None: ...
+
+    def invite_of_agent(self, agent_id: str) -> Invite | None: ...
+
+    def invite_of_conversation(self, conversation_id: str) -> Invite | None: ...
+
+    def add_invite(self, invite: Invite) -> None: ...
+
+    def remove_invite(self, invite: Invite) -> None: ...
+
+    def invites(self) -> list[Invite]: ...
+
+    def invites_due(self, now: int) -> list[Invite]:
+        """The invites whose ``expires_at`` is ``now`` or earlier."""
+        ...
+
+    def session(self, session_id: str) -> Session | None: ...
+
+    def session_of_agent(self, agent_id: str) -> Session | None: ...
+
+    def session_of_conversation(self, conversation_id: str) -> Session | None: ...
+
+    def put_session(self, session: Session) -> None:
+        """Keep ``session``, replacing the one of its id (a mode change)."""
+        ...
+
+    def remove_session(self, session: Session) -> None: ...
+
+    def sessions(self) -> list[Session]: ...
+
+    def cobrowsing(self, conversation_ids: Iterable[str]) -> set[str]:
+        """Which of these conversations are in a session (one round trip for a listing)."""
+        ...
+
+    def existing(self, session_ids: Iterable[str]) -> set[str]:
+        """Which of these sessions still run."""
+        ...
+
+    def visitors_seen(self, conversation_ids: Iterable[str], now: int) -> None:
+        """These conversations' visitors have a socket open at ``now`` (or closed it now)."""
+        ...
+
+    def visitors_gone(self, before: int) -> list[str]:
+        """The conversations whose visitor was last seen at ``before`` or earlier, forgotten
+        as they are returned (each is returned once)."""
+        ...
+
+    def counts(self) -> tuple[int, int]:
+        """How many sessions run and how many invites wait, fleet-wide."""
+        ...
+
+
+@dataclass
+class Stream:
+    """A session's DOM stream on the node holding its visitor's socket (never shared)."""
+
+    conversation: str
+    next_seq: int  # the seq the next dom.mutations must carry
 
 
 @dataclass(frozen=True)
@@ -234,6 +306,7 @@ class RelayCore:
         brands: Iterable[BrandRules],
         *,
         store: ConversationStore,
+        live: LiveState,
         new_id: Callable[[], str],
         new_token: Callable[[], str],
         settings: CoreSettings = CoreSettings(),
@@ -244,11 +317,14 @@ class RelayCore:
         self._new_id = new_id
         self._new_token = new_token
         self._store = store
-        self._invites: dict[str, Invite] = {}
-        self._sessions: dict[str, Session] = {}
-        self._visitors_online: dict[str, int] = {}  # conversation id -> open sockets
+        self._live = live
+        # This node's own: its visitors' sockets and pages, and the DOM streams they send here
+        # (a visitor's dom.* always arrives on the node holding its socket).
+        self._visitors_online: dict[str, int] = {}  # conversation id -> open sockets here
         # conversation id -> the origin of the visitor's page, for its replica's policy
         self._page_origins: dict[str, str] = {}
+        # session id -> its DOM stream here; absent until a snapshot
+        self._streams: dict[str, Stream] = {}
 
     # ------------------------------------------------------------ connections
 
@@ -276,7 +352,8 @@ class RelayCore:
         visitor = Peer(VISITOR, conversation_id)
         self._visitors_online[conversation_id] = self._visitors_online.get(conversation_id, 0) + 1
         self._page_origins[conversation_id] = page_origin
-        session = self._session_of_conversation(conversation_id)
+        self._live.visitors_seen([conversation_id], now)
+        session = self._live.session_of_conversation(conversation_id)
         hello: dict[str, Any] = {
             "conversation": conversation_id,
             "token": token,
@@ -289,18 +366,26 @@ class RelayCore:
             Send(visitor, "hello", hello),
             Send(visitor, "chat.history", self._history(conversation_id)),
         ]
-        invite = self._pending_invite_of_conversation(conversation_id)
+        invite = self._live.invite_of_conversation(conversation_id)
         if invite is not None:
             effects.append(self._offer(invite))
         if session is not None:
-            session.visitor_left_at = None
-            session.next_seq = None  # the new page load starts with a fresh snapshot
+            self._streams.pop(session.id, None)  # the new page load starts with a fresh snapshot
             effects.append(
                 Send(visitor, "session.started", self._session_body(session, for_visitor=True))
             )
         if not resumed:
             effects.extend(self._conversation_lists(brand))
         return visitor, effects
+
+    def resumable(self, brand: str, token: str | None) -> Peer | None:
+        """The visitor a socket with ``token`` would be (``visitor_connected`` resumes its
+        conversation), or None when it would start a new one: the adapter listens for its
+        frames before it connects, so that nothing sent meanwhile passes it by."""
+        found = self._store.by_token(token_hash(token)) if token else None
+        if found is None or found.brand != brand or found.closed:
+            return None
+        return Peer(VISITOR, found.id)
 
     def visitor_disconnected(self, visitor: Peer, now: int) -> list[Effect]:
         left = self._visitors_online.get(visitor.id, 1) - 1
@@ -309,9 +394,8 @@ class RelayCore:
             return []
         self._visitors_online.pop(visitor.id, None)
         self._page_origins.pop(visitor.id, None)
-        session = self._session_of_conversation(visitor.id)
-        if session is not None:
-            session.visitor_left_at = now
+        # Its session ends once no node has seen its visitor for the grace time (``tick``).
+        self._live.visitors_seen([visitor.id], now)
         return []
 
     def agent_connected(self, agent_id: str) -> tuple[Peer, list[Effect]]:
@@ -323,16 +407,16 @@ class RelayCore:
             Send(agent, "hello", {"agent": {"id": account.id, "name": account.name}}),
             Send(agent, "conversation.list", {"conversations": self._listing(account.brands)}),
         ]
-        session = self._session_of_agent(agent_id)
+        session = self._live.session_of_agent(agent_id)
         if session is not None:
             effects.append(
                 Send(agent, "session.started", self._session_body(session, for_visitor=False))
             )
             effects.append(self._resync(session, "agent reconnected"))
         # After session.started, so that a pending upgrade finds its session on the agent's side.
-        for invite in self._invites.values():
-            if invite.agent == agent_id:
-                effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
+        invite = self._live.invite_of_agent(agent_id)
+        if invite is not None:
+            effects.append(Send(agent, "invite.state", self._invite_body(invite, "pending")))
         return agent, effects
 
     # ------------------------------------------------------------ settings
@@ -351,12 +435,15 @@ class RelayCore:
         self._brands = {brand.id: brand for brand in brands}
         effects: list[Effect] = []
         # No store call here: a settings change is taken even while the database is away.
-        for invite in list(self._invites.values()):
+        # Every node of a fleet reads the same file: each one tells only its own visitors.
+        for invite in self._live.invites():
             if not self._may_serve(invite.agent, invite.brand):
                 effects.extend(self._close_invite(invite, "cancelled"))
-        for session in list(self._sessions.values()):
+        for session in self._live.sessions():
             if not self._may_serve(session.agent, session.brand):
                 effects.extend(self._end(session, "relay", "the agent's account changed"))
+                continue
+            if session.conversation not in self._visitors_online:
                 continue
             selectors = self._brands[session.brand].mask_selectors
             before = old.get(session.brand)
@@ -399,15 +486,33 @@ class RelayCore:
         return rule.handle(self, sender, message, now, session)
 
     def tick(self, now: int) -> list[Effect]:
-        """Expire invites and end sessions whose visitor has been gone too long."""
+        """Once a second on every node: say this node's visitors are here, expire invites,
+        end sessions whose visitor no node has seen for the grace time, and drop the replicas
+        of sessions that ended elsewhere or whose visitor left this node."""
+        self._live.visitors_seen(self._visitors_online, now)
         effects: list[Effect] = []
-        for invite in [i for i in self._invites.values() if i.expires_at <= now]:
+        for invite in self._live.invites_due(now):
             effects.extend(self._close_invite(invite, "expired"))
-        for session in list(self._sessions.values()):
-            left = session.visitor_left_at
-            if left is not None and now - left >= self._settings.visitor_grace_ms:
+        for conversation_id in self._live.visitors_gone(now - self._settings.visitor_grace_ms):
+            if conversation_id in self._visitors_online:
+                continue  # here now (a grace of 0); seen again at the next tick
+            session = self._live.session_of_conversation(conversation_id)
+            if session is not None:
                 effects.extend(self._end(session, "relay", "the visitor left"))
+        if self._streams:
+            running = self._live.existing(list(self._streams))
+            for session_id, stream in list(self._streams.items()):
+                if session_id not in running or stream.conversation not in self._visitors_online:
+                    del self._streams[session_id]
+                    effects.append(DropReplica(session_id))
         return effects
+
+    def needs_lock(self, message_type: str) -> bool:
+        """Whether ``receive`` of this type may change invites or sessions (or answer from
+        them in a way that must not cross such a change): the adapter then holds the fleet's
+        lock around the call and the publishing of its effects."""
+        rule = DISPATCH.get(message_type)
+        return rule is not None and rule.locked
 
     def transcript(
         self, agent_id: str, conversation_id: str
@@ -426,21 +531,25 @@ class RelayCore:
         """The render pipeline sanitized one ``dom.*`` message of ``Render(session_id)`` into
         ``kind`` (``replica.snapshot`` or ``replica.mutations``): it goes to the session's
         agent, or nowhere when the session ended while it was rendering."""
-        session = self._sessions.get(session_id)
+        session = self._live.session(session_id)
         return [Send(Peer(AGENT, session.agent), kind, body)] if session else []
 
     def replica_failed(self, session_id: str) -> list[Send]:
         """The renderer lost this session's replica: ask the visitor for a fresh snapshot."""
-        session = self._sessions.get(session_id)
+        session = self._live.session(session_id)
         return [self._resync(session, "renderer restarted")] if session else []
 
     def active_sessions(self) -> int:
-        """How many CoBrowse sessions are running (for health checks)."""
-        return len(self._sessions)
+        """How many CoBrowse sessions are running, fleet-wide (for health checks)."""
+        return self._live.counts()[0]
 
     def pending_invites(self) -> int:
-        """How many invites wait for their visitor's answer (for metrics)."""
-        return len(self._invites)
+        """How many invites wait for their visitor's answer, fleet-wide (for metrics)."""
+        return self._live.counts()[1]
+
+    def streams_here(self) -> int:
+        """How many sessions' DOM streams this node renders (for metrics)."""
+        return len(self._streams)
 
     # ------------------------------------------------------------ handlers
 
@@ -480,7 +589,7 @@ class RelayCore:
         conversation = self._agent_conversation(sender, message.body["conversation"])
         self._store.mark_read(conversation.id)
         effects: list[Effect] = [Send(sender, "chat.history", self._history(conversation.id))]
-        invite = self._pending_invite_of_conversation(conversation.id)
+        invite = self._live.invite_of_conversation(conversation.id)
         if invite is not None and invite.agent == sender.id:
             effects.append(Send(sender, "invite.state", self._invite_body(invite, "pending")))
         return effects
@@ -502,10 +611,10 @@ class RelayCore:
         if self._store.close_conversation(entry) is None:
             raise already
         effects: list[Effect] = []
-        invite = self._pending_invite_of_conversation(conversation.id)
+        invite = self._live.invite_of_conversation(conversation.id)
         if invite is not None:
             effects.extend(self._close_invite(invite, "cancelled"))
-        session = self._session_of_conversation(conversation.id)
+        session = self._live.session_of_conversation(conversation.id)
         if session is not None:
             effects.extend(self._end(session, sender.role, "the conversation ended"))
         effects.extend(self._say(conversation, entry))
@@ -525,23 +634,23 @@ class RelayCore:
         conversation = self._agent_conversation(sender, message.body["conversation"])
         if conversation.closed:
             raise ProtocolError("conflict", "this conversation has ended", ref="invite.send")
-        if any(i.agent == sender.id for i in self._invites.values()):
+        if self._live.invite_of_agent(sender.id) is not None:
             raise ProtocolError(
                 "conflict",
                 "you already have a pending CoBrowse invite; cancel it or wait for the answer",
                 ref="invite.send",
             )
-        if self._session_of_agent(sender.id) is not None:
+        if self._live.session_of_agent(sender.id) is not None:
             raise ProtocolError(
                 "conflict",
                 "you already have an active CoBrowse session; end it before inviting again",
                 ref="invite.send",
             )
-        if self._pending_invite_of_conversation(conversation.id) is not None:
+        if self._live.invite_of_conversation(conversation.id) is not None:
             raise ProtocolError(
                 "conflict", "this visitor already has a pending invite", ref="invite.send"
             )
-        if self._session_of_conversation(conversation.id) is not None:
+        if self._live.session_of_conversation(conversation.id) is not None:
             raise ProtocolError(
                 "conflict", "this visitor is already in a CoBrowse session", ref="invite.send"
             )
@@ -553,7 +662,7 @@ class RelayCore:
             message.body["mode"],
             now + self._settings.invite_ttl_ms,
         )
-        self._invites[invite.id] = invite
+        self._live.add_invite(invite)
         return [
             Send(sender, "invite.state", self._invite_body(invite, "pending")),
             self._offer(invite),
@@ -564,7 +673,7 @@ class RelayCore:
     ) -> list[Effect]:
         """Ask the visitor again, for shared mode: an invite that upgrades ``session``."""
         assert session is not None
-        if any(i.agent == sender.id for i in self._invites.values()):
+        if self._live.invite_of_agent(sender.id) is not None:
             raise ProtocolError(
                 "conflict",
                 "you already have a pending CoBrowse invite; cancel it or wait for the answer",
@@ -579,7 +688,7 @@ class RelayCore:
             now + self._settings.invite_ttl_ms,
             upgrades=session.id,
         )
-        self._invites[invite.id] = invite
+        self._live.add_invite(invite)
         return [
             Send(sender, "invite.state", self._invite_body(invite, "pending")),
             self._offer(invite),
@@ -588,7 +697,7 @@ class RelayCore:
     def _on_invite_cancel(
         self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
-        invite = self._invites.get(message.body["invite"])
+        invite = self._live.invite(message.body["invite"])
         if invite is None or invite.agent != sender.id:
             raise ProtocolError("not_found", "no such pending invite", ref="invite.cancel")
         return self._close_invite(invite, "cancelled")
@@ -600,7 +709,7 @@ class RelayCore:
         if invite.upgrades is not None:
             return self._upgrade(invite)
         if (
-            self._session_of_agent(invite.agent) is not None
+            self._live.session_of_agent(invite.agent) is not None
         ):  # unreachable by the rules; kept as a guard
             raise ProtocolError(
                 "conflict", "the agent is busy in another session", ref="invite.accept"
@@ -610,17 +719,18 @@ class RelayCore:
         session = Session(
             self._new_id(), invite.conversation, invite.agent, invite.mode, conversation.brand
         )
-        self._sessions[session.id] = session
+        self._live.put_session(session)
         return effects + self._announce(session)
 
     def _upgrade(self, invite: Invite) -> list[Effect]:
         """The visitor accepted shared mode for a running session: both sides hear its new
         mode as a repeated ``session.started`` (same session id)."""
-        session = self._sessions.get(invite.upgrades or "")
+        session = self._live.session(invite.upgrades or "")
         if session is None:  # ended meanwhile; _end cancels such invites, kept as a guard
             raise ProtocolError("not_found", "this invite is no longer valid", ref="invite.accept")
         effects = self._close_invite(invite, "accepted")
-        session.mode = invite.mode
+        session = replace(session, mode=invite.mode)
+        self._live.put_session(session)
         return effects + self._announce(session)
 
     def _announce(self, session: Session) -> list[Effect]:
@@ -653,26 +763,28 @@ class RelayCore:
         self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         assert session is not None
-        session.next_seq = message.body["seq"] + 1
+        self._streams[session.id] = Stream(session.conversation, message.body["seq"] + 1)
         return [self._render(session, message)]
 
     def _on_dom_mutations(
         self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         assert session is not None
-        if session.next_seq is None:
+        stream = self._streams.get(session.id)
+        if stream is None:
             raise ProtocolError("out_of_order", "mutations before a snapshot", ref="dom.mutations")
-        if message.body["seq"] != session.next_seq:
+        if message.body["seq"] != stream.next_seq:
             return [
-                self._resync(session, f"expected seq {session.next_seq}, got {message.body['seq']}")
+                self._resync(session, f"expected seq {stream.next_seq}, got {message.body['seq']}")
             ]
-        session.next_seq += 1
+        stream.next_seq += 1
         return [self._render(session, message)]
 
     # ------------------------------------------------------------ helpers
 
     def _own_session(self, sender: Peer, message: Message) -> Session:
-        session = self._sessions.get(message.body.get("session", ""))
+        session_id = message.body.get("session")
+        session = self._live.session(session_id) if isinstance(session_id, str) else None
         if session is None or not self._is_party(sender, session):
             raise ProtocolError("not_found", "no such active session for you", ref=message.type)
         return session
@@ -701,7 +813,7 @@ class RelayCore:
         return [Send(self._other_side(sender, session), message.type, message.body)]
 
     def _resync(self, session: Session, reason: str) -> Send:
-        session.next_seq = None
+        self._streams.pop(session.id, None)
         body = {"session": session.id, "reason": reason}
         return Send(Peer(VISITOR, session.conversation), "resync", body)
 
@@ -714,13 +826,13 @@ class RelayCore:
         return conversation
 
     def _visitor_invite(self, visitor: Peer, invite_id: str, ref: str) -> Invite:
-        invite = self._invites.get(invite_id)
+        invite = self._live.invite(invite_id)
         if invite is None or invite.conversation != visitor.id:
             raise ProtocolError("not_found", "this invite is no longer valid", ref=ref)
         return invite
 
     def _close_invite(self, invite: Invite, state: str) -> list[Effect]:
-        del self._invites[invite.id]
+        self._live.remove_invite(invite)
         body = self._invite_body(invite, state)
         return [
             Send(Peer(AGENT, invite.agent), "invite.state", body),
@@ -729,9 +841,11 @@ class RelayCore:
 
     def _end(self, session: Session, by: str, reason: str) -> list[Effect]:
         effects: list[Effect] = []
-        for invite in [i for i in self._invites.values() if i.upgrades == session.id]:
+        invite = self._live.invite_of_agent(session.agent)
+        if invite is not None and invite.upgrades == session.id:
             effects.extend(self._close_invite(invite, "cancelled"))
-        del self._sessions[session.id]
+        self._live.remove_session(session)
+        self._streams.pop(session.id, None)
         body = {"session": session.id, "by": by, "reason": reason}
         effects.append(Send(Peer(AGENT, session.agent), "session.ended", body))
         effects.append(Send(Peer(VISITOR, session.conversation), "session.ended", body))
@@ -774,23 +888,15 @@ class RelayCore:
             body["mask_selectors"] = list(self._brands[session.brand].mask_selectors)
         return body
 
-    def _pending_invite_of_conversation(self, conversation_id: str) -> Invite | None:
-        return next((i for i in self._invites.values() if i.conversation == conversation_id), None)
-
-    def _session_of_conversation(self, conversation_id: str) -> Session | None:
-        return next((s for s in self._sessions.values() if s.conversation == conversation_id), None)
-
-    def _session_of_agent(self, agent_id: str) -> Session | None:
-        return next((s for s in self._sessions.values() if s.agent == agent_id), None)
-
     def _brand_agents(self, brand: str) -> list[Peer]:
         return [Peer(AGENT, a.id) for a in self._agents.values() if brand in a.brands]
 
     def _listing(self, brands: frozenset[str]) -> list[dict[str, Any]]:
         """The conversation list an agent of ``brands`` sees: one store query."""
         listing = []
-        cobrowsing = {s.conversation for s in self._sessions.values()}
-        for conversation in self._store.listing(brands, MAX_CONVERSATIONS_LISTED):
+        conversations = self._store.listing(brands, MAX_CONVERSATIONS_LISTED)
+        cobrowsing = self._live.cobrowsing(c.id for c in conversations)
+        for conversation in conversations:
             state = (
                 "cobrowsing"
                 if conversation.id in cobrowsing
@@ -854,6 +960,9 @@ class Rule:
 
     handle: Handler
     allowed: Mapping[Role, Modes]
+    # Changes invites or sessions, or answers from them: runs under the fleet's lock
+    # (``RelayCore.needs_lock``). The hot path (presence, DOM, actions) only reads.
+    locked: bool = False
 
 
 _V, _A = VISITOR, AGENT
@@ -864,15 +973,15 @@ _ON = RelayCore
 # is neither, so a new message type cannot be dropped by the core unnoticed.
 DISPATCH: Final[Mapping[str, Rule]] = {
     "chat.send": Rule(_ON._on_chat_send, {_V: NO_SESSION, _A: NO_SESSION}),
-    "conversation.open": Rule(_ON._on_conversation_open, {_A: NO_SESSION}),
-    "conversation.close": Rule(_ON._on_conversation_close, {_A: NO_SESSION}),
-    "invite.send": Rule(_ON._on_invite_send, {_A: NO_SESSION}),
-    "invite.cancel": Rule(_ON._on_invite_cancel, {_A: NO_SESSION}),
-    "invite.accept": Rule(_ON._on_invite_accept, {_V: NO_SESSION}),
-    "invite.decline": Rule(_ON._on_invite_decline, {_V: NO_SESSION}),
-    "session.end": Rule(_ON._on_session_end, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}),
+    "conversation.open": Rule(_ON._on_conversation_open, {_A: NO_SESSION}, locked=True),
+    "conversation.close": Rule(_ON._on_conversation_close, {_A: NO_SESSION}, locked=True),
+    "invite.send": Rule(_ON._on_invite_send, {_A: NO_SESSION}, locked=True),
+    "invite.cancel": Rule(_ON._on_invite_cancel, {_A: NO_SESSION}, locked=True),
+    "invite.accept": Rule(_ON._on_invite_accept, {_V: NO_SESSION}, locked=True),
+    "invite.decline": Rule(_ON._on_invite_decline, {_V: NO_SESSION}, locked=True),
+    "session.end": Rule(_ON._on_session_end, {_V: IN_ANY_SESSION, _A: IN_ANY_SESSION}, locked=True),
     # Asking the visitor for shared control only makes sense in a view only session.
-    "session.upgrade": Rule(_ON._on_session_upgrade, {_A: frozenset({"view_only"})}),
+    "session.upgrade": Rule(_ON._on_session_upgrade, {_A: frozenset({"view_only"})}, locked=True),
     "dom.snapshot": Rule(_ON._on_dom_snapshot, {_V: IN_ANY_SESSION}),
     "dom.mutations": Rule(_ON._on_dom_mutations, {_V: IN_ANY_SESSION}),
     # Presence, passed to the other side as it is. View only: pointer, highlight and scroll.

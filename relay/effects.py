@@ -7,12 +7,15 @@ read, keep or log what a message carries.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from relay.broker import Broker
+from relay.broker import Broker, BrokerUnavailable
 from relay.core import DropReplica, Effect, Render, Send
 from wire import protocol
+
+log = logging.getLogger("cobrowse.relay")
 
 
 class RenderPipeline(Protocol):
@@ -24,9 +27,17 @@ class RenderPipeline(Protocol):
 
 
 async def publish(broker: Broker, sends: Iterable[Send]) -> None:
-    """Encode each ``Send`` and hand it to the broker for its peer's sockets."""
+    """Encode each ``Send`` and hand it to the broker for its peer's sockets.
+
+    A frame the fleet's broker cannot take (Redis lost) is dropped with one log line: the
+    broker cuts every socket of this node meanwhile, and each client reconnects and resyncs,
+    which brings back whatever it missed.
+    """
     for send in sends:
-        await broker.publish(send.to, protocol.encode(send.type, **send.body))
+        try:
+            await broker.publish(send.to, protocol.encode(send.type, **send.body))
+        except BrokerUnavailable:
+            log.error("broker.publish_failed type=%s", send.type)
 
 
 class EffectRunner:

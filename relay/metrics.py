@@ -25,7 +25,7 @@ __all__ = ["CONTENT_TYPE", "UNKNOWN", "RelayMetrics", "is_loopback"]
 UNKNOWN: Final = "unknown"
 ROLES: Final[tuple[str, ...]] = (protocol.VISITOR, protocol.AGENT)
 # Why the relay closed an accepted socket (``RelayMetrics.socket_cut``).
-CUT_REASONS: Final = ("too_slow", "frame_too_big", "too_many_errors")
+CUT_REASONS: Final = ("too_slow", "frame_too_big", "too_many_errors", "account_removed")
 # Why a socket was refused before it was accepted (``RelayMetrics.socket_refused``).
 REFUSED_REASONS: Final = ("origin", "cookie")
 # Why a session's replica had to be rebuilt from a new snapshot (``RelayMetrics.replica_failed``).

@@ -22,18 +22,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from relay.broker import DEFAULT_QUEUE_FRAMES, Subscription
+from relay.broker import DEFAULT_QUEUE_FRAMES, BrokerUnavailable, Subscription
 from relay.core import Peer
 
 log = logging.getLogger("cobrowse.relay")
 
+__all__ = ["BrokerUnavailable", "RedisBroker", "channel_of", "redacted"]
+
 CHANNEL_PREFIX = "cobrowse:peer:"
 RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)  # the listener's waits between reconnects
 SUBSCRIBE_TIMEOUT = 5.0  # seconds Redis has to confirm a new channel
-
-
-class BrokerUnavailable(RuntimeError):
-    """Redis cannot be reached: the message is one line, without credentials."""
 
 
 def channel_of(peer: Peer) -> str:
@@ -58,6 +56,7 @@ class RedisBroker:
     def __init__(self, client: aioredis.Redis, url: str, max_frames: int) -> None:
         self._client = client
         self._url = url
+        self._timeout = 5.0
         self._max_frames = max_frames
         self._local: dict[Peer, set[Subscription]] = {}
         self._pubsub: Any = None  # redis.asyncio.client.PubSub, while connected
@@ -66,22 +65,38 @@ class RedisBroker:
         self._confirming: dict[str, list[asyncio.Future[None]]] = {}
 
     @classmethod
-    async def connect(
+    def to(
         cls, url: str, *, max_frames: int = DEFAULT_QUEUE_FRAMES, timeout: float = 5.0
     ) -> RedisBroker:
-        """Connect and start listening. Raises ``BrokerUnavailable`` when Redis does not answer
-        within ``timeout`` seconds (a node must not start without it)."""
+        """A broker for Redis at ``url``, not connected yet: ``await start()`` on the event
+        loop that will use it."""
         client = aioredis.Redis.from_url(
             url, socket_connect_timeout=timeout, socket_timeout=None, health_check_interval=15
         )
         broker = cls(client, url, max_frames)
-        try:
-            await asyncio.wait_for(broker._open(), timeout)
-        except (RedisError, OSError, TimeoutError) as error:
-            await client.aclose()
-            raise BrokerUnavailable(f"cannot reach Redis at {redacted(url)}: {error}") from None
-        broker._listener = asyncio.get_running_loop().create_task(broker._listen())
+        broker._timeout = timeout
         return broker
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, max_frames: int = DEFAULT_QUEUE_FRAMES, timeout: float = 5.0
+    ) -> RedisBroker:
+        """``to(url)``, then ``start()``."""
+        broker = cls.to(url, max_frames=max_frames, timeout=timeout)
+        await broker.start()
+        return broker
+
+    async def start(self) -> None:
+        """Connect and start listening. Raises ``BrokerUnavailable`` when Redis does not answer
+        within the timeout (a node must not start without it)."""
+        try:
+            await asyncio.wait_for(self._open(), self._timeout)
+        except (RedisError, OSError, TimeoutError) as error:
+            await self._client.aclose()
+            raise BrokerUnavailable(
+                f"cannot reach Redis at {redacted(self._url)}: {error}"
+            ) from None
+        self._listener = asyncio.get_running_loop().create_task(self._listen())
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -20,8 +20,9 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from relay.auth import COOKIE, SignIn, origin_of, same_origin
-from relay.broker import Broker, Subscription
+from relay.broker import Broker, BrokerUnavailable, Subscription
 from relay.core import Effect, Peer, RelayCore
+from relay.live import FleetLock
 from relay.live_settings import LiveSettings
 from relay.logs import ids
 from relay.metrics import UNKNOWN, RelayMetrics
@@ -41,7 +42,13 @@ Apply = Callable[[list[Effect]], Awaitable[None]]
 class Sockets:
     """``routes()`` for ``/ws/visitor`` and ``/ws/agent``. ``apply`` carries out the core's
     effects (``relay.effects.EffectRunner.apply``); ``clock`` is the time in ms for the core.
-    ``metrics`` counts sockets, frames in and out, errors and cuts."""
+    ``metrics`` counts sockets, frames in and out, errors and cuts.
+
+    A core call that may change invites or sessions (``RelayCore.needs_lock``, and every
+    connect) runs with ``lock`` held until its effects are published: on a fleet, the changes
+    of all nodes and what they announce come in one order. A socket listens for its peer's
+    frames before the core reads anything for it, so nothing sent meanwhile passes it by.
+    """
 
     def __init__(
         self,
@@ -50,6 +57,7 @@ class Sockets:
         sign_in: SignIn,
         broker: Broker,
         *,
+        lock: FleetLock,
         apply: Apply,
         clock: Callable[[], int],
         metrics: RelayMetrics,
@@ -58,9 +66,23 @@ class Sockets:
         self._live = live
         self._sign_in = sign_in
         self._broker = broker
+        self._lock = lock
         self._apply = apply
         self._clock = clock
         self._metrics = metrics
+        self._agents: dict[str, set[WebSocket]] = {}  # agent id -> its sockets on this node
+
+    async def close_removed_agents(self) -> None:
+        """The settings file changed: the sockets of agents it no longer has close (4403
+        policy), on every node (each one reads the file)."""
+        for agent_id, websockets in list(self._agents.items()):
+            if self._live.login(agent_id) is None:
+                for websocket in list(websockets):
+                    self._metrics.socket_cut(protocol.AGENT, "account_removed")
+                    try:
+                        await websocket.close(code=CLOSE_POLICY, reason="account removed")
+                    except (RuntimeError, OSError):
+                        pass  # closing already
 
     def routes(self) -> list[WebSocketRoute]:
         return [
@@ -89,6 +111,7 @@ class Sockets:
         page_origin = (websocket.headers.get("origin") or "").lower().rstrip("/")
         await self._open(
             websocket,
+            lambda: self._core.resumable(brand, token),
             lambda: self._core.visitor_connected(
                 brand, token, self._clock(), page_origin=page_origin
             ),
@@ -104,17 +127,43 @@ class Sockets:
             await websocket.close(code=CLOSE_POLICY, reason="sign in first")
             return
         await websocket.accept()
-        await self._open(websocket, lambda: self._core.agent_connected(agent_id))
+        agent = Peer(protocol.AGENT, agent_id)
+        self._agents.setdefault(agent_id, set()).add(websocket)
+        try:
+            await self._open(websocket, lambda: agent, lambda: self._core.agent_connected(agent_id))
+        finally:
+            sockets = self._agents.get(agent_id, set())
+            sockets.discard(websocket)
+            if not sockets:
+                self._agents.pop(agent_id, None)
 
     async def _open(
-        self, websocket: WebSocket, connect: Callable[[], tuple[Peer, list[Effect]]]
+        self,
+        websocket: WebSocket,
+        who: Callable[[], Peer | None],
+        connect: Callable[[], tuple[Peer, list[Effect]]],
     ) -> None:
-        """Tell the core a socket opened, then serve it with its role's limits. A store that
-        fails meanwhile closes it 1011: the client reconnects later."""
+        """Listen for the peer's frames (``who``: its address, if known before it connects),
+        tell the core the socket opened and publish the answer, with the fleet's lock held;
+        then serve it with its role's limits. A store, Redis or lock that fails meanwhile
+        closes it 1011: the client reconnects later."""
+        subscription: Subscription | None = None
         try:
-            peer, effects = connect()
-        except StoreError as lost:
+            known = who()
+            if known is not None:
+                subscription = await self._broker.subscribe(known)
+            async with self._lock.held():
+                peer, effects = connect()
+                if subscription is None or subscription.peer != peer:
+                    # A new conversation: nothing was sent to it before it existed.
+                    if subscription is not None:
+                        self._broker.unsubscribe(subscription)
+                    subscription = await self._broker.subscribe(peer)
+                await self._apply(effects)
+        except (StoreError, BrokerUnavailable) as lost:
             log.error("store.error", extra=ids(error=type(lost).__name__))
+            if subscription is not None:
+                self._broker.unsubscribe(subscription)
             await websocket.close(code=CLOSE_INTERNAL, reason="storage unavailable; reconnect")
             return
         limits = self._live.current.limits
@@ -125,21 +174,19 @@ class Sockets:
             )
         else:
             frame_bytes, bucket = limits.agent_frame_bytes, (limits.agent_rate, limits.agent_burst)
-        await self._serve(websocket, peer, effects, frame_bytes, TokenBucket(*bucket))
+        await self._serve(websocket, subscription, frame_bytes, TokenBucket(*bucket))
 
     async def _serve(
         self,
         websocket: WebSocket,
-        peer: Peer,
-        effects: list[Effect],
+        subscription: Subscription,
         max_bytes: int,
         bucket: TokenBucket,
     ) -> None:
-        subscription = await self._broker.subscribe(peer)
+        peer = subscription.peer
         log.info("%s.connected", peer.role, extra=_ids(peer))
         self._metrics.socket_opened(peer.role)
         try:
-            await self._apply(effects)
             await _run_until_first_done(
                 self._read_loop(websocket, peer, max_bytes, bucket),
                 self._write_loop(websocket, subscription),
@@ -148,7 +195,10 @@ class Sockets:
             self._metrics.socket_closed(peer.role)
             self._broker.unsubscribe(subscription)
             if peer.role == protocol.VISITOR:
-                await self._apply(self._core.visitor_disconnected(peer, self._clock()))
+                try:
+                    await self._apply(self._core.visitor_disconnected(peer, self._clock()))
+                except StoreError as lost:  # Redis away: its session ends after the grace time
+                    log.error("store.error", extra=_ids(peer, error=type(lost).__name__))
             log.info("%s.disconnected", peer.role, extra=_ids(peer))
 
     async def _read_loop(
@@ -185,10 +235,11 @@ class Sockets:
                 metrics.received(message.type)
                 counted = True
                 try:
-                    effects = self._core.receive(peer, message, self._clock())
+                    await self._handle(peer, message)
                 except StoreError as lost:
-                    # The conversation store failed this call (PostgreSQL restarting): not the
-                    # client's fault; it may send again. Never a traceback, never content.
+                    # The conversation store or the fleet's live state failed this call
+                    # (PostgreSQL restarting, Redis lost, the fleet's lock not had in time):
+                    # not the client's fault; it may send again. Never a traceback or content.
                     log.error("store.error", extra=_ids(peer, error=type(lost).__name__))
                     raise ProtocolError(
                         "internal",
@@ -216,8 +267,15 @@ class Sockets:
                     metrics.sent(answer)
                 except (WebSocketDisconnect, OSError, RuntimeError):
                     return  # the peer left while we answered
-                continue
-            await self._apply(effects)
+
+    async def _handle(self, peer: Peer, message: protocol.Message) -> None:
+        """One message through the core, its effects published; with the fleet's lock held
+        when it may change invites or sessions."""
+        if self._core.needs_lock(message.type):
+            async with self._lock.held():
+                await self._apply(self._core.receive(peer, message, self._clock()))
+        else:
+            await self._apply(self._core.receive(peer, message, self._clock()))
 
     async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
         metrics = self._metrics

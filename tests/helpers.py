@@ -10,12 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 from relay import core
+from relay.live import MemoryLiveState
 from relay.store import OpenStore, SqliteStore
 from wire import protocol
 
 # Where a CorePair keeps its conversations: a fresh store each time (tests/test_core.py runs
 # every pair on SQLite and on PostgreSQL by replacing it).
 new_store: Callable[[], OpenStore] = SqliteStore
+
+
+# Where a CorePair keeps invites and sessions: memory here (tests/test_core.py runs every
+# pair on Redis too by replacing it).
+new_live: Callable[[], core.LiveState] = MemoryLiveState
 
 
 def store_dump(store: OpenStore) -> str:
@@ -38,7 +44,8 @@ def message(sender: core.Peer, kind: str, /, **body: Any) -> protocol.Message:
 class CorePair:
     """One core, one visitor, one agent; records what each side was sent.
 
-    ``store``: the core's store (default: ``new_store()``, a real, empty database).
+    ``store``: the core's store (default: ``new_store()``, a real, empty database);
+    ``live``: its live state (default: ``new_live()``, empty).
     """
 
     def __init__(
@@ -47,10 +54,13 @@ class CorePair:
         invite_ttl_ms: int = 120_000,
         mask_selectors: tuple[str, ...] = (),
         store: core.ConversationStore | None = None,
+        live: core.LiveState | None = None,
     ) -> None:
         counter = itertools.count(1)
         # A real, empty database: SQLite in memory or PostgreSQL.
         self.store = store if store is not None else new_store()
+        # Invites and sessions: this process's memory unless a test shares another.
+        self.live = live if live is not None else new_live()
         self.now = 1_000_000
         # The accounts and brand rules the core started with (to build a changed set from).
         self.agents = [
@@ -66,6 +76,7 @@ class CorePair:
             self.agents,
             self.brands,
             store=self.store,
+            live=self.live,
             new_id=lambda: f"id{next(counter)}",
             new_token=lambda: f"token{next(counter)}",
             settings=core.CoreSettings(invite_ttl_ms=invite_ttl_ms, visitor_grace_ms=60_000),
@@ -128,6 +139,7 @@ class OtherNode:
             pair.agents,
             pair.brands,
             store=store,
+            live=pair.live,  # the fleet's one live state (Redis, for real nodes)
             new_id=lambda: f"other{next(counter)}",
             new_token=lambda: f"other-token{next(counter)}",
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 import helpers
 import pytest
 from helpers import CorePair, Interrupted, OtherNode, store_dump
 
 from relay import core
+from relay.live import MemoryLiveState
+from relay.redis_live import RedisLiveState
 from relay.store import OpenStore
 from wire import protocol
 from wire.errors import ProtocolError
@@ -20,6 +23,31 @@ def _on_both_stores(new_store: Callable[[], OpenStore], monkeypatch: pytest.Monk
     """Every CorePair here runs once on SQLite and once on PostgreSQL: the core's conversations,
     listings, unread counts and transcripts hold on either store."""
     monkeypatch.setattr(helpers, "new_store", new_store)
+
+
+@pytest.fixture(autouse=True, params=["memory", "redis"])
+def _on_both_live_states(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every CorePair here runs with its invites and sessions in memory (one node) and in a
+    real Redis (a fleet's): the rules hold on either."""
+    if request.param == "memory":
+        yield
+        return
+    server = request.getfixturevalue("redis_server")
+    url = server.url.rsplit("/", 1)[0] + "/1"  # a database of these tests' own, emptied each time
+    opened: list[RedisLiveState] = []
+
+    def make() -> core.LiveState:
+        live = RedisLiveState(url, session_ttl_ms=120_000, clock=lambda: int(time.time() * 1000))
+        live._client.flushdb()
+        opened.append(live)
+        return live
+
+    monkeypatch.setattr(helpers, "new_live", make)
+    yield
+    for live in opened:
+        live.close()
 
 
 DOC = [1, "#document", ["html", ["body"]]]
@@ -405,6 +433,7 @@ def test_conversations_survive_a_restart_in_the_store_with_tokens_hashed() -> No
         pair.agents,
         pair.brands,
         store=pair.store,
+        live=MemoryLiveState(),  # the restarted process's memory: empty
         new_id=lambda: "fresh",
         new_token=lambda: "fresh-token",
     )
