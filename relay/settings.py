@@ -1,8 +1,10 @@
 """The one settings object: read from a TOML file plus ``COBROWSE_*`` environment variables.
 
 Owns: defaults (the embedded demo brand and demo agent used when no file is given), parsing
-and checking the file, with errors that name the key at fault. Everything else receives a
-``Settings`` instance; nothing reads the environment deep in the code.
+and checking the file, with errors that name the key at fault, and what a fleet of nodes needs
+(``[cluster] redis_url`` asks for a shared secret key and a PostgreSQL database). Everything
+else receives a ``Settings`` instance; nothing reads the environment deep in the code. Must
+not: print or log a URL but through ``shown_database`` / ``shown_redis_url`` (no passwords).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from relay.passwords import hash_password
 
@@ -25,6 +27,8 @@ MEMORY_DATABASE = ":memory:"  # SQLite's private in-memory database: gone when t
 # A database value starting with one of these is a PostgreSQL URL (``relay.pgstore``), never a
 # path; anything else is SQLite.
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+# The URLs redis-py connects to (TCP, TLS, a local socket).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # With a settings file and no [server] database key: this file, beside the settings file.
 DEFAULT_DATABASE = "data/cobrowse.sqlite3"
 
@@ -83,6 +87,9 @@ class Settings:
     # Conversations: a PostgreSQL URL (``is_postgres``), else SQLite: a file path, or
     # ":memory:" (the embedded demo, tests). Show it only through ``shown_database``.
     database: str = MEMORY_DATABASE
+    # The fleet's Redis (live state shared by several nodes), or None: one node, all in memory.
+    # Show it only through ``shown_redis_url`` (it may hold a password).
+    redis_url: str | None = field(default=None, repr=False)
 
 
 def is_postgres(database: str) -> bool:
@@ -95,7 +102,16 @@ def shown_database(database: str) -> str:
     ``password=`` parameter) becomes ``***``. Never print or log the setting otherwise."""
     if not is_postgres(database):
         return database
-    parts = urlsplit(database)
+    return _without_password(database)
+
+
+def shown_redis_url(redis_url: str) -> str:
+    """``redis_url`` fit to print or log, its password (user part or ``password=``) ``***``."""
+    return _without_password(redis_url)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
         user, _, host = netloc.rpartition("@")
@@ -106,7 +122,12 @@ def shown_database(database: str) -> str:
         f"{key}=***" if key.lower() == "password" else f"{key}={value}" if sep else key
         for key, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
     )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Joined by hand: urlunsplit drops the "//" of an empty host ("unix:///run/redis.sock").
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
 
 
 def demo_settings() -> Settings:
@@ -121,22 +142,52 @@ def demo_settings() -> Settings:
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``path`` (TOML) or the embedded demo default, then the environment."""
+    """Settings from ``path`` (TOML) or the embedded demo default, then the environment; then
+    the fleet's checks (``[cluster] redis_url`` set: see ``_check_fleet``)."""
     env = os.environ if env is None else env
     settings = demo_settings() if path is None else _from_file(Path(path))
-    overrides: dict[str, Any] = {}
+    # The key the operator chose (the file's or the environment's): the demo's is random.
+    chosen_key = env.get("COBROWSE_SECRET_KEY") or ("" if path is None else settings.secret_key)
+    overrides: dict[str, Any] = {"secret_key": chosen_key or settings.secret_key or _random_key()}
     if "COBROWSE_HOST" in env:
         overrides["host"] = env["COBROWSE_HOST"]
     if "COBROWSE_PORT" in env:
         port = env["COBROWSE_PORT"].strip()
         overrides["port"] = _port(int(port) if port.isdigit() else port, "COBROWSE_PORT")
-    if env.get("COBROWSE_SECRET_KEY"):
-        overrides["secret_key"] = env["COBROWSE_SECRET_KEY"]
     if env.get("COBROWSE_CHROMIUM"):
         overrides["chromium"] = env["COBROWSE_CHROMIUM"]
     if env.get("COBROWSE_DATABASE"):
         overrides["database"] = env["COBROWSE_DATABASE"]
-    return replace(settings, **overrides)
+    if env.get("COBROWSE_REDIS_URL"):
+        overrides["redis_url"] = _redis_url(env["COBROWSE_REDIS_URL"], "COBROWSE_REDIS_URL")
+    settings = replace(settings, **overrides)
+    _check_fleet(settings, bool(chosen_key))
+    return settings
+
+
+def _random_key() -> str:
+    """A secret key for one process: its agent cookies die with it (one node only)."""
+    return secrets.token_urlsafe(32)
+
+
+def _check_fleet(settings: Settings, chosen_key: bool) -> None:
+    """Several nodes (a Redis URL) share what one node kept to itself: the key that signs agent
+    cookies (a cookie from one node must work on all) and the conversations (SQLite is a file
+    on one machine)."""
+    if settings.redis_url is None:
+        return
+    if not chosen_key:
+        raise SettingsError(
+            "a Redis URL ([cluster] redis_url or COBROWSE_REDIS_URL) runs several nodes, and all"
+            " of them need the same secret_key to accept each other's agent cookies: set"
+            " [server] secret_key or COBROWSE_SECRET_KEY"
+        )
+    if not is_postgres(settings.database):
+        raise SettingsError(
+            "a Redis URL ([cluster] redis_url or COBROWSE_REDIS_URL) runs several nodes, which"
+            " cannot share a SQLite database: set [server] database or COBROWSE_DATABASE to a"
+            " postgresql:// URL"
+        )
 
 
 def _port(value: Any, key: str) -> int:
@@ -157,10 +208,8 @@ def _from_file(path: Path) -> Settings:
         raise SettingsError(f"{path} is not valid TOML: {error}") from None
     # A misspelt table or key is an error, never silently ignored: the user meant something.
     _known(data, _TOP_LEVEL, "the settings file's top level")
-    server = data.get("server", {})
-    if not isinstance(server, dict):
-        raise SettingsError("[server] must be a table")
-    _known(server, _SERVER_KEYS, "[server]")
+    server = _table(data, "server", _SERVER_KEYS)
+    cluster = _table(data, "cluster", _CLUSTER_KEYS)
     brands = tuple(_brand(b, i) for i, b in enumerate(_tables(data, "brands")))
     agents = tuple(_agent(a, i) for i, a in enumerate(_tables(data, "agents")))
     if not brands:
@@ -176,20 +225,26 @@ def _from_file(path: Path) -> Settings:
     return Settings(
         host=_string(server, "host", base.host, "server"),
         port=_port(server.get("port", base.port), "server.port"),
-        secret_key=_string(server, "secret_key", "", "server") or base.secret_key,
+        # "" when the file has none: ``load_settings`` takes the environment's or a random one.
+        secret_key=_string(server, "secret_key", "", "server"),
         invite_ttl_seconds=_seconds(server, "invite_ttl_seconds", base.invite_ttl_seconds),
         visitor_grace_seconds=_seconds(server, "visitor_grace_seconds", base.visitor_grace_seconds),
         chromium=_string(server, "chromium", base.chromium, "server"),
         secure_cookies=_bool(server, "secure_cookies"),
         demo=_bool(server, "demo"),
         database=_database(server.get("database", DEFAULT_DATABASE), path),
+        redis_url=(
+            _redis_url(cluster["redis_url"], "cluster.redis_url")
+            if "redis_url" in cluster
+            else None
+        ),
         brands=brands,
         agents=agents,
     )
 
 
 # The keys a settings file may have; anything else is refused with its name.
-_TOP_LEVEL = frozenset({"server", "brands", "agents"})
+_TOP_LEVEL = frozenset({"server", "cluster", "brands", "agents"})
 _SERVER_KEYS = frozenset(
     {
         "host",
@@ -203,6 +258,7 @@ _SERVER_KEYS = frozenset(
         "database",
     }
 )
+_CLUSTER_KEYS = frozenset({"redis_url"})
 _BRAND_KEYS = frozenset({"id", "name", "allowed_origins", "mask_selectors"})
 _AGENT_KEYS = frozenset({"id", "name", "password_hash", "brands"})
 
@@ -211,6 +267,15 @@ def _known(table: dict[str, Any], keys: frozenset[str], where: str) -> None:
     unknown = set(table) - keys
     if unknown:
         raise SettingsError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
+
+
+def _table(data: dict[str, Any], name: str, keys: frozenset[str]) -> dict[str, Any]:
+    """The ``[name]`` table (empty when absent), holding only ``keys``."""
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"[{name}] must be a table")
+    _known(table, keys, f"[{name}]")
+    return table
 
 
 def _string(table: dict[str, Any], key: str, default: str, where: str) -> str:
@@ -245,6 +310,13 @@ def _database(value: Any, settings_file: Path) -> str:
     if not target.is_absolute():
         target = settings_file.resolve().parent / target
     return str(target)
+
+
+def _redis_url(value: Any, key: str) -> str:
+    """A URL redis-py connects to. The value is never echoed: it may hold a password."""
+    if not isinstance(value, str) or not value.lower().startswith(REDIS_SCHEMES):
+        raise SettingsError(f"{key} must be a redis://, rediss:// or unix:// URL")
+    return value
 
 
 def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
