@@ -1,16 +1,16 @@
 """Agent sign-in: the signed cookie, ``/agent/login``, ``/agent/logout``, ``/agent/me``, and the
 same-origin checks that go with a cookie.
 
-Owns: the cookie (name, lifetime, signing), password checks, the sign-in rate limit per client,
-and which origin is "ours". Must not: keep sessions of its own (the cookie is the state), tell
-a caller whether a name exists, or log a password.
+Owns: the cookie (name, lifetime, signing), password checks, asking the sign-in rate limit per
+client (a ``Limiter``: this process's, or the fleet's in Redis), and which origin is "ours".
+Must not: keep sessions of its own (the cookie is the state), tell a caller whether a name
+exists, or log a password.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
@@ -20,7 +20,8 @@ from starlette.routing import Route
 
 from relay.live_settings import LiveSettings
 from relay.passwords import verify_password
-from relay.ratelimit import KeyedLimiter
+from relay.ratelimit import Limiter, LocalLimiter
+from relay.redis_broker import BrokerUnavailable
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -48,12 +49,19 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 
 class SignIn:
-    """``routes()`` for the sign-in endpoints; ``agent(cookie)`` for everything else."""
+    """``routes()`` for the sign-in endpoints; ``agent(cookie)`` for everything else.
 
-    def __init__(self, live: LiveSettings) -> None:
+    ``limiter`` counts sign-in attempts per client address: by default this process's
+    (``limits.login_attempts_per_minute``); a fleet passes its ``RedisLimiter``."""
+
+    def __init__(self, live: LiveSettings, limiter: Limiter | None = None) -> None:
         self._live = live
         self._signer = TimestampSigner(live.current.secret_key, salt="cobrowse.agent")
-        self._limiter = KeyedLimiter(live.current.limits.login_attempts_per_minute)
+        self._limiter = (
+            limiter
+            if limiter is not None
+            else LocalLimiter(live.current.limits.login_attempts_per_minute)
+        )
 
     def routes(self) -> list[Route]:
         return [
@@ -84,7 +92,15 @@ class SignIn:
         if not same_origin(request.url.scheme, request.headers):
             return error_response(403, "forbidden", "cross-origin request refused")
         client = request.client.host if request.client else "?"
-        if not self._limiter.allow(client, time.monotonic()):
+        try:
+            allowed = await self._limiter.allow(client)
+        except BrokerUnavailable as error:
+            # Not counted is not allowed: an outage must not lift the brute-force limit.
+            log.error("agent.login_unavailable client=%s error=%s", client, error)
+            return error_response(
+                503, "unavailable", "sign-in is unavailable for a moment; try again shortly"
+            )
+        if not allowed:
             return error_response(429, "rate_limited", "too many sign-in attempts; wait a minute")
         try:
             body = json.loads(await request.body())

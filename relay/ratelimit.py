@@ -1,11 +1,27 @@
-"""Token buckets for per-socket message rates and per-client sign-in attempts.
+"""Token buckets for per-socket message rates and per-client sign-in attempts, and the
+``Limiter`` a caller asks ("may this key act now?") without knowing where the buckets live.
 
-Pure: the caller passes the time in seconds. Must not: sleep or read a clock.
+Owns: the bucket arithmetic (pure: the caller passes the time in seconds) and ``LocalLimiter``,
+one process's buckets read with the clock it is handed. The fleet's limiter, whose buckets are
+in Redis so that every node counts against one budget, is ``relay.redis_limits.RedisLimiter``.
+Must not: sleep, or read a clock other than the one a ``LocalLimiter`` was given.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """``per_minute`` attempts a minute per key, in bursts of up to ``per_minute``."""
+
+    async def allow(self, key: str) -> bool:
+        """Count an attempt by ``key`` (a client address); False means: refuse it. A fleet's
+        limiter raises ``relay.redis_broker.BrokerUnavailable`` when it cannot count."""
+        ...
 
 
 @dataclass
@@ -45,3 +61,15 @@ class KeyedLimiter:
                     del self._buckets[stale]
             bucket = self._buckets[key] = TokenBucket(self._rate, self._burst)
         return bucket.allow(now)
+
+
+class LocalLimiter:
+    """A ``Limiter`` in this process's memory: right for one node, not for a fleet (each node
+    would give a client its own budget)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._buckets = KeyedLimiter(per_minute)
+        self._clock = clock
+
+    async def allow(self, key: str) -> bool:
+        return self._buckets.allow(key, self._clock())

@@ -1,6 +1,6 @@
-"""Fixtures shared by the tests under tests/: a real PostgreSQL server, and conversation stores
-of both kinds (SQLite and PostgreSQL) for the tests that must hold on either, alone or as
-several relay nodes sharing one database."""
+"""Fixtures shared by the tests under tests/: a real PostgreSQL server, a real Redis server, and
+conversation stores of both kinds (SQLite and PostgreSQL) for the tests that must hold on
+either, alone or as several relay nodes sharing one database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from services import PostgresServer
+from services import PostgresServer, RedisServer
 
 from relay.store import OpenStore, SqliteStore, open_store
 
@@ -27,6 +27,21 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of our own for the whole run (``redis_server.url``), shared by the tests
+    that use it: a test that stops Redis starts a ``RedisServer`` of its own."""
+    try:
+        server = RedisServer()
+    except LookupError as missing:
+        pytest.fail(str(missing), pytrace=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
