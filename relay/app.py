@@ -33,6 +33,7 @@ from relay.live_settings import LiveSettings, core_rules
 from relay.logs import ids, node_id
 from relay.metrics import RelayMetrics
 from relay.pages import STATIC_DIR, Pages
+from relay.ratelimit import Limiter, LocalLimiter
 from relay.replicas import Replicas
 from relay.settings import Settings
 from relay.sockets import Sockets
@@ -96,7 +97,7 @@ class RelayServer:
         self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
         self.replicas = Replicas(self.core, self.renderer, self.broker, self.metrics)
         self.effects = EffectRunner(self.broker, self.replicas)
-        sign_in = SignIn(self.live)
+        sign_in = SignIn(self.live, self.fleet.limiter(settings.limits.login_attempts_per_minute))
         self.sockets = Sockets(
             self.core,
             self.live,
@@ -183,20 +184,28 @@ class _Fleet:
         lock: FleetLock,
         broker: Broker,
         *,
+        limiter: Callable[[str, int], Limiter] = lambda _name, per_minute: LocalLimiter(per_minute),
         start: Callable[[], Awaitable[None]] | None = None,
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.live = live
         self.lock = lock
         self.broker = broker
+        self._limiter = limiter
         self._start = start
         self._close = close
+
+    def limiter(self, per_minute: int, name: str = "login") -> Limiter:
+        """A per-client rate limit: this process's, or the fleet's (one budget in Redis
+        whichever node an attempt reaches)."""
+        return self._limiter(name, per_minute)
 
     @classmethod
     def of(cls, settings: Settings, broker: Broker | None) -> _Fleet:
         if settings.redis_url is None:
             return cls(MemoryLiveState(), LocalLock(), broker or LocalBroker())
         from relay.redis_broker import RedisBroker
+        from relay.redis_limits import RedisLimiter
         from relay.redis_live import RedisLiveState, RedisLock
 
         url = settings.redis_url
@@ -219,7 +228,14 @@ class _Fleet:
             await client.aclose()
             live.close()
 
-        return cls(live, RedisLock(client, url), fleet_broker, start=start, close=close)
+        return cls(
+            live,
+            RedisLock(client, url),
+            fleet_broker,
+            limiter=lambda name, per_minute: RedisLimiter(client, name, per_minute),
+            start=start,
+            close=close,
+        )
 
     async def start(self) -> None:
         if self._start is not None:

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from relay.broker import BrokerUnavailable
 from relay.live_settings import LiveSettings
 from relay.passwords import verify_password
 from relay.ratelimit import Limiter, LocalLimiter
-from relay.redis_broker import BrokerUnavailable
 
 log = logging.getLogger("cobrowse.relay")
 

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from relay.broker import DEFAULT_QUEUE_FRAMES, BrokerUnavailable, Subscription
 from relay.core import Peer
+from relay.settings import shown_redis_url
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -41,13 +42,8 @@ def channel_of(peer: Peer) -> str:
 
 
 def redacted(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{host}"
+    """``url`` without its password (user part or ``password=``), for messages and logs."""
+    return shown_redis_url(url)
 
 
 class RedisBroker:

@@ -16,7 +16,7 @@ import re
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from relay.redis_broker import BrokerUnavailable
+from relay.broker import BrokerUnavailable
 
 KEY_PREFIX = "cobrowse:limit:"
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # ours, never a client's

@@ -17,6 +17,7 @@ from relay.settings import (
     SettingsError,
     load_settings,
     shown_database,
+    shown_redis_url,
 )
 
 HELP = "run the relay, agent workspace and demo site"
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_format, args.log_level, node)
     try:
         server = RelayServer(settings, settings_path=args.config, node=node)
-    except StoreError as error:  # PostgreSQL unreachable: one line, the password redacted
+    except StoreError as error:  # PostgreSQL or Redis unreachable: one line, no password
         print(f"cobrowse: {error}", file=sys.stderr)
         return 2
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for display
@@ -69,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         else shown_database(settings.database)
     )
     print(f"  conversations:   {stored}", flush=True)
+    if settings.redis_url is not None:
+        print(f"  fleet (live state, routing): {shown_redis_url(settings.redis_url)}", flush=True)
+        print(f"  node: {node}", flush=True)
     if settings.demo:
         print(f"  demo site:       {base}/demo/", flush=True)
         if args.config is None:  # a settings file has its own agents
