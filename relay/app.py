@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,7 +38,7 @@ from relay.ratelimit import Limiter, LocalLimiter
 from relay.replicas import Replicas
 from relay.settings import Settings
 from relay.sockets import Sockets
-from relay.store import MeteredStore, OpenStore, StoreError, open_store
+from relay.store import MeteredStore, Observe, OpenStore, StoreError, open_store
 from renderer.service import Renderer
 
 log = logging.getLogger("cobrowse.relay")
@@ -70,16 +71,16 @@ class RelayServer:
         self.live = LiveSettings(settings, settings_path)
         # SQLite or PostgreSQL; raises relay.store.StoreError when PostgreSQL is unreachable.
         self.store = store or open_store(settings.database)
-        # One node keeps invites and sessions in memory; a fleet (``[cluster] redis_url``) in
-        # Redis, behind one lock, with Redis pub/sub between the nodes' sockets. Raises
-        # relay.redis_live.LiveStateUnavailable (a StoreError) when Redis is unreachable.
-        self.fleet = _Fleet.of(settings, broker)
         # The core's questions are asked at each scrape, once it exists.
         self.metrics = RelayMetrics(
             node or node_id(),
-            sessions=lambda: self.core.active_sessions(),
-            invites=lambda: self.core.pending_invites(),
+            sessions=lambda: _or_nan(self.core.active_sessions),
+            invites=lambda: _or_nan(self.core.pending_invites),
         )
+        # One node keeps invites and sessions in memory; a fleet (``[cluster] redis_url``) in
+        # Redis, behind one lock, with Redis pub/sub between the nodes' sockets. Raises
+        # relay.redis_live.LiveStateUnavailable (a StoreError) when Redis is unreachable.
+        self.fleet = _Fleet.of(settings, broker, self.metrics.redis)
         agents, brands = core_rules(settings)
         self.core = RelayCore(
             agents,
@@ -170,6 +171,14 @@ class RelayServer:
             log.error("store.error", extra=ids(error=type(lost).__name__))
 
 
+def _or_nan(count: Callable[[], int]) -> float:
+    """A fleet-wide count for a scrape, or NaN while Redis is away (the scrape still works)."""
+    try:
+        return float(count())
+    except StoreError:
+        return math.nan
+
+
 def create_app(settings: Settings, **kwargs: Any) -> Starlette:
     return RelayServer(settings, **kwargs).app
 
@@ -201,7 +210,7 @@ class _Fleet:
         return self._limiter(name, per_minute)
 
     @classmethod
-    def of(cls, settings: Settings, broker: Broker | None) -> _Fleet:
+    def of(cls, settings: Settings, broker: Broker | None, observe: Observe) -> _Fleet:
         if settings.redis_url is None:
             return cls(MemoryLiveState(), LocalLock(), broker or LocalBroker())
         from relay.redis_broker import RedisBroker
@@ -214,9 +223,11 @@ class _Fleet:
             # Longer than the grace time: the core ends sessions, Redis only forgets the dead.
             session_ttl_ms=int(settings.visitor_grace_seconds * 1000) + SESSION_TTL_MARGIN_MS,
             clock=now_ms,
+            observe=observe,
         )
         client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         redis_broker = RedisBroker.to(url)
+        redis_broker.observe = observe
         fleet_broker: Broker = broker or redis_broker
 
         async def start() -> None:
@@ -230,7 +241,7 @@ class _Fleet:
 
         return cls(
             live,
-            RedisLock(client, url),
+            RedisLock(client, url, observe),
             fleet_broker,
             limiter=lambda name, per_minute: RedisLimiter(client, name, per_minute),
             start=start,

@@ -30,7 +30,8 @@ class Subscription:
         self.peer = peer
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max_frames + 1)
         self._max_frames = max_frames
-        self.overflowed = False
+        self.overflowed = False  # ended: the socket must close (its client reconnects)
+        self.lost = False  # ended by ``cut`` (the broker lost frames), not by a slow socket
 
     def offer(self, frame: str) -> None:
         if self.overflowed:
@@ -46,6 +47,7 @@ class Subscription:
         the socket must close so its client reconnects and resyncs."""
         if not self.overflowed:
             self.overflowed = True
+            self.lost = True
             self._queue.put_nowait(None)
 
     async def next_frame(self) -> str | None:

@@ -16,6 +16,7 @@ from typing import Final
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from relay.core import LiveState
 from relay.store import OPERATIONS as STORE_OPERATIONS
 from wire import protocol
 from wire.errors import ERROR_CODES
@@ -25,7 +26,13 @@ __all__ = ["CONTENT_TYPE", "UNKNOWN", "RelayMetrics", "is_loopback"]
 UNKNOWN: Final = "unknown"
 ROLES: Final[tuple[str, ...]] = (protocol.VISITOR, protocol.AGENT)
 # Why the relay closed an accepted socket (``RelayMetrics.socket_cut``).
-CUT_REASONS: Final = ("too_slow", "frame_too_big", "too_many_errors", "account_removed")
+CUT_REASONS: Final = (
+    "too_slow",
+    "frame_too_big",
+    "too_many_errors",
+    "account_removed",
+    "broker_lost",
+)
 # Why a socket was refused before it was accepted (``RelayMetrics.socket_refused``).
 REFUSED_REASONS: Final = ("origin", "cookie")
 # Why a session's replica had to be rebuilt from a new snapshot (``RelayMetrics.replica_failed``).
@@ -35,6 +42,14 @@ RENDER_KINDS: Final = ("snapshot", "mutations")
 RENDER_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # Store calls: SQLite in microseconds, PostgreSQL on loopback in a millisecond or two; anything
 # near the top holds every socket of the node.
+# A fleet node's Redis round trips: each LiveState call, the start-up check, waiting for the
+# fleet's lock, and publishing a frame to another node's sockets.
+REDIS_OPERATIONS: Final = (
+    *(name for name in vars(LiveState) if not name.startswith("_")),
+    "ping",
+    "lock",
+    "publish",
+)
 STORE_BUCKETS: Final = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0)
 
 # The relay's own frames all begin so (``protocol.encode``: compact separators, v first).
@@ -49,7 +64,7 @@ class RelayMetrics:
     """
 
     def __init__(
-        self, node: str, *, sessions: Callable[[], int], invites: Callable[[], int]
+        self, node: str, *, sessions: Callable[[], float], invites: Callable[[], float]
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -59,10 +74,16 @@ class RelayMetrics:
         )
         self._sockets = {role: sockets.labels(node, role) for role in ROLES}
         Gauge(
-            "cobrowse_sessions_active", "CoBrowse sessions running.", ["node"], registry=r
+            "cobrowse_sessions_active",
+            "CoBrowse sessions running (fleet-wide on a fleet; NaN while Redis is away).",
+            ["node"],
+            registry=r,
         ).labels(node).set_function(lambda: float(sessions()))
         Gauge(
-            "cobrowse_invites_pending", "Invites waiting for the visitor.", ["node"], registry=r
+            "cobrowse_invites_pending",
+            "Invites waiting for the visitor (fleet-wide on a fleet; NaN while Redis is away).",
+            ["node"],
+            registry=r,
         ).labels(node).set_function(lambda: float(invites()))
         received = Counter(
             "cobrowse_messages_received",
@@ -143,6 +164,22 @@ class RelayMetrics:
             registry=r,
         )
         self._store_errors = {op: store_errors.labels(node, op) for op in STORE_OPERATIONS}
+        redis_calls = Histogram(
+            "cobrowse_redis_seconds",
+            "Time of one Redis round trip of a fleet's node (live state, the fleet's lock "
+            "(the wait for it), publishing a frame); absent on one node.",
+            ["node", "operation"],
+            buckets=STORE_BUCKETS,
+            registry=r,
+        )
+        self._redis = {op: redis_calls.labels(node, op) for op in REDIS_OPERATIONS}
+        redis_errors = Counter(
+            "cobrowse_redis_errors",
+            "Redis round trips that failed (Redis unreachable, or the lock not had in time).",
+            ["node", "operation"],
+            registry=r,
+        )
+        self._redis_errors = {op: redis_errors.labels(node, op) for op in REDIS_OPERATIONS}
 
     # ------------------------------------------------------------ sockets (relay.sockets)
 
@@ -189,6 +226,12 @@ class RelayMetrics:
         self._store[operation].observe(seconds)
         if not ok:
             self._store_errors[operation].inc()
+
+    def redis(self, operation: str, seconds: float, ok: bool) -> None:
+        """One Redis round trip (``relay.redis_live``, ``relay.redis_broker``)."""
+        self._redis[operation].observe(seconds)
+        if not ok:
+            self._redis_errors[operation].inc()
 
     # ------------------------------------------------------------ the scrape (relay.pages)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -54,6 +56,8 @@ class RedisBroker:
         self._url = url
         self._timeout = 5.0
         self._max_frames = max_frames
+        # Hears of each publish: (operation, seconds, succeeded) (relay.metrics).
+        self.observe: Callable[[str, float, bool], None] = lambda _op, _seconds, _ok: None
         self._local: dict[Peer, set[Subscription]] = {}
         self._pubsub: Any = None  # redis.asyncio.client.PubSub, while connected
         self._listener: asyncio.Task[None] | None = None
@@ -143,10 +147,13 @@ class RedisBroker:
             asyncio.get_running_loop().create_task(leave())
 
     async def publish(self, peer: Peer, frame: str) -> None:
+        started = time.perf_counter()
         try:
             await self._client.publish(channel_of(peer), frame)
         except (RedisError, OSError) as error:
+            self.observe("publish", time.perf_counter() - started, False)
             raise BrokerUnavailable(f"Redis lost: {error}") from None
+        self.observe("publish", time.perf_counter() - started, True)
 
     # ------------------------------------------------------------ connection
 

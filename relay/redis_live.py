@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Final, TypeVar
 
@@ -35,7 +36,7 @@ from redis.exceptions import LockError, RedisError
 
 from relay.core import Invite, Session
 from relay.redis_broker import redacted
-from relay.store import StoreError
+from relay.store import Observe, StoreError
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -98,7 +99,8 @@ class RedisLiveState:
     The core calls it synchronously, on the event loop, as it calls the PostgreSQL store: one
     round trip (or one transaction) per call, with ``timeout`` seconds at most each.
     ``session_ttl_ms``: how long a session's keys live after its visitor was last seen (more
-    than the visitor grace time, so that the core, not Redis, ends a session).
+    than the visitor grace time, so that the core, not Redis, ends a session). ``observe``
+    hears of each round trip (``relay.metrics.RelayMetrics.redis``).
     """
 
     def __init__(
@@ -107,9 +109,11 @@ class RedisLiveState:
         *,
         session_ttl_ms: int,
         clock: Callable[[], int],
+        observe: Observe = lambda _operation, _seconds, _ok: None,
         timeout: float = 2.0,
     ) -> None:
         self._url = url
+        self._observe = observe  # each round trip: (operation, seconds, succeeded)
         self._session_ttl = session_ttl_ms
         self._index_ttl = session_ttl_ms + INVITE_MARGIN_MS
         self._clock = clock  # wall-clock ms, only to judge the ``sessions`` index's expiries
@@ -118,7 +122,7 @@ class RedisLiveState:
         )
         self._heartbeat = self._client.register_script(_HEARTBEAT)
         self._gone = self._client.register_script(_GONE)
-        self._call(self._client.ping)
+        self._call("ping", self._client.ping)
 
     def close(self) -> None:
         self._client.close()
@@ -126,13 +130,13 @@ class RedisLiveState:
     # ------------------------------------------------------------ invites
 
     def invite(self, invite_id: str) -> Invite | None:
-        return _invite(self._call(lambda: self._client.get(_key("inv", invite_id))))
+        return _invite(self._call("invite", lambda: self._client.get(_key("inv", invite_id))))
 
     def invite_of_agent(self, agent_id: str) -> Invite | None:
-        return self._invite_by(_key("inv", "agent", agent_id))
+        return self._invite_by("invite_of_agent", _key("inv", "agent", agent_id))
 
     def invite_of_conversation(self, conversation_id: str) -> Invite | None:
-        return self._invite_by(_key("inv", "conv", conversation_id))
+        return self._invite_by("invite_of_conversation", _key("inv", "conv", conversation_id))
 
     def add_invite(self, invite: Invite) -> None:
         ttl = self._invite_ttl(invite)
@@ -142,39 +146,42 @@ class RedisLiveState:
         pipe.set(_key("inv", "conv", invite.conversation), invite.id, px=ttl)
         pipe.zadd(_key("invites"), {invite.id: invite.expires_at})
         pipe.pexpire(_key("invites"), self._index_ttl + ttl)
-        self._call(pipe.execute)
+        self._call("add_invite", pipe.execute)
 
     def remove_invite(self, invite: Invite) -> None:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(_key("inv", invite.id))
         pipe.zrem(_key("invites"), invite.id)
-        self._call(pipe.execute)
+        self._call("remove_invite", pipe.execute)
         # Its indexes, unless a newer invite took them (never while the lock is held right).
-        self._unindex(invite.id, _key("inv", "agent", invite.agent))
-        self._unindex(invite.id, _key("inv", "conv", invite.conversation))
+        self._unindex("remove_invite", invite.id, _key("inv", "agent", invite.agent))
+        self._unindex("remove_invite", invite.id, _key("inv", "conv", invite.conversation))
 
     def invites(self) -> list[Invite]:
-        ids = self._call(lambda: self._client.zrange(_key("invites"), 0, -1))
-        return self._records(ids, "inv", _invite)
+        ids = self._call("invites", lambda: self._client.zrange(_key("invites"), 0, -1))
+        return self._records("invites", ids, "inv", _invite)
 
     def invites_due(self, now: int) -> list[Invite]:
         # Ids whose record expired by itself (no node ran for a minute) go first.
         self._call(
-            lambda: self._client.zremrangebyscore(_key("invites"), "-inf", now - INVITE_MARGIN_MS)
+            "invites_due",
+            lambda: self._client.zremrangebyscore(_key("invites"), "-inf", now - INVITE_MARGIN_MS),
         )
-        ids = self._call(lambda: self._client.zrangebyscore(_key("invites"), "-inf", now))
-        return self._records(ids, "inv", _invite)
+        ids = self._call(
+            "invites_due", lambda: self._client.zrangebyscore(_key("invites"), "-inf", now)
+        )
+        return self._records("invites_due", ids, "inv", _invite)
 
     # ------------------------------------------------------------ sessions
 
     def session(self, session_id: str) -> Session | None:
-        return _session(self._call(lambda: self._client.get(_key("ses", session_id))))
+        return _session(self._call("session", lambda: self._client.get(_key("ses", session_id))))
 
     def session_of_agent(self, agent_id: str) -> Session | None:
-        return self._session_by(_key("ses", "agent", agent_id))
+        return self._session_by("session_of_agent", _key("ses", "agent", agent_id))
 
     def session_of_conversation(self, conversation_id: str) -> Session | None:
-        return self._session_by(_key("ses", "conv", conversation_id))
+        return self._session_by("session_of_conversation", _key("ses", "conv", conversation_id))
 
     def put_session(self, session: Session) -> None:
         ttl = self._session_ttl
@@ -184,33 +191,37 @@ class RedisLiveState:
         pipe.set(_key("ses", "conv", session.conversation), session.id, px=ttl)
         pipe.zadd(_key("sessions"), {session.id: self._clock() + ttl})
         pipe.pexpire(_key("sessions"), self._index_ttl)
-        self._call(pipe.execute)
+        self._call("put_session", pipe.execute)
 
     def remove_session(self, session: Session) -> None:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(_key("ses", session.id))
         pipe.zrem(_key("sessions"), session.id)
-        self._call(pipe.execute)
-        self._unindex(session.id, _key("ses", "agent", session.agent))
-        self._unindex(session.id, _key("ses", "conv", session.conversation))
+        self._call("remove_session", pipe.execute)
+        self._unindex("remove_session", session.id, _key("ses", "agent", session.agent))
+        self._unindex("remove_session", session.id, _key("ses", "conv", session.conversation))
 
     def sessions(self) -> list[Session]:
         now = self._clock()
-        ids = self._call(lambda: self._client.zrangebyscore(_key("sessions"), now, "+inf"))
-        return self._records(ids, "ses", _session)
+        ids = self._call(
+            "sessions", lambda: self._client.zrangebyscore(_key("sessions"), now, "+inf")
+        )
+        return self._records("sessions", ids, "ses", _session)
 
     def cobrowsing(self, conversation_ids: Iterable[str]) -> set[str]:
         wanted = list(conversation_ids)
         if not wanted:
             return set()
-        found = self._call(lambda: self._client.mget([_key("ses", "conv", c) for c in wanted]))
+        found = self._call(
+            "cobrowsing", lambda: self._client.mget([_key("ses", "conv", c) for c in wanted])
+        )
         return {c for c, session_id in zip(wanted, found, strict=True) if session_id}
 
     def existing(self, session_ids: Iterable[str]) -> set[str]:
         wanted = list(session_ids)
         if not wanted:
             return set()
-        found = self._call(lambda: self._client.mget([_key("ses", s) for s in wanted]))
+        found = self._call("existing", lambda: self._client.mget([_key("ses", s) for s in wanted]))
         return {s for s, raw in zip(wanted, found, strict=True) if raw}
 
     # ------------------------------------------------------------ presence
@@ -218,16 +229,20 @@ class RedisLiveState:
     def visitors_seen(self, conversation_ids: Iterable[str], now: int) -> None:
         conversations = list(conversation_ids)
         self._call(
+            "visitors_seen",
             lambda: self._heartbeat(
                 keys=[_key("seen"), _key("sessions"), PREFIX],
                 args=[now, self._session_ttl, self._index_ttl, *conversations],
-            )
+            ),
         )
 
     def visitors_gone(self, before: int) -> list[str]:
-        gone = self._call(lambda: self._gone(keys=[_key("seen")], args=[before]))
+        gone = self._call("visitors_gone", lambda: self._gone(keys=[_key("seen")], args=[before]))
         # Sessions whose keys expired (no node saw their visitor at all) leave the count too.
-        self._call(lambda: self._client.zremrangebyscore(_key("sessions"), "-inf", self._clock()))
+        self._call(
+            "visitors_gone",
+            lambda: self._client.zremrangebyscore(_key("sessions"), "-inf", self._clock()),
+        )
         return [_text(conversation) for conversation in gone]
 
     def counts(self) -> tuple[int, int]:
@@ -235,40 +250,51 @@ class RedisLiveState:
         pipe = self._client.pipeline(transaction=False)
         pipe.zcount(_key("sessions"), now, "+inf")
         pipe.zcard(_key("invites"))
-        sessions, invites = self._call(pipe.execute)
+        sessions, invites = self._call("counts", pipe.execute)
         return int(sessions), int(invites)
 
     # ------------------------------------------------------------ helpers
 
-    def _call(self, call: Callable[[], T]) -> T:
+    def _call(self, operation: str, call: Callable[[], T]) -> T:
+        """One round trip (or one transaction) of ``operation``, timed for the metrics."""
+        started = time.perf_counter()
         try:
-            return call()
+            result = call()
         except (RedisError, OSError) as error:
+            self._observe(operation, time.perf_counter() - started, False)
             raise LiveStateUnavailable(
                 f"Redis at {redacted(self._url)} failed: {type(error).__name__}"
             ) from None
+        self._observe(operation, time.perf_counter() - started, True)
+        return result
 
     def _invite_ttl(self, invite: Invite) -> int:
         """Until a minute after the invite expires (relative: Redis's clock is not ours)."""
         return max(0, invite.expires_at - self._clock()) + INVITE_MARGIN_MS
 
-    def _invite_by(self, index: str) -> Invite | None:
-        invite_id = self._call(lambda: self._client.get(index))
-        return self.invite(_text(invite_id)) if invite_id else None
+    def _invite_by(self, op: str, index: str) -> Invite | None:
+        invite_id = self._call(op, lambda: self._client.get(index))
+        if not invite_id:
+            return None
+        return _invite(self._call(op, lambda: self._client.get(_key("inv", _text(invite_id)))))
 
-    def _session_by(self, index: str) -> Session | None:
-        session_id = self._call(lambda: self._client.get(index))
-        return self.session(_text(session_id)) if session_id else None
+    def _session_by(self, op: str, index: str) -> Session | None:
+        session_id = self._call(op, lambda: self._client.get(index))
+        if not session_id:
+            return None
+        return _session(self._call(op, lambda: self._client.get(_key("ses", _text(session_id)))))
 
-    def _records(self, ids: list[Any], kind: str, read: Callable[[Any], T | None]) -> list[T]:
+    def _records(
+        self, op: str, ids: list[Any], kind: str, read: Callable[[Any], T | None]
+    ) -> list[T]:
         if not ids:
             return []
-        raws = self._call(lambda: self._client.mget([_key(kind, _text(i)) for i in ids]))
+        raws = self._call(op, lambda: self._client.mget([_key(kind, _text(i)) for i in ids]))
         return [record for record in map(read, raws) if record is not None]
 
-    def _unindex(self, record_id: str, index: str) -> None:
+    def _unindex(self, op: str, record_id: str, index: str) -> None:
         # Compare and delete in one step: a newer record's index is kept.
-        self._call(lambda: self._client.eval(_DELETE_IF, 1, index, record_id))
+        self._call(op, lambda: self._client.eval(_DELETE_IF, 1, index, record_id))
 
 
 _DELETE_IF: Final = """
@@ -283,21 +309,30 @@ class RedisLock:
     stalls the others' changes ``LOCK_TTL_S`` at most; a call that cannot have it within
     ``LOCK_WAIT_S`` fails with ``LiveStateUnavailable``."""
 
-    def __init__(self, client: aioredis.Redis, url: str) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        url: str,
+        observe: Observe = lambda _operation, _seconds, _ok: None,
+    ) -> None:
         self._client = client
         self._url = url
+        self._observe = observe  # the wait for the lock: ("lock", seconds, had it)
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
         lock = self._client.lock(
             _key("lock"), timeout=LOCK_TTL_S, sleep=0.002, blocking_timeout=LOCK_WAIT_S
         )
+        started = time.perf_counter()
         try:
             acquired = await lock.acquire()
         except (RedisError, OSError) as error:
+            self._observe("lock", time.perf_counter() - started, False)
             raise LiveStateUnavailable(
                 f"Redis at {redacted(self._url)} failed: {type(error).__name__}"
             ) from None
+        self._observe("lock", time.perf_counter() - started, bool(acquired))
         if not acquired:
             raise LiveStateUnavailable("the fleet's lock is busy; try again")
         try:

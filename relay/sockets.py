@@ -30,7 +30,13 @@ from relay.ratelimit import TokenBucket
 from relay.settings import SELF_ORIGIN
 from relay.store import StoreError
 from wire import protocol
-from wire.errors import CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG, ProtocolError
+from wire.errors import (
+    CLOSE_INTERNAL,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN,
+    ProtocolError,
+)
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -282,9 +288,14 @@ class Sockets:
         try:
             while True:
                 frame = await subscription.next_frame()
+                if frame is None and subscription.lost:  # Redis lost: frames may be missing
+                    metrics.socket_cut(subscription.peer.role, "broker_lost")
+                    await websocket.close(code=CLOSE_INTERNAL, reason="relay restarting; reconnect")
+                    return
                 if frame is None:  # the socket fell too far behind: it reconnects and resyncs
                     metrics.socket_cut(subscription.peer.role, "too_slow")
-                    await websocket.close(code=CLOSE_POLICY, reason="too slow; reconnect")
+                    # Not 1008: the tag gives up its conversation on a policy close.
+                    await websocket.close(code=CLOSE_TRY_AGAIN, reason="too slow; reconnect")
                     return
                 await websocket.send_text(frame)
                 metrics.sent(frame)

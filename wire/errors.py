@@ -15,7 +15,9 @@ CLOSE_NORMAL: Final = 1000
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_POLICY: Final = 1008  # bad origin, bad credentials, repeated abuse
 CLOSE_TOO_BIG: Final = 1009  # a frame over the socket's size limit
-CLOSE_INTERNAL: Final = 1011
+CLOSE_INTERNAL: Final = 1011  # the relay lost its store or its fleet's Redis: reconnect
+CLOSE_RESTART: Final = 1012  # the node is draining (SIGTERM): reconnect, to another node
+CLOSE_TRY_AGAIN: Final = 1013  # the socket fell too far behind: reconnect and resync
 
 ERROR_CODES: Final = frozenset(
     {
