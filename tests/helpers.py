@@ -191,3 +191,12 @@ def run_async(main: Callable[[], Any], timeout: float = 60) -> Any:
     if errors:
         raise errors[0]
     return result[0]
+
+
+def receive_until(ws: Any, kind: str, limit: int = 30) -> dict[str, Any]:
+    """The next message of ``kind`` on a TestClient WebSocket, skipping up to ``limit`` others."""
+    for _ in range(limit):
+        message: dict[str, Any] = json.loads(ws.receive_text())
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} among {limit} messages")

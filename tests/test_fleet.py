@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import redis
+from helpers import receive_until
 from services import PostgresServer, RedisServer
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -67,14 +68,6 @@ def fleet(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[list[
         for client, server in zip(clients, servers, strict=True):
             client.server = server  # type: ignore[attr-defined]
         yield clients
-
-
-def receive_until(ws: Any, kind: str, limit: int = 30) -> dict[str, Any]:
-    for _ in range(limit):
-        message: dict[str, Any] = json.loads(ws.receive_text())
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind!r} among {limit} messages")
 
 
 def send(ws: Any, kind: str, **body: Any) -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from helpers import run_async
+from helpers import receive_until, run_async
 from services import PostgresServer
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -42,14 +42,6 @@ def server() -> RelayServer:
 def client(server: RelayServer) -> Iterator[TestClient]:
     with TestClient(server.app) as client:
         yield client
-
-
-def receive_until(ws: Any, kind: str, limit: int = 20) -> dict[str, Any]:
-    for _ in range(limit):
-        message: dict[str, Any] = json.loads(ws.receive_text())
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind!r} among {limit} messages")
 
 
 def sign_in(client: TestClient) -> None:
