@@ -165,6 +165,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     return settings
 
 
+# Each node renews its visitors' presence once a second (``relay.core.RelayCore.tick``); a
+# grace time must outlast a few missed beats.
+FLEET_MIN_GRACE_SECONDS = 5.0
+
+
 def _random_key() -> str:
     """A secret key for one process: its agent cookies die with it (one node only)."""
     return secrets.token_urlsafe(32)
@@ -187,6 +192,13 @@ def _check_fleet(settings: Settings, chosen_key: bool) -> None:
             "a Redis URL ([cluster] redis_url or COBROWSE_REDIS_URL) runs several nodes, which"
             " cannot share a SQLite database: set [server] database or COBROWSE_DATABASE to a"
             " postgresql:// URL"
+        )
+    if settings.visitor_grace_seconds < FLEET_MIN_GRACE_SECONDS:
+        raise SettingsError(
+            "on several nodes, [server] visitor_grace_seconds must be at least"
+            f" {FLEET_MIN_GRACE_SECONDS:g}: each node says its visitors are there once a second,"
+            f" and a shorter grace would end sessions whose visitor is on another node, not"
+            f" {settings.visitor_grace_seconds:g}"
         )
 
 

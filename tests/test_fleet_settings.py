@@ -128,3 +128,13 @@ def test_a_redis_url_is_shown_without_its_password() -> None:
     # and a database URL without a host keeps its form too
     shown = shown_database("postgresql://:pw@/cobrowse?host=/run/postgresql#x")
     assert shown == "postgresql://:***@/cobrowse?host=/run/postgresql#x"
+
+
+def test_a_fleet_refuses_a_grace_time_shorter_than_a_few_heartbeats(tmp_path: Path) -> None:
+    short = FLEET.replace("[server]\n", "[server]\nvisitor_grace_seconds = 2\n")
+    with pytest.raises(SettingsError, match="visitor_grace_seconds must be at least 5"):
+        load_settings(settings_file(tmp_path, short), env={})
+    enough = FLEET.replace("[server]\n", "[server]\nvisitor_grace_seconds = 5\n")
+    assert load_settings(settings_file(tmp_path, enough), env={}).visitor_grace_seconds == 5
+    one_node = ONE_NODE.replace("[server]\n", "[server]\nvisitor_grace_seconds = 2\n")
+    assert load_settings(settings_file(tmp_path, one_node), env={}).visitor_grace_seconds == 2
