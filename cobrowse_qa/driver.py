@@ -10,10 +10,12 @@ anything about scenario files or reports.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import io
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -56,6 +58,8 @@ class RelayProcess:
 
     Use as a context manager, or call `start()` then `stop()`. `url` is the base URL;
     `stop()` raises if the relay logged a traceback (a server bug a test should not hide).
+    A fleet test ends a node as the world would: `kill()` (SIGKILL) or `terminate()` (SIGTERM,
+    the drain), then `stop()` all the same.
     """
 
     def __init__(
@@ -94,7 +98,7 @@ class RelayProcess:
             except OSError:
                 pass
             if self._process.poll() is not None or time.monotonic() > deadline:
-                self._kill()
+                self._shut_down()
                 raise RuntimeError(f"cobrowse serve did not start:\n{self.log_path.read_text()}")
             time.sleep(0.1)
 
@@ -104,7 +108,32 @@ class RelayProcess:
         assert self._process is not None, "start() the relay first"
         return self._process.pid
 
-    def _kill(self) -> None:
+    @property
+    def running(self) -> bool:
+        """Whether the relay process is alive (started and not exited)."""
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the relay, as an out-of-memory kill or a lost machine would: no drain, no
+        close frame to any client. The renderer's Chromium it started (now orphans nobody will
+        stop) is killed after it. Then ``stop()`` (or ``start()`` again on a new port)."""
+        assert self._process is not None, "start() the relay first"
+        orphans = _descendants(self._process.pid)
+        self._process.kill()
+        self._process.wait(timeout=10)
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        """SIGTERM the relay (a deploy draining it: every socket closed 1012) and wait for it to
+        exit; returns its exit status. Raises ``subprocess.TimeoutExpired`` when it does not
+        exit in ``timeout`` seconds (``stop()`` still kills it)."""
+        assert self._process is not None, "start() the relay first"
+        self._process.send_signal(signal.SIGTERM)
+        return self._process.wait(timeout=timeout)
+
+    def _shut_down(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
@@ -116,7 +145,7 @@ class RelayProcess:
     def stop(self, *, allow_tracebacks: bool = False) -> None:
         """Stop the relay. Raises if it logged a traceback, unless ``allow_tracebacks`` (a
         benchmark counts them in its report instead)."""
-        self._kill()
+        self._shut_down()
         log = self.log_path.read_text() if self.log_path.exists() else ""
         if "Traceback" in log and not allow_tracebacks:
             raise AssertionError(f"the relay logged tracebacks:\n{log}")
@@ -191,6 +220,24 @@ def dom_differences(visitor: list[str], replica: list[str] | None, limit: int = 
     diff = difflib.unified_diff(aligned, replica, "visitor", "replica", n=1, lineterm="")
     lines = list(diff)
     return lines[:limit] + ([f"... {len(lines) - limit} more lines"] if len(lines) > limit else [])
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children...), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(
+                    int(entry.name)
+                )
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _image(png: bytes) -> Image.Image:
