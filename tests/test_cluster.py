@@ -342,6 +342,10 @@ def test_a_killed_node_ends_no_session_and_loses_no_chat(fleet: Callable[[int], 
 
         a.kill()  # the visitor's node
         assert await shopper.expect_closed() != 1012  # no drain: the node just vanished
+        # Said while the visitor is away: kept, and in the history the visitor gets back.
+        await alex.send("chat.send", conversation=conversation, text="Are you still there?")
+        await alex.expect("chat.message", conversation=conversation, text="Are you still there?")
+        said.append("Are you still there?")
         hello = await shopper.reconnect(nodes.url)
         assert (hello["conversation"], hello["resumed"]) == (conversation, True)
         assert hello.get("session") == session
