@@ -105,6 +105,9 @@ class RelayServer:
             sign_in,
             self.broker,
             lock=self.fleet.lock,
+            visitor_limiter=self.fleet.limiter(
+                settings.limits.visitor_sockets_per_minute, "visitor_sockets"
+            ),
             apply=self.effects.apply,
             clock=now_ms,
             metrics=self.metrics,

@@ -34,7 +34,7 @@ CUT_REASONS: Final = (
     "broker_lost",
 )
 # Why a socket was refused before it was accepted (``RelayMetrics.socket_refused``).
-REFUSED_REASONS: Final = ("origin", "cookie")
+REFUSED_REASONS: Final = ("origin", "cookie", "rate_limited")
 # Why a session's replica had to be rebuilt from a new snapshot (``RelayMetrics.replica_failed``).
 REPLICA_FAILURES: Final = ("renderer_error", "replica_lost", "backlog_full")
 RENDER_KINDS: Final = ("snapshot", "mutations")
@@ -121,7 +121,8 @@ class RelayMetrics:
         }
         refused = Counter(
             "cobrowse_sockets_refused",
-            "Sockets refused before they opened: an origin of no brand, no agent cookie.",
+            "Sockets refused before they opened: an origin of no brand, no agent cookie, too many"
+            " new visitor sockets from one address.",
             ["node", "role", "reason"],
             registry=r,
         )

@@ -94,5 +94,8 @@ def run(args: argparse.Namespace) -> int:
         ws_max_size=settings.limits.visitor_frame_bytes,
         ws_per_message_deflate=True,
         ws=CobrowseWebSocketProtocol,
+        # Behind a load balancer: its X-Forwarded-For names the client, for the rate limits
+        # (None: uvicorn's default, 127.0.0.1 or $FORWARDED_ALLOW_IPS).
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
     return 0

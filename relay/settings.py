@@ -68,6 +68,9 @@ class ServerLimits:
     agent_rate: float = 120.0
     agent_burst: float = 240.0
     login_attempts_per_minute: int = 10
+    # New visitor sockets per client address (fleet-wide on a fleet): page loads and reconnects
+    # of one office behind one address fit; a script opening conversations by the thousand not.
+    visitor_sockets_per_minute: int = 600
     abuse_errors_before_close: int = 50  # consecutive client errors before a 1008 close
 
 
@@ -82,6 +85,9 @@ class Settings:
     secure_cookies: bool = False  # set true behind HTTPS
     brands: tuple[Brand, ...] = ()
     agents: tuple[AgentLogin, ...] = ()
+    # Addresses of the load balancers or proxies whose X-Forwarded-For names the client (its
+    # address then counts for the rate limits); empty: uvicorn's default (127.0.0.1 only).
+    trusted_proxies: tuple[str, ...] = ()
     limits: ServerLimits = ServerLimits()
     demo: bool = False  # serve /demo/ (the embedded demo brand site)
     # Conversations: a PostgreSQL URL (``is_postgres``), else SQLite: a file path, or
@@ -245,6 +251,7 @@ def _from_file(path: Path) -> Settings:
         secure_cookies=_bool(server, "secure_cookies"),
         demo=_bool(server, "demo"),
         database=_database(server.get("database", DEFAULT_DATABASE), path),
+        trusted_proxies=_strings(server, "trusted_proxies", "server"),
         redis_url=(
             _redis_url(cluster["redis_url"], "cluster.redis_url")
             if "redis_url" in cluster
@@ -268,6 +275,7 @@ _SERVER_KEYS = frozenset(
         "secure_cookies",
         "demo",
         "database",
+        "trusted_proxies",
     }
 )
 _CLUSTER_KEYS = frozenset({"redis_url"})

@@ -26,7 +26,7 @@ from relay.live import FleetLock
 from relay.live_settings import LiveSettings
 from relay.logs import ids
 from relay.metrics import UNKNOWN, RelayMetrics
-from relay.ratelimit import TokenBucket
+from relay.ratelimit import Limiter, TokenBucket
 from relay.settings import SELF_ORIGIN
 from relay.store import StoreError
 from wire import protocol
@@ -64,6 +64,7 @@ class Sockets:
         broker: Broker,
         *,
         lock: FleetLock,
+        visitor_limiter: Limiter,
         apply: Apply,
         clock: Callable[[], int],
         metrics: RelayMetrics,
@@ -73,6 +74,7 @@ class Sockets:
         self._sign_in = sign_in
         self._broker = broker
         self._lock = lock
+        self._visitor_limiter = visitor_limiter  # new visitor sockets per client address
         self._apply = apply
         self._clock = clock
         self._metrics = metrics
@@ -111,6 +113,18 @@ class Sockets:
             log.info("visitor.refused reason=origin")
             self._metrics.socket_refused(protocol.VISITOR, "origin")
             await websocket.close(code=CLOSE_POLICY, reason="origin not allowed")
+            return
+        address = websocket.client.host if websocket.client else "?"
+        try:
+            allowed = await self._visitor_limiter.allow(address)
+        except BrokerUnavailable:  # the fleet's Redis is away: nothing can be served
+            await websocket.close(code=CLOSE_INTERNAL, reason="relay restarting; reconnect")
+            return
+        if not allowed:
+            # Not 1008: the tag would give up its conversation; it retries with its backoff.
+            log.info("visitor.refused reason=rate_limited")
+            self._metrics.socket_refused(protocol.VISITOR, "rate_limited")
+            await websocket.close(code=CLOSE_TRY_AGAIN, reason="too many new connections")
             return
         await websocket.accept()
         token = websocket.query_params.get("token") or None

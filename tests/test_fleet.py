@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -48,6 +49,8 @@ def fleet_settings(database: str, redis_url: str) -> Settings:
         secret_key="fleet-test-secret",
         database=database,
         redis_url=redis_url,
+        # A budget this test can spend: 6 new visitor sockets a minute per address.
+        limits=replace(base.limits, visitor_sockets_per_minute=6),
     )
 
 
@@ -227,26 +230,51 @@ def test_redis_lost_while_running_closes_sockets_1011_and_the_node_recovers(
                     for _ in range(10):
                         visitor.receive_text()
                 assert closed.value.code == 1011  # frames may be lost: reconnect and resume
-            with client.websocket_connect(
-                f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}
-            ) as visitor:
-                with pytest.raises(WebSocketDisconnect) as refused:
-                    visitor.receive_text()
-                assert refused.value.code == 1011
-            own.start()
-            for attempt in range(50):  # the broker reconnects by itself (a few seconds at most)
+            with pytest.raises(WebSocketDisconnect) as refused:  # refused, or closed at once
                 with client.websocket_connect(
                     f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}
                 ) as visitor:
-                    try:
+                    visitor.receive_text()
+            assert refused.value.code == 1011
+            own.start()
+            for attempt in range(50):  # the broker reconnects by itself (a few seconds at most)
+                try:
+                    with client.websocket_connect(
+                        f"/ws/visitor?token={hello['token']}", headers={"origin": OWN}
+                    ) as visitor:
                         back = receive_until(visitor, "hello")
-                    except WebSocketDisconnect:
-                        assert attempt < 49, "the node did not recover"
-                        continue
-                    assert back["resumed"] is True
-                    assert back["conversation"] == hello["conversation"]
-                    history = receive_until(visitor, "chat.history")["messages"]
-                    assert [m["text"] for m in history] == ["before the outage"]
-                    break
+                        history = receive_until(visitor, "chat.history")["messages"]
+                except WebSocketDisconnect:
+                    assert attempt < 49, "the node did not recover"
+                    time.sleep(0.1)
+                    continue
+                assert back["resumed"] is True
+                assert back["conversation"] == hello["conversation"]
+                assert [m["text"] for m in history] == ["before the outage"]
+                break
     finally:
         own.stop()
+
+
+def test_new_visitor_sockets_per_address_are_limited_across_the_fleet(
+    fleet: list[TestClient],
+) -> None:
+    """One budget per client address, whichever node a socket reaches: the 7th within a
+    minute is refused with 1013 (try again later: the tag retries, keeping its conversation)."""
+    opened = 0
+    for n in range(6):
+        with fleet[n % 2].websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor:
+            receive_until(visitor, "hello")
+            opened += 1
+    assert opened == 6
+    for node in fleet:
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with node.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor:
+                visitor.receive_text()
+        assert refused.value.code == 1013
+        metrics = node.get("/metrics").text
+        assert re.search(
+            r'^cobrowse_sockets_refused_total\{[^}]*reason="rate_limited"[^}]*\} 1\.0$',
+            metrics,
+            re.M,
+        ), metrics

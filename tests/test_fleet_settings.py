@@ -138,3 +138,13 @@ def test_a_fleet_refuses_a_grace_time_shorter_than_a_few_heartbeats(tmp_path: Pa
     assert load_settings(settings_file(tmp_path, enough), env={}).visitor_grace_seconds == 5
     one_node = ONE_NODE.replace("[server]\n", "[server]\nvisitor_grace_seconds = 2\n")
     assert load_settings(settings_file(tmp_path, one_node), env={}).visitor_grace_seconds == 2
+
+
+def test_trusted_proxies_are_a_list_of_addresses(tmp_path: Path) -> None:
+    text = FLEET.replace("[server]\n", '[server]\ntrusted_proxies = ["10.0.0.5", "10.0.0.6"]\n')
+    settings = load_settings(settings_file(tmp_path, text), env={})
+    assert settings.trusted_proxies == ("10.0.0.5", "10.0.0.6")
+    assert load_settings(settings_file(tmp_path, FLEET), env={}).trusted_proxies == ()
+    wrong = FLEET.replace("[server]\n", '[server]\ntrusted_proxies = "10.0.0.5"\n')
+    with pytest.raises(SettingsError, match=r"server\.trusted_proxies must be a list of strings"):
+        load_settings(settings_file(tmp_path, wrong), env={})
