@@ -71,6 +71,8 @@ class Balancer:
             self._server.close()
         for link in list(self.links):
             link.close()
+        if self._tasks:  # closed links end their tasks; one still connecting is cancelled
+            await asyncio.wait(list(self._tasks), timeout=2)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -128,29 +130,34 @@ class Balancer:
         self._tasks.add(task)
         self.accepted += 1
         try:
-            found = await self._upstream()
-            if found is None:
-                self.refused += 1
-                writer.close()
-                return
-            port, up_reader, up_writer = found
-            link = Link(port, writer.get_extra_info("peername")[1], writer, up_writer)
-            self.links.add(link)
-            try:
-                pumps = [
-                    asyncio.create_task(_pump(reader, up_writer)),
-                    asyncio.create_task(_pump(up_reader, writer)),
-                ]
-                # Either side closing (or resetting) ends the link: close both.
-                await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-                for pump in pumps:
-                    pump.cancel()
-                await asyncio.gather(*pumps, return_exceptions=True)
-            finally:
-                self.links.discard(link)
-                link.close()
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            writer.close()  # stop(): end quietly (asyncio logs a cancelled connection task)
         finally:
             self._tasks.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        found = await self._upstream()
+        if found is None:
+            self.refused += 1
+            writer.close()
+            return
+        port, up_reader, up_writer = found
+        link = Link(port, writer.get_extra_info("peername")[1], writer, up_writer)
+        self.links.add(link)
+        pumps = [
+            asyncio.create_task(_pump(reader, up_writer)),
+            asyncio.create_task(_pump(up_reader, writer)),
+        ]
+        try:
+            # Either side closing (or resetting) ends the link: close both.
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            self.links.discard(link)
+            link.close()
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
