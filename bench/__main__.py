@@ -1,9 +1,11 @@
 """``scripts/bench``: cobrowse side by side with rrweb, on this machine, in one run.
 
-Usage: scripts/bench [--quick | --smoke] [--runs N] [--out BENCHMARKS.md]
+Usage: scripts/bench [--quick | --smoke] [--runs N] [--out BENCHMARKS.md] [--no-fleet]
   (default) the full run: every page, several runs per figure, a scripted minute of 60 s
   --quick   fewer runs and a 15 s scripted "minute" (scaled to a minute)
   --smoke   tiny pages, one run each, seconds not minutes (the test suite runs this)
+The last step, "fleet" (``bench/fleet.py``), runs two relay nodes on a Redis and a PostgreSQL
+of its own once the rest is stopped; ``--no-fleet`` leaves it out.
 Writes the report (BENCHMARKS.md by default) and the raw figures beside it, in
 ``.cache/bench/last-run.json``. docs/benchmarks.md says what each figure measures.
 """
@@ -23,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import fleet, report, rrweb
 from bench import pages as P
-from bench import report, rrweb
 from bench.env import ROOT, BenchRelay, Chromium, PageServer, Proxy, sign_in_workspace
 from bench.measure import Bench
 from tag_js import built_tag
@@ -98,7 +100,9 @@ def raw_path(out: Path) -> Path:
     return CACHE / "last-run.json" if out.resolve() == DEFAULT_OUT else out.with_suffix(".json")
 
 
-async def run(plan: Plan, out: Path, use_rrweb: bool = True) -> dict[str, Any]:
+async def run(
+    plan: Plan, out: Path, use_rrweb: bool = True, use_fleet: bool = True
+) -> dict[str, Any]:
     cache = CACHE
     cache.mkdir(parents=True, exist_ok=True)
     found, rrweb_note = rrweb.install(cache) if use_rrweb else (None, "--no-rrweb was given")
@@ -249,6 +253,16 @@ async def run(plan: Plan, out: Path, use_rrweb: bool = True) -> dict[str, Any]:
         server.close()
     log = relay.log_path.read_text(errors="replace").splitlines()
     results["relay_tracebacks"] = [line for line in log if "Traceback" in line]
+    results["fleet"] = {"skipped": "--no-fleet was given"}
+    if use_fleet:
+        # After the rest is stopped: the fleet's nodes, Redis and PostgreSQL get the machine.
+        say("fleet: two relay nodes on Redis and PostgreSQL against one node")
+        try:
+            results["fleet"] = await fleet.measure(plan.mode, cache / "fleet", errors)
+        except Exception as error:  # reported in the notes, the rest of the report stands
+            errors.append(f"fleet: {type(error).__name__}: {error}")
+            results["fleet"] = {"skipped": f"it failed ({type(error).__name__})"}
+            traceback.print_exc()
     raw_path(out).write_text(json.dumps(results, indent=1, default=str))
     out.write_text(report.render(results, summary, percentile), encoding="utf-8")
     return results
@@ -267,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-rrweb", action="store_true", help="our figures alone (no npm)")
     parser.add_argument(
+        "--no-fleet", action="store_true", help="leave out the fleet step (Redis, PostgreSQL)"
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="measure nothing: write --out again from the raw figures of the last run",
@@ -280,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs:
         plan = Plan(**(plan.__dict__ | {"runs": args.runs, "key_runs": args.runs}))
     started = time.monotonic()
-    results = asyncio.run(run(plan, args.out, use_rrweb=not args.no_rrweb))
+    results = asyncio.run(
+        run(plan, args.out, use_rrweb=not args.no_rrweb, use_fleet=not args.no_fleet)
+    )
     say(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
     if results["errors"]:
         say(f"{len(results['errors'])} run(s) failed; see the report's notes")

@@ -345,6 +345,7 @@ def render(r: dict[str, Any], summary: Summary, pct: Percentile) -> str:
             f"{_fmt(last_ms - sent_ms, 'ms')} after the tag); the replica held the last node at "
             f"{_fmt(view_ms, 'ms')} (workspace rebuild: {_fmt(view_ms - last_ms, 'ms')}).",
         ]
+    out += fleet_section(r.get("fleet"), pct)
     load_wall = summary(vals(load, "per_wall_second"))
     out += [
         "",
@@ -374,3 +375,119 @@ def render(r: dict[str, Any], summary: Summary, pct: Percentile) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def fleet_section(f: dict[str, Any] | None, pct: Percentile) -> list[str]:
+    """The fleet step's section (``bench/fleet.py``): hop, throughput and failover, fleet
+    against one node, each with the goal issue 14 set for it."""
+    out = ["", "## Several nodes: a fleet on Redis and PostgreSQL", ""]
+    if not f or "skipped" in f:
+        why = (f or {}).get("skipped", "no fleet figures in this run's raw data")
+        return [*out, f"> The fleet step did not run: {why}."]
+    plan, versions = f["plan"], f.get("versions", {})
+    taken = f.get("machine")
+    if taken:
+        mode = "" if plan.get("mode", "full") == "full" else f" --{plan['mode']}"
+        out += [
+            f"Taken on {taken['date']} ({plan.get('mode', 'full')} plan), code "
+            f"{taken['commit']}, {taken['cores']} cores; `python -m bench.fleet{mode} --write "
+            "BENCHMARKS.md` measures this section again alone.",
+            "",
+        ]
+    out += [
+        f"Two relay nodes (`[cluster] redis_url`) on one Redis {versions.get('redis', '?')} and "
+        f"one PostgreSQL {versions.get('postgresql', '?')}, against one node without "
+        "`[cluster]` (everything in-process) on the same PostgreSQL; all on this machine's cores. "
+        f"Protocol-speaking visitors and agents, {plan['pairs']} sessions; how each figure is "
+        "taken: `bench/fleet.py`.",
+        "",
+        "| figure | fleet | one node | target | met? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+
+    def hop(key: str) -> tuple[str, float | None]:
+        values = f.get(key, [])
+        p50, p99 = pct(values, 50), pct(values, 99)
+        return f"{_fmt(p50, 'ms')} / {_fmt(p99, 'ms')} ({len(values)} messages)", p99
+
+    cross, cross99 = hop("hop_cross")
+    same, _ = hop("hop_same")
+    single, single99 = hop("hop_single")
+    added = None if cross99 is None or single99 is None else cross99 - single99
+    out.append(
+        "| pointer hop visitor → agent, p50 / p99, 20 messages/s per session: visitor on node A, "
+        f"agent on node B (through Redis) | {cross} | {single} | p99 ≤ 15 ms added over one "
+        f"node | {_verdict(added, added is not None and added <= 15)}"
+        + ("" if added is None else f" ({added:+.1f} ms)")
+        + " |"
+    )
+    out.append(f"| same, visitor and agent both on node A | {same} | — | — | — |")
+    fleet_load, single_load = f.get("load_fleet") or {}, f.get("load_single") or {}
+    ours, theirs = fleet_load.get("per_cpu_second"), single_load.get("per_cpu_second")
+    ratio = ours / theirs if ours and theirs else None
+    verdict = _verdict(ratio, ratio is not None and ratio >= 0.5)
+    out.append(
+        "| relay messages delivered per CPU-second of the relay processes (250 messages/s per "
+        f"session for {plan['load_s']:g} s; fleet: every visitor on A, every agent on B) | "
+        f"{_fmt(ours, '/s')}" + ("" if ratio is None else f" ({ratio:.2f}× one node)")
+        + f" | {_fmt(theirs, '/s')} | ≥ 0.5× | {verdict} |"
+    )  # fmt: skip
+    rounds = f.get("failover", [])
+    total = [round_["total_ms"] for round_ in rounds]
+    f50, f99 = pct(total, 50), pct(total, 99)
+    out.append(
+        "| failover: the visitor's node killed (SIGKILL) → the agent has the replica again, "
+        f"p50 / p99, with the tag's reconnect backoff | {_fmt(f50, 'ms')} / {_fmt(f99, 'ms')} "
+        f"({len(total)} of {plan['failovers']} nodes killed) "
+        "| — (one node: its death ends every session) | p99 ≤ 5 s "
+        f"| {_verdict(f99, f99 is not None and f99 <= 5000)} |"
+    )
+    redis_cpu = fleet_load.get("redis_cpu_s")
+    delivered = fleet_load.get("delivered")
+    closed = pct([r["closed_ms"] for r in rounds], 50)
+    back = pct([r["reconnected_ms"] for r in rounds], 50)
+    out += [""]
+    if redis_cpu is not None and delivered:
+        out.append(
+            f"- Redis's own CPU during the fleet's load: {redis_cpu:.2f} s for {delivered:,} "
+            f"messages ({redis_cpu / delivered * 1e6:.0f} µs a message), not in the ratio above."
+        )
+    if closed is not None and back is not None and f50 is not None:
+        out.append(
+            "- Where the failover goes (medians): the visitor's socket dropped "
+            f"{_fmt(closed, 'ms')} after the kill; its hello came back at {_fmt(back, 'ms')} "
+            "(the tag waits 0.5 s before its first retry); the rest, "
+            f"{_fmt(f50 - back, 'ms')}, is the session's resumption, the fresh snapshot and its "
+            "render on the node the visitor landed on."
+        )
+    for name, entry in (("one node", single_load), ("the fleet", fleet_load)):
+        if entry.get("sent") and entry["delivered"] < entry["sent"]:
+            out.append(
+                f"- Under load {name} delivered {entry['delivered']:,} of the "
+                f"{entry['sent']:,} pointer messages sent (5 s after the last one)."
+            )
+    for line in f.get("tracebacks", []):
+        out.append(f"- A fleet node logged a traceback: {line}")
+    return out
+
+
+def _verdict(value: float | None, met: bool) -> str:
+    return "—" if value is None else ("met" if met else "**missed**")
+
+
+def splice_fleet(report: str, section: list[str]) -> str:
+    """``report`` (a BENCHMARKS.md) with its fleet section replaced by ``section`` (from
+    ``fleet_section``), or the section added before the notes: ``python -m bench.fleet
+    --write`` updates the fleet's figures without measuring the rest again."""
+    lines = report.split("\n")
+    heading = section[1]
+    if heading in lines:
+        start = lines.index(heading) - 1
+        end = next(
+            (i for i in range(start + 2, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        lines[start:end] = [*section, ""]
+    else:
+        notes = lines.index("## Notes") - 1 if "## Notes" in lines else len(lines)
+        lines[notes:notes] = section
+    return "\n".join(lines)
