@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from wire import protocol
+from wire import grammar, protocol
 from wire.errors import ProtocolError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "messages"
@@ -161,3 +164,368 @@ def test_an_id_twice_in_one_batch_is_refused_even_across_adds() -> None:
         protocol.decode(_mutations(adds), "visitor")
     adds[1]["nodes"] = [[30, "p", "two"]]
     assert protocol.decode(_mutations(adds), "visitor").type == "dom.mutations"
+
+
+# ---------------------------------------------------------------- strings and numbers (issue 19)
+
+SNAPSHOT_HEAD = {
+    "session": "s1",
+    "seq": 0,
+    "url": "https://shop.example/",
+    "title": "t",
+    "viewport": {"w": 800, "h": 600, "dpr": 1},
+}
+NO_CHANGES = {"session": "s1", "seq": 1, "adds": [], "removes": [], "attrs": [], "texts": []}
+
+
+def _doc(*body: Any) -> list[Any]:
+    return [1, "#document", ["#doctype", "html"], ["html", ["body", *body]]]
+
+
+def _snapshot(**fields: Any) -> dict[str, Any]:
+    return {**SNAPSHOT_HEAD, "doc": _doc(), **fields}
+
+
+# Every kind of string a message carries: (sender, type, body with S where the string goes, the
+# path the refusal names, whether any text may go there). Inside compact nodes: bare text,
+# #text, attribute values and names, element names, the doctype; in mutations: texts,
+# attribute values, added nodes; relay messages' free-form JSON too.
+STRING_PLACES: list[tuple[str, str, Any, str, bool]] = [
+    ("visitor", "chat.send", {"text": "S"}, "chat.send.text", True),
+    ("agent", "chat.send", {"text": "hi", "conversation": "S"}, "chat.send.conversation", False),
+    ("agent", "act.input", {"session": "s1", "id": 8, "value": "S"}, "act.input.value", True),
+    (
+        "agent",
+        "act.navigate",
+        {"session": "s1", "url": "https://a.example/S"},
+        "act.navigate.url",
+        True,
+    ),
+    ("visitor", "invite.accept", {"invite": "S"}, "invite.accept.invite", False),
+    ("visitor", "pointer", {"session": "S", "id": 1, "x": 0, "y": 0}, "pointer.session", False),
+    ("visitor", "S", {}, "message.type", False),
+    ("visitor", "chat.send", {"text": "hi", "S": 1}, "a key of chat.send", False),
+    ("visitor", "dom.snapshot", _snapshot(title="S"), "dom.snapshot.title", True),
+    ("visitor", "dom.snapshot", _snapshot(doc=_doc("S")), "dom.snapshot.doc[3][1][1]", True),
+    (
+        "visitor",
+        "dom.snapshot",
+        _snapshot(doc=_doc(["p", {"title": "S"}, "x"])),
+        "dom.snapshot.doc[3][1][1][1].title",
+        True,
+    ),
+    (
+        "visitor",
+        "dom.snapshot",
+        _snapshot(doc=_doc(["p", {"data-S": "x"}])),
+        "a key of dom.snapshot.doc[3][1][1][1]",
+        True,
+    ),
+    (
+        "visitor",
+        "dom.snapshot",
+        _snapshot(doc=_doc(["x-S"])),
+        "dom.snapshot.doc[3][1][1][0]",
+        False,
+    ),
+    (
+        "visitor",
+        "dom.snapshot",
+        _snapshot(doc=_doc([9, "#text", "S"])),
+        "dom.snapshot.doc[3][1][1][2]",
+        True,
+    ),
+    (
+        "visitor",
+        "dom.snapshot",
+        _snapshot(doc=[1, "#document", ["#doctype", "S"]]),
+        "dom.snapshot.doc[2][1]",
+        True,
+    ),
+    (
+        "visitor",
+        "dom.mutations",
+        {**NO_CHANGES, "texts": [[6, "S"]]},
+        "dom.mutations.texts[0][1]",
+        True,
+    ),
+    (
+        "visitor",
+        "dom.mutations",
+        {**NO_CHANGES, "attrs": [[3, "class", "S"]]},
+        "dom.mutations.attrs[0][2]",
+        True,
+    ),
+    (
+        "visitor",
+        "dom.mutations",
+        {**NO_CHANGES, "adds": [{"parent": 7, "next": None, "nodes": [[12, "p", "S"]]}]},
+        "dom.mutations.adds[0].nodes[0][2]",
+        True,
+    ),
+    (
+        "relay",
+        "chat.message",
+        {"conversation": "c1", "sender": "agent", "name": "S", "text": "t", "at": 1},
+        "chat.message.name",
+        True,
+    ),
+    (
+        "relay",
+        "chat.history",
+        {"conversation": "c1", "messages": [{"text": "S"}]},
+        "chat.history.messages[0].text",
+        True,
+    ),
+]
+PLACE_IDS = [f"{kind}:{where}" for _, kind, _, where, _ in STRING_PLACES]
+LONE_SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff", "a\ud83d", "\ude00b"]
+
+
+def _place(body: Any, text: str) -> Any:
+    """``body`` with every ``S`` in its strings and keys replaced by ``text``."""
+    if isinstance(body, str):
+        return body.replace("S", text)
+    if isinstance(body, list):
+        return [_place(item, text) for item in body]
+    if isinstance(body, dict):
+        return {_place(key, text): _place(value, text) for key, value in body.items()}
+    return body
+
+
+def _frames(kind: str, body: Any, text: str) -> list[str | bytes]:
+    """One message as a peer may write it: escaped (Python's json: a lone "\\ud800", an astral
+    character as a pair "\\ud83d\\ude00"), raw in text, raw in bytes (a surrogate's UTF-8
+    bytes, which json.loads reads back as a surrogate)."""
+    message = _place({"v": 1, "type": kind, **body}, text)
+    raw = json.dumps(message, ensure_ascii=False)
+    return [json.dumps(message), raw, raw.encode("utf-8", "surrogatepass")]
+
+
+@pytest.mark.parametrize("surrogate", LONE_SURROGATES, ids=ascii)
+@pytest.mark.parametrize(("sender", "kind", "body", "where", "text"), STRING_PLACES, ids=PLACE_IDS)
+def test_a_lone_surrogate_in_any_string_is_refused_naming_the_field(
+    sender: protocol.Role, kind: str, body: Any, where: str, text: bool, surrogate: str
+) -> None:
+    for frame in _frames(kind, body, surrogate):
+        with pytest.raises(ProtocolError) as refused:
+            protocol.decode(frame, sender)
+        error = refused.value
+        assert (error.code, error.fault) == ("invalid", "client")
+        assert error.message == f"{where}: holds a lone UTF-16 surrogate, which is not Unicode text"
+        assert error.ref == (kind if kind in protocol.MESSAGES else None)
+        # The answer echoes none of the client's text and can always be sent.
+        protocol.encode("error", **error.body()).encode("utf-8")
+
+
+@pytest.mark.parametrize("astral", ["😀", "a𝄞b", "\U0010fffd"], ids=ascii)
+@pytest.mark.parametrize(("sender", "kind", "body", "where", "text"), STRING_PLACES, ids=PLACE_IDS)
+def test_astral_characters_raw_or_as_escaped_pairs_are_still_text(
+    sender: protocol.Role, kind: str, body: Any, where: str, text: bool, astral: str
+) -> None:
+    """The control for the test above: where text may go, a character beyond the BMP is
+    taken, as it is or written as an escaped surrogate pair, and is sent on as UTF-8."""
+    if not text:
+        return
+    for frame in _frames(kind, body, astral)[:2]:  # bytes: UTF-8 pairs are no surrogates
+        message = protocol.decode(frame, sender)
+        assert astral in json.dumps(message.body, ensure_ascii=False)
+        again = message.to_json()
+        again.encode("utf-8")
+        assert protocol.decode(again, sender) == message
+
+
+# Numbers JSON can carry that no field takes: Python's json reads NaN and Infinity, 1e400 is
+# infinite as a double, a 401-digit integer overflowed a float conversion (a traceback), and a
+# 5000-digit one is over Python's own limit; booleans are no numbers.
+BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "9" * 401, "-" + "9" * 401]
+BAD_NUMBERS += ["9" * 5000, "true", "false"]
+
+
+def _simple(kind: protocol.Kind) -> Any:
+    """A valid value of ``kind``: what a number is put beside."""
+    values: dict[type, Any] = {
+        protocol.Str: "x" * max(getattr(kind, "min", 0), 1),
+        protocol.ChatText: "hi",
+        protocol.Id: "s1",
+        protocol.Bool: True,
+        protocol.Url: "https://shop.example/",
+        protocol.Viewport: {"w": 800, "h": 600, "dpr": 1},
+        protocol.AnyJson: [],
+        protocol.DocumentNode: _doc(),
+        protocol.Mutations: [],
+        protocol.Ranges: [],
+    }
+    if isinstance(kind, protocol.Int | protocol.Num):
+        return kind.min
+    if isinstance(kind, protocol.Enum):
+        return kind.choices[0]
+    return values[type(kind)]
+
+
+def _numeric_fields() -> list[Any]:
+    """Every number field of every message: (sender, type, body with N in it, a valid N)."""
+    places = []
+    for kind, spec in protocol.MESSAGES.items():
+        for name, field_kind in {**spec.fields, **spec.optional}.items():
+            if isinstance(field_kind, protocol.Int | protocol.Num):
+                body = {key: _simple(k) for key, k in spec.fields.items()}
+                sender = sorted(spec.senders)[0]
+                fine = json.dumps(field_kind.min)
+                places.append(
+                    pytest.param(sender, kind, {**body, name: "N"}, fine, id=f"{kind}.{name}")
+                )
+    return places
+
+
+# Numbers inside a field: viewport, ranges, mutations, and in compact nodes ids and indentation.
+NESTED_NUMBERS = [
+    ("viewport", {"session": "s1", "w": "N", "h": 1, "dpr": 1}, "viewport.w"),
+    ("dom.snapshot", _snapshot(viewport={"w": 1, "h": 1, "dpr": "N"}), "viewport.dpr"),
+    ("selection", {"session": "s1", "ranges": [[1, "N", 2, 0]]}, "ranges"),
+    ("dom.mutations", {**NO_CHANGES, "removes": ["N"]}, "removes"),
+    ("dom.mutations", {**NO_CHANGES, "texts": [["N", "t"]]}, "texts"),
+    ("dom.mutations", {**NO_CHANGES, "attrs": [["N", "a", None]]}, "attrs"),
+    (
+        "dom.mutations",
+        {**NO_CHANGES, "adds": [{"parent": 7, "next": "N", "nodes": [[12, "p"]]}]},
+        "next",
+    ),
+    ("dom.snapshot", _snapshot(doc=["N", "#document"]), "doc.id"),
+    ("dom.snapshot", _snapshot(doc=_doc(["N", "p"])), "node.id"),
+    ("dom.snapshot", _snapshot(doc=_doc(["p", "N"])), "indentation"),
+]
+
+
+@pytest.mark.parametrize("number", BAD_NUMBERS, ids=lambda n: n[:12])
+@pytest.mark.parametrize(
+    ("sender", "kind", "body", "fine"),
+    _numeric_fields()
+    + [pytest.param("visitor", kind, body, "9", id=name) for kind, body, name in NESTED_NUMBERS],
+)
+def test_numbers_are_finite_and_in_range_or_refused(
+    sender: protocol.Role, kind: str, body: dict[str, Any], fine: str, number: str
+) -> None:
+    frame = json.dumps({"v": 1, "type": kind, **body})
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(frame.replace('"N"', number), sender)
+    assert (refused.value.code, refused.value.fault) == ("invalid", "client")
+    assert protocol.decode(frame.replace('"N"', fine), sender).type == kind  # the control
+
+
+# ---------------------------------------------------------------- decode, then encode
+
+CHARS = st.characters(exclude_categories=("Cs",))  # any code point that is text, astral too
+TEXT = st.text(CHARS, max_size=12)
+NODE_ID = st.integers(1, grammar.MAX_ID)
+
+
+def _values(kind: protocol.Kind) -> st.SearchStrategy[Any]:
+    """Valid values of a field ``kind``, with text of every plane in every string that takes it."""
+    if isinstance(kind, protocol.ChatText):
+        return st.text(CHARS, min_size=1, max_size=12).filter(str.strip)
+    if isinstance(kind, protocol.Str):
+        return st.text(CHARS, min_size=kind.min, max_size=min(kind.max, 12))
+    if isinstance(kind, protocol.Id):
+        return st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+    if isinstance(kind, protocol.Int):
+        return st.integers(kind.min, kind.max)
+    if isinstance(kind, protocol.Num):
+        whole = st.integers(math.ceil(kind.min), math.floor(kind.max))
+        return st.floats(kind.min, kind.max) | whole
+    if isinstance(kind, protocol.Bool):
+        return st.booleans()
+    if isinstance(kind, protocol.Enum):
+        return st.sampled_from(kind.choices)
+    if isinstance(kind, protocol.Url):
+        return TEXT.map(lambda path: f"https://shop.example/{path}")
+    if isinstance(kind, protocol.Viewport):
+        return st.fixed_dictionaries(
+            {"w": _values(protocol.Num(1, 100_000)), "h": st.just(600), "dpr": st.just(1.5)}
+        )
+    if isinstance(kind, protocol.AnyJson):
+        leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT
+        return st.recursive(
+            leaves.filter(lambda v: not isinstance(v, float) or math.isfinite(v)),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+            max_leaves=8,
+        )
+    if isinstance(kind, protocol.DocumentNode):
+        return st.tuples(TEXT, TEXT, TEXT).map(
+            lambda t: _doc(t[0], ["p", {"title": t[1], "data-x": t[2]}, t[2]], 4)
+        )
+    if isinstance(kind, protocol.Mutations):
+        if kind.part == "adds":
+            add = st.fixed_dictionaries(
+                {
+                    "parent": NODE_ID,
+                    "next": st.none() | NODE_ID,
+                    "nodes": TEXT.map(lambda t: [[20, "p", t]]),
+                }
+            )
+            return st.lists(add, max_size=1)
+        if kind.part == "removes":
+            return st.lists(NODE_ID, max_size=3)
+        if kind.part == "attrs":
+            name = st.sampled_from(["class", ":value", "data-é"])
+            return st.lists(st.tuples(NODE_ID, name, st.none() | TEXT).map(list), max_size=3)
+        return st.lists(st.tuples(NODE_ID, TEXT).map(list), max_size=3)
+    if isinstance(kind, protocol.Ranges):
+        offset = st.integers(0, 10_000_000)
+        return st.lists(st.tuples(NODE_ID, offset, NODE_ID, offset).map(list), max_size=3)
+    raise AssertionError(f"no values for {kind!r}: a new field kind needs them here")
+
+
+def _not_json(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON: a JavaScript reader refuses the frame")
+
+
+def _assert_re_encodes(message: protocol.Message, sender: protocol.Role) -> None:
+    """What ``encode`` writes of a decoded message is UTF-8 and strict JSON, and reads back."""
+    frame = protocol.encode(message.type, **message.body)
+    frame.encode("utf-8")  # what the server does to write it: a lone surrogate fails here
+    json.loads(frame, parse_constant=_not_json)
+    assert protocol.decode(frame, sender) == message
+
+
+@pytest.mark.parametrize("kind", sorted(protocol.MESSAGES))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_whatever_decode_accepts_encode_writes_and_decode_reads_back(
+    kind: str, data: st.DataObject
+) -> None:
+    spec = protocol.MESSAGES[kind]
+    body = data.draw(
+        st.fixed_dictionaries(
+            {name: _values(k) for name, k in spec.fields.items()},
+            optional={name: _values(k) for name, k in spec.optional.items()},
+        )
+    )
+    sender = sorted(spec.senders)[0]
+    message = {"v": 1, "type": kind, **body}
+    for frame in (json.dumps(message), json.dumps(message, ensure_ascii=False)):
+        _assert_re_encodes(protocol.decode(frame, sender), sender)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"text": "a\ud800"}, {"text": "\udc00"}, {"text": float("nan")}, {"text": 10**400}],
+    ids=["high", "low", "nan", "huge"],
+)
+def test_negative_control_the_re_encoding_check_fails_on_what_decode_refuses(
+    body: dict[str, Any],
+) -> None:
+    """A message built past ``decode`` (as the relay once forwarded them) fails the check."""
+    with pytest.raises((ProtocolError, AssertionError, ValueError)):
+        _assert_re_encodes(protocol.Message("chat.send", body), "visitor")
+
+
+def test_encode_writes_a_surrogate_from_elsewhere_escaped_so_the_frame_can_be_sent() -> None:
+    """Defence in depth: a string no UTF-8 holds, from somewhere other than decode, is escaped
+    (a JavaScript reader gets the same string back) rather than break a write loop."""
+    frame = protocol.encode("chat.message", conversation="c1", sender="visitor", name="é",
+                            text="a\ud800 😀", at=1)  # fmt: skip
+    assert frame.isascii() and json.loads(frame)["text"] == "a\ud800 😀"
+    plain = protocol.encode("chat.message", conversation="c1", sender="visitor", name="é",
+                            text="😀", at=1)  # fmt: skip
+    assert "😀" in plain and "é" in plain  # text that UTF-8 holds is written as it is
