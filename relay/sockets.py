@@ -299,19 +299,30 @@ class Sockets:
 
     async def _write_loop(self, websocket: WebSocket, subscription: Subscription) -> None:
         metrics = self._metrics
+        peer = subscription.peer
         try:
             while True:
                 frame = await subscription.next_frame()
                 if frame is None and subscription.lost:  # Redis lost: frames may be missing
-                    metrics.socket_cut(subscription.peer.role, "broker_lost")
+                    metrics.socket_cut(peer.role, "broker_lost")
                     await websocket.close(code=CLOSE_INTERNAL, reason="relay restarting; reconnect")
                     return
                 if frame is None:  # the socket fell too far behind: it reconnects and resyncs
-                    metrics.socket_cut(subscription.peer.role, "too_slow")
+                    metrics.socket_cut(peer.role, "too_slow")
                     # Not 1008: the tag gives up its conversation on a policy close.
                     await websocket.close(code=CLOSE_TRY_AGAIN, reason="too slow; reconnect")
                     return
-                await websocket.send_text(frame)
+                try:
+                    await websocket.send_text(frame)
+                except (ValueError, TypeError) as failed:
+                    # A frame the server cannot encode (UnicodeEncodeError: a string UTF-8 cannot
+                    # hold) must not end this loop unnamed (1006, on every reconnect: issue 19).
+                    # This socket alone closes, logged by ids and error type, never by content.
+                    log.error(
+                        "%s.write_failed", peer.role, extra=_ids(peer, error=type(failed).__name__)
+                    )
+                    await websocket.close(code=CLOSE_INTERNAL, reason="a frame failed; reconnect")
+                    return
                 metrics.sent(frame)
         except (WebSocketDisconnect, OSError, RuntimeError):
             # The peer went away between two frames (RuntimeError: Starlette refuses a send

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from helpers import receive_until, run_async
 from services import PostgresServer
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 from starlette.websockets import WebSocketDisconnect
 
 from relay import core
@@ -175,6 +178,77 @@ def test_endless_invalid_messages_close_the_socket_with_1008(client: TestClient)
                 ws.send_text("[]")
                 ws.receive_text()
         assert closed.value.code == 1008
+
+
+def _utf8_frames(app: ASGIApp) -> ASGIApp:
+    """``app`` with its text frames encoded as UTF-8 when sent, as uvicorn's WebSocket
+    protocols do (TestClient hands the str over as it is): a frame UTF-8 cannot hold raises
+    in the relay's write loop, where it did in production (issue 19)."""
+
+    async def encoded(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_encoded(message: ASGIMessage) -> None:
+            if message["type"] == "websocket.send" and message.get("text") is not None:
+                message["text"].encode("utf-8")
+            await send(message)
+
+        await app(scope, receive, send_encoded)
+
+    return encoded
+
+
+@contextmanager
+def _visitor_and_agent(server: RelayServer) -> Iterator[tuple[TestClient, Any, Any]]:
+    """A visitor's and the demo agent's sockets on ``server`` (its frames encoded as a real
+    server does: ``_utf8_frames``), each past its first message."""
+    with TestClient(_utf8_frames(server.app)) as client:
+        sign_in(client)
+        with (
+            client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor,
+            client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
+        ):
+            receive_until(visitor, "hello")
+            receive_until(agent, "conversation.list")
+            yield client, visitor, agent
+
+
+def test_a_lone_surrogate_is_refused_and_the_agent_stays_connected(server: RelayServer) -> None:
+    """Issue 19: a visitor's chat with a lone surrogate (valid JSON) reached the agent's write
+    loop, which died (1006), on every reconnect. Now the visitor is told, the agent never sees
+    it, and the agent's socket goes on to the next message."""
+    with _visitor_and_agent(server) as (_, visitor, agent):
+        lone = {"v": 1, "type": "chat.send", "text": "my secret \ud800"}
+        visitor.send_text(json.dumps(lone))  # as JSON writes it: "my secret \\ud800"
+        error = receive_until(visitor, "error")
+        assert (error["code"], error["ref"]) == ("invalid", "chat.send")
+        assert error["message"].startswith("chat.send.text: ")
+        assert "secret" not in error["message"]
+        visitor.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "still here 😀"}))
+        assert receive_until(agent, "chat.message")["text"] == "still here 😀"
+
+
+def test_a_frame_that_cannot_be_written_closes_that_socket_alone_with_1011(
+    server: RelayServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever reaches a write loop that the server cannot send closes that socket with a
+    named code, logged by its ids and never its content; the other sockets go on."""
+    from relay.logs import fields_of
+    from wire import protocol
+
+    # Past encode (which escapes it): as a frame from elsewhere might come.
+    frame = '{"v":1,"type":"chat.message","conversation":"c","sender":"visitor","name":"V",'
+    frame += '"text":"secret \ud800","at":1}'
+    with _visitor_and_agent(server) as (client, visitor, agent):
+        assert client.portal is not None
+        caplog.set_level("INFO", logger="cobrowse.relay")
+        client.portal.call(server.broker.publish, Peer(protocol.AGENT, DEMO_AGENT_LOGIN), frame)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            receive_until(agent, "never")
+        assert closed.value.code == 1011
+        visitor.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "still here"}))
+        assert receive_until(visitor, "chat.message")["text"] == "still here"
+    (failed,) = [r for r in caplog.records if r.getMessage() == "agent.write_failed"]
+    assert fields_of(failed) == {"agent": DEMO_AGENT_LOGIN, "error": "UnicodeEncodeError"}
+    assert not any("secret" in r.getMessage() for r in caplog.records)
 
 
 def test_a_visitor_token_resumes_only_its_own_conversation(client: TestClient) -> None:
