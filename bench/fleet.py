@@ -34,9 +34,10 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import websockets
 from websockets.exceptions import WebSocketException
@@ -53,6 +54,7 @@ POINTER_NODE = 4  # body
 RATE_TICK_S = 0.02  # load: 5 pointer messages every 20 ms per visitor (250 a second)
 HOP_TICK_S = 0.05  # hop: one timed pointer message every 50 ms per visitor
 WAIT_S = 60.0  # any one wait for the relay (a render, a reconnect) fails the run after this
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,17 @@ class FleetNode(BenchRelay):
     """A relay node on a settings file shared with the other nodes (a ``BenchRelay`` for what
     ``bench.env`` does with one; its settings are written once by ``Fleet``, not per node)."""
 
-    def __init__(self, workdir: Path, config: Path) -> None:
-        RelayProcess.__init__(self, workdir, config)
+    def __init__(self, workdir: Path, config: Path, log_level: str = "warning") -> None:
+        RelayProcess.__init__(self, workdir, config, log_level=log_level)
 
 
 class Fleet:
     """Redis, PostgreSQL and the settings files; ``node(cluster)`` starts one more node."""
 
-    def __init__(self, workdir: Path, agents: int) -> None:
+    def __init__(self, workdir: Path, agents: int, log_level: str = "warning") -> None:
         self.workdir = workdir
         self.agents = agents
+        self.log_level = log_level
         self.redis = RedisServer()
         self.postgres = PostgresServer()
         self.nodes: list[FleetNode] = []
@@ -120,7 +123,7 @@ class Fleet:
             self.configs[cluster].write_text(text, encoding="utf-8")
 
     async def node(self, cluster: bool) -> FleetNode:
-        node = FleetNode(self.workdir, self.configs[cluster])
+        node = FleetNode(self.workdir, self.configs[cluster], self.log_level)
         self.nodes.append(node)
         await asyncio.to_thread(node.start, 60)
         return node
@@ -356,8 +359,11 @@ async def failovers(fleet: Fleet, rounds: int, errors: list[str]) -> list[dict[s
         for i in range(rounds):
             try:
                 results.append(await _failover(pair, visitor_node, balancer.url))
-            except Exception as error:  # one failed round is reported, not fatal
-                errors.append(f"fleet failover round {i}: {type(error).__name__}: {error}")
+            except Exception as error:  # a failed round is reported, and ends the figure
+                errors.append(
+                    f"fleet failover round {i} (node {visitor_node.port} killed, the agent on "
+                    f"{agent_node.port}): {type(error).__name__}: {error}"
+                )
                 break
             if i + 1 == rounds:
                 break
@@ -368,10 +374,11 @@ async def failovers(fleet: Fleet, rounds: int, errors: list[str]) -> list[dict[s
             visitor_node = fresh
             await pair.visitor.close()
             pair.visitor, _ = await open_visitor(fresh.url, pair.token)
-            await pair.visitor.wait(lambda m: m["type"] == "session.started", timeout=WAIT_S)
+            await step("session.started on the new node", pair.visitor.wait(
+                lambda m: m["type"] == "session.started", timeout=WAIT_S))  # fmt: skip
             pair.agent.messages.clear()
             await snapshot(pair.visitor, pair.session)
-            await replica(pair.agent, pair.session)
+            await step("the replica from the new node", replica(pair.agent, pair.session))
     finally:
         balancer.stop()
         await clients.close()
@@ -385,7 +392,7 @@ async def _failover(pair: Pair, node: FleetNode, balancer_url: str) -> dict[str,
     killed_at = now_ms()
     # SIGKILL, then its orphaned Chromium (the clock includes reading /proc for them first).
     await asyncio.to_thread(node.kill)
-    await asyncio.wait_for(closed, WAIT_S)
+    await step("the visitor's socket to close", asyncio.wait_for(closed, WAIT_S))
     # The tag: a dropped socket schedules a reconnect with its backoff, to wherever the
     # balancer sends it, with its token; hello, session.started, then a fresh snapshot.
     attempt = 0
@@ -394,7 +401,7 @@ async def _failover(pair: Pair, node: FleetNode, balancer_url: str) -> dict[str,
         await asyncio.sleep(tag_backoff(attempt))
         attempt += 1
         try:
-            visitor, hello = await open_visitor(balancer_url, pair.token)
+            visitor, hello = await step("a hello", open_visitor(balancer_url, pair.token))
             break
         except (OSError, TimeoutError, WebSocketException):
             if time.monotonic() > deadline:
@@ -402,9 +409,10 @@ async def _failover(pair: Pair, node: FleetNode, balancer_url: str) -> dict[str,
     pair.visitor = visitor
     back_at = now_ms()
     assert hello.get("session") == pair.session, f"the session is gone: {hello}"
-    await visitor.wait(lambda m: m["type"] == "session.started", timeout=WAIT_S)
+    await step("session.started after the reconnect", visitor.wait(
+        lambda m: m["type"] == "session.started", timeout=WAIT_S))  # fmt: skip
     await snapshot(visitor, pair.session)
-    await replica(pair.agent, pair.session)
+    await step("the replica after the failover", replica(pair.agent, pair.session))
     shown_at = now_ms()
     return {
         "total_ms": shown_at - killed_at,
@@ -414,16 +422,26 @@ async def _failover(pair: Pair, node: FleetNode, balancer_url: str) -> dict[str,
     }
 
 
+async def step(what: str, awaitable: Awaitable[T]) -> T:
+    """``await awaitable``; a timeout says what it waited for."""
+    try:
+        return await awaitable
+    except TimeoutError:
+        raise TimeoutError(f"no {what} in {WAIT_S:g} s") from None
+
+
 # ---------------------------------------------------------------- the step
 
 
-async def measure(mode: str, workdir: Path, errors: list[str]) -> dict[str, Any]:
+async def measure(
+    mode: str, workdir: Path, errors: list[str], log_level: str = "warning"
+) -> dict[str, Any]:
     """Every fleet figure (``PLANS[mode]``); raw values for ``bench.report``. Errors of a run
     go to ``errors``; a machine without Redis or PostgreSQL gets ``skipped`` and a reason."""
     plan = PLANS[mode]
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        fleet = Fleet(workdir, agents=plan.pairs + 2)
+        fleet = Fleet(workdir, agents=plan.pairs + 2, log_level=log_level)
     except LookupError as missing:
         return {"skipped": str(missing)}
     out: dict[str, Any] = {"plan": {"mode": mode, **plan.__dict__}, "machine": machine()}
@@ -460,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="fewer samples and failovers")
     group.add_argument("--smoke", action="store_true", help="a few of each, seconds")
+    parser.add_argument("--log-level", default="warning", help="the nodes' (logs in .cache)")
     parser.add_argument(
         "--write", type=Path, metavar="REPORT",
         help="also put the fleet section into REPORT (a BENCHMARKS.md), the rest unchanged",
@@ -467,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     errors: list[str] = []
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    results = asyncio.run(measure(mode, ROOT / ".cache" / "bench" / "fleet", errors))
+    workdir = ROOT / ".cache" / "bench" / "fleet"
+    results = asyncio.run(measure(mode, workdir, errors, log_level=args.log_level))
     raw = {**results, "errors": errors}
     (ROOT / ".cache" / "bench" / "fleet-last-run.json").write_text(json.dumps(raw, indent=1))
     section = report.fleet_section(results, percentile)
