@@ -250,6 +250,12 @@ class LiveState(Protocol):
 
     def session_of_conversation(self, conversation_id: str) -> Session | None: ...
 
+    def recent_session(self, session_id: str) -> Session | None:
+        """``session``, or a read of it at most half a second old (possibly ended or upgraded
+        since on another node): only for the hot path's permission to pass a message on,
+        never for a refusal or a change."""
+        ...
+
     def put_session(self, session: Session) -> None:
         """Keep ``session``, replacing the one of its id (a mode change)."""
         ...
@@ -476,6 +482,11 @@ class RelayCore:
         modes = rule.allowed[sender.role]
         session: Session | None = None
         if modes is not None:
+            # The hot path (no lock) may take a recent read of the session; a refusal never
+            # rests on one: it is judged again on the session as it is now.
+            recent = None if rule.locked else self._recent_session(sender, message)
+            if recent is not None and recent.mode in modes:
+                return rule.handle(self, sender, message, now, recent)
             session = self._own_session(sender, message)
             if session.mode not in modes:
                 raise ProtocolError(
@@ -530,8 +541,9 @@ class RelayCore:
     def replica_rendered(self, session_id: str, kind: str, body: dict[str, Any]) -> list[Send]:
         """The render pipeline sanitized one ``dom.*`` message of ``Render(session_id)`` into
         ``kind`` (``replica.snapshot`` or ``replica.mutations``): it goes to the session's
-        agent, or nowhere when the session ended while it was rendering."""
-        session = self._live.session(session_id)
+        agent, or nowhere when the session ended while it was rendering (a recent read: the
+        hot path's)."""
+        session = self._live.recent_session(session_id)
         return [Send(Peer(AGENT, session.agent), kind, body)] if session else []
 
     def replica_failed(self, session_id: str) -> list[Send]:
@@ -781,6 +793,11 @@ class RelayCore:
         return [self._render(session, message)]
 
     # ------------------------------------------------------------ helpers
+
+    def _recent_session(self, sender: Peer, message: Message) -> Session | None:
+        session_id = message.body.get("session")
+        session = self._live.recent_session(session_id) if isinstance(session_id, str) else None
+        return session if session is not None and self._is_party(sender, session) else None
 
     def _own_session(self, sender: Peer, message: Message) -> Session:
         session_id = message.body.get("session")

@@ -74,6 +74,9 @@ class MemoryLiveState:
     def session_of_agent(self, agent_id: str) -> Session | None:
         return self._sessions.get(self._session_of_agent.get(agent_id, ""))
 
+    def recent_session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)  # memory is always current
+
     def session_of_conversation(self, conversation_id: str) -> Session | None:
         return self._sessions.get(self._session_of_conversation.get(conversation_id, ""))
 

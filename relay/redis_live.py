@@ -44,6 +44,11 @@ PREFIX: Final = "cobrowse:live:"
 INVITE_MARGIN_MS: Final = 60_000  # an invite's keys outlive its expiry by this much
 LOCK_TTL_S: Final = 10.0  # a node that dies holding the lock blocks the others this long at most
 LOCK_WAIT_S: Final = 5.0  # how long a core call waits for the lock before it fails
+# How old a hot-path read of a session may be (``recent_session``): a pointer or an action
+# may pass on this long after another node ended the session (the tag ignores messages of a
+# session it no longer has), never after a refusal (judged on a fresh read).
+RECENT_S: Final = 0.5
+RECENT_MAX: Final = 100_000  # sessions remembered; all forgotten at once past it
 
 T = TypeVar("T")
 
@@ -120,6 +125,8 @@ class RedisLiveState:
         self._client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=15
         )
+        # session id -> (when read, the session): ``recent_session``'s reads
+        self._recent: dict[str, tuple[float, Session | None]] = {}
         self._heartbeat = self._client.register_script(_HEARTBEAT)
         self._gone = self._client.register_script(_GONE)
         self._call("ping", self._client.ping)
@@ -177,6 +184,19 @@ class RedisLiveState:
     def session(self, session_id: str) -> Session | None:
         return _session(self._call("session", lambda: self._client.get(_key("ses", session_id))))
 
+    def recent_session(self, session_id: str) -> Session | None:
+        """A read at most ``RECENT_S`` old: the hot path (pointer, DOM, acts) costs no round
+        trip per message. This node's own changes replace it at once."""
+        now = time.monotonic()
+        cached = self._recent.get(session_id)
+        if cached is not None and now - cached[0] < RECENT_S:
+            return cached[1]
+        session = self.session(session_id)
+        if len(self._recent) >= RECENT_MAX:
+            self._recent.clear()
+        self._recent[session_id] = (now, session)
+        return session
+
     def session_of_agent(self, agent_id: str) -> Session | None:
         return self._session_by("session_of_agent", _key("ses", "agent", agent_id))
 
@@ -192,12 +212,14 @@ class RedisLiveState:
         pipe.zadd(_key("sessions"), {session.id: self._clock() + ttl})
         pipe.pexpire(_key("sessions"), self._index_ttl)
         self._call("put_session", pipe.execute)
+        self._recent.pop(session.id, None)
 
     def remove_session(self, session: Session) -> None:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(_key("ses", session.id))
         pipe.zrem(_key("sessions"), session.id)
         self._call("remove_session", pipe.execute)
+        self._recent.pop(session.id, None)
         self._unindex("remove_session", session.id, _key("ses", "agent", session.agent))
         self._unindex("remove_session", session.id, _key("ses", "conv", session.conversation))
 
