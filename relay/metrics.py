@@ -32,6 +32,7 @@ CUT_REASONS: Final = (
     "too_many_errors",
     "account_removed",
     "broker_lost",
+    "write_failed",
 )
 # Why a socket was refused before it was accepted (``RelayMetrics.socket_refused``).
 REFUSED_REASONS: Final = ("origin", "cookie", "rate_limited")

@@ -321,6 +321,7 @@ class Sockets:
                     log.error(
                         "%s.write_failed", peer.role, extra=_ids(peer, error=type(failed).__name__)
                     )
+                    metrics.socket_cut(peer.role, "write_failed")
                     await websocket.close(code=CLOSE_INTERNAL, reason="a frame failed; reconnect")
                     return
                 metrics.sent(frame)

@@ -529,3 +529,24 @@ def test_encode_writes_a_surrogate_from_elsewhere_escaped_so_the_frame_can_be_se
     plain = protocol.encode("chat.message", conversation="c1", sender="visitor", name="é",
                             text="😀", at=1)  # fmt: skip
     assert "😀" in plain and "é" in plain  # text that UTF-8 holds is written as it is
+
+
+_SNAP = {"session": "s1", "seq": 0, "url": "https://a.example/", "title": "t",
+         "viewport": {"w": 800, "h": 600, "dpr": 1}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("pointer", {"session": "abc\n", "id": 1, "x": 0.5, "y": 0.5}),
+        ("dom.snapshot", {**_SNAP, "doc": [1, "#document", ["html\n"]]}),
+        ("dom.snapshot", {**_SNAP, "doc": [1, "#document", ["html", {"class\n": "x"}]]}),
+    ],
+)  # fmt: skip
+def test_a_name_or_id_with_a_trailing_newline_is_refused(kind: str, body: dict[str, Any]) -> None:
+    """Python's ``$`` also matches before a final newline: names and ids match whole."""
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(json.dumps({"v": 1, "type": kind, **body}), "visitor")
+    assert refused.value.code == "invalid"
+    fixed = json.loads(json.dumps(body).replace("\\n", ""))  # the control: accepted whole
+    assert protocol.decode(json.dumps({"v": 1, "type": kind, **fixed}), "visitor").type == kind

@@ -77,7 +77,7 @@ def child_namespace(
 def is_custom_element(name: str) -> bool:
     """Whether ``name`` is a valid autonomous custom element name (the HTML spec's, in ASCII, as
     the tag sends localName) that is not ours: ``cobrowse-*`` is reserved for our own elements."""
-    return CUSTOM_ELEMENT_NAME.match(name) is not None and name not in RESERVED_CUSTOM_NAMES
+    return CUSTOM_ELEMENT_NAME.fullmatch(name) is not None and name not in RESERVED_CUSTOM_NAMES
 
 
 def can_host_shadow(name: str, namespace: str) -> bool:

@@ -121,7 +121,7 @@ class Id(Kind):
     name: str = "id"
 
     def check(self, value: Any, where: str, limits: MessageLimits) -> str:
-        if not isinstance(value, str) or not _ID_RE.match(value):
+        if not isinstance(value, str) or not _ID_RE.fullmatch(value):
             raise _invalid(where, "must be an id ([A-Za-z0-9_-], 1..64 characters)")
         return value
 
@@ -260,7 +260,7 @@ def check_nodes(
                     raise _invalid(item.path, "text too long")
             elif item.attrs is not None:
                 path = item.path
-                if not grammar.ELEMENT_NAME.match(item.name):
+                if not grammar.ELEMENT_NAME.fullmatch(item.name):
                     raise _invalid(path, f"bad element name {item.name[:40]!r}")
                 for key, value in item.attrs.items():
                     check_attribute(key, value, path, limits, allow_null=False)
@@ -279,7 +279,7 @@ def check_node(
 def check_attribute(
     name: Any, value: Any, path: str, limits: MessageLimits, *, allow_null: bool
 ) -> None:
-    if not isinstance(name, str) or not grammar.ATTRIBUTE_NAME.match(name):
+    if not isinstance(name, str) or not grammar.ATTRIBUTE_NAME.fullmatch(name):
         raise _invalid(path, f"bad attribute name {str(name)[:40]!r}")
     if name.startswith(":") and name not in STATE_ENTRIES:
         raise _invalid(path, f"unknown state entry {name!r}")
