@@ -62,6 +62,8 @@ function setter(proto, name) {
 
 var jsonParse = pick(function (w) { return w.JSON.parse; });
 var jsonStringify = pick(function (w) { return w.JSON.stringify; });
+var strIndexOf = un(pick(function (w) { return w.String.prototype.indexOf; }));
+var strSlice = un(pick(function (w) { return w.String.prototype.slice; }));
 var JSONObj = JSON;
 var listen = un(pick(function (w) { return w.EventTarget.prototype.addEventListener; }));
 var WS = W.WebSocket;
@@ -194,7 +196,28 @@ function encode(msg) {
   var ap = Array.prototype;
   var saved = getOwnPD(ap, 'toJSON');
   if (saved) delete ap.toJSON;
-  try { return apply(jsonStringify, JSONObj, [msg]); } finally { if (saved) defineProp(ap, 'toJSON', saved); }
+  var json;
+  try { json = apply(jsonStringify, JSONObj, [msg]); } finally { if (saved) defineProp(ap, 'toJSON', saved); }
+  return wellFormed(json);
+}
+// The relay refuses a message with a lone UTF-16 surrogate in any string (docs/protocol.md,
+// "Transport"; issue 19), and pages hold them: text a script cut inside an emoji, an attribute,
+// a form value. JSON.stringify (ES2019) writes each lone surrogate, and nothing else, as a
+// \udXXX escape (a pair goes as it is); each becomes U+FFFD, as String.prototype.toWellFormed
+// would. A "\ud" after an escaped backslash ("\\ud800": a backslash, then text) is left alone.
+// One indexOf on a normal page. An engine before ES2019 writes lone surrogates raw, and
+// WebSocket.send makes them U+FFFD itself.
+function wellFormed(json) {
+  var out = '';
+  var from = 0;
+  for (var i = strIndexOf(json, '\\ud'); i >= 0; i = strIndexOf(json, '\\ud', i + 1)) {
+    var j = i;
+    while (j > 0 && json[j - 1] === '\\') j--;
+    if ((i - j) % 2) continue; // an odd run of backslashes before it: this one is text
+    out += strSlice(json, from, i) + '\ufffd';
+    from = i + 6;
+  }
+  return from ? out + strSlice(json, from) : json;
 }
 var isArr = Array.isArray;
 function isStr(v, max) { return typeof v === 'string' && v.length <= (max || 1024); }
