@@ -140,6 +140,7 @@ class RelayServer:
         try:
             async with self.fleet.lock.held():
                 await self.effects.apply(self.core.update_accounts(*core_rules(taken)))
+                await self.broker.flush()
         except StoreError as lost:  # Redis away: the next change of the file tries again
             log.error("store.error", extra=ids(error=type(lost).__name__))
         await self.sockets.close_removed_agents()
@@ -170,6 +171,7 @@ class RelayServer:
         try:
             async with self.fleet.lock.held():
                 await self.effects.apply(self.core.tick(now_ms()))
+                await self.broker.flush()
         except StoreError as lost:  # the database or Redis away: the next tick tries again
             log.error("store.error", extra=ids(error=type(lost).__name__))
 

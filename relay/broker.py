@@ -64,6 +64,11 @@ class Broker(Protocol):
 
     async def publish(self, peer: Peer, frame: str) -> None: ...
 
+    async def flush(self) -> None:
+        """Return once every frame published before went on its way (for a caller holding
+        the fleet's lock: its announcements leave before the next node's changes)."""
+        ...
+
 
 class LocalBroker:
     """In-process broker: a set of subscriptions per peer."""
@@ -87,3 +92,6 @@ class LocalBroker:
     async def publish(self, peer: Peer, frame: str) -> None:
         for subscription in list(self._subscriptions.get(peer, ())):
             subscription.offer(frame)
+
+    async def flush(self) -> None:
+        """Nothing waits: ``publish`` delivered already."""

@@ -35,6 +35,7 @@ __all__ = ["BrokerUnavailable", "RedisBroker", "channel_of", "redacted"]
 CHANNEL_PREFIX = "cobrowse:peer:"
 RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)  # the listener's waits between reconnects
 SUBSCRIBE_TIMEOUT = 5.0  # seconds Redis has to confirm a new channel
+OUTBOX_FRAMES = 10_000  # frames queued for Redis before a publisher waits for them to go
 
 
 def channel_of(peer: Peer) -> str:
@@ -57,7 +58,7 @@ class RedisBroker:
         self._timeout = 5.0
         self._max_frames = max_frames
         # Frames waiting for the next pipeline to Redis, and the task sending them.
-        self._outbox: list[tuple[str, str, asyncio.Future[None]]] = []
+        self._outbox: list[tuple[str, str]] = []  # (channel, frame)
         self._sender: asyncio.Task[None] | None = None
         # Hears of each publish: (operation, seconds, succeeded) (relay.metrics).
         self.observe: Callable[[str, float, bool], None] = lambda _op, _seconds, _ok: None
@@ -154,35 +155,40 @@ class RedisBroker:
             asyncio.get_running_loop().create_task(leave())
 
     async def publish(self, peer: Peer, frame: str) -> None:
-        """Returns once Redis took the frame (so a caller holding the fleet's lock publishes
-        before it lets go). Frames published meanwhile by this node's other sockets go to Redis
-        together, in one pipeline: in this node's order, one round trip for the lot."""
-        done = asyncio.get_running_loop().create_future()
-        self._outbox.append((channel_of(peer), frame, done))
+        """Queue the frame for Redis and return: frames this node publishes while a round
+        trip is in flight go together in the next pipeline, in this node's order. A caller
+        that must know Redis took them (one holding the fleet's lock) awaits ``flush()``. Past
+        ``OUTBOX_FRAMES`` queued frames, it waits for the queue to drain (backpressure). Raises
+        ``BrokerUnavailable`` while the listener finds Redis lost."""
+        if self._pubsub is None:  # the listener lost Redis: nothing would arrive
+            raise BrokerUnavailable(f"Redis at {redacted(self._url)} is not reachable")
+        if len(self._outbox) >= OUTBOX_FRAMES:
+            await self.flush()
+        self._outbox.append((channel_of(peer), frame))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_outbox())
-        await done
+
+    async def flush(self) -> None:
+        """Return once every frame published before this call went to Redis (or failed: a
+        lost Redis cuts every socket of this node, and the failure is logged once)."""
+        if self._sender is not None and not self._sender.done():
+            await asyncio.shield(self._sender)
 
     async def _send_outbox(self) -> None:
         while self._outbox:
             batch, self._outbox = self._outbox, []
             pipe = self._client.pipeline(transaction=False)
-            for channel, frame, _ in batch:
+            for channel, frame in batch:
                 pipe.publish(channel, frame)
             started = time.perf_counter()
             try:
                 await pipe.execute()
             except (RedisError, OSError) as error:
                 self.observe("publish", time.perf_counter() - started, False)
-                lost = BrokerUnavailable(f"Redis lost: {type(error).__name__}")
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(lost)
+                # Lost frames: the listener cuts this node's sockets, whose clients resume.
+                log.error("broker.publish_failed frames=%d error=%s", len(batch), error)
                 continue
             self.observe("publish", time.perf_counter() - started, True)
-            for _, _, done in batch:
-                if not done.done():
-                    done.set_result(None)
 
     # ------------------------------------------------------------ connection
 

@@ -180,6 +180,7 @@ class Sockets:
                         self._broker.unsubscribe(subscription)
                     subscription = await self._broker.subscribe(peer)
                 await self._apply(effects)
+                await self._broker.flush()  # announced before the next node's change
         except (StoreError, BrokerUnavailable) as lost:
             log.error("store.error", extra=ids(error=type(lost).__name__))
             if subscription is not None:
@@ -294,6 +295,7 @@ class Sockets:
         if self._core.needs_lock(message.type):
             async with self._lock.held():
                 await self._apply(self._core.receive(peer, message, self._clock()))
+                await self._broker.flush()  # announced before the next node's change
         else:
             await self._apply(self._core.receive(peer, message, self._clock()))
 
