@@ -10,8 +10,8 @@ role, a reason from this module), or read the core's tables (it asks the core's 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -151,37 +151,23 @@ class RelayMetrics:
             registry=r,
         )
         self._render = {kind: render.labels(node, kind) for kind in RENDER_KINDS}
-        store = Histogram(
-            "cobrowse_store_seconds",
+        self._store, self._store_errors = _by_operation(
+            r,
+            node,
+            "cobrowse_store",
             "Time of one conversation-store call (SQLite or PostgreSQL), on the event loop.",
-            ["node", "operation"],
-            buckets=STORE_BUCKETS,
-            registry=r,
-        )
-        self._store = {op: store.labels(node, op) for op in STORE_OPERATIONS}
-        store_errors = Counter(
-            "cobrowse_store_errors",
             "Conversation-store calls that failed (the database unreachable or restarting).",
-            ["node", "operation"],
-            registry=r,
+            STORE_OPERATIONS,
         )
-        self._store_errors = {op: store_errors.labels(node, op) for op in STORE_OPERATIONS}
-        redis_calls = Histogram(
-            "cobrowse_redis_seconds",
+        self._redis, self._redis_errors = _by_operation(
+            r,
+            node,
+            "cobrowse_redis",
             "Time of one Redis round trip of a fleet's node (live state, the fleet's lock "
             "(the wait for it), publishing a frame); absent on one node.",
-            ["node", "operation"],
-            buckets=STORE_BUCKETS,
-            registry=r,
-        )
-        self._redis = {op: redis_calls.labels(node, op) for op in REDIS_OPERATIONS}
-        redis_errors = Counter(
-            "cobrowse_redis_errors",
             "Redis round trips that failed (Redis unreachable, or the lock not had in time).",
-            ["node", "operation"],
-            registry=r,
+            REDIS_OPERATIONS,
         )
-        self._redis_errors = {op: redis_errors.labels(node, op) for op in REDIS_OPERATIONS}
 
     # ------------------------------------------------------------ sockets (relay.sockets)
 
@@ -240,6 +226,25 @@ class RelayMetrics:
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric, gauges read now."""
         return generate_latest(self.registry)
+
+
+def _by_operation(
+    registry: CollectorRegistry,
+    node: str,
+    name: str,
+    timed: str,
+    failed: str,
+    operations: Iterable[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``<name>_seconds`` (a histogram) and ``<name>_errors`` (a counter) by operation."""
+    seconds = Histogram(
+        f"{name}_seconds", timed, ["node", "operation"], buckets=STORE_BUCKETS, registry=registry
+    )
+    errors = Counter(f"{name}_errors", failed, ["node", "operation"], registry=registry)
+    return (
+        {op: seconds.labels(node, op) for op in operations},
+        {op: errors.labels(node, op) for op in operations},
+    )
 
 
 def is_loopback(host: str | None) -> bool:

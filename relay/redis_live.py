@@ -28,6 +28,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import asdict
 from typing import Any, Final, TypeVar
 
 import redis
@@ -148,7 +149,7 @@ class RedisLiveState:
     def add_invite(self, invite: Invite) -> None:
         ttl = self._invite_ttl(invite)
         pipe = self._client.pipeline(transaction=True)
-        pipe.set(_key("inv", invite.id), json.dumps(_invite_record(invite)), px=ttl)
+        pipe.set(_key("inv", invite.id), json.dumps(asdict(invite)), px=ttl)
         pipe.set(_key("inv", "agent", invite.agent), invite.id, px=ttl)
         pipe.set(_key("inv", "conv", invite.conversation), invite.id, px=ttl)
         pipe.zadd(_key("invites"), {invite.id: invite.expires_at})
@@ -206,7 +207,7 @@ class RedisLiveState:
     def put_session(self, session: Session) -> None:
         ttl = self._session_ttl
         pipe = self._client.pipeline(transaction=True)
-        pipe.set(_key("ses", session.id), json.dumps(_session_record(session)), px=ttl)
+        pipe.set(_key("ses", session.id), json.dumps(asdict(session)), px=ttl)
         pipe.set(_key("ses", "agent", session.agent), session.id, px=ttl)
         pipe.set(_key("ses", "conv", session.conversation), session.id, px=ttl)
         pipe.zadd(_key("sessions"), {session.id: self._clock() + ttl})
@@ -376,35 +377,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _invite_record(invite: Invite) -> dict[str, Any]:
-    return {
-        "id": invite.id,
-        "conversation": invite.conversation,
-        "brand": invite.brand,
-        "agent": invite.agent,
-        "mode": invite.mode,
-        "expires_at": invite.expires_at,
-        "upgrades": invite.upgrades,
-    }
-
-
 def _invite(raw: Any) -> Invite | None:
-    if not raw:
-        return None
-    return Invite(**json.loads(raw))
-
-
-def _session_record(session: Session) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "conversation": session.conversation,
-        "agent": session.agent,
-        "mode": session.mode,
-        "brand": session.brand,
-    }
+    return Invite(**json.loads(raw)) if raw else None
 
 
 def _session(raw: Any) -> Session | None:
-    if not raw:
-        return None
-    return Session(**json.loads(raw))
+    return Session(**json.loads(raw)) if raw else None

@@ -4,7 +4,7 @@ process stand for two relay nodes sharing one Redis."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -19,19 +19,6 @@ from wire.protocol import AGENT, VISITOR
 T = TypeVar("T")
 ALEX = Peer(AGENT, "alex")
 VISITOR_1 = Peer(VISITOR, "c1")
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer()
-    except LookupError as missing:
-        pytest.fail(str(missing), pytrace=False)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def run(test: Callable[[], Awaitable[T]]) -> T:
@@ -104,9 +91,10 @@ def test_a_slow_socket_is_cut_instead_of_buffering_without_end(redis_server: Red
     run(scenario)
 
 
-def test_redis_lost_cuts_every_socket_and_publishing_fails_until_it_is_back(
-    redis_server: RedisServer,
-) -> None:
+def test_redis_lost_cuts_every_socket_and_publishing_fails_until_it_is_back() -> None:
+    redis_server = RedisServer()  # its own: this test stops it
+    redis_server.start()
+
     async def scenario() -> None:
         a = await RedisBroker.connect(redis_server.url)
         try:
@@ -123,7 +111,10 @@ def test_redis_lost_cuts_every_socket_and_publishing_fails_until_it_is_back(
         finally:
             await a.close()
 
-    run(scenario)
+    try:
+        run(scenario)
+    finally:
+        redis_server.stop()
 
 
 async def retry(attempt: Callable[[], Awaitable[T]], seconds: float = 10) -> T:
