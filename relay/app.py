@@ -105,9 +105,7 @@ class RelayServer:
             sign_in,
             self.broker,
             lock=self.fleet.lock,
-            visitor_limiter=self.fleet.limiter(
-                settings.limits.visitor_sockets_per_minute, "visitor_sockets"
-            ),
+            limiter=self.fleet.limiter,
             apply=self.effects.apply,
             clock=now_ms,
             metrics=self.metrics,

@@ -72,6 +72,20 @@ class ServerLimits:
     # of one office behind one address fit; a script opening conversations by the thousand not.
     visitor_sockets_per_minute: int = 600
     abuse_errors_before_close: int = 50  # consecutive client errors before a 1008 close
+    # New visitor sockets per brand (fleet-wide): a brand's whole audience reloading fits.
+    visitor_sockets_per_brand_per_minute: int = 6000
+    # New conversations (stored on a visitor's first chat message) per client address and per
+    # brand (fleet-wide): a flood of one-line chats cannot push real visitors off the list.
+    conversations_per_address_per_minute: int = 20
+    conversations_per_brand_per_minute: int = 600
+    chat_per_conversation_per_minute: int = 60  # a visitor's chat messages; agents' not limited
+    # Inflated bytes of big frames being parsed at once on this node; a frame past it waits.
+    parse_budget_bytes: int = 96 * 1024 * 1024
+    # Failed sign-ins per account name (fleet-wide), beside the per-address limit: slows
+    # guessing from many addresses; a browser that signed in before is exempt (device cookie).
+    login_failures_per_account_per_minute: int = 10
+    http_header_timeout_seconds: float = 10.0  # a request's head must arrive within this
+    http_body_timeout_seconds: float = 10.0  # a sign-in's body must arrive within this
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ Apply = Callable[[list[Effect]], Awaitable[None]]
 class Sockets:
     """``routes()`` for ``/ws/visitor`` and ``/ws/agent``. ``apply`` carries out the core's
     effects (``relay.effects.EffectRunner.apply``); ``clock`` is the time in ms for the core.
-    ``metrics`` counts sockets, frames in and out, errors and cuts.
+    ``metrics`` counts sockets, frames in and out, errors and cuts. ``limiter(per_minute,
+    name)`` makes a named rate limit (this process's, or the fleet's in Redis).
 
     A core call that may change invites or sessions (``RelayCore.needs_lock``, and every
     connect) runs with ``lock`` held until its effects are published: on a fleet, the changes
@@ -64,7 +65,7 @@ class Sockets:
         broker: Broker,
         *,
         lock: FleetLock,
-        visitor_limiter: Limiter,
+        limiter: Callable[[int, str], Limiter],
         apply: Apply,
         clock: Callable[[], int],
         metrics: RelayMetrics,
@@ -74,7 +75,11 @@ class Sockets:
         self._sign_in = sign_in
         self._broker = broker
         self._lock = lock
-        self._visitor_limiter = visitor_limiter  # new visitor sockets per client address
+        limits = live.current.limits
+        # Fleet-wide on a fleet (``limiter(per_minute, name)``: one budget in Redis).
+        self._visitor_limiter = limiter(  # new visitor sockets per client address
+            limits.visitor_sockets_per_minute, "visitor_sockets"
+        )
         self._apply = apply
         self._clock = clock
         self._metrics = metrics

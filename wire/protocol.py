@@ -426,6 +426,8 @@ MESSAGES: Final[Mapping[str, MessageSpec]] = {
     ),
     "chat.history": _spec("R", {"conversation": Id(), "messages": AnyJson()}),
     "conversation.list": _spec("R", {"conversations": AnyJson()}),
+    # one conversation of the agent's list changed or joined it (the whole list only on connect)
+    "conversation.updated": _spec("R", {"conversation": AnyJson()}),
     "conversation.open": _spec("A", {"conversation": Id()}),
     "conversation.close": _spec("A", {"conversation": Id()}),
     "conversation.closed": _spec("R", {"conversation": Id()}),
