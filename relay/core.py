@@ -563,6 +563,14 @@ class RelayCore:
         """How many sessions' DOM streams this node renders (for metrics)."""
         return len(self._streams)
 
+    def may_stream(self, visitor: Peer) -> bool:
+        """Whether this visitor has a CoBrowse session now, so that its ``dom.*`` frames are
+        worth reading: the adapter asks before it parses one (issue 19), and refuses the frame
+        unread when not. One read of the live state; ``receive`` still judges the message."""
+        return (
+            visitor.role == VISITOR and self._live.session_of_conversation(visitor.id) is not None
+        )
+
     # ------------------------------------------------------------ handlers
 
     def _on_chat_send(

@@ -721,3 +721,14 @@ def test_an_agent_who_loses_the_brand_loses_the_pending_invite() -> None:
     _, effects = pair.core.agent_connected("alex")  # a new tab hears of no pending invite
     pair.apply(effects)
     assert not pair.take(pair.agent, "invite.state")
+
+
+def test_a_visitor_may_stream_its_dom_only_while_its_session_runs() -> None:
+    """The adapter asks before it reads a dom.* frame at all (issue 19)."""
+    pair = CorePair()
+    assert pair.core.may_stream(pair.visitor) is False
+    session = pair.start_session()
+    assert pair.core.may_stream(pair.visitor) is True
+    assert pair.core.may_stream(pair.agent) is False  # an agent never streams a DOM
+    pair.send(pair.visitor, "session.end", session=session)
+    assert pair.core.may_stream(pair.visitor) is False
