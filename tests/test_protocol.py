@@ -550,3 +550,122 @@ def test_a_name_or_id_with_a_trailing_newline_is_refused(kind: str, body: dict[s
     assert refused.value.code == "invalid"
     fixed = json.loads(json.dumps(body).replace("\\n", ""))  # the control: accepted whole
     assert protocol.decode(json.dumps({"v": 1, "type": kind, **fixed}), "visitor").type == kind
+
+
+# ---------------------------------------------------------------- the door, before a parse
+
+BIG = protocol.SMALL_FRAME_BYTES + 1
+
+
+def _padded(kind: str, size: int, **body: Any) -> str:
+    """A frame of ``kind`` written as the tag writes it (v, then type), ``size`` characters."""
+    head = json.dumps({"v": 1, "type": kind, **body}, separators=(",", ":"))[:-1]
+    return head + ',"pad":"' + "x" * (size - len(head) - 10) + '"}'
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"v":1,"type":"dom.snapshot","session":"s"}',
+        '{ "v" : 1 ,\n "type": "dom.snapshot"}',  # Python's json.dumps and pretty printers
+        b'{"v":1,"type":"dom.snapshot"}',
+    ],
+)
+def test_the_type_is_read_from_the_frame_head_without_parsing(frame: str | bytes) -> None:
+    assert protocol.peek_type(frame) == "dom.snapshot"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"dom.snapshot","v":1}',  # type first: the head does not say it
+        '{"v":2,"type":"dom.snapshot"}',
+        '{"v":10,"type":"dom.snapshot"}',
+        '{"v":1,"type":"dom\\u002esnapshot"}',  # an escape: only the parse could read it
+        '{"v":1,"type":"DOM.snapshot"}',
+        '{"v":1,"type":"dom.snapshot',  # unterminated
+        "[1]",
+        " " * protocol.HEAD_CHARS + '{"v":1,"type":"dom.snapshot"}',
+    ],
+)
+def test_a_head_not_written_as_the_senders_write_it_names_no_type(frame: str) -> None:
+    assert protocol.peek_type(frame) is None
+
+
+def test_small_frames_pass_the_door_whatever_their_head() -> None:
+    assert protocol.admit("{not json", protocol.VISITOR) is None
+    assert protocol.admit(_padded("chat.send", protocol.SMALL_FRAME_BYTES), "visitor") == (
+        "chat.send"
+    )
+
+
+def test_only_dom_frames_and_agent_input_may_be_big() -> None:
+    assert protocol.admit(_padded("dom.snapshot", 10_000_000), protocol.VISITOR) == "dom.snapshot"
+    assert protocol.admit(_padded("dom.mutations", BIG), protocol.VISITOR) == "dom.mutations"
+    assert protocol.admit(_padded("act.input", 500_000), protocol.AGENT) == "act.input"
+    for kind, sender in [("chat.send", "visitor"), ("pointer", "visitor"), ("chat.send", "agent")]:
+        with pytest.raises(ProtocolError) as refused:
+            protocol.admit(_padded(kind, BIG, text="my secret"), sender)  # type: ignore[arg-type]
+        error = refused.value
+        assert (error.code, error.ref, error.fault) == ("too_large", kind, "client")
+        assert str(protocol.SMALL_FRAME_BYTES) in error.message and "secret" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("frame", "sender", "code"),
+    [
+        ('{"type":"dom.snapshot","v":1,"pad":"' + "x" * BIG + '"}', "visitor", "invalid"),
+        ("[" + "1," * BIG + "1]", "visitor", "invalid"),
+        (_padded("dom.teleport", BIG), "visitor", "unknown_type"),
+        (_padded("dom.snapshot", BIG), "agent", "forbidden"),
+        (_padded("act.input", BIG), "visitor", "forbidden"),
+        (_padded("act.input", 100_000 * 6 + 1024 + 1), "agent", "too_large"),
+    ],
+)
+def test_a_big_frame_without_a_head_or_of_the_wrong_type_is_refused_unparsed(
+    frame: str, sender: protocol.Role, code: str
+) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        protocol.admit(frame, sender)
+    assert refused.value.code == code and "x" * 40 not in refused.value.message
+
+
+def test_a_frame_whose_head_names_another_type_than_its_body_is_refused() -> None:
+    # Let in as a chat, read as a snapshot (JSON keeps the last of two keys): never.
+    frame = '{"v":1,"type":"chat.send","type":"pointer","session":"s","id":1,"x":0,"y":0}'
+    with pytest.raises(ProtocolError, match="names its 'type' twice") as refused:
+        protocol.decode(frame, protocol.VISITOR)
+    assert refused.value.code == "invalid"
+
+
+def _comments_snapshot(nodes: int) -> str:
+    """A dom.snapshot of ``nodes`` nodes (#document, html, then comments), as JSON text."""
+    comments = ',["#comment"]' * (nodes - 2)
+    doc = f'[1,"#document",["html"{comments}]]'
+    head = protocol.encode(
+        "dom.snapshot",
+        session="s1",
+        seq=0,
+        url="https://shop.example/",
+        title="t",
+        viewport={"w": 800, "h": 600, "dpr": 1},
+        doc=[1, "#document"],
+    )
+    return head.replace('"doc":[1,"#document"]', f'"doc":{doc}')
+
+
+def test_a_snapshot_over_the_node_limit_is_refused_before_its_tree_is_built() -> None:
+    limit = protocol.DEFAULT_LIMITS.max_nodes
+    with pytest.raises(ProtocolError, match=f"more than {limit} nodes") as refused:
+        protocol.decode(_comments_snapshot(limit + 1), protocol.VISITOR)
+    assert (refused.value.code, refused.value.ref) == ("invalid", "dom.snapshot")
+    message = protocol.decode(_comments_snapshot(limit), protocol.VISITOR)
+    assert len(message.body["doc"][2]) == limit - 1  # "html" and its comments
+
+
+def test_brackets_inside_strings_are_no_nodes_for_the_early_count() -> None:
+    limits = protocol.MessageLimits(max_nodes=10)
+    frame = _comments_snapshot(5).replace('"t"', '"' + "[" * 50 + '\\"[[["')
+    assert protocol.decode(frame, protocol.VISITOR, limits).body["title"].startswith("[[")
+    with pytest.raises(ProtocolError, match="more than 10 nodes"):
+        protocol.decode(_comments_snapshot(11), protocol.VISITOR, limits)

@@ -55,6 +55,8 @@ _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 # What in a frame's text may become one: a surrogate escape. A well-formed escaped pair becomes
 # one astral character, so a match only means "look at the strings" (see ``_may_hold_surrogate``).
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+# A JSON string, escapes included (unrolled: no backtracking per character).
+_JSON_STRING: Final = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"')
 # A key that an error may name (a message's field, an attribute's name); others are not echoed.
 _NAMEABLE_KEY: Final = re.compile(r"[A-Za-z_:][A-Za-z0-9_.:-]{0,39}")
 # Element names (grammar.ELEMENT_NAME): localName of HTML, SVG or MathML elements, or custom
@@ -580,6 +582,14 @@ def _may_hold_surrogate(text: str) -> bool:
     return False
 
 
+def _more_arrays_than(text: str, limit: int) -> bool:
+    """Whether ``text`` holds more than ``limit`` JSON arrays (``[`` outside strings): at C
+    speed, one count on a normal frame, one pass without its strings past the first."""
+    if text.count("[") <= limit:
+        return False
+    return _JSON_STRING.sub("", text).count("[") > limit
+
+
 def _holds_surrogate(data: Any) -> bool:
     """Whether some string or key in ``data`` holds a surrogate: the quick look, with no path
     kept (a tenth of the time to validate a big snapshot), that frames with escaped pairs
@@ -633,6 +643,69 @@ def _path(prefix: str, link: Any) -> str:
     return prefix + "".join(reversed(steps))
 
 
+# ---------------------------------------------------------------- the door: before a parse
+
+# Frames up to this size are parsed as they come; a larger one is read only once its head said
+# what it is and its type may be that large (``admit``): a hostile frame costs a look at its
+# first bytes, not a parse of 16 MiB (issue 19). A 4,000-character chat of 4-byte characters,
+# or of characters JSON escapes to 12 bytes a pair, fits.
+SMALL_FRAME_BYTES: Final = 64 * 1024
+# The types a frame may be larger than SMALL_FRAME_BYTES as, and their bound (None: only the
+# socket's own frame limit). act.input: 100,000 characters, each at most 6 bytes as JSON writes
+# it (a control character is "\u001f"), and its ids.
+LARGE_FRAME_BYTES: Final[Mapping[str, int | None]] = {
+    "dom.snapshot": None,
+    "dom.mutations": None,
+    "act.input": 100_000 * 6 + 1024,
+}
+HEAD_CHARS: Final = 128  # what ``peek_type`` reads of a frame
+# The head every sender writes (the tag and the workspace put v, then type, first; Python's
+# json.dumps of {"v": 1, "type": ...} too): anchored, types are lowercase words with dots.
+_WS: Final = r"[ \t\n\r]*"  # JSON's whitespace
+_FRAME_HEAD: Final = re.compile(
+    rf'{_WS}\{{{_WS}"v"{_WS}:{_WS}1{_WS},{_WS}"type"{_WS}:{_WS}"([a-z][a-z.]{{0,39}})"'
+)
+
+
+def peek_type(frame: str | bytes) -> str | None:
+    """The type a frame names in its head (``{"v":1,"type":"dom.snapshot"``), read from its
+    first ``HEAD_CHARS`` without parsing it; None when the head is not written so."""
+    head = frame[:HEAD_CHARS]
+    if isinstance(head, bytes):
+        head = head.decode("latin-1")  # the head is ASCII; anything else fails the match
+    found = _FRAME_HEAD.match(head)
+    return found.group(1) if found is not None else None
+
+
+def admit(frame: str | bytes, sender: Role) -> str | None:
+    """The door's look at a frame from ``sender`` before anything parses it: the type its head
+    names (None when it names none: a small frame is parsed all the same), or ``ProtocolError``
+    for a frame over ``SMALL_FRAME_BYTES`` whose head names no type (``invalid``), an unknown
+    one, one ``sender`` may not send, or one not allowed to be that large (``too_large``).
+    The error names the type and the sizes, never the content. Size is ``len(frame)``:
+    characters of a text frame, bytes of a binary one."""
+    kind = peek_type(frame)
+    size = len(frame)
+    if size <= SMALL_FRAME_BYTES:
+        return kind
+    if kind is None:
+        raise ProtocolError(
+            "invalid",
+            f'a frame over {SMALL_FRAME_BYTES} bytes must begin with {{"v":1,"type":"<type>"',
+        )
+    spec = MESSAGES.get(kind)
+    if spec is None:
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}", ref=kind)
+    if sender not in spec.senders:
+        raise ProtocolError("forbidden", f"a {sender} may not send {kind!r}", ref=kind)
+    bound = LARGE_FRAME_BYTES.get(kind, SMALL_FRAME_BYTES)
+    if bound is not None and size > bound:
+        raise ProtocolError(
+            "too_large", f"a {kind} frame may be at most {bound} bytes, not {size}", ref=kind
+        )
+    return kind
+
+
 # ---------------------------------------------------------------- decoding and encoding
 
 
@@ -660,6 +733,14 @@ def decode(frame: str | bytes, sender: Role, limits: MessageLimits = DEFAULT_LIM
             text = frame
         else:  # as json.loads reads bytes (UTF-8, -16 or -32), surrogates kept to be refused
             text = frame.decode(json.detect_encoding(frame), "surrogatepass")
+        head = peek_type(text)
+        if head == "dom.snapshot" and _more_arrays_than(text, limits.max_nodes):
+            # Every array of a snapshot is a node: refused before its tree is built (issue 19).
+            raise ProtocolError(
+                "invalid",
+                f"dom.snapshot.doc: more than {limits.max_nodes} nodes (max_nodes)",
+                ref="dom.snapshot",
+            )
         suspect = _may_hold_surrogate(text)
         data = _DECODER.decode(text)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
@@ -676,6 +757,9 @@ def decode(frame: str | bytes, sender: Role, limits: MessageLimits = DEFAULT_LIM
             raise ProtocolError("invalid", f"{where}: {_NOT_TEXT}", ref=known)
     if not isinstance(kind, str):
         raise ProtocolError("invalid", "a message needs a string 'type'")
+    if head is not None and head != kind:
+        # The door let it in by the type its head names (``admit``): it must be the one read.
+        raise ProtocolError("invalid", "a message names its 'type' twice", ref=head)
     ref = kind[:40]
     spec = MESSAGES.get(kind)
     if spec is None:
