@@ -81,9 +81,13 @@ async def run(
                     figures = await pair.measure(attack)
                     memory = relay.memory()
                     recovered = await _recovered(relay.url)
+                    try:
+                        outcome = attack.result()
+                    except Exception as failed:  # the attack itself broke: reported, not hidden
+                        outcome = {"failed": f"{type(failed).__name__}: {failed}"}
                     result = Result(
                         name,
-                        attack.result(),
+                        outcome,
                         figures.summary(),
                         round(memory["peak"] / MB, 1),
                         round(memory["rss"] / MB, 1),
@@ -102,13 +106,23 @@ async def run(
     return results
 
 
-def judge(results: list[Result]) -> list[tuple[str, bool, str]]:
-    """Each goal: (what, met, the figure)."""
-    verdicts: list[tuple[str, bool, str]] = []
-    by_name = {r.name: r for r in results}
+@dataclass(frozen=True)
+class Verdict:
+    what: str
+    met: bool
+    figure: str
+    timed: bool = False  # a speed goal: judged on a quiet machine only, never in the tests
 
-    def goal(what: str, met: bool, figure: str) -> None:
-        verdicts.append((what, met, figure))
+
+def judge(results: list[Result]) -> list[Verdict]:
+    """Each goal of issue 19, met or not, with its figure."""
+    verdicts: list[Verdict] = []
+    by_name = {r.name: r for r in results if "failed" not in r.outcome}
+    for failed in (r for r in results if "failed" in r.outcome):
+        verdicts.append(Verdict(f"{failed.name}: the attack ran", False, failed.outcome["failed"]))
+
+    def goal(what: str, met: bool, figure: str, *, timed: bool = False) -> None:
+        verdicts.append(Verdict(what, met, figure, timed))
 
     for result in results:
         i = result.innocent
@@ -117,6 +131,7 @@ def judge(results: list[Result]) -> list[tuple[str, bool, str]]:
             i["round_trip_p99_ms"] <= ROUND_TRIP_P99_GOAL_MS and i["pointers_lost"] == 0,
             f"p50 {i['round_trip_p50_ms']} ms, p99 {i['round_trip_p99_ms']} ms, "
             f"max {i['round_trip_max_ms']} ms, {i['pointers_lost']} lost",
+            timed=True,
         )
         goal(
             f"{result.name}: no innocent socket dropped, no chat lost",
@@ -221,7 +236,7 @@ def judge(results: list[Result]) -> list[tuple[str, bool, str]]:
     if "already_held" in by_name:
         o = by_name["already_held"].outcome
         goal(
-            "already held: origins, cross-brand, tokens, traversal, deflate bomb, nesting",
+            "already_held: origins, cross-brand, tokens, traversal, deflate bomb, nesting",
             o["foreign_origin_visitor"].startswith("refused")
             and o["agent_socket_from_other_site"].startswith("refused")
             and o["cross_brand_invites_offered"] == 0
@@ -234,27 +249,31 @@ def judge(results: list[Result]) -> list[tuple[str, bool, str]]:
     return verdicts
 
 
-def report(results: list[Result], verdicts: list[tuple[str, bool, str]], quick: bool) -> str:
+def report(results: list[Result], verdicts: list[Verdict], quick: bool) -> str:
     lines = [
         BEGIN,
         f"Measured with `scripts/attack{' --quick' if quick else ''}` on "
         f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
         "a quiet machine; the relay with its default limits. "
-        f"{sum(met for _, met, _ in verdicts)} of {len(verdicts)} goals met.",
+        f"{sum(v.met for v in verdicts)} of {len(verdicts)} goals met.",
         "",
         "| Goal | Met | Figure |",
         "| --- | --- | --- |",
     ]
-    for what, met, figure in verdicts:
-        lines.append(f"| {what} | {'yes' if met else '**no**'} | {figure.replace('|', '/')} |")
+    for v in verdicts:
+        lines.append(
+            f"| {v.what} | {'yes' if v.met else '**no**'} | {v.figure.replace('|', '/')} |"
+        )
     lines += [
         "",
-        "| Attack | Relay peak RSS | Relay RSS after | Seconds |",
-        "| --- | --- | --- | --- |",
+        "| Attack | Relay peak RSS | Relay RSS after | Seconds | Quiet again after |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for r in results:
+        quiet = "not in 60 s" if r.recovered_after_s is None else f"{r.recovered_after_s} s"
         lines.append(
-            f"| {r.name} | {r.relay_peak_mb} MB | {r.relay_rss_after_mb} MB | {r.seconds} |"
+            f"| {r.name} | {r.relay_peak_mb} MB | {r.relay_rss_after_mb} MB | {r.seconds} | "
+            f"{quiet} |"
         )
     lines.append(END)
     return "\n".join(lines)
@@ -282,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.write:
         write_report(args.write, text)
-    return 0 if all(met for _, met, _ in verdicts) else 1
+    return 0 if all(v.met for v in verdicts) else 1
 
 
 if __name__ == "__main__":

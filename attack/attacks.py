@@ -99,6 +99,15 @@ async def _until(deadline: float) -> None:
     await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
 
+async def _end_and_close(agent: RawSocket, visitor: RawSocket, session: str) -> None:
+    """End the session (an accomplice agent has one session at a time; the relay would keep it
+    for the visitor's grace time after a mere close), then close both sockets."""
+    with contextlib.suppress(Exception):
+        await agent.send(message("session.end", session=session))
+        await visitor.wait_for("session.ended", timeout=5.0)
+    await _quietly_close(visitor, agent)
+
+
 async def _quietly_close(*sockets: RawSocket) -> None:
     for socket in sockets:
         with contextlib.suppress(Exception):
@@ -147,7 +156,7 @@ async def unicode(target: Target, plan: Plan) -> Outcome:
         "visitor_socket_closed": visitor.close_code,
         "agent_hears_after": agent_hears,
     }
-    await _quietly_close(visitor, agent)
+    await _end_and_close(agent, visitor, session)
     return outcome
 
 
@@ -192,7 +201,7 @@ async def snapshots_in_session(target: Target, plan: Plan) -> Outcome:
     deflated 10 MB snapshots of more nodes than the relay takes, over and over."""
     sources = target.sources()
     document = over_limit_document()
-    agents, visitors, frames = [], [], []
+    agents, visitors, frames, sessions = [], [], [], []
     for index in range(plan.snapshot_sockets):
         agent = await target.agent(f"mark{index}", next(sources))
         visitor = await open_visitor(target.url, source=next(sources))
@@ -200,12 +209,14 @@ async def snapshots_in_session(target: Target, plan: Plan) -> Outcome:
         agent.keep = False
         agents.append(agent)
         visitors.append(visitor)
+        sessions.append(session)
         frames.append(json.dumps(snapshot(session, document)))
     data = [precompressed(text) for text in frames]
     sent = await _send_for(visitors, data, plan.flood_seconds)
     outcome = _flood_outcome(visitors, sent, len(frames[0]), len(data[0]))
     outcome["accomplice_agents_closed"] = sum(a.close_code is not None for a in agents)
-    await _quietly_close(*visitors, *agents)
+    for agent, visitor, session in zip(agents, visitors, sessions, strict=True):
+        await _end_and_close(agent, visitor, session)
     return outcome
 
 
@@ -492,7 +503,7 @@ async def navigate(target: Target, plan: Plan) -> Outcome:
         "refused_to_agent": len(agent.of_type("error")),
         "same_origin_control_forwarded": got_control,
     }
-    await _quietly_close(visitor, agent)
+    await _end_and_close(agent, visitor, session)
     return outcome
 
 
