@@ -327,6 +327,10 @@ class RelayCore:
         # This node's own: its visitors' sockets and pages, and the DOM streams they send here
         # (a visitor's dom.* always arrives on the node holding its socket).
         self._visitors_online: dict[str, int] = {}  # conversation id -> open sockets here
+        # New conversations not stored yet: conversation id -> (it, its token's hash). One is
+        # stored on its visitor's first chat.send and forgotten when its socket closes, so a
+        # flood of sockets that never chat costs no store row and no agent's list (issue 19).
+        self._pending: dict[str, tuple[Conversation, str]] = {}
         # conversation id -> the origin of the visitor's page, for its replica's policy
         self._page_origins: dict[str, str] = {}
         # session id -> its DOM stream here; absent until a snapshot
@@ -343,6 +347,11 @@ class RelayCore:
         An unknown token (or one of another brand) starts a new conversation: a token only
         ever grants its own conversation. The page's origin stands for ``"self"`` in the
         brand's allowed origins when its replica is rendered (``Render.page_origin``).
+
+        A new conversation is pending: kept in this node's memory only (not listed, no invite
+        possible) until the visitor's first ``chat.send`` stores it and tells the brand's
+        agents; forgotten when its socket closes. Its token was never stored, so a reconnect
+        with it starts another new one (``resumed: false``, another conversation id).
         """
         if brand not in self._brands:
             raise ProtocolError("forbidden", f"unknown brand {brand!r}")
@@ -352,20 +361,24 @@ class RelayCore:
         if not resumed or found is None or token is None:
             token = self._new_token()
             found = Conversation(self._new_id(), brand, now, last_at=now)
-            self._store.create(found, token_hash(token))
+            self._pending[found.id] = (found, token_hash(token))
         conversation = found
         conversation_id = conversation.id
         visitor = Peer(VISITOR, conversation_id)
         self._visitors_online[conversation_id] = self._visitors_online.get(conversation_id, 0) + 1
         self._page_origins[conversation_id] = page_origin
-        self._live.visitors_seen([conversation_id], now)
-        session = self._live.session_of_conversation(conversation_id)
         hello: dict[str, Any] = {
             "conversation": conversation_id,
             "token": token,
             "brand": brand,
             "resumed": resumed,
         }
+        if not resumed:
+            # Nothing of it is anywhere yet: no store or live state call for a new socket.
+            history = {"conversation": conversation_id, "messages": []}
+            return visitor, [Send(visitor, "hello", hello), Send(visitor, "chat.history", history)]
+        self._live.visitors_seen([conversation_id], now)
+        session = self._live.session_of_conversation(conversation_id)
         if session is not None:
             hello["session"] = session.id  # session.started follows; absent: none is active
         effects: list[Effect] = [
@@ -380,8 +393,6 @@ class RelayCore:
             effects.append(
                 Send(visitor, "session.started", self._session_body(session, for_visitor=True))
             )
-        if not resumed:
-            effects.extend(self._conversation_lists(brand))
         return visitor, effects
 
     def resumable(self, brand: str, token: str | None) -> Peer | None:
@@ -400,6 +411,8 @@ class RelayCore:
             return []
         self._visitors_online.pop(visitor.id, None)
         self._page_origins.pop(visitor.id, None)
+        if self._pending.pop(visitor.id, None) is not None:
+            return []  # never stored: nothing of it is left anywhere
         # Its session ends once no node has seen its visitor for the grace time (``tick``).
         self._live.visitors_seen([visitor.id], now)
         return []
@@ -500,7 +513,7 @@ class RelayCore:
         """Once a second on every node: say this node's visitors are here, expire invites,
         end sessions whose visitor no node has seen for the grace time, and drop the replicas
         of sessions that ended elsewhere or whose visitor left this node."""
-        self._live.visitors_seen(self._visitors_online, now)
+        self._live.visitors_seen([c for c in self._visitors_online if c not in self._pending], now)
         effects: list[Effect] = []
         for invite in self._live.invites_due(now):
             effects.extend(self._close_invite(invite, "expired"))
@@ -509,7 +522,7 @@ class RelayCore:
                 continue  # here now (a grace of 0); seen again at the next tick
             session = self._live.session_of_conversation(conversation_id)
             if session is not None:
-                effects.extend(self._end(session, "relay", "the visitor left"))
+                effects.extend(self._session_over(session, "relay", "the visitor left"))
         if self._streams:
             running = self._live.existing(list(self._streams))
             for session_id, stream in list(self._streams.items()):
@@ -559,6 +572,11 @@ class RelayCore:
         """How many invites wait for their visitor's answer, fleet-wide (for metrics)."""
         return self._live.counts()[1]
 
+    def pending_here(self) -> int:
+        """How many new conversations on this node wait for their first chat message (for
+        metrics, and for the tests to see that a closed socket leaves none behind)."""
+        return len(self._pending)
+
     def streams_here(self) -> int:
         """How many sessions' DOM streams this node renders (for metrics)."""
         return len(self._streams)
@@ -577,7 +595,7 @@ class RelayCore:
         self, sender: Peer, message: Message, now: int, _s: Session | None
     ) -> list[Effect]:
         if sender.role == VISITOR:
-            conversation = self._conversation(sender.id)
+            conversation = self._stored_conversation(sender.id, now)
             name = "Visitor"
         else:
             conversation = self._agent_conversation(sender, message.body.get("conversation"))
@@ -598,10 +616,7 @@ class RelayCore:
             stored = self._store.add_message(entry, unread=False)
         if stored is None:  # closed meanwhile (by an agent on another node)
             raise ended
-        effects = self._say(stored, entry)
-        if sender.role == VISITOR:
-            effects.extend(self._conversation_lists(conversation.brand))
-        return effects
+        return self._say(stored, entry) + self._updated(stored)
 
     def _on_conversation_open(
         self, sender: Peer, message: Message, now: int, _s: Session | None
@@ -612,7 +627,9 @@ class RelayCore:
         invite = self._live.invite_of_conversation(conversation.id)
         if invite is not None and invite.agent == sender.id:
             effects.append(Send(sender, "invite.state", self._invite_body(invite, "pending")))
-        return effects
+        # Read again after the change: a message another node kept meanwhile shows in the row.
+        read = self._store.get(conversation.id)
+        return effects + (self._updated(read) if read is not None else [])
 
     def _on_conversation_close(
         self, sender: Peer, message: Message, now: int, _s: Session | None
@@ -628,7 +645,8 @@ class RelayCore:
         entry = ChatEntry(conversation.id, "system", name, f"{name} ended the conversation.", now)
         # First, before any invite or session ends: only one of two agents closing at once (on
         # two nodes) gets here, and the other one changes nothing.
-        if self._store.close_conversation(entry) is None:
+        closed = self._store.close_conversation(entry)
+        if closed is None:
             raise already
         effects: list[Effect] = []
         invite = self._live.invite_of_conversation(conversation.id)
@@ -645,7 +663,7 @@ class RelayCore:
                 {"conversation": conversation.id},
             )
         )
-        effects.extend(self._conversation_lists(conversation.brand))
+        effects.extend(self._updated(closed, cobrowsing=False))
         return effects
 
     def _on_invite_send(
@@ -740,7 +758,7 @@ class RelayCore:
             self._new_id(), invite.conversation, invite.agent, invite.mode, conversation.brand
         )
         self._live.put_session(session)
-        return effects + self._announce(session)
+        return effects + self._announce(session) + self._updated(conversation, cobrowsing=True)
 
     def _upgrade(self, invite: Invite) -> list[Effect]:
         """The visitor accepted shared mode for a running session: both sides hear its new
@@ -777,7 +795,7 @@ class RelayCore:
         self, sender: Peer, message: Message, now: int, session: Session | None
     ) -> list[Effect]:
         assert session is not None
-        return self._end(session, sender.role, f"ended by the {sender.role}")
+        return self._session_over(session, sender.role, f"ended by the {sender.role}")
 
     def _on_dom_snapshot(
         self, sender: Peer, message: Message, now: int, session: Session | None
@@ -877,6 +895,14 @@ class RelayCore:
         effects.append(DropReplica(session.id))
         return effects
 
+    def _session_over(self, session: Session, by: str, reason: str) -> list[Effect]:
+        """``_end``, and the brand's agents see the conversation no longer cobrowsing."""
+        effects = self._end(session, by, reason)
+        conversation = self._store.get(session.conversation)
+        if conversation is not None:
+            effects.extend(self._updated(conversation, cobrowsing=False))
+        return effects
+
     def _offer(self, invite: Invite) -> Send:
         body: dict[str, Any] = {
             "invite": invite.id,
@@ -918,26 +944,46 @@ class RelayCore:
 
     def _listing(self, brands: frozenset[str]) -> list[dict[str, Any]]:
         """The conversation list an agent of ``brands`` sees: one store query."""
-        listing = []
         conversations = self._store.listing(brands, MAX_CONVERSATIONS_LISTED)
         cobrowsing = self._live.cobrowsing(c.id for c in conversations)
-        for conversation in conversations:
-            state = (
-                "cobrowsing"
-                if conversation.id in cobrowsing
-                else ("closed" if conversation.closed else "open")
-            )
-            listing.append(
-                {
-                    "id": conversation.id,
-                    "brand": conversation.brand,
-                    "title": conversation.title or "New visitor",
-                    "unread": conversation.unread,
-                    "state": state,
-                    "last_at": conversation.last_at,
-                }
-            )
-        return listing
+        return [self._row(c, c.id in cobrowsing) for c in conversations]
+
+    @staticmethod
+    def _row(conversation: Conversation, cobrowsing: bool) -> dict[str, Any]:
+        """One conversation as an agent's list shows it (``conversation.list``'s rows)."""
+        state = "cobrowsing" if cobrowsing else ("closed" if conversation.closed else "open")
+        return {
+            "id": conversation.id,
+            "brand": conversation.brand,
+            "title": conversation.title or "New visitor",
+            "unread": conversation.unread,
+            "state": state,
+            "last_at": conversation.last_at,
+        }
+
+    def _updated(
+        self, conversation: Conversation, *, cobrowsing: bool | None = None
+    ) -> list[Effect]:
+        """``conversation.updated`` with this one row to every agent of its brand: the whole
+        list goes only to a socket that opens (``agent_connected``). Resending it on every
+        change cost an observer 161 MB in a 20 s chat flood (issue 19). ``cobrowsing``: read
+        from the live state when the caller does not know it."""
+        if cobrowsing is None:
+            cobrowsing = bool(self._live.cobrowsing([conversation.id]))
+        body = {"conversation": self._row(conversation, cobrowsing)}
+        agents = self._brand_agents(conversation.brand)
+        return [Send(agent, "conversation.updated", body) for agent in agents]
+
+    def _stored_conversation(self, conversation_id: str, now: int) -> Conversation:
+        """A visitor's conversation, stored now if it was pending (its first chat message)."""
+        pending = self._pending.get(conversation_id)
+        if pending is None:
+            return self._conversation(conversation_id)
+        self._store.create(*pending)
+        del self._pending[conversation_id]  # after the store took it: a failure may try again
+        # Present from now on, like a resumed visitor (``tick`` renews it).
+        self._live.visitors_seen([conversation_id], now)
+        return pending[0]
 
     def _conversation(self, conversation_id: str) -> Conversation:
         conversation = self._store.get(conversation_id)
@@ -956,19 +1002,6 @@ class RelayCore:
         effects.extend(
             Send(agent, "chat.message", body) for agent in self._brand_agents(conversation.brand)
         )
-        return effects
-
-    def _conversation_lists(self, brand: str) -> list[Effect]:
-        """A fresh list for every agent of ``brand``: one store query per distinct set of
-        brands, not one per agent (a brand's 50 agents share one list)."""
-        listings: dict[frozenset[str], list[dict[str, Any]]] = {}
-        effects: list[Effect] = []
-        for agent in self._agents.values():
-            if brand in agent.brands:
-                if agent.brands not in listings:
-                    listings[agent.brands] = self._listing(agent.brands)
-                body = {"conversations": listings[agent.brands]}
-                effects.append(Send(Peer(AGENT, agent.id), "conversation.list", body))
         return effects
 
 

@@ -88,6 +88,7 @@ class CorePair:
             "demo", None, self.now, page_origin="https://shop.example"
         )
         self.apply(effects)
+        self.token: str = self.inbox[self.visitor][0]["token"]  # from its hello
         self.agent, effects = self.core.agent_connected("alex")
         self.apply(effects)
 
@@ -118,7 +119,15 @@ class CorePair:
         assert found, f"{peer.role} received no {kind!r}"
         return found[-1]
 
+    def chat_first(self, text: str = "Hello") -> None:
+        """The visitor's first chat message, unless it wrote one: its conversation is stored
+        then (until then it is pending, and no agent can see or invite it)."""
+        if self.core.resumable("demo", self.token) is None:
+            self.send(self.visitor, "chat.send", text=text)
+
     def start_session(self, mode: str = "view_only") -> str:
+        """Invite the visitor (stored first: ``chat_first``) and accept: the session's id."""
+        self.chat_first()
         self.send(self.agent, "invite.send", conversation=self.visitor.id, mode=mode)
         invite = self.last(self.visitor, "invite.offer")["invite"]
         self.send(self.visitor, "invite.accept", invite=invite)

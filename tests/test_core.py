@@ -60,13 +60,17 @@ SNAPSHOT = {
 }
 
 
-def test_visitor_gets_a_conversation_and_token_and_agents_see_it() -> None:
+def test_visitor_gets_a_conversation_and_token_and_agents_see_it_once_it_chats() -> None:
     pair = CorePair()
     hello = pair.last(pair.visitor, "hello")
     assert hello["conversation"] == pair.visitor.id and hello["token"] and hello["resumed"] is False
     assert "session" not in hello
-    listing = pair.last(pair.agent, "conversation.list")["conversations"]
-    assert [c["id"] for c in listing] == [pair.visitor.id]
+    assert pair.last(pair.agent, "conversation.list")["conversations"] == []
+    pair.send(pair.visitor, "chat.send", text="Hello")
+    sam, effects = pair.core.agent_connected("sam")
+    pair.apply(effects)
+    listing = pair.last(sam, "conversation.list")["conversations"]
+    assert [(c["id"], c["title"], c["unread"]) for c in listing] == [(pair.visitor.id, "Hello", 1)]
 
 
 def test_reconnecting_with_the_token_resumes_the_same_conversation() -> None:
@@ -91,9 +95,10 @@ def test_chat_reaches_both_sides_and_marks_unread_until_opened() -> None:
     pair = CorePair()
     pair.send(pair.visitor, "chat.send", text="I need help")
     assert pair.last(pair.agent, "chat.message")["text"] == "I need help"
-    assert pair.last(pair.agent, "conversation.list")["conversations"][0]["unread"] == 1
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["unread"] == 1
     pair.send(pair.agent, "conversation.open", conversation=pair.visitor.id)
     assert pair.last(pair.agent, "chat.history")["messages"][0]["sender"] == "visitor"
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["unread"] == 0
     pair.send(pair.agent, "chat.send", conversation=pair.visitor.id, text="Sure")
     message = pair.last(pair.visitor, "chat.message")
     assert message["sender"] == "agent" and message["name"] == "Alex"
@@ -114,23 +119,61 @@ class CountingListings:
         return self._store.listing(brands, limit)
 
 
-def test_a_visitors_message_costs_one_listing_per_set_of_brands_not_one_per_agent() -> None:
-    """Every agent of the brand gets a fresh list, but agents of the same brands share one
-    query: with the store on PostgreSQL each query holds the event loop."""
+def test_a_change_sends_agents_of_the_brand_one_row_never_a_listing() -> None:
+    """After the list an agent's socket opens with, every change is one row
+    (``conversation.updated``, read from the store by id): a chat flood once resent the
+    whole list to every agent on every message (issue 19)."""
     store = CountingListings(helpers.new_store())
     pair = CorePair(store=store)  # type: ignore[arg-type]
+    olga, effects = pair.core.agent_connected("olga")
+    pair.apply(effects)
+    pair.take(pair.agent), pair.take(olga)  # the lists their sockets opened with
     store.listings = 0
     pair.send(pair.visitor, "chat.send", text="hello")
-    assert store.listings == 1  # alex and sam (brand demo) share it; olga is of another brand
-    alex, sam = (
-        pair.last(pair.agent, "conversation.list"),
-        pair.last(core.Peer(AGENT, "sam"), "conversation.list"),
+    pair.send(pair.agent, "chat.send", conversation=pair.visitor.id, text="hi")
+    pair.now += 1_000
+    pair.send(pair.visitor, "chat.send", text="my order")
+    assert store.listings == 0
+    sam = core.Peer(AGENT, "sam")
+    assert not pair.take(pair.agent, "conversation.list") and not pair.take(
+        sam, "conversation.list"
     )
-    assert alex == sam and alex["conversations"][0]["title"] == "hello"
+    rows = [m["conversation"] for m in pair.take(pair.agent, "conversation.updated")]
+    assert rows == [m["conversation"] for m in pair.take(sam, "conversation.updated")]
+    assert [(r["id"], r["title"], r["unread"], r["state"], r["last_at"]) for r in rows] == [
+        (pair.visitor.id, "hello", 1, "open", pair.now - 1_000),
+        (pair.visitor.id, "hello", 1, "open", pair.now - 1_000),
+        (pair.visitor.id, "hello", 2, "open", pair.now),
+    ]
+    assert rows[0] == {"id": pair.visitor.id, "brand": "demo", "title": "hello", "unread": 1,
+                       "state": "open", "last_at": pair.now - 1_000}  # fmt: skip
+    assert not pair.take(olga)  # of another brand: hears nothing
+
+
+def test_the_row_follows_cobrowsing_and_closing_as_the_listing_shows_it() -> None:
+    pair = CorePair()
+    session = pair.start_session()
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "cobrowsing"
+    listed, effects = pair.core.agent_connected("sam")  # a socket opening: the whole list
+    pair.apply(effects)
+    assert pair.last(listed, "conversation.list")["conversations"][0]["state"] == "cobrowsing"
+    pair.send(pair.agent, "session.end", session=session)
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "open"
+    pair.start_session()
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    pair.apply(pair.core.tick(pair.now + 60_000))  # the visitor left: the session ends
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "open"
+    pair.send(pair.agent, "conversation.close", conversation=pair.visitor.id)
+    row = pair.last(pair.agent, "conversation.updated")["conversation"]
+    assert (row["state"], row["last_at"]) == ("closed", pair.now)
+    _, effects = pair.core.agent_connected("sam")
+    pair.apply(effects)
+    assert pair.last(listed, "conversation.list")["conversations"] == [row]
 
 
 def test_invite_accept_starts_a_session_on_both_sides_with_mask_selectors() -> None:
     pair = CorePair(mask_selectors=("#iban",))
+    pair.chat_first()
     pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")
     offer = pair.last(pair.visitor, "invite.offer")
     assert offer["agent"] == "Alex" and offer["mode"] == "shared"
@@ -145,6 +188,7 @@ def test_invite_accept_starts_a_session_on_both_sides_with_mask_selectors() -> N
 
 def test_decline_cancel_and_expiry_close_the_invite() -> None:
     pair = CorePair(invite_ttl_ms=5_000)
+    pair.chat_first()
     pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
     invite = pair.last(pair.visitor, "invite.offer")["invite"]
     pair.send(pair.visitor, "invite.decline", invite=invite)
@@ -170,6 +214,8 @@ def test_an_agent_has_one_pending_invite_and_one_active_session() -> None:
     pair = CorePair()
     second, effects = pair.core.visitor_connected("demo", None, pair.now)
     pair.apply(effects)
+    pair.chat_first()
+    pair.send(second, "chat.send", text="Me too")
     pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
     with pytest.raises(ProtocolError) as refused:
         pair.send(pair.agent, "invite.send", conversation=second.id, mode="view_only")
@@ -462,8 +508,7 @@ def test_the_agent_ends_the_conversation_with_its_invite_and_session() -> None:
         "type": "conversation.closed",
         "conversation": pair.visitor.id,
     }
-    listing = pair.last(pair.agent, "conversation.list")["conversations"]
-    assert listing[0]["state"] == "closed"
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "closed"
     with pytest.raises(ProtocolError) as refused:
         pair.send(pair.visitor, "chat.send", text="hello?")
     assert refused.value.code == "conflict"
@@ -533,8 +578,8 @@ def nodes(new_nodes: Callable[[int], list[OpenStore]]) -> tuple[CorePair, Interr
     store_a, store_b = new_nodes(2)
     interrupted = Interrupted(store_a)
     pair = CorePair(store=interrupted)
-    token = pair.last(pair.visitor, "hello")["token"]
-    return pair, interrupted, OtherNode(pair, store_b, token)
+    pair.chat_first("Hello")  # stored: the second tab resumes it
+    return pair, interrupted, OtherNode(pair, store_b, pair.token)
 
 
 def test_an_agent_opening_on_another_node_does_not_hide_a_new_visitor_message(
@@ -548,12 +593,12 @@ def test_an_agent_opening_on_another_node_does_not_hide_a_new_visitor_message(
     # As if Sam opened it just before "three": one message unread (a write-back left three).
     stored = b.store.get(pair.visitor.id)
     assert stored is not None and stored.unread == 1
-    listing = pair.last(pair.agent, "conversation.list")["conversations"]
-    assert listing[0]["unread"] == 1
-    assert [m.text for m in b.store.messages(pair.visitor.id, 10)] == ["one", "two", "three"]
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["unread"] == 1
+    texts = [m.text for m in b.store.messages(pair.visitor.id, 10)]
+    assert texts == ["Hello", "one", "two", "three"]
 
 
-def test_an_agent_opening_does_not_undo_the_visitor_first_message_on_another_node(
+def test_an_agent_opening_does_not_undo_the_visitor_message_on_another_node(
     nodes: tuple[CorePair, Interrupted, OtherNode],
 ) -> None:
     pair, a, b = nodes
@@ -563,7 +608,7 @@ def test_an_agent_opening_does_not_undo_the_visitor_first_message_on_another_nod
     # As if Alex opened it just after the message: read, but titled and as recent as it is.
     stored = b.store.get(pair.visitor.id)
     assert stored is not None
-    assert (stored.unread, stored.title, stored.last_at) == (0, "Is anyone there?", b.now)
+    assert (stored.unread, stored.title, stored.last_at) == (0, "Hello", b.now)
 
 
 def test_of_two_agents_closing_on_two_nodes_the_second_is_told_it_already_ended(
@@ -578,14 +623,13 @@ def test_of_two_agents_closing_on_two_nodes_the_second_is_told_it_already_ended(
         "this conversation has already ended",
     )
     texts = [m.text for m in b.store.messages(pair.visitor.id, 10)]
-    assert texts == ["Sam ended the conversation."]  # one closing line, not two
+    assert texts == ["Hello", "Sam ended the conversation."]  # one closing line, not two
 
 
 def test_a_visitor_message_racing_a_close_on_another_node_neither_lands_nor_reopens(
     nodes: tuple[CorePair, Interrupted, OtherNode],
 ) -> None:
     pair, a, b = nodes
-    pair.send(pair.visitor, "chat.send", text="Hi")
     a.meanwhile = lambda: b.send(b.agent, "conversation.close", conversation=pair.visitor.id)
     with pytest.raises(ProtocolError) as refused:
         pair.send(pair.visitor, "chat.send", text="wait, one more thing")
@@ -594,7 +638,7 @@ def test_a_visitor_message_racing_a_close_on_another_node_neither_lands_nor_reop
     stored = b.store.get(pair.visitor.id)
     assert stored is not None and stored.closed
     texts = [m.text for m in b.store.messages(pair.visitor.id, 10)]
-    assert texts == ["Hi", "Sam ended the conversation."]
+    assert texts == ["Hello", "Sam ended the conversation."]
 
 
 # ---------------------------------------------------------------- view only -> shared
@@ -712,6 +756,7 @@ def test_an_agent_removed_from_the_settings_loses_the_session_invites_and_socket
 
 def test_an_agent_who_loses_the_brand_loses_the_pending_invite() -> None:
     pair = CorePair()
+    pair.chat_first()
     pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="view_only")
     pair.last(pair.visitor, "invite.offer")
     moved = [core.AgentAccount("alex", "Alex", frozenset({"other"}))]
@@ -732,3 +777,62 @@ def test_a_visitor_may_stream_its_dom_only_while_its_session_runs() -> None:
     assert pair.core.may_stream(pair.agent) is False  # an agent never streams a DOM
     pair.send(pair.visitor, "session.end", session=session)
     assert pair.core.may_stream(pair.visitor) is False
+
+
+# ------------------------------------------------------- conversations stored on first chat
+
+
+def test_a_new_conversation_is_stored_on_the_visitor_first_chat_not_on_connect() -> None:
+    """A socket that never chats costs no row and no agent's list entry (issue 19: 2,000
+    token-less sockets pushed the real visitor out of the agents' list)."""
+    pair = CorePair()
+    assert pair.store.get(pair.visitor.id) is None
+    assert pair.core.resumable("demo", pair.token) is None  # the token was never stored
+    with pytest.raises(ProtocolError) as hidden:  # agents cannot see or invite it yet
+        pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")
+    assert hidden.value.code == "not_found"
+    pair.send(pair.visitor, "chat.send", text="  Where is my parcel?  ")
+    stored = pair.store.get(pair.visitor.id)
+    assert stored is not None and (stored.title, stored.unread) == ("Where is my parcel?", 1)
+    assert stored.started_at == pair.now
+    assert pair.core.resumable("demo", pair.token) == pair.visitor
+    assert pair.core.pending_here() == 0
+    assert [m.text for m in pair.store.messages(pair.visitor.id, 10)] == ["  Where is my parcel?  "]
+    pair.send(pair.agent, "invite.send", conversation=pair.visitor.id, mode="shared")
+    assert pair.last(pair.visitor, "invite.offer")["mode"] == "shared"
+
+
+def test_a_pending_conversation_is_forgotten_when_its_socket_closes() -> None:
+    pair = CorePair()
+    visitors = []
+    for _ in range(50):
+        visitor, effects = pair.core.visitor_connected("demo", None, pair.now, page_origin="x")
+        pair.apply(effects)
+        visitors.append(visitor)
+    assert pair.core.pending_here() == 51  # the pair's own visitor too
+    for visitor in [pair.visitor, *visitors]:
+        assert pair.core.visitor_disconnected(visitor, pair.now) == []
+    assert pair.core.pending_here() == 0
+    assert pair.store.listing(frozenset({"demo"}), 100) == []
+    pair.apply(pair.core.tick(pair.now + 120_000))  # nothing of them in the live state either
+    assert pair.live.visitors_gone(pair.now + 120_000) == []
+
+
+def test_a_token_of_a_conversation_never_stored_starts_a_new_one() -> None:
+    pair = CorePair()
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    visitor, effects = pair.core.visitor_connected("demo", pair.token, pair.now)
+    pair.apply(effects)
+    hello = pair.last(visitor, "hello")
+    assert visitor != pair.visitor and hello["resumed"] is False and hello["token"] != pair.token
+    assert pair.last(visitor, "chat.history")["messages"] == []
+
+
+def test_a_stored_conversation_outlives_its_socket_and_resumes() -> None:
+    pair = CorePair()
+    pair.chat_first("Hello")
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    visitor, effects = pair.core.visitor_connected("demo", pair.token, pair.now + 1)
+    pair.apply(effects)
+    assert visitor == pair.visitor and pair.last(visitor, "hello")["resumed"] is True
+    assert [m["text"] for m in pair.last(visitor, "chat.history")["messages"]] == ["Hello"]
