@@ -50,8 +50,7 @@ def test_the_agent_ends_a_conversation_and_it_becomes_read_only(
     open_conversation(page, relay)
     page.get_by_test_id("conversation-close").click()
     assert relay.wait_for("conversation.close")["conversation"] == "c1"
-    closed = [dict(CONVERSATIONS[0], state="closed"), CONVERSATIONS[1]]
-    relay.push("conversation.list", conversations=closed)
+    relay.push("conversation.updated", conversation=dict(CONVERSATIONS[0], state="closed"))
     relay.push(
         "chat.message",
         conversation="c1",
@@ -240,4 +239,50 @@ def test_a_mouse_drag_in_the_replica_sends_the_agents_selection(
     sent = relay.wait_for("selection", lambda m: m["ranges"] != [])
     start, start_offset, end, end_offset = sent["ranges"][0]
     assert (start, start_offset, end) == (9, 0, 9) and end_offset > 0
+    check_sent_frames(relay)
+
+
+def listed(page: Page) -> list[tuple[str | None, str | None, str]]:
+    """The list as shown, top to bottom: (conversation id, state, unread badge text)."""
+    rows = []
+    for item in page.get_by_test_id("conversation-item").all():
+        badge = item.get_by_test_id("unread")
+        unread = badge.text_content() or "" if badge.count() else ""
+        rows.append((item.get_attribute("data-conversation"), item.get_attribute("data-state"),
+                     unread))  # fmt: skip
+    return rows
+
+
+def test_a_conversation_updated_row_replaces_or_joins_the_list_in_the_relays_order(
+    page: Page, workspace: FakeRelay
+) -> None:
+    """After the list its socket opened with, the workspace gets one row per change
+    (issue 19): merged by id, ordered as the relay lists (newest last_at first, a new
+    conversation before older ones of the same time) and capped as the relay caps it."""
+    relay = workspace
+    relay.push("conversation.list", conversations=CONVERSATIONS)
+    items = page.get_by_test_id("conversation-item")
+    expect(items).to_have_count(2)
+    assert listed(page) == [("c2", "open", "2"), ("c1", "open", "")]
+    c1 = dict(CONVERSATIONS[0], title="Where is my parcel?", unread=3, last_at=1_700_000_200_000)
+    relay.push("conversation.updated", conversation=c1)
+    first = items.first
+    expect(first).to_have_attribute("data-conversation", "c1")
+    expect(first).to_contain_text("Where is my parcel?")
+    assert listed(page) == [("c1", "open", "3"), ("c2", "open", "2")]
+    new = {"id": "c3", "brand": "Fernway", "title": "New visitor", "unread": 1, "state": "open",
+           "last_at": 1_700_000_200_000}  # fmt: skip
+    relay.push("conversation.updated", conversation=new)
+    expect(items).to_have_count(3)
+    relay.push("conversation.updated", conversation=dict(CONVERSATIONS[1], state="cobrowsing"))
+    expect(page.locator('[data-conversation="c2"]')).to_have_attribute("data-state", "cobrowsing")
+    assert listed(page) == [("c3", "open", "1"), ("c1", "open", "3"), ("c2", "cobrowsing", "2")]
+    # Capped like the relay's list: the oldest row leaves when a new one joins a full list.
+    full = [dict(CONVERSATIONS[0], id=f"old{i}", last_at=1_600_000_000_000 - i) for i in range(200)]
+    relay.push("conversation.list", conversations=full)
+    expect(page.locator('[data-conversation="old199"]')).to_have_count(1)
+    relay.push("conversation.updated", conversation=new)
+    expect(page.locator('[data-conversation="old199"]')).to_have_count(0)
+    expect(items).to_have_count(200)
+    expect(items.first).to_have_attribute("data-conversation", "c3")
     check_sent_frames(relay)

@@ -15,11 +15,35 @@
 
   // ------------------------------------------------------------------ conversations
 
+  // The relay lists this many (relay.core.MAX_CONVERSATIONS_LISTED); a merged row keeps it so.
+  var MAX_CONVERSATIONS = 200;
+
   function findConversation(id) {
     for (var i = 0; i < state.conversations.length; i++) {
       if (state.conversations[i] && state.conversations[i].id === id) return state.conversations[i];
     }
     return null;
+  }
+
+  // conversation.updated: one row changed or is new (the whole list comes only when the socket
+  // opens). It takes the place the relay's listing would give it: newest last_at first, and
+  // of equal ones the newest conversation first (a new row goes before them).
+  function mergeConversation(row) {
+    if (!row || typeof row.id !== "string") return;
+    var list = state.conversations;
+    var at = -1;
+    for (var i = 0; i < list.length; i++) {
+      if (list[i] && list[i].id === row.id) { at = i; break; }
+    }
+    var old = at >= 0 ? list.splice(at, 1)[0] : null;
+    if (!old || old.last_at !== row.last_at) {
+      at = list.length;
+      for (var j = 0; j < list.length; j++) {
+        if (!list[j] || (list[j].last_at || 0) <= (row.last_at || 0)) { at = j; break; }
+      }
+    }
+    list.splice(at, 0, row);
+    if (list.length > MAX_CONVERSATIONS) list.length = MAX_CONVERSATIONS;
   }
 
   function formatTime(ms) {
@@ -209,6 +233,7 @@
 
   // Used by the other parts (through workspace, when they run).
   workspace.findConversation = findConversation;
+  workspace.mergeConversation = mergeConversation;
   workspace.renderConversations = renderConversations;
   workspace.renderConversationHead = renderConversationHead;
   workspace.appendChat = appendChat;

@@ -167,6 +167,11 @@
       workspace.renderConversations();
       workspace.renderConversationHead();
     },
+    "conversation.updated": function (m) {
+      workspace.mergeConversation(m.conversation);
+      workspace.renderConversations();
+      workspace.renderConversationHead();
+    },
     "chat.history": function (m) {
       if (m.conversation !== state.open) return;
       ui.chatLog.textContent = "";
