@@ -170,6 +170,8 @@ def test_live_keys_expire_and_metrics_count_redis_round_trips(
         b.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
     ):
         conversation = receive_until(visitor, "hello")["conversation"]
+        send(visitor, "chat.send", text="Hello")  # stored now: agents may invite it
+        receive_until(agent, "chat.message")
         send(agent, "invite.send", conversation=conversation, mode="shared")
         send(visitor, "invite.accept", invite=receive_until(visitor, "invite.offer")["invite"])
         receive_until(agent, "session.started")

@@ -408,7 +408,7 @@ def test_a_store_outage_is_the_relays_error_not_the_clients(postgres: PostgresSe
     database = postgres.fresh_url()
     with TestClient(_two_brand_server(database).app, client=("127.0.0.1", 50000)) as client:
         with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
-            receive_until(ws, "hello")
+            token = receive_until(ws, "hello")["token"]
             postgres.stop()
             try:
                 for _ in range(3):
@@ -417,7 +417,10 @@ def test_a_store_outage_is_the_relays_error_not_the_clients(postgres: PostgresSe
                     assert (error["code"], error["fault"]) == ("internal", "server")
                 with (
                     pytest.raises(WebSocketDisconnect) as closed,
-                    client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as other,
+                    # With a token: a token-less socket needs no store until it chats.
+                    client.websocket_connect(
+                        f"/ws/visitor?token={token}", headers={"origin": OWN}
+                    ) as other,
                 ):
                     other.receive_text()
                 assert closed.value.code == 1011
@@ -451,6 +454,9 @@ def test_while_the_store_is_away_a_settings_change_still_ends_invites_and_transc
             client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
         ):
             conversation = receive_until(visitor, "hello")["conversation"]
+            # Stored on the visitor's first chat: agents may invite it then.
+            visitor.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "Hello"}))
+            receive_until(agent, "chat.message")
             agent.send_text(
                 json.dumps(
                     {"v": 1, "type": "invite.send", "conversation": conversation, "mode": "shared"}
@@ -494,6 +500,8 @@ def test_a_visitor_reaches_only_their_own_invite_and_session(client: TestClient)
     ):
         conversation = receive_until(mine, "hello")["conversation"]
         receive_until(other, "hello")
+        send(mine, "chat.send", text="Hello")  # stored on the first chat
+        receive_until(agent, "chat.message")
         send(agent, "invite.send", conversation=conversation, mode="shared")
         invite = receive_until(mine, "invite.offer")["invite"]
         send(other, "invite.accept", invite=invite)
@@ -548,6 +556,9 @@ def test_a_changed_settings_file_reaches_running_sessions_without_a_restart(
             client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
         ):
             conversation = receive_until(visitor, "hello")["conversation"]
+            # Stored on the visitor's first chat: agents may invite it then.
+            visitor.send_text(json.dumps({"v": 1, "type": "chat.send", "text": "Hello"}))
+            receive_until(agent, "chat.message")
             agent.send_text(json.dumps(
                 {"v": 1, "type": "invite.send", "conversation": conversation, "mode": "shared"}
             ))  # fmt: skip
@@ -676,6 +687,7 @@ def _queue_server(renderer: _GatedRenderer) -> tuple[RelayServer, _RecordingBrok
     )  # type: ignore[arg-type]
     visitor, _ = server.core.visitor_connected("demo", None, 0)
     agent, _ = server.core.agent_connected(DEMO_AGENT_LOGIN)
+    server.core.receive(visitor, core.Message("chat.send", {"text": "Hello"}), 0)  # stored now
 
     def sent(effects: list[core.Effect], kind: str) -> dict[str, Any]:
         (body,) = [e.body for e in effects if isinstance(e, core.Send) and e.type == kind]
