@@ -19,16 +19,21 @@ at a time (``add_message``, ``mark_read``, ``close_conversation``). Invites, ses
 visitors' presence live in an injected ``LiveState`` (``relay.live.MemoryLiveState`` for one
 node, ``relay.redis_live.RedisLiveState`` for a fleet), never in the store: nothing of a
 CoBrowse session (not even the invitation) outlives it. What only the node holding a visitor's
-socket needs (its page's origin, the DOM stream's next seq) stays in the core itself.
+socket needs (its page's origin, the DOM stream's next seq, a new conversation not stored until
+its first chat message) stays in the core itself; a session's record carries the page's origin
+too, for the agent's node to judge ``act.navigate`` (``navigate_refusal``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
+from relay.settings import SELF_ORIGIN  # in a brand's allowed origins: the visitor's page
 from wire.errors import ProtocolError
 from wire.protocol import AGENT, MODES, VISITOR, Message, Role
 
@@ -45,6 +50,59 @@ NO_SESSION: Final = None
 MAX_HISTORY: Final = 500  # chat messages sent with chat.history
 MAX_TRANSCRIPT: Final = 100_000  # chat messages in one transcript export
 MAX_CONVERSATIONS_LISTED: Final = 200
+
+
+# ---------------------------------------------------------------- navigation policy
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# A host as the browser and we read it alike: letters, digits, dots and hyphens (or an IPv6
+# literal). Anything else (percent escapes, '@', '\\', spaces) could be read differently.
+_PLAIN_HOST: Final = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
+
+
+def origin_of_url(url: str) -> str | None:
+    """The origin (``scheme://host[:port]``, lower case, default port left out) of an absolute
+    http(s) URL written plainly, or None for anything a browser might read otherwise: no
+    ``scheme://host``, credentials (``https://shop.example@evil.example``), a backslash,
+    whitespace or a control character anywhere (browsers drop or convert them), an odd host
+    or port."""
+    if any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return None
+    scheme, sep, _rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _DEFAULT_PORTS:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is no number, or out of range
+        return None
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets in an origin
+        host = f"[{host}]"
+    if "@" in parts.netloc or not host or not _PLAIN_HOST.fullmatch(host):
+        return None
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def navigate_refusal(url: str, page_origin: str, allowed_origins: Iterable[str]) -> str | None:
+    """Why an agent's ``act.navigate`` to ``url`` is refused, or None when it may go: only
+    to the visitor's own page origin, and only when that origin is one of the brand's
+    (``"self"`` in ``allowed_origins`` stands for the page's origin). The reason never echoes
+    the URL."""
+    target = origin_of_url(url)
+    if target is None:
+        return "act.navigate needs a plain absolute http(s) URL (no credentials, spaces or \\)"
+    if not page_origin:
+        return "the visitor's page origin is unknown: act.navigate is refused"
+    if target != page_origin:
+        return "act.navigate may only go to the visitor's own site (its page's origin)"
+    allowed = {o.lower().rstrip("/") for o in allowed_origins}
+    if SELF_ORIGIN not in allowed and target not in allowed:
+        return "the visitor's site is not among the brand's allowed origins"
+    return None
 
 
 # ---------------------------------------------------------------- effects
@@ -215,6 +273,10 @@ class Session:
     agent: str
     mode: str
     brand: str
+    # The origin of the visitor's page (set when it starts, renewed when the visitor comes
+    # back from another page): an agent's act.navigate must stay on it, and the agent's
+    # socket may be on another node than the visitor's.
+    page_origin: str = ""
 
 
 class LiveState(Protocol):
@@ -379,6 +441,10 @@ class RelayCore:
             return visitor, [Send(visitor, "hello", hello), Send(visitor, "chat.history", history)]
         self._live.visitors_seen([conversation_id], now)
         session = self._live.session_of_conversation(conversation_id)
+        if session is not None and session.page_origin != page_origin:
+            # Back from another page (under the fleet's lock): navigation follows its origin.
+            session = replace(session, page_origin=page_origin)
+            self._live.put_session(session)
         if session is not None:
             hello["session"] = session.id  # session.started follows; absent: none is active
         effects: list[Effect] = [
@@ -755,7 +821,12 @@ class RelayCore:
         conversation = self._conversation(invite.conversation)
         effects = self._close_invite(invite, "accepted")
         session = Session(
-            self._new_id(), invite.conversation, invite.agent, invite.mode, conversation.brand
+            self._new_id(),
+            invite.conversation,
+            invite.agent,
+            invite.mode,
+            conversation.brand,
+            page_origin=self._page_origins.get(invite.conversation, ""),
         )
         self._live.put_session(session)
         return effects + self._announce(session) + self._updated(conversation, cobrowsing=True)
@@ -854,6 +925,28 @@ class RelayCore:
         """Presence and remote actions: passed to the other side as they are (validated)."""
         assert session is not None
         return [Send(self._other_side(sender, session), message.type, message.body)]
+
+    def _on_act_navigate(
+        self, sender: Peer, message: Message, now: int, session: Session | None
+    ) -> list[Effect]:
+        """Passed on only to the visitor's own site: the tag refuses another one too, but the
+        relay must not rely on it (issue 19: a shared agent's navigate left the site)."""
+        assert session is not None
+        url = message.body["url"]
+        refusal = self._navigate_refusal(session, url)
+        if refusal is not None:
+            # A refusal never rests on a recent read: the visitor may have just changed page.
+            fresh = self._live.session(session.id)
+            if fresh is not None and fresh.mode in SHARED_ONLY and fresh.agent == sender.id:
+                session, refusal = fresh, self._navigate_refusal(fresh, url)
+        if refusal is not None:
+            raise ProtocolError("forbidden", refusal, ref="act.navigate")
+        return self._forward(sender, message, now, session)
+
+    def _navigate_refusal(self, session: Session, url: str) -> str | None:
+        brand = self._brands.get(session.brand)
+        allowed = brand.allowed_origins if brand is not None else ()
+        return navigate_refusal(url, session.page_origin, allowed)
 
     def _resync(self, session: Session, reason: str) -> Send:
         self._streams.pop(session.id, None)
@@ -1052,7 +1145,7 @@ DISPATCH: Final[Mapping[str, Rule]] = {
     # Shared mode adds clicks, typing and navigation by the agent.
     "act.click": Rule(_ON._forward, {_A: SHARED_ONLY}),
     "act.input": Rule(_ON._forward, {_A: SHARED_ONLY}),
-    "act.navigate": Rule(_ON._forward, {_A: SHARED_ONLY}),
+    "act.navigate": Rule(_ON._on_act_navigate, {_A: SHARED_ONLY}),
 }
 
 # (role, message type) pairs the protocol lets a client send but the core refuses on purpose.

@@ -4,7 +4,8 @@ Owns: the live keys (all under ``cobrowse:live:``), their expiries, the fleet's 
 happens when Redis goes away. Every node reads and writes the same keys, so an agent on one
 node and its visitor on another see one session; a change runs under the fleet's lock
 (``RedisLock``), a read on the hot path does not need it. Must not: keep anything of a
-session's content (a record is ids, a mode and a brand), or decide anything (the core does).
+session's content (a record is ids, a mode, a brand and the visitor's page origin), or
+decide anything (the core does).
 
 Keys (``ID`` an invite's or a session's id, ``A`` an agent's, ``C`` a conversation's):
 

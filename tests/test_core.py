@@ -836,3 +836,138 @@ def test_a_stored_conversation_outlives_its_socket_and_resumes() -> None:
     pair.apply(effects)
     assert visitor == pair.visitor and pair.last(visitor, "hello")["resumed"] is True
     assert [m["text"] for m in pair.last(visitor, "chat.history")["messages"]] == ["Hello"]
+
+
+# ---------------------------------------------------------------- act.navigate stays on the site
+
+NAVIGATE_REFUSED = [
+    "javascript:alert(1)",
+    "JAVASCRIPT:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "//evil.example/",
+    "https:evil.example/",
+    "https:///evil.example/",
+    "http://shop.example/",  # another scheme: another origin
+    "https://shop.example.evil.example/",
+    "https://shop.example@evil.example/",
+    "https://shop.example:443@evil.example/",
+    "https://user:pw@shop.example/",  # credentials: never, even to the site itself
+    "https://evil.example\\@shop.example/",
+    "https:\\\\evil.example/",
+    "https://shop.example\\.evil.example/",
+    " https://shop.example/",
+    "https://shop.example/\n",
+    "https://shop.exa\tmple/",
+    "https://shop%2eexample/",
+    "https://shop.example./",
+    "https://shop.example:8443/",
+    "https://shop.example:99999/",
+    "https://other.example/",  # the other brand's site
+    "https://cdn.example/",  # among the brand's origins, but not the visitor's page
+]
+NAVIGATE_ALLOWED = [
+    "https://shop.example/b?x=1#y",
+    "HTTPS://SHOP.EXAMPLE/cart",
+    "https://shop.example:443/a",
+]
+
+
+def navigate(pair: CorePair, session: str, url: str, core_of: core.RelayCore | None = None) -> None:
+    """An act.navigate straight to the core (past the wire's own URL check)."""
+    message = protocol.Message("act.navigate", {"session": session, "url": url})
+    pair.apply((core_of or pair.core).receive(pair.agent, message, pair.now))
+
+
+def test_the_relay_forwards_act_navigate_only_to_the_visitors_own_site() -> None:
+    """Issue 19: the tag refused a cross-site navigate but the relay passed it on."""
+    pair = CorePair()
+    pair.brands[1] = core.BrandRules("other", (), ("https://other.example",))
+    pair.apply(pair.core.update_accounts(pair.agents, pair.brands))
+    session = pair.start_session("shared")
+    for url in NAVIGATE_ALLOWED:
+        navigate(pair, session, url)
+        assert pair.last(pair.visitor, "act.navigate")["url"] == url
+    for url in NAVIGATE_REFUSED:
+        with pytest.raises(ProtocolError) as refused:
+            navigate(pair, session, url)
+        assert refused.value.code == "forbidden" and refused.value.ref == "act.navigate", url
+        assert url.strip() not in refused.value.message  # the reason, not the URL
+        assert not pair.take(pair.visitor, "act.navigate"), url
+    with pytest.raises(ProtocolError):  # through the wire, like a socket: refused too
+        pair.send(pair.agent, "act.navigate", session=session, url="https://evil.example/")
+    assert not pair.take(pair.visitor, "act.navigate")
+
+
+def test_act_navigate_needs_the_page_origin_among_the_brands_allowed_origins() -> None:
+    pair = CorePair()
+    session = pair.start_session("shared")
+    cdn_only = [core.BrandRules("demo", (), ("https://cdn.example",)), pair.brands[1]]
+    pair.apply(pair.core.update_accounts(pair.agents, cdn_only))
+    with pytest.raises(ProtocolError) as refused:
+        navigate(pair, session, "https://shop.example/b")
+    assert "allowed origins" in refused.value.message
+    listed = [core.BrandRules("demo", (), ("https://SHOP.example/",)), pair.brands[1]]
+    pair.apply(pair.core.update_accounts(pair.agents, listed))
+    navigate(pair, session, "https://shop.example/b")
+    assert pair.last(pair.visitor, "act.navigate")["url"] == "https://shop.example/b"
+
+
+def test_the_page_origin_is_shared_with_other_nodes_and_follows_the_visitor() -> None:
+    """The agent's socket may be on another node than the visitor's: the origin is in the
+    shared session record, and a visitor back from another page moves it."""
+    pair = CorePair()
+    session = pair.start_session("shared")
+    other_node = core.RelayCore(
+        pair.agents,
+        pair.brands,
+        store=pair.store,
+        live=pair.live,
+        new_id=lambda: "other",
+        new_token=lambda: "other-token",
+    )
+    navigate(pair, session, "https://shop.example/b", core_of=other_node)
+    assert pair.last(pair.visitor, "act.navigate")["url"] == "https://shop.example/b"
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    _, effects = pair.core.visitor_connected(
+        "demo", pair.token, pair.now, page_origin="https://m.shop.example"
+    )
+    pair.apply(effects)
+    stored = pair.live.session(session)
+    assert stored is not None and stored.page_origin == "https://m.shop.example"
+    navigate(pair, session, "https://m.shop.example/cart", core_of=other_node)
+    assert pair.last(pair.visitor, "act.navigate")["url"] == "https://m.shop.example/cart"
+    with pytest.raises(ProtocolError) as refused:
+        navigate(pair, session, "https://shop.example/b", core_of=other_node)
+    assert refused.value.code == "forbidden"
+
+
+def test_a_session_without_a_known_page_origin_never_navigates() -> None:
+    pair = CorePair()
+    pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
+    visitor, effects = pair.core.visitor_connected("demo", None, pair.now)  # no Origin known
+    pair.apply(effects)
+    pair.visitor, pair.token = visitor, pair.last(visitor, "hello")["token"]
+    session = pair.start_session("shared")
+    with pytest.raises(ProtocolError) as refused:
+        navigate(pair, session, "https://shop.example/b")
+    assert "unknown" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://shop.example/a", "https://shop.example"),
+        ("HTTP://Shop.Example:80/", "http://shop.example"),
+        ("https://shop.example:8443/", "https://shop.example:8443"),
+        ("https://[::1]:8443/", "https://[::1]:8443"),
+        ("https://shop.example#@evil.example", "https://shop.example"),
+        ("https://shop.example?@evil.example", "https://shop.example"),
+        ("https://a@shop.example/", None),
+        ("https://shop.example:0x1bb/", None),
+        ("ftp://shop.example/", None),
+        ("https://", None),
+        ("https://sh\u00f6p.example/", None),  # IDN: the browser's punycode would differ
+    ],
+)
+def test_origin_of_url_reads_only_what_a_browser_reads_alike(url: str, origin: str | None) -> None:
+    assert core.origin_of_url(url) == origin
