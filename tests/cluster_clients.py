@@ -280,6 +280,7 @@ class Visitor(Peer):
         self.origin = origin
         self.token: str | None = None
         self.conversation = ""
+        self.stored = False  # its conversation is stored (on its first chat.send): invitable
         self.seq = 0  # the next dom.* seq
 
     def _target(self, url: str) -> tuple[str, str, dict[str, str]]:
@@ -290,6 +291,16 @@ class Visitor(Peer):
         super()._on(message)
         if message["type"] == "hello":
             self.token, self.conversation = message["token"], message["conversation"]
+            self.stored = message["resumed"]
+        elif message["type"] == "chat.message" and message["sender"] == "visitor":
+            self.stored = True
+
+    async def chat_first(self, text: str = "Hello") -> None:
+        """Store the conversation, as the visitor's first chat message does (agents may
+        invite it then); waits for the relay's echo."""
+        if not self.stored:
+            await self.send("chat.send", text=text)
+            await self.expect("chat.message", sender="visitor", text=text)
 
     async def snapshot(self, doc: list[Any] | None = None, *, title: str = "Shop") -> None:
         """A fresh ``dom.snapshot`` of the active session (a new stream, as after a reconnect)."""
@@ -373,7 +384,8 @@ def get_json(url: str, cookie: str) -> tuple[int, Any]:
 
 async def start_session(agent: Agent, visitor: Visitor, mode: str = "view_only") -> str:
     """Invite, offer, accept: both sides get ``session.started`` with one session id; returns
-    it. The visitor must be connected (its conversation known)."""
+    it. The visitor must be connected (its conversation known, stored by a first chat)."""
+    await visitor.chat_first()
     await agent.send("invite.send", conversation=visitor.conversation, mode=mode)
     offer = await visitor.expect("invite.offer")
     await visitor.send("invite.accept", invite=offer["invite"])

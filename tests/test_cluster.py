@@ -283,6 +283,8 @@ def test_the_invite_and_session_rules_hold_across_nodes(fleet: Callable[[int], F
         alex_a = await agent("alex", a.url)
         alex_b = await agent("alex", b.url, sign_in_url=a.url)  # a cookie from A works on B
         sam_b = await agent("sam", b.url)
+        await first.chat_first()
+        await second.chat_first()
 
         await alex_a.send("invite.send", conversation=first.conversation, mode="view_only")
         offer = await first.expect("invite.offer")
@@ -434,6 +436,7 @@ def test_live_state_left_by_dead_nodes_expires(fleet: Callable[[int], Fleet]) ->
         alex, sam = await agent("alex", b.url), await agent("sam", a.url)
         session = await start_session(alex, shopper, "view_only")
         await replica_shown(alex, shopper, session)
+        await other.chat_first()
         await sam.send("invite.send", conversation=other.conversation, mode="view_only")
         await other.expect("invite.offer")
 
