@@ -280,3 +280,60 @@ def test_new_visitor_sockets_per_address_are_limited_across_the_fleet(
             metrics,
             re.M,
         ), metrics
+
+
+def test_agents_on_another_node_see_a_visitor_once_it_chats_one_row_at_a_time(
+    fleet: list[TestClient],
+) -> None:
+    """Issue 19: a socket that never chats is stored and listed nowhere; a change reaches the
+    agents of every node as one row (``conversation.updated``), never as the whole list."""
+    a, b = fleet
+    sign_in(b)
+    node_a: RelayServer = a.server  # type: ignore[attr-defined]
+    with b.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent:
+        assert receive_until(agent, "conversation.list")["conversations"] == []
+        with a.websocket_connect("/ws/visitor", headers={"origin": OWN}) as silent:
+            receive_until(silent, "hello")
+        with a.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor:
+            conversation = receive_until(visitor, "hello")["conversation"]
+            send(visitor, "chat.send", text="Hello from node A")
+            said, updated = (json.loads(agent.receive_text()) for _ in range(2))
+            assert said["type"] == "chat.message"
+            assert updated["type"] == "conversation.updated"
+            row = updated["conversation"]
+            assert (row["id"], row["title"], row["unread"], row["state"]) == (
+                conversation, "Hello from node A", 1, "open"
+            )  # fmt: skip
+            listed = node_a.store.listing(frozenset({"demo"}), 10)
+            assert [c.id for c in listed] == [conversation]
+        for _ in range(200):  # the nodes take the closes in their own time: bounded
+            if node_a.core.pending_here() == 0:
+                break
+            time.sleep(0.01)
+        assert node_a.core.pending_here() == 0
+
+
+def test_an_agent_on_another_node_navigates_only_on_the_visitors_site(
+    fleet: list[TestClient],
+) -> None:
+    """The page origin travels in the session's record: node B judges act.navigate for the
+    visitor whose socket is on node A (issue 19)."""
+    a, b = fleet
+    sign_in(b)
+    with (
+        a.websocket_connect("/ws/visitor", headers={"origin": OWN}) as visitor,
+        b.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
+    ):
+        conversation = receive_until(visitor, "hello")["conversation"]
+        send(visitor, "chat.send", text="Show me")
+        receive_until(agent, "chat.message")
+        send(agent, "invite.send", conversation=conversation, mode="shared")
+        send(visitor, "invite.accept", invite=receive_until(visitor, "invite.offer")["invite"])
+        session = receive_until(agent, "session.started")["session"]
+        for url in ("https://evil.example/", f"{OWN}.evil.example/", "http://a@testserver/"):
+            send(agent, "act.navigate", session=session, url=url)
+            refused = receive_until(agent, "error")
+            assert (refused["code"], refused["ref"]) == ("forbidden", "act.navigate")
+            assert url not in refused["message"]
+        send(agent, "act.navigate", session=session, url=f"{OWN}/cart")
+        assert receive_until(visitor, "act.navigate")["url"] == f"{OWN}/cart"  # the first one
