@@ -185,7 +185,12 @@ async def snapshot(visitor: ProtocolPeer, session: str) -> None:
 
 
 async def session_between(agent: ProtocolPeer, visitor: ProtocolPeer, conversation: str) -> str:
-    """Invite, accept: the session's id once both sides have ``session.started``."""
+    """Chat (which stores the conversation), invite, accept: the session's id once both
+    sides have ``session.started``."""
+    await visitor.send("chat.send", text="hello")
+    await agent.wait(
+        lambda m: m["type"] == "chat.message" and m["conversation"] == conversation, timeout=WAIT_S
+    )
     await agent.send("invite.send", conversation=conversation, mode="view_only")
     offer = await visitor.wait(lambda m: m["type"] == "invite.offer", timeout=WAIT_S)
     await visitor.send("invite.accept", invite=offer["invite"])
