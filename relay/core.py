@@ -393,6 +393,9 @@ class RelayCore:
         # stored on its visitor's first chat.send and forgotten when its socket closes, so a
         # flood of sockets that never chat costs no store row and no agent's list (issue 19).
         self._pending: dict[str, tuple[Conversation, str]] = {}
+        # Conversations whose session ended where no store read may run (``tick``,
+        # ``update_accounts``): their agents' rows go out with ``announce_rows``.
+        self._rows_due: set[str] = set()
         # conversation id -> the origin of the visitor's page, for its replica's policy
         self._page_origins: dict[str, str] = {}
         # session id -> its DOM stream here; absent until a snapshot
@@ -527,6 +530,7 @@ class RelayCore:
         for session in self._live.sessions():
             if not self._may_serve(session.agent, session.brand):
                 effects.extend(self._end(session, "relay", "the agent's account changed"))
+                self._rows_due.add(session.conversation)
                 continue
             if session.conversation not in self._visitors_online:
                 continue
@@ -588,13 +592,27 @@ class RelayCore:
                 continue  # here now (a grace of 0); seen again at the next tick
             session = self._live.session_of_conversation(conversation_id)
             if session is not None:
-                effects.extend(self._session_over(session, "relay", "the visitor left"))
+                effects.extend(self._end(session, "relay", "the visitor left"))
+                self._rows_due.add(session.conversation)
         if self._streams:
             running = self._live.existing(list(self._streams))
             for session_id, stream in list(self._streams.items()):
                 if session_id not in running or stream.conversation not in self._visitors_online:
                     del self._streams[session_id]
                     effects.append(DropReplica(session_id))
+        return effects
+
+    def announce_rows(self) -> list[Effect]:
+        """The agents' rows (``conversation.updated``) of conversations whose session ``tick``
+        or ``update_accounts`` ended: those never read the store, so that a store outage does
+        not stop them. Call after either, in a try of its own; a store error leaves the rest
+        due for the next call."""
+        effects: list[Effect] = []
+        for conversation_id in sorted(self._rows_due):
+            conversation = self._store.get(conversation_id)
+            if conversation is not None:
+                effects.extend(self._updated(conversation))
+            self._rows_due.discard(conversation_id)
         return effects
 
     def needs_lock(self, message_type: str) -> bool:
@@ -990,8 +1008,8 @@ class RelayCore:
 
     def _session_over(self, session: Session, by: str, reason: str) -> list[Effect]:
         """``_end``, and the brand's agents see the conversation no longer cobrowsing."""
+        conversation = self._store.get(session.conversation)  # first: a failure changes nothing
         effects = self._end(session, by, reason)
-        conversation = self._store.get(session.conversation)
         if conversation is not None:
             effects.extend(self._updated(conversation, cobrowsing=False))
         return effects

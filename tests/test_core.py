@@ -160,9 +160,13 @@ def test_the_row_follows_cobrowsing_and_closing_as_the_listing_shows_it() -> Non
     pair.send(pair.agent, "session.end", session=session)
     assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "open"
     pair.start_session()
+    assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "cobrowsing"
     pair.apply(pair.core.visitor_disconnected(pair.visitor, pair.now))
     pair.apply(pair.core.tick(pair.now + 60_000))  # the visitor left: the session ends
+    assert not pair.take(pair.agent, "conversation.updated")  # the tick reads no store...
+    pair.apply(pair.core.announce_rows())  # ...the adapter asks for the rows after it
     assert pair.last(pair.agent, "conversation.updated")["conversation"]["state"] == "open"
+    assert pair.core.announce_rows() == []
     pair.send(pair.agent, "conversation.close", conversation=pair.visitor.id)
     row = pair.last(pair.agent, "conversation.updated")["conversation"]
     assert (row["state"], row["last_at"]) == ("closed", pair.now)
@@ -971,3 +975,51 @@ def test_a_session_without_a_known_page_origin_never_navigates() -> None:
 )
 def test_origin_of_url_reads_only_what_a_browser_reads_alike(url: str, origin: str | None) -> None:
     assert core.origin_of_url(url) == origin
+
+
+class FailingGets:
+    """A real store whose ``get`` fails while ``failing`` (a database outage)."""
+
+    def __init__(self, store: OpenStore) -> None:
+        self._store = store
+        self.failing = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def get(self, conversation_id: str) -> core.Conversation | None:
+        if self.failing:
+            raise RuntimeError("the database is away")
+        return self._store.get(conversation_id)
+
+
+def test_sessions_end_without_the_store_and_their_rows_follow_once_it_is_back() -> None:
+    """A tick or a settings change ends sessions while the database is away (no store read
+    in them); the agents' rows are read afterwards, and stay due while the store fails."""
+    store = FailingGets(helpers.new_store())
+    pair = CorePair(store=store)  # type: ignore[arg-type]
+    session = pair.start_session()
+    store.failing = True
+    others = [a for a in pair.agents if a.id != "alex"]
+    pair.apply(pair.core.update_accounts(others, pair.brands))
+    assert pair.last(pair.visitor, "session.ended")["session"] == session
+    with pytest.raises(RuntimeError):
+        pair.core.announce_rows()
+    store.failing = False
+    pair.apply(pair.core.announce_rows())
+    sam = core.Peer(AGENT, "sam")
+    assert pair.last(sam, "conversation.updated")["conversation"]["state"] == "open"
+    assert pair.core.announce_rows() == []
+
+
+def test_a_session_end_the_store_cannot_answer_changes_nothing() -> None:
+    store = FailingGets(helpers.new_store())
+    pair = CorePair(store=store)  # type: ignore[arg-type]
+    session = pair.start_session()
+    store.failing = True
+    with pytest.raises(RuntimeError):
+        pair.send(pair.agent, "session.end", session=session)
+    assert pair.live.session(session) is not None  # still running: the agent may try again
+    store.failing = False
+    pair.send(pair.agent, "session.end", session=session)
+    assert pair.last(pair.visitor, "session.ended")["session"] == session
