@@ -693,6 +693,8 @@ class RelayCore:
             raise ended
         text = message.body["text"]
         entry = ChatEntry(conversation.id, sender.role, name, text, now)
+        # Read before the message is kept: a live state failure then stores nothing.
+        cobrowsing = bool(self._live.cobrowsing([conversation.id]))
         if sender.role == VISITOR:
             # Unread for the agents; the first words of the visitor's first message name it.
             stored = self._store.add_message(entry, unread=True, title=text.strip()[:80])
@@ -700,7 +702,7 @@ class RelayCore:
             stored = self._store.add_message(entry, unread=False)
         if stored is None:  # closed meanwhile (by an agent on another node)
             raise ended
-        return self._say(stored, entry) + self._updated(stored)
+        return self._say(stored, entry) + self._updated(stored, cobrowsing=cobrowsing)
 
     def _on_conversation_open(
         self, sender: Peer, message: Message, now: int, _s: Session | None
@@ -1090,10 +1092,11 @@ class RelayCore:
         pending = self._pending.get(conversation_id)
         if pending is None:
             return self._conversation(conversation_id)
+        # Present from now on, like a resumed visitor (``tick`` renews it); first, so that a
+        # live state failure leaves it pending and a retry finds it so.
+        self._live.visitors_seen([conversation_id], now)
         self._store.create(*pending)
         del self._pending[conversation_id]  # after the store took it: a failure may try again
-        # Present from now on, like a resumed visitor (``tick`` renews it).
-        self._live.visitors_seen([conversation_id], now)
         return pending[0]
 
     def _conversation(self, conversation_id: str) -> Conversation:
