@@ -80,7 +80,9 @@ class ServerLimits:
     conversations_per_brand_per_minute: int = 600
     chat_per_conversation_per_minute: int = 60  # a visitor's chat messages; agents' not limited
     # Inflated bytes of big frames being parsed at once on this node; a frame past it waits.
-    parse_budget_bytes: int = 96 * 1024 * 1024
+    # 16 MiB: one frame of the largest size at a time (parsing holds the GIL: more at once is
+    # no faster); its tree takes up to 13x its text (relay.sockets.ParseBudget, measured).
+    parse_budget_bytes: int = 16 * 1024 * 1024
     # Failed sign-ins per account name (fleet-wide), beside the per-address limit: slows
     # guessing from many addresses; a browser that signed in before is exempt (device cookie).
     login_failures_per_account_per_minute: int = 10

@@ -1,8 +1,11 @@
 """The visitor and agent WebSockets: frames in, core events; the broker's frames out.
 
 Owns: who may open a socket (a brand's allowed origin, an agent's cookie from our own page),
-per-socket limits (frame bytes, message rate, consecutive errors before a close), decoding
-frames (big ones on a thread), and the read and write loops. Heartbeats, timeouts and
+the door's limits (new sockets per address and per brand, new conversations per address and
+per brand at a visitor's first chat, chat messages per conversation, frame bytes per socket and
+per type, message rate, consecutive errors before a close), the look at a frame before it is
+parsed (``wire.protocol.admit``; a visitor's ``dom.*`` only while a session runs), parsing big
+frames within the node's parse budget, and the read and write loops. Heartbeats, timeouts and
 backpressure live here and in the broker only. Must not: decide what a message does (that is
 the core's answer), or log or keep page content, typed text or chat text.
 """
@@ -12,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
 
 import anyio
 from starlette.routing import WebSocketRoute
@@ -40,7 +46,17 @@ from wire.errors import (
 
 log = logging.getLogger("cobrowse.relay")
 
-DECODE_ON_THREAD_BYTES = 64 * 1024  # frames larger than this are decoded off the event loop
+# Frames larger than this are decoded off the event loop, within the parse budget (and only
+# of the types that may be that large: ``wire.protocol.admit``).
+DECODE_ON_THREAD_BYTES: Final = protocol.SMALL_FRAME_BYTES
+PARSE_THREADS: Final = 2  # big frames parsed at once on a node (a core each on a small host)
+# How long a socket may reuse a "yes, a session runs" before it asks again (on a fleet the
+# question is a Redis read); a "no" is never reused: a snapshot sent right after
+# session.started must pass.
+STREAM_GATE_S: Final = 0.5
+STREAM_TYPES: Final = frozenset({"dom.snapshot", "dom.mutations"})
+
+T = TypeVar("T")
 
 Apply = Callable[[list[Effect]], Awaitable[None]]
 
@@ -80,6 +96,16 @@ class Sockets:
         self._visitor_limiter = limiter(  # new visitor sockets per client address
             limits.visitor_sockets_per_minute, "visitor_sockets"
         )
+        self._brand_sockets = limiter(limits.visitor_sockets_per_brand_per_minute, "brand_sockets")
+        # Counted at a new conversation's first chat (when it is stored), not at connect.
+        self._address_conversations = limiter(
+            limits.conversations_per_address_per_minute, "address_conversations"
+        )
+        self._brand_conversations = limiter(
+            limits.conversations_per_brand_per_minute, "brand_conversations"
+        )
+        self._conversation_chat = limiter(limits.chat_per_conversation_per_minute, "chat")
+        self._parse_budget = ParseBudget(limits.parse_budget_bytes, PARSE_THREADS)
         self._apply = apply
         self._clock = clock
         self._metrics = metrics
@@ -121,7 +147,10 @@ class Sockets:
             return
         address = websocket.client.host if websocket.client else "?"
         try:
-            allowed = await self._visitor_limiter.allow(address)
+            # Per address, then per brand: a flood from many addresses still finds a ceiling.
+            allowed = await self._visitor_limiter.allow(address) and (
+                await self._brand_sockets.allow(brand)
+            )
         except BrokerUnavailable:  # the fleet's Redis is away: nothing can be served
             await websocket.close(code=CLOSE_INTERNAL, reason="relay restarting; reconnect")
             return
@@ -140,6 +169,7 @@ class Sockets:
             lambda: self._core.visitor_connected(
                 brand, token, self._clock(), page_origin=page_origin
             ),
+            visit=_Visit(address, brand),
         )
 
     async def agent(self, websocket: WebSocket) -> None:
@@ -167,12 +197,16 @@ class Sockets:
         websocket: WebSocket,
         who: Callable[[], Peer | None],
         connect: Callable[[], tuple[Peer, list[Effect]]],
+        *,
+        visit: _Visit | None = None,
     ) -> None:
         """Listen for the peer's frames (``who``: its address, if known before it connects),
         tell the core the socket opened and publish the answer, with the fleet's lock held;
         then serve it with its role's limits. A store, Redis or lock that fails meanwhile
-        closes it 1011: the client reconnects later."""
+        closes it 1011: the client reconnects later. ``visit``: a visitor's address and brand
+        (its first chat counts as a new conversation when ``who`` knew none)."""
         subscription: Subscription | None = None
+        known: Peer | None = None
         try:
             known = who()
             if known is not None:
@@ -200,21 +234,16 @@ class Sockets:
             )
         else:
             frame_bytes, bucket = limits.agent_frame_bytes, (limits.agent_rate, limits.agent_burst)
-        await self._serve(websocket, subscription, frame_bytes, TokenBucket(*bucket))
+        door = _Door(peer, frame_bytes, TokenBucket(*bucket), visit, known is None)
+        await self._serve(websocket, subscription, door)
 
-    async def _serve(
-        self,
-        websocket: WebSocket,
-        subscription: Subscription,
-        max_bytes: int,
-        bucket: TokenBucket,
-    ) -> None:
+    async def _serve(self, websocket: WebSocket, subscription: Subscription, door: _Door) -> None:
         peer = subscription.peer
         log.info("%s.connected", peer.role, extra=_ids(peer))
         self._metrics.socket_opened(peer.role)
         try:
             await _run_until_first_done(
-                self._read_loop(websocket, peer, max_bytes, bucket),
+                self._read_loop(websocket, door),
                 self._write_loop(websocket, subscription),
             )
         finally:
@@ -227,9 +256,8 @@ class Sockets:
                     log.error("store.error", extra=_ids(peer, error=type(lost).__name__))
             log.info("%s.disconnected", peer.role, extra=_ids(peer))
 
-    async def _read_loop(
-        self, websocket: WebSocket, peer: Peer, max_bytes: int, bucket: TokenBucket
-    ) -> None:
+    async def _read_loop(self, websocket: WebSocket, door: _Door) -> None:
+        peer, max_bytes, bucket = door.peer, door.max_bytes, door.bucket
         role = peer.role
         metrics = self._metrics
         errors_in_a_row = 0
@@ -250,18 +278,28 @@ class Sockets:
                 return
             counted = False
             try:
-                if not bucket.allow(time.monotonic()):
+                now = time.monotonic()
+                if not bucket.allow(now):
                     raise ProtocolError("rate_limited", "too many messages; slow down")
+                # Before any parse: the head's type, its size, and whether this socket may
+                # send it now (issue 19: a token-less visitor's 10 MB snapshots were parsed).
+                kind = protocol.admit(frame, role)
+                if kind in STREAM_TYPES and not self._may_stream(door, now):
+                    raise ProtocolError("not_found", "no active session", ref=kind)
                 if len(frame) > DECODE_ON_THREAD_BYTES:
                     # A big snapshot takes a few hundred ms to validate: on a thread, so the
                     # other sockets' pointers and chat go on meanwhile (this socket waits).
-                    message = await asyncio.to_thread(protocol.decode, frame, role)
+                    message = await self._parse_budget.run(len(frame), protocol.decode, frame, role)
                 else:
                     message = protocol.decode(frame, role)
                 metrics.received(message.type)
                 counted = True
                 try:
+                    if message.type == "chat.send" and role == protocol.VISITOR:
+                        await self._count_chat(door)
                     await self._handle(peer, message)
+                    if message.type == "chat.send":
+                        door.new_conversation = False  # stored: later chats are no new one
                 except StoreError as lost:
                     # The conversation store or the fleet's live state failed this call
                     # (PostgreSQL restarting, Redis lost, the fleet's lock not had in time):
@@ -293,6 +331,53 @@ class Sockets:
                     metrics.sent(answer)
                 except (WebSocketDisconnect, OSError, RuntimeError):
                     return  # the peer left while we answered
+
+    def _may_stream(self, door: _Door, now: float) -> bool:
+        """Whether the visitor's ``dom.*`` frames are worth parsing (a session runs); an
+        agent's are refused by the protocol's table anyway. A yes is reused for
+        ``STREAM_GATE_S``."""
+        if door.peer.role != protocol.VISITOR or now < door.streams_until:
+            return True
+        try:
+            streams = self._core.may_stream(door.peer)
+        except StoreError as lost:
+            log.error("store.error", extra=_ids(door.peer, error=type(lost).__name__))
+            raise ProtocolError(
+                "internal", "the relay could not look this up; try again", fault="server"
+            ) from None
+        if streams:
+            door.streams_until = now + STREAM_GATE_S
+        return streams
+
+    async def _count_chat(self, door: _Door) -> None:
+        """A visitor's chat message against the flood limits, before the core stores it: a
+        new conversation's first chat against the per-address and per-brand budgets of new
+        conversations, every chat against its conversation's. Refused: ``rate_limited`` (the
+        socket stays; a later chat asks again); the fleet's Redis away: ``internal``, never
+        let through uncounted."""
+        try:
+            if door.new_conversation and door.visit is not None:
+                if not (
+                    await self._address_conversations.allow(door.visit.address)
+                    and await self._brand_conversations.allow(door.visit.brand)
+                ):
+                    raise ProtocolError(
+                        "rate_limited",
+                        "too many new conversations; try again in a minute",
+                        ref="chat.send",
+                    )
+            if not await self._conversation_chat.allow(door.peer.id):
+                raise ProtocolError(
+                    "rate_limited", "too many chat messages; slow down", ref="chat.send"
+                )
+        except BrokerUnavailable as lost:
+            log.error("limits.error", extra=_ids(door.peer, error=type(lost).__name__))
+            raise ProtocolError(
+                "internal",
+                "the relay could not count this; try again",
+                fault="server",
+                ref="chat.send",
+            ) from None
 
     async def _handle(self, peer: Peer, message: protocol.Message) -> None:
         """One message through the core, its effects published; with the fleet's lock held
@@ -336,6 +421,94 @@ class Sockets:
             # The peer went away between two frames (RuntimeError: Starlette refuses a send
             # after the close). Nothing to deliver to: the read loop sees the disconnect too.
             return
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """Where a visitor socket came from: the client's address and the brand of its origin."""
+
+    address: str
+    brand: str
+
+
+@dataclass
+class _Door:
+    """One socket's limits and what the door remembers of it between frames."""
+
+    peer: Peer
+    max_bytes: int  # a frame over it closes the socket (1009)
+    bucket: TokenBucket  # messages a second
+    visit: _Visit | None  # a visitor's; None for an agent
+    new_conversation: bool  # its connect started a conversation: its first chat is counted
+    streams_until: float = 0.0  # monotonic time until which "a session runs" is reused
+
+
+class ParseBudget:
+    """The node's parsing of big frames: at most ``budget_bytes`` of frame text being parsed
+    at once (a frame waits its turn, first come first served; one larger than the whole
+    budget runs alone), on ``threads`` threads of its own, so that no other use of the
+    default executor waits behind a snapshot. Small frames never come here.
+
+    Why a budget: a parsed frame's Python tree is several times its text (measured with
+    tracemalloc while ``decode`` ran: a 9.5 MB snapshot of 380,000 small nodes peaked at
+    127 MB, 13x; 10 MB of 80,000 nodes at 36 MB; 10 MB of 2,000 long texts at 11 MB), so the
+    frames being parsed, not the sockets, decide the relay's memory. Parsing holds the GIL:
+    more frames at once would not go faster, only take more memory. The default budget
+    (``ServerLimits.parse_budget_bytes``, 16 MiB: one frame of the largest size at a time)
+    bounds the trees being built to about 210 MB at worst, whatever the number of sockets.
+    """
+
+    def __init__(self, budget_bytes: int, threads: int) -> None:
+        self._budget = max(1, budget_bytes)
+        self._free = self._budget
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="cobrowse-parse")
+
+    @property
+    def free_bytes(self) -> int:
+        return self._free
+
+    async def run(self, size: int, parse: Callable[..., T], *args: Any) -> T:
+        """``parse(*args)`` on a parse thread once ``size`` bytes of the budget are free.
+        Cancelled meanwhile: the parse (if started) ends on its thread, and gives its bytes
+        back then."""
+        cost = min(size, self._budget)
+        await self._take(cost)
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._executor, parse, *args)
+        except BaseException:
+            self._give(cost)
+            raise
+        future.add_done_callback(lambda _: self._give(cost))
+        return await asyncio.shield(future)
+
+    async def _take(self, cost: int) -> None:
+        if not self._waiting and self._free >= cost:
+            self._free -= cost
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (cost, turn)
+        self._waiting.append(entry)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._give(cost)  # granted as it was cancelled: give it back
+            else:
+                self._waiting.remove(entry)
+                self._wake()
+            raise
+
+    def _give(self, cost: int) -> None:
+        self._free += cost
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiting and self._waiting[0][0] <= self._free:
+            cost, turn = self._waiting.popleft()
+            if not turn.done():
+                self._free -= cost
+                turn.set_result(None)
 
 
 def _ids(peer: Peer, **more: str | None) -> dict[str, Any]:
