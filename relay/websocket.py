@@ -1,7 +1,17 @@
-"""uvicorn's WebSocket protocol with the compression a DOM stream wants.
+"""uvicorn's WebSocket protocol with the compression a DOM stream wants, and a bound on what
+a socket may have inflated and waiting for the relay.
 
-Owns: the permessage-deflate parameters of every socket the relay serves.
+Owns: the permessage-deflate parameters of every socket the relay serves, and how much of a
+socket's received data is inflated ahead of the relay's reading (``QUEUED_BYTES``).
 Must not: change anything else of uvicorn's protocol (framing, limits, keepalive).
+
+Inflation is bounded by websockets itself: a message is inflated at most up to ``max_size``
+(``zlib``'s ``max_length``), then the socket closes 1009; a deflate bomb never inflates whole.
+What uvicorn does not bound is how many messages it inflates from one read: it pauses reading
+once a message is queued, but everything already read is parsed, so one 256 KB read of
+pipelined 15 KB frames, each a deflated 10 MB snapshot, became 170 MB queued for one socket
+(issue 19). Here the data read is handed to websockets a slice at a time, and held back, raw,
+while the messages waiting for the relay hold ``QUEUED_BYTES`` or more.
 
 uvicorn's own choice (a 4 KB window both ways) suits chat-sized messages. A visitor's snapshot
 repeats itself over far more than 4 KB (the same row markup, class names and URLs every few
@@ -14,14 +24,22 @@ sockets do not each hold a 256 KB compressor.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections import deque
+from typing import Any, Final
 
+from uvicorn._types import ASGIReceiveEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.server import ServerProtocol
 
 SERVER_WINDOW_BITS = 12  # what the relay compresses with (uvicorn's default)
 SERVER_MEM_LEVEL = 5
+# Inflated bytes of one socket's messages waiting for the relay past which no more of its data
+# is inflated: pointers and chat flow as before, big messages one (or a slice's worth) at a time.
+QUEUED_BYTES: Final = 1024 * 1024
+# Received data handed to websockets at once: deflate inflates at most about 1032x, so one
+# slice completes at most about 16 MiB of messages past the bound.
+FEED_SLICE: Final = 16 * 1024
 
 
 class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -44,3 +62,44 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
             self.conn = ServerProtocol(
                 extensions=[deflate], max_size=config.ws_max_size, logger=self.logger
             )
+        self._held_back = bytearray()  # read, not yet handed to websockets
+        self._queued_sizes: deque[int] = deque()  # each queued message's size, in order
+        self.queued_bytes = 0  # what the messages waiting for the relay hold
+
+    def data_received(self, data: bytes) -> None:
+        self._held_back += data
+        self._feed()
+
+    def _feed(self) -> None:
+        """Hand held-back data to websockets a slice at a time while the queue is under its
+        bound (after the relay closed, all of it: messages are dropped then); past it, keep
+        the rest and stop reading until the relay takes a message."""
+        while self._held_back and (self.queued_bytes < QUEUED_BYTES or self.close_sent):
+            piece = bytes(self._held_back[:FEED_SLICE])
+            del self._held_back[:FEED_SLICE]
+            super().data_received(piece)
+            if self.transport.is_closing():
+                self._held_back.clear()
+                return
+        if self._held_back and not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def send_receive_event_to_app(self) -> None:
+        size = sum(len(frame) for frame in self.frames)
+        waiting = self.queue.qsize()
+        super().send_receive_event_to_app()
+        if self.queue.qsize() > waiting:  # queued (not dropped after a close)
+            self._queued_sizes.append(size)
+            self.queued_bytes += size
+
+    async def receive(self) -> ASGIReceiveEvent:
+        message = await self.queue.get()
+        if message["type"] == "websocket.receive" and self._queued_sizes:
+            self.queued_bytes -= self._queued_sizes.popleft()
+        if self._held_back:
+            self._feed()
+        if self.read_paused and self.queue.empty() and not self._held_back:
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message

@@ -375,3 +375,70 @@ def test_a_frame_that_gives_up_waiting_leaves_the_budget_whole() -> None:
         return budget.free_bytes
 
     assert run_async(scenario) == 100
+
+
+# ---------------------------------------------------------------- uvicorn's receive queue
+
+
+def test_a_socket_inflates_no_more_ahead_of_the_relay_than_its_bound() -> None:
+    """Pipelined deflated messages (1 MB each inflated, about 25 KB on the wire) to an app
+    that reads slowly: whatever one read of the socket brings, uvicorn's protocol inflates
+    only about ``QUEUED_BYTES`` of it ahead of the app and holds the rest back raw; every
+    message arrives, in order."""
+    import hashlib
+    import socket
+    import threading
+
+    import uvicorn
+    from websockets.asyncio.client import connect
+
+    from relay.websocket import QUEUED_BYTES, CobrowseWebSocketProtocol
+
+    count, size = 30, 1024 * 1024
+    # Text of a 24 KB period: deflate's 32 KB window makes each message about 25 KB on the wire.
+    block = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(384))
+    messages = [f"{n:04d}" + (block * (size // len(block) + 1))[: size - 4] for n in range(count)]
+    received: list[str] = []
+    peak = [0]  # inflated bytes waiting for the app, at most, seen at each of its reads
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        (protocol,) = server.server_state.connections
+        for _ in range(count):
+            await asyncio.sleep(0.02)  # a slow reader: the client's frames pile up meanwhile
+            peak[0] = max(peak[0], protocol.queued_bytes)  # type: ignore[attr-defined]
+            received.append((await receive())["text"])
+        await send({"type": "websocket.close", "code": 1000})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        app, port=port, log_level="warning", ws=CobrowseWebSocketProtocol,
+        ws_per_message_deflate=True, ws_max_size=2 * size, lifespan="off",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    async def flood() -> None:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        async with connect(f"ws://127.0.0.1:{port}/", compression="deflate") as ws:
+            for message in messages:
+                await ws.send(message)
+            await ws.wait_closed()
+
+    try:
+        run_async(flood)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert [text[:4] for text in received] == [f"{n:04d}" for n in range(count)]
+    assert received == messages
+    assert 0 < peak[0] <= QUEUED_BYTES + size  # not one read's worth: 10 MB and more
