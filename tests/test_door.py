@@ -386,13 +386,10 @@ def test_a_socket_inflates_no_more_ahead_of_the_relay_than_its_bound() -> None:
     only about ``QUEUED_BYTES`` of it ahead of the app and holds the rest back raw; every
     message arrives, in order."""
     import hashlib
-    import socket
-    import threading
 
-    import uvicorn
     from websockets.asyncio.client import connect
 
-    from relay.websocket import QUEUED_BYTES, CobrowseWebSocketProtocol
+    from relay.websocket import QUEUED_BYTES
 
     count, size = 30, 1024 * 1024
     # Text of a 24 KB period: deflate's 32 KB window makes each message about 25 KB on the wire.
@@ -413,32 +410,75 @@ def test_a_socket_inflates_no_more_ahead_of_the_relay_than_its_bound() -> None:
             received.append((await receive())["text"])
         await send({"type": "websocket.close", "code": 1000})
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        app, port=port, log_level="warning", ws=CobrowseWebSocketProtocol,
-        ws_per_message_deflate=True, ws_max_size=2 * size, lifespan="off",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-
-    async def flood() -> None:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        async with connect(f"ws://127.0.0.1:{port}/", compression="deflate") as ws:
+    async def flood(url: str) -> None:
+        async with connect(url, compression="deflate") as ws:
             for message in messages:
                 await ws.send(message)
             await ws.wait_closed()
 
-    try:
-        run_async(flood)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(app, max_size=2 * size, lifespan="off") as (server, url):
+        run_async(lambda: flood(f"{url}/"))
     assert [text[:4] for text in received] == [f"{n:04d}" for n in range(count)]
     assert received == messages
     assert 0 < peak[0] <= QUEUED_BYTES + size  # not one read's worth: 10 MB and more
+
+
+def test_a_deflate_bomb_closes_1009_without_being_inflated_whole() -> None:
+    """64 MB of zeros deflate to about 64 KB; the relay's limit is 1 MB: websockets inflates
+    at most up to the limit (``zlib``'s ``max_length``) and closes the socket 1009."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    app = RelayServer(settings_with()).app
+
+    async def bomb(url: str) -> int | None:
+        async with connect(
+            f"{url}/ws/visitor",
+            origin=url.replace("ws://", "http://"),
+            compression="deflate",
+            max_size=None,
+        ) as ws:
+            await ws.recv()  # hello
+            await ws.send('{"v":1,"type":"dom.snapshot","pad":"' + "0" * 64_000_000 + '"}')
+            try:
+                while True:
+                    await ws.recv()
+            except ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd is not None else None
+
+    with served(app, max_size=1024 * 1024) as (_, url):
+        assert run_async(lambda: bomb(url)) == 1009
+
+
+@contextmanager
+def served(app: Any, *, max_size: int, **config: Any) -> Iterator[tuple[Any, str]]:
+    """``app`` under uvicorn with the relay's WebSocket protocol, on a free loopback port, in a
+    thread; yields the server and its ``ws://`` address once it listens."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from relay.websocket import CobrowseWebSocketProtocol
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, port=port, log_level="warning", ws=CobrowseWebSocketProtocol,
+            ws_per_message_deflate=True, ws_max_size=max_size, **config,
+        )
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield server, f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
