@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,6 +247,19 @@ def test_a_visitors_chat_is_limited_per_conversation_and_an_agents_is_not(
         for n in range(5):
             send(agent, "chat.send", conversation=conversation, text=f"answer {n}")
             assert receive_until(visitor, "chat.message")["text"] == f"answer {n}"
+
+
+def test_the_documented_flood_limits_are_the_defaults() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    defaults = ServerLimits()
+    for name in (
+        "visitor_sockets_per_minute",
+        "visitor_sockets_per_brand_per_minute",
+        "conversations_per_address_per_minute",
+        "conversations_per_brand_per_minute",
+        "chat_per_conversation_per_minute",
+    ):
+        assert f"| `{name}` | {getattr(defaults, name)} |" in doc, name
 
 
 # ---------------------------------------------------------------- on a fleet
