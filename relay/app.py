@@ -1,10 +1,10 @@
 """The relay server: composes the core with its adapters into one Starlette app.
 
 Owns: building each part with what it needs (settings, store, core, broker, renderer, clock),
-the routes' order, the once-a-second tick (invite and grace expiry, the settings file's
-changes) and shutdown. Must not: handle a request or a message itself (``relay.pages``,
-``relay.auth``, ``relay.sockets``, ``relay.replicas``), or be imported by anything but the
-entry points (``relay.serve``, tests, the check, benchmarks).
+the routes' order, the once-a-second tick (invite and grace expiry, ended sign-ins, the
+settings file's changes) and shutdown. Must not: handle a request or a message itself
+(``relay.pages``, ``relay.auth``, ``relay.sockets``, ``relay.replicas``), or be imported by
+anything but the entry points (``relay.serve``, tests, the check, benchmarks).
 """
 
 from __future__ import annotations
@@ -82,10 +82,12 @@ class RelayServer:
         # relay.redis_live.LiveStateUnavailable (a StoreError) when Redis is unreachable.
         self.fleet = _Fleet.of(settings, broker, self.metrics.redis)
         agents, brands = core_rules(settings)
+        # Conversations for the core, sign-in sessions for ``SignIn``: one database, timed.
+        metered = MeteredStore(self.store, self.metrics.stored)
         self.core = RelayCore(
             agents,
             brands,
-            store=MeteredStore(self.store, self.metrics.stored),
+            store=metered,
             live=self.fleet.live,
             new_id=lambda: secrets.token_urlsafe(12),
             new_token=lambda: secrets.token_urlsafe(32),
@@ -98,7 +100,16 @@ class RelayServer:
         self.renderer = renderer or Renderer(chromium_setting=settings.chromium)
         self.replicas = Replicas(self.core, self.renderer, self.broker, self.metrics)
         self.effects = EffectRunner(self.broker, self.replicas)
-        sign_in = SignIn(self.live, self.fleet.limiter(settings.limits.login_attempts_per_minute))
+        limits = settings.limits
+        sign_in = SignIn(
+            self.live,
+            self.fleet.limiter(limits.login_attempts_per_minute),
+            # Fleet-wide: guesses spread over the nodes count against one budget per account.
+            account_limiter=self.fleet.limiter(
+                limits.login_failures_per_account_per_minute, "login_account"
+            ),
+            store=metered,
+        )
         self.sockets = Sockets(
             self.core,
             self.live,
@@ -165,12 +176,18 @@ class RelayServer:
                 await self.reload_settings()
 
     async def tick(self) -> None:
-        """Invite and grace expiry, this node's visitors' heartbeat, replicas to drop."""
+        """Invite and grace expiry, this node's visitors' heartbeat, replicas to drop, and the
+        agent sockets whose sign-in ended (signed out, password changed, account removed:
+        ``Sockets.close_removed_agents``, one store query)."""
         try:
             async with self.fleet.lock.held():
                 await self.effects.apply(self.core.tick(now_ms()))
                 await self.broker.flush()
         except StoreError as lost:  # the database or Redis away: the next tick tries again
+            log.error("store.error", extra=ids(error=type(lost).__name__))
+        try:
+            await self.sockets.close_removed_agents()
+        except StoreError as lost:  # an outage is not a sign-out: the next tick asks again
             log.error("store.error", extra=ids(error=type(lost).__name__))
 
 

@@ -142,7 +142,11 @@ class Pages:
 
         Never contains invitations or CoBrowse session content: they are not stored.
         """
-        agent_id = self._sign_in.agent(request.cookies.get(COOKIE))
+        try:
+            agent_id = self._sign_in.checked_agent(request.cookies.get(COOKIE))
+        except StoreError as lost:  # sign-in sessions live in the store too
+            log.error("store.error", extra=ids(error=type(lost).__name__))
+            return _store_unavailable()
         if agent_id is None:
             return error_response(401, "unauthenticated", "sign in first")
         # A cross-site page cannot read the answer (no CORS), and the cookie is SameSite=strict;
@@ -157,7 +161,7 @@ class Pages:
             return error_response(404, error.code, error.message)
         except StoreError as lost:
             log.error("store.error", extra=ids(agent=agent_id, error=type(lost).__name__))
-            return error_response(503, "internal", "the conversation store is unavailable; retry")
+            return _store_unavailable()
         log.info("transcript agent=%s conversation=%s", agent_id, conversation.id)
         headers = {"Cache-Control": "no-store", **SECURITY_HEADERS}
         if request.query_params.get("format") == "text":
@@ -182,6 +186,10 @@ class Pages:
             },
             headers=headers,
         )
+
+
+def _store_unavailable() -> Response:
+    return error_response(503, "internal", "the conversation store is unavailable; retry")
 
 
 def _iso(ms: int) -> str:

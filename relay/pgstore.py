@@ -1,10 +1,11 @@
-"""Conversations and their chat messages in PostgreSQL (psycopg 3): a store that several relay
-nodes can share.
+"""Conversations and their chat messages, and agents' sign-in sessions, in PostgreSQL
+(psycopg 3): a store that several relay nodes can share.
 
 Owns: the PostgreSQL schema and every PostgreSQL statement. Implements
-``relay.core.ConversationStore`` with the meaning of ``relay.store.SqliteStore`` (visitor tokens
-as SHA-256 digests, messages in order, listings by brand, latest first); ``relay.store.open_store``
-opens it for a ``postgresql://`` URL.
+``relay.core.ConversationStore`` and ``relay.store.SignInStore`` with the meaning of
+``relay.store.SqliteStore`` (visitor tokens and sign-in sessions as SHA-256 digests, messages in
+order, listings by brand, latest first); ``relay.store.open_store`` opens it for a
+``postgresql://`` URL.
 Must not: keep CoBrowse session content or invitation texts (as SqliteStore), or print or log
 the URL's password: name the database only through ``relay.settings.shown_database``.
 
@@ -22,7 +23,8 @@ statement (a data-modifying ``WITH``), so nothing is lost or reopened between tw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import astuple
 from typing import Any
 
 import psycopg
@@ -30,7 +32,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from relay.core import ChatEntry, Conversation
 from relay.settings import shown_database
-from relay.store import StoreError
+from relay.store import SignInRecord, StoreError
 
 # Bounds on a call made from the event loop (seconds / milliseconds). The URL may set its own
 # connect_timeout or tcp_user_timeout; statement_timeout is ours.
@@ -66,7 +68,17 @@ _SCHEMA = (
         at            BIGINT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq)",
+    """CREATE TABLE IF NOT EXISTS agent_sign_ins (
+        digest          TEXT PRIMARY KEY,
+        agent           TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        expires_at      BIGINT NOT NULL,
+        password_print  TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS agent_sign_ins_by_expiry ON agent_sign_ins (expires_at)",
 )
+
+_SIGN_IN_COLUMNS = "digest, agent, created_at, expires_at, password_print"
 
 _COLUMNS = "id, brand, started_at, last_at, unread, closed_at, title"
 
@@ -190,6 +202,32 @@ class PostgresStore:
             read=True,
         ).fetchall()
         return [ChatEntry(*row) for row in rows]
+
+    # ------------------------------------------------------------ sign-in sessions
+
+    def add_sign_in(self, record: SignInRecord) -> None:
+        self._execute(
+            f"INSERT INTO agent_sign_ins ({_SIGN_IN_COLUMNS})"  # noqa: S608 - constant
+            " VALUES (%s, %s, %s, %s, %s)",
+            astuple(record),  # the columns' order
+        )
+
+    def sign_ins(self, digests: Collection[str], now: int) -> list[SignInRecord]:
+        if not digests:
+            return []
+        rows = self._execute(
+            f"SELECT {_SIGN_IN_COLUMNS} FROM agent_sign_ins"  # noqa: S608 - constant
+            " WHERE digest = ANY(%s) AND expires_at > %s",
+            (sorted(digests), now),
+            read=True,
+        ).fetchall()
+        return [SignInRecord(*row) for row in rows]
+
+    def drop_sign_in(self, digest: str) -> None:
+        self._execute("DELETE FROM agent_sign_ins WHERE digest = %s", (digest,))
+
+    def drop_expired_sign_ins(self, now: int) -> int:
+        return self._execute("DELETE FROM agent_sign_ins WHERE expires_at <= %s", (now,)).rowcount
 
     def _said(
         self, entry: ChatEntry, update: str, params: Mapping[str, Any]

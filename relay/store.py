@@ -1,10 +1,13 @@
-"""Conversations and their chat messages in SQLite (the standard library's ``sqlite3``), and
-``open_store``: the one place that picks SQLite or PostgreSQL (``relay.pgstore``).
+"""Conversations and their chat messages, and agents' sign-in sessions, in SQLite (the standard
+library's ``sqlite3``), and ``open_store``: the one place that picks SQLite or PostgreSQL
+(``relay.pgstore``).
 
-Owns: the SQLite schema and every SQLite statement. Implements ``relay.core.ConversationStore``;
-the core calls it, the adapter only opens (``open_store``) and closes it.
+Owns: the SQLite schema and every SQLite statement. Implements ``relay.core.ConversationStore``
+(the core calls it) and ``SignInStore`` (``relay.auth.SignIn`` calls it); the adapter only opens
+(``open_store``) and closes it.
 Must not: keep CoBrowse session content (DOM, pointers, typed values) or invitation texts:
-only what was written in the chat, and the conversation's own facts, ever reach the disk.
+only what was written in the chat, and the conversation's own facts, ever reach the disk; nor a
+sign-in's cookie value or a password hash (only their digests: ``SignInRecord``).
 
 Every change is one atomic operation on the stored row (``ConversationStore``): a message and
 its conversation's ``last_at``, ``unread`` and ``title`` change in one transaction, so two
@@ -17,10 +20,12 @@ embedded demo and the tests); any other value is a file path whose directory is 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -36,7 +41,41 @@ class StoreError(Exception):
     sign-in). Not the peer's fault. The message is one line and never holds a password."""
 
 
-class OpenStore(ConversationStore, Protocol):
+@dataclass(frozen=True)
+class SignInRecord:
+    """An agent's sign-in session as the store keeps it: digests only, so a copy of the
+    database opens nothing (the cookie carries the session id itself)."""
+
+    digest: str  # SHA-256 of the session id (hex)
+    agent: str  # the agent's id
+    created_at: int  # ms since 1970
+    expires_at: int  # ms since 1970: the session holds until then
+    # A digest of the agent's password hash at sign-in: a new password in the settings file
+    # no longer matches, and every session signed in with the old one is over.
+    password_print: str
+
+
+class SignInStore(Protocol):
+    """Where agents' sign-in sessions are kept (``SqliteStore``, ``relay.pgstore.PostgresStore``).
+    Several nodes may share one database: a session made on one node holds on all."""
+
+    def add_sign_in(self, record: SignInRecord) -> None: ...
+
+    def sign_ins(self, digests: Collection[str], now: int) -> list[SignInRecord]:
+        """The sessions among ``digests`` that have not expired at ``now`` (ms): one query,
+        however many digests."""
+        ...
+
+    def drop_sign_in(self, digest: str) -> None:
+        """Sign-out: the session is gone (a copy of its cookie opens nothing)."""
+        ...
+
+    def drop_expired_sign_ins(self, now: int) -> int:
+        """Forget the sessions expired at ``now`` (ms); returns how many."""
+        ...
+
+
+class OpenStore(ConversationStore, SignInStore, Protocol):
     """A store the relay opened: call ``close()`` at shutdown."""
 
     def close(self) -> None: ...
@@ -66,6 +105,10 @@ OPERATIONS = (
     "mark_read",
     "close_conversation",
     "messages",
+    "add_sign_in",
+    "sign_ins",
+    "drop_sign_in",
+    "drop_expired_sign_ins",
 )
 
 
@@ -115,6 +158,18 @@ class MeteredStore:
     def messages(self, conversation_id: str, limit: int) -> list[ChatEntry]:
         return self._timed("messages", lambda: self._store.messages(conversation_id, limit))
 
+    def add_sign_in(self, record: SignInRecord) -> None:
+        self._timed("add_sign_in", lambda: self._store.add_sign_in(record))
+
+    def sign_ins(self, digests: Collection[str], now: int) -> list[SignInRecord]:
+        return self._timed("sign_ins", lambda: self._store.sign_ins(digests, now))
+
+    def drop_sign_in(self, digest: str) -> None:
+        self._timed("drop_sign_in", lambda: self._store.drop_sign_in(digest))
+
+    def drop_expired_sign_ins(self, now: int) -> int:
+        return self._timed("drop_expired_sign_ins", lambda: self._store.drop_expired_sign_ins(now))
+
     def close(self) -> None:
         self._store.close()
 
@@ -141,7 +196,17 @@ CREATE TABLE IF NOT EXISTS messages (
     at            INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, seq);
+CREATE TABLE IF NOT EXISTS agent_sign_ins (
+    digest          TEXT PRIMARY KEY,
+    agent           TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    password_print  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agent_sign_ins_by_expiry ON agent_sign_ins (expires_at);
 """
+
+_SIGN_IN_COLUMNS = "digest, agent, created_at, expires_at, password_print"
 
 _COLUMNS = "id, brand, started_at, last_at, unread, closed_at, title"
 
@@ -243,6 +308,33 @@ class SqliteStore:
             (conversation_id, limit),
         ).fetchall()
         return [ChatEntry(*row) for row in rows]
+
+    # ------------------------------------------------------------ sign-in sessions
+
+    def add_sign_in(self, record: SignInRecord) -> None:
+        self._db.execute(
+            f"INSERT INTO agent_sign_ins ({_SIGN_IN_COLUMNS})"  # noqa: S608 - constant
+            " VALUES (?, ?, ?, ?, ?)",
+            astuple(record),  # the columns' order
+        )
+
+    def sign_ins(self, digests: Collection[str], now: int) -> list[SignInRecord]:
+        if not digests:
+            return []
+        # One parameter however many digests (SQLite caps a statement's parameters).
+        rows = self._db.execute(
+            f"SELECT {_SIGN_IN_COLUMNS} FROM agent_sign_ins"  # noqa: S608 - constant
+            " WHERE digest IN (SELECT value FROM json_each(?)) AND expires_at > ?",
+            (json.dumps(sorted(digests)), now),
+        ).fetchall()
+        return [SignInRecord(*row) for row in rows]
+
+    def drop_sign_in(self, digest: str) -> None:
+        self._db.execute("DELETE FROM agent_sign_ins WHERE digest = ?", (digest,))
+
+    def drop_expired_sign_ins(self, now: int) -> int:
+        cursor = self._db.execute("DELETE FROM agent_sign_ins WHERE expires_at <= ?", (now,))
+        return cursor.rowcount
 
     def _said(self, entry: ChatEntry, update: str, params: tuple[Any, ...]) -> Conversation | None:
         """Run ``update`` (on one conversation) and, if it changed one, insert

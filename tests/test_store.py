@@ -16,7 +16,7 @@ from services import PASSWORD, PostgresServer, free_port
 from relay.core import ChatEntry, Conversation
 from relay.pgstore import PostgresStore
 from relay.settings import shown_database
-from relay.store import OpenStore, SqliteStore, StoreError, open_store
+from relay.store import OpenStore, SignInRecord, SqliteStore, StoreError, open_store
 
 
 def _conversation(id_: str, brand: str = "demo", at: int = 1_000) -> Conversation:
@@ -314,3 +314,50 @@ def test_urls_pick_postgresql_and_are_shown_without_their_password() -> None:
     with pytest.raises(StoreError, match="not a valid PostgreSQL URL") as bad:
         open_store("postgresql://kim:s3cret@db/x?nonsense=1")
     assert "s3cret" not in str(bad.value)
+
+
+# ------------------------------------------------------------ sign-in sessions (issue 19)
+
+
+def _sign_in(digest: str, agent: str = "alex", expires_at: int = 5_000) -> SignInRecord:
+    return SignInRecord(digest, agent, 1_000, expires_at, f"print-of-{agent}")
+
+
+def test_sign_in_sessions_are_found_by_digest_until_they_expire(
+    new_store: Callable[[], OpenStore],
+) -> None:
+    store = new_store()
+    store.add_sign_in(_sign_in("d1"))
+    store.add_sign_in(_sign_in("d2", "sam", expires_at=3_000))
+    assert store.sign_ins(["d1"], 2_000) == [_sign_in("d1")]
+    found = store.sign_ins(["d1", "d2", "unknown"], 2_000)
+    assert sorted(found, key=lambda r: r.digest) == [
+        _sign_in("d1"),
+        _sign_in("d2", "sam", expires_at=3_000),
+    ]
+    # Expired at its expiry time: no longer found, and purged.
+    assert store.sign_ins(["d1", "d2"], 3_000) == [_sign_in("d1")]
+    assert store.sign_ins([], 0) == []
+    assert store.drop_expired_sign_ins(3_000) == 1
+    assert store.sign_ins(["d2"], 0) == []
+    assert store.sign_ins(["d1"], 0) == [_sign_in("d1")]
+
+
+def test_a_dropped_sign_in_is_gone_for_every_node_sharing_the_database(
+    new_nodes: Callable[[int], list[OpenStore]],
+) -> None:
+    made_on, other = new_nodes(2)
+    made_on.add_sign_in(_sign_in("d1"))
+    assert other.sign_ins(["d1"], 2_000) == [_sign_in("d1")]
+    other.drop_sign_in("d1")
+    assert made_on.sign_ins(["d1"], 2_000) == []
+    other.drop_sign_in("d1")  # twice: nothing to do, no error
+
+
+def test_many_sessions_are_read_in_one_query(new_store: Callable[[], OpenStore]) -> None:
+    # The tick asks for every open agent socket's session at once: past SQLite's parameter cap.
+    store = new_store()
+    for i in range(0, 40_000, 1000):
+        store.add_sign_in(_sign_in(f"d{i}"))
+    found = store.sign_ins([f"d{i}" for i in range(40_000)], 2_000)
+    assert len(found) == 40
