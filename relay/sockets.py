@@ -257,10 +257,6 @@ class Sockets:
             log.info("%s.disconnected", peer.role, extra=_ids(peer))
 
     async def _read_loop(self, websocket: WebSocket, door: _Door) -> None:
-        peer, max_bytes, bucket = door.peer, door.max_bytes, door.bucket
-        role = peer.role
-        metrics = self._metrics
-        errors_in_a_row = 0
         while True:
             try:
                 event = await websocket.receive()
@@ -271,66 +267,81 @@ class Sockets:
             frame = event.get("text")
             if frame is None:
                 frame = event.get("bytes") or b""
-            if len(frame) > max_bytes:
-                metrics.received(None)
-                metrics.socket_cut(role, "frame_too_big")
-                await websocket.close(code=CLOSE_TOO_BIG, reason=f"frame over {max_bytes} bytes")
+            # Nothing of a frame is held while the next one is read and inflated: up to
+            # 16 MiB of text apiece, and a parsed message's tree (issue 19).
+            del event
+            going_on = await self._take_frame(websocket, door, frame)
+            del frame
+            if not going_on:
                 return
-            counted = False
+
+    async def _take_frame(self, websocket: WebSocket, door: _Door, frame: str | bytes) -> bool:
+        """One frame from ``door``'s peer: refused (an ``error``) or handled. False when the
+        socket was closed for it (over its size, too many errors) or the peer left."""
+        peer, max_bytes, bucket = door.peer, door.max_bytes, door.bucket
+        role = peer.role
+        metrics = self._metrics
+        if len(frame) > max_bytes:
+            metrics.received(None)
+            metrics.socket_cut(role, "frame_too_big")
+            await websocket.close(code=CLOSE_TOO_BIG, reason=f"frame over {max_bytes} bytes")
+            return False
+        counted = False
+        try:
+            now = time.monotonic()
+            if not bucket.allow(now):
+                raise ProtocolError("rate_limited", "too many messages; slow down")
+            # Before any parse: the head's type, its size, and whether this socket may
+            # send it now (issue 19: a token-less visitor's 10 MB snapshots were parsed).
+            kind = protocol.admit(frame, role)
+            if kind in STREAM_TYPES and not self._may_stream(door, now):
+                raise ProtocolError("not_found", "no active session", ref=kind)
+            if len(frame) > DECODE_ON_THREAD_BYTES:
+                # A big snapshot takes a few hundred ms to validate: on a thread, so the
+                # other sockets' pointers and chat go on meanwhile (this socket waits).
+                message = await self._parse_budget.run(len(frame), protocol.decode, frame, role)
+            else:
+                message = protocol.decode(frame, role)
+            metrics.received(message.type)
+            counted = True
             try:
-                now = time.monotonic()
-                if not bucket.allow(now):
-                    raise ProtocolError("rate_limited", "too many messages; slow down")
-                # Before any parse: the head's type, its size, and whether this socket may
-                # send it now (issue 19: a token-less visitor's 10 MB snapshots were parsed).
-                kind = protocol.admit(frame, role)
-                if kind in STREAM_TYPES and not self._may_stream(door, now):
-                    raise ProtocolError("not_found", "no active session", ref=kind)
-                if len(frame) > DECODE_ON_THREAD_BYTES:
-                    # A big snapshot takes a few hundred ms to validate: on a thread, so the
-                    # other sockets' pointers and chat go on meanwhile (this socket waits).
-                    message = await self._parse_budget.run(len(frame), protocol.decode, frame, role)
-                else:
-                    message = protocol.decode(frame, role)
-                metrics.received(message.type)
-                counted = True
-                try:
-                    if message.type == "chat.send" and role == protocol.VISITOR:
-                        await self._count_chat(door)
-                    await self._handle(peer, message)
-                    if message.type == "chat.send":
-                        door.new_conversation = False  # stored: later chats are no new one
-                except StoreError as lost:
-                    # The conversation store or the fleet's live state failed this call
-                    # (PostgreSQL restarting, Redis lost, the fleet's lock not had in time):
-                    # not the client's fault; it may send again. Never a traceback or content.
-                    log.error("store.error", extra=_ids(peer, error=type(lost).__name__))
-                    raise ProtocolError(
-                        "internal",
-                        "the relay could not store this; try again",
-                        fault="server",
-                        ref=message.type,
-                    ) from None
-                errors_in_a_row = 0
-            except ProtocolError as error:
-                if error.fault == "client":  # the relay's own failures are no abuse
-                    errors_in_a_row += 1
-                if not counted:  # the type it named if the protocol knows it, else "unknown"
-                    metrics.received(error.ref)
-                metrics.protocol_error(role, error.code)
-                # A type the protocol does not know is the client's own text: not logged.
-                ref = error.ref if error.ref in protocol.MESSAGES else UNKNOWN
-                log.info("%s.error", role, extra=_ids(peer, code=error.code, ref=ref))
-                if errors_in_a_row > self._live.current.limits.abuse_errors_before_close:
-                    metrics.socket_cut(role, "too_many_errors")
-                    await websocket.close(code=CLOSE_POLICY, reason="too many invalid messages")
-                    return
-                try:
-                    answer = protocol.encode("error", **error.body())
-                    await websocket.send_text(answer)
-                    metrics.sent(answer)
-                except (WebSocketDisconnect, OSError, RuntimeError):
-                    return  # the peer left while we answered
+                if message.type == "chat.send" and role == protocol.VISITOR:
+                    await self._count_chat(door)
+                await self._handle(peer, message)
+                if message.type == "chat.send":
+                    door.new_conversation = False  # stored: later chats are no new one
+            except StoreError as lost:
+                # The conversation store or the fleet's live state failed this call
+                # (PostgreSQL restarting, Redis lost, the fleet's lock not had in time):
+                # not the client's fault; it may send again. Never a traceback or content.
+                log.error("store.error", extra=_ids(peer, error=type(lost).__name__))
+                raise ProtocolError(
+                    "internal",
+                    "the relay could not store this; try again",
+                    fault="server",
+                    ref=message.type,
+                ) from None
+            door.errors_in_a_row = 0
+        except ProtocolError as error:
+            if error.fault == "client":  # the relay's own failures are no abuse
+                door.errors_in_a_row += 1
+            if not counted:  # the type it named if the protocol knows it, else "unknown"
+                metrics.received(error.ref)
+            metrics.protocol_error(role, error.code)
+            # A type the protocol does not know is the client's own text: not logged.
+            ref = error.ref if error.ref in protocol.MESSAGES else UNKNOWN
+            log.info("%s.error", role, extra=_ids(peer, code=error.code, ref=ref))
+            if door.errors_in_a_row > self._live.current.limits.abuse_errors_before_close:
+                metrics.socket_cut(role, "too_many_errors")
+                await websocket.close(code=CLOSE_POLICY, reason="too many invalid messages")
+                return False
+            try:
+                answer = protocol.encode("error", **error.body())
+                await websocket.send_text(answer)
+                metrics.sent(answer)
+            except (WebSocketDisconnect, OSError, RuntimeError):
+                return False  # the peer left while we answered
+        return True
 
     def _may_stream(self, door: _Door, now: float) -> bool:
         """Whether the visitor's ``dom.*`` frames are worth parsing (a session runs); an
@@ -441,6 +452,7 @@ class _Door:
     visit: _Visit | None  # a visitor's; None for an agent
     new_conversation: bool  # its connect started a conversation: its first chat is counted
     streams_until: float = 0.0  # monotonic time until which "a session runs" is reused
+    errors_in_a_row: int = 0  # client errors since its last good message
 
 
 class ParseBudget:
