@@ -669,3 +669,24 @@ def test_brackets_inside_strings_are_no_nodes_for_the_early_count() -> None:
     assert protocol.decode(frame, protocol.VISITOR, limits).body["title"].startswith("[[")
     with pytest.raises(ProtocolError, match="more than 10 nodes"):
         protocol.decode(_comments_snapshot(11), protocol.VISITOR, limits)
+
+
+def test_a_mutation_batch_that_cannot_be_within_the_limits_is_refused_before_its_tree() -> None:
+    limits = protocol.MessageLimits(max_nodes=10, max_list=2)
+    # 4 lists, 2 adds (one nodes array each), 2 attrs and 2 texts entries, 10 nodes: 20 arrays.
+    adds = [
+        {"parent": 1, "next": None, "nodes": [[first, "p"], *[["p"]] * 4]} for first in (10, 20)
+    ]
+    within = protocol.encode(
+        "dom.mutations",
+        session="s1",
+        seq=1,
+        adds=adds,
+        removes=[],
+        attrs=[[2, "class", "a"], [3, "class", "b"]],
+        texts=[[4, "x"], [5, "y"]],
+    )
+    assert protocol.decode(within, protocol.VISITOR, limits).type == "dom.mutations"
+    over = within.replace('"removes":[]', '"removes":[],"pad":[]')  # a 21st array
+    with pytest.raises(ProtocolError, match=r"more than 10 nodes \(max_nodes\) or 2 entries"):
+        protocol.decode(over, protocol.VISITOR, limits)

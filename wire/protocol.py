@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NoReturn
 
@@ -582,6 +582,20 @@ def _may_hold_surrogate(text: str) -> bool:
     return False
 
 
+# The most JSON arrays a valid message of these types holds. A snapshot's arrays are all nodes;
+# a mutation batch has, besides its nodes, its four lists, one array per add (its nodes) and
+# one per attrs or texts entry, each list at most max_list long.
+_MOST_ARRAYS: Final[Mapping[str, Callable[[MessageLimits], int]]] = {
+    "dom.snapshot": lambda limits: limits.max_nodes,
+    "dom.mutations": lambda limits: limits.max_nodes + 4 + 3 * limits.max_list,
+}
+_TOO_MANY_ARRAYS: Final = {
+    "dom.snapshot": "dom.snapshot.doc: more than {0.max_nodes} nodes (max_nodes)",
+    "dom.mutations": "dom.mutations: more than {0.max_nodes} nodes (max_nodes) "
+    "or {0.max_list} entries in a list (max_list)",
+}
+
+
 def _more_arrays_than(text: str, limit: int) -> bool:
     """Whether ``text`` holds more than ``limit`` JSON arrays (``[`` outside strings): at C
     speed, one count on a normal frame, one pass without its strings past the first."""
@@ -734,13 +748,10 @@ def decode(frame: str | bytes, sender: Role, limits: MessageLimits = DEFAULT_LIM
         else:  # as json.loads reads bytes (UTF-8, -16 or -32), surrogates kept to be refused
             text = frame.decode(json.detect_encoding(frame), "surrogatepass")
         head = peek_type(text)
-        if head == "dom.snapshot" and _more_arrays_than(text, limits.max_nodes):
-            # Every array of a snapshot is a node: refused before its tree is built (issue 19).
-            raise ProtocolError(
-                "invalid",
-                f"dom.snapshot.doc: more than {limits.max_nodes} nodes (max_nodes)",
-                ref="dom.snapshot",
-            )
+        most = _MOST_ARRAYS.get(head or "")
+        if head is not None and most is not None and _more_arrays_than(text, most(limits)):
+            # Refused before its tree is built (issue 19): see _MOST_ARRAYS.
+            raise ProtocolError("invalid", _TOO_MANY_ARRAYS[head].format(limits), ref=head)
         suspect = _may_hold_surrogate(text)
         data = _DECODER.decode(text)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
