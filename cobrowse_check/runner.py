@@ -26,6 +26,7 @@ from cobrowse_check.model import CheckRun, PageReport
 from cobrowse_check.options import CheckError, CheckOptions
 from cobrowse_check.session import PageCheck, origin_of
 from relay.app import RelayServer
+from relay.headers import http_protocol
 from relay.passwords import hash_password
 from relay.settings import AgentLogin, Brand, Settings
 from renderer.chromium import launch_options
@@ -97,6 +98,10 @@ async def _relay(settings: Settings) -> AsyncIterator[str]:
         log_level="critical",
         access_log=False,
         ws_max_size=settings.limits.visitor_frame_bytes,
+        # The relay's request timeouts, as relay.serve starts it.
+        http=http_protocol(
+            settings.limits.http_header_timeout_seconds, settings.limits.http_body_timeout_seconds
+        ),
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -23,12 +23,14 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from relay import wire_js
 from relay.auth import SignIn
 from relay.broker import Broker, LocalBroker
 from relay.core import CoreSettings, LiveState, RelayCore
 from relay.effects import EffectRunner
+from relay.headers import SecurityHeaders
 from relay.live import FleetLock, LocalLock, MemoryLiveState
 from relay.live_settings import LiveSettings, core_rules
 from relay.logs import ids, node_id
@@ -132,7 +134,8 @@ class RelayServer:
             routes.append(
                 Mount("/demo", app=StaticFiles(directory=DEMO_DIR, html=True), name="demo")
             )
-        self.app = Starlette(routes=routes, lifespan=self._lifespan)
+        # Outside Starlette's error handler: its 500 page gets the security headers too.
+        self.app: ASGIApp = SecurityHeaders(Starlette(routes=routes, lifespan=self._lifespan))
 
     @property
     def settings(self) -> Settings:
@@ -199,7 +202,7 @@ def _or_nan(count: Callable[[], int]) -> float:
         return math.nan
 
 
-def create_app(settings: Settings, **kwargs: Any) -> Starlette:
+def create_app(settings: Settings, **kwargs: Any) -> ASGIApp:
     return RelayServer(settings, **kwargs).app
 
 

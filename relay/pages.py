@@ -1,10 +1,10 @@
 """The relay's plain HTTP pages: index, health, metrics, the tag, the protocol, the agent
 workspace with its Content-Security-Policy, and transcripts.
 
-Owns: those routes, their caching and security headers, the workspace's CSP, and who may read
-the metrics (this machine only). Must not:
-sign anyone in (``relay.auth``), read the core's tables (it asks ``active_sessions`` and
-``transcript``), or log chat text.
+Owns: those routes, their caching headers, the workspace's CSP (wherever agent.html is served),
+and who may read the metrics (this machine only). Must not: set the headers every response
+carries (``relay.headers`` does), sign anyone in (``relay.auth``), read the core's tables (it
+asks ``active_sessions`` and ``transcript``), or log chat text.
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ from wire.errors import ProtocolError
 log = logging.getLogger("cobrowse.relay")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+# nosniff, Referrer-Policy and frame-ancestors are on every response (``relay.headers``); a
+# window our pages open shares no browsing context group with them.
+SECURITY_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin"}
 
 
 def workspace_csp(own: str, brand_origins: list[str]) -> str:
@@ -86,6 +84,8 @@ class Pages:
             Route("/tag.js", self.tag_js),
             Route("/protocol.json", self.protocol_json),
             Route("/agent", self.agent_page),
+            # The same file under the /static mount: served here, with the workspace's CSP.
+            Route("/static/agent.html", self.agent_page),
             Route("/agent/conversations/{conversation}/transcript", self.transcript),
         ]
 

@@ -1,8 +1,9 @@
 """Run the relay: ``python -m relay`` and ``cobrowse serve`` (relay, agent workspace, demo site).
 
 Owns: the serve command's options, the start-up message and starting uvicorn with the relay's
-WebSocket protocol. Must not: import tools (the QA harness, the compatibility check): what a
-server process loads is the server.
+HTTP protocol (``relay.headers.http_protocol``: request timeouts) and WebSocket protocol.
+Must not: import tools (the QA harness, the compatibility check): what a server process loads
+is the server.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from uvicorn.config import LOGGING_CONFIG
 
     from relay.app import RelayServer
+    from relay.headers import http_protocol
     from relay.store import StoreError
     from relay.websocket import CobrowseWebSocketProtocol
 
@@ -94,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
         ws_max_size=settings.limits.visitor_frame_bytes,
         ws_per_message_deflate=True,
         ws=CobrowseWebSocketProtocol,
+        # A request's head and body must arrive in time (a slowloris holds nothing). No
+        # limit_concurrency: uvicorn counts WebSockets in it, so a flood would refuse real
+        # visitors; the relay's own per-address and per-brand limits bound those instead.
+        http=http_protocol(
+            settings.limits.http_header_timeout_seconds, settings.limits.http_body_timeout_seconds
+        ),
         # Behind a load balancer: its X-Forwarded-For names the client, for the rate limits
         # (None: uvicorn's default, 127.0.0.1 or $FORWARDED_ALLOW_IPS).
         forwarded_allow_ips=list(settings.trusted_proxies) or None,
