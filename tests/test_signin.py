@@ -234,6 +234,7 @@ def test_a_device_cookie_is_bound_to_its_account_and_still_limited_per_address()
         statuses = [browser.post("/agent/login", json=wrong, headers=ORIGIN) for _ in range(4)]
         # demo's device: no per-account limit, but the address's budget (6) runs out.
         assert [s.status_code for s in statuses] == [401, 401, 401, 429]
+        assert statuses[-1].headers["retry-after"] == "10"  # one attempt back in 60 / 6 s
         forged = TestClient(server.app, cookies={DEVICE_COOKIE: "demo.forged"})
         assert forged.post("/agent/login", json=DEMO, headers=ORIGIN).status_code == 429
 
