@@ -185,6 +185,12 @@ class RelayServer:
         try:
             async with self.fleet.lock.held():
                 await self.effects.apply(self.core.tick(now_ms()))
+                try:
+                    # The rows of conversations whose session the tick (or a settings change)
+                    # ended: apart from the tick's own effects, which need no store.
+                    await self.effects.apply(self.core.announce_rows())
+                except StoreError as lost:  # still due: the next tick announces them
+                    log.error("store.error", extra=ids(error=type(lost).__name__))
                 await self.broker.flush()
         except StoreError as lost:  # the database or Redis away: the next tick tries again
             log.error("store.error", extra=ids(error=type(lost).__name__))

@@ -605,14 +605,15 @@ class RelayCore:
     def announce_rows(self) -> list[Effect]:
         """The agents' rows (``conversation.updated``) of conversations whose session ``tick``
         or ``update_accounts`` ended: those never read the store, so that a store outage does
-        not stop them. Call after either, in a try of its own; a store error leaves the rest
-        due for the next call."""
+        not stop them. Call after either; a store error leaves them all due for the next call
+        (a row sent twice is harmless: the workspace replaces it by id)."""
         effects: list[Effect] = []
-        for conversation_id in sorted(self._rows_due):
+        due = sorted(self._rows_due)
+        for conversation_id in due:
             conversation = self._store.get(conversation_id)
             if conversation is not None:
                 effects.extend(self._updated(conversation))
-            self._rows_due.discard(conversation_id)
+        self._rows_due.difference_update(due)
         return effects
 
     def needs_lock(self, message_type: str) -> bool:
