@@ -111,6 +111,8 @@ def start_session(visitor: Any, agent: Any, conversation: str | None = None) -> 
     """A shared session between a visitor (whose hello is read unless ``conversation`` is
     given) and the demo agent; returns its id."""
     conversation = conversation or receive_until(visitor, "hello")["conversation"]
+    send(visitor, "chat.send", text="help")  # stores the conversation: agents may invite it
+    receive_until(visitor, "chat.message")
     send(agent, "invite.send", conversation=conversation, mode="shared")
     invite = receive_until(visitor, "invite.offer")["invite"]
     send(visitor, "invite.accept", invite=invite)
@@ -162,9 +164,11 @@ def test_every_store_call_is_timed_by_operation() -> None:
     with TestClient(new_server().app, client=LOCAL) as client:
         before = scrape(client)
         with client.websocket_connect("/ws/visitor", headers={"origin": OWN}) as ws:
-            receive_until(ws, "hello")
-            send(ws, "chat.send", text="hello there")
+            token = receive_until(ws, "hello")["token"]
+            send(ws, "chat.send", text="hello there")  # the first chat stores it
             receive_until(ws, "chat.message")
+        with client.websocket_connect(f"/ws/visitor?token={token}", headers={"origin": OWN}) as ws:
+            receive_until(ws, "chat.history")  # a resumed conversation reads its messages
         after = scrape(client)
     count = "cobrowse_store_seconds_count"
     for operation in ("create", "add_message", "messages"):
@@ -180,6 +184,8 @@ def test_metrics_show_sessions_invites_renders_and_resyncs() -> None:
             client.websocket_connect("/ws/agent", headers={"origin": OWN}) as agent,
         ):
             conversation = receive_until(visitor, "hello")["conversation"]
+            send(visitor, "chat.send", text="help")  # stores the conversation
+            receive_until(agent, "chat.message")
             send(agent, "invite.send", conversation=conversation, mode="view_only")
             invite = receive_until(visitor, "invite.offer")["invite"]
             pending = scrape(client)
