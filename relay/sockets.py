@@ -491,8 +491,15 @@ class ParseBudget:
         except BaseException:
             self._give(cost)
             raise
+        # A refusal's traceback holds this frame: without these, the refusal, the future and
+        # this frame made a cycle holding the frame's text until the next garbage collection
+        # (hundreds of MB under a flood of big frames, issue 19).
+        del args
         future.add_done_callback(lambda _: self._give(cost))
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            del future
 
     async def _take(self, cost: int) -> None:
         if not self._waiting and self._free >= cost:
