@@ -11,7 +11,10 @@ What uvicorn does not bound is how many messages it inflates from one read: it p
 once a message is queued, but everything already read is parsed, so one 256 KB read of
 pipelined 15 KB frames, each a deflated 10 MB snapshot, became 170 MB queued for one socket
 (issue 19). Here the data read is handed to websockets a slice at a time, and held back, raw,
-while the messages waiting for the relay hold ``QUEUED_BYTES`` or more.
+while the messages waiting for the relay, and the one it is reading, hold ``QUEUED_BYTES`` or
+more: a socket sending big messages costs one of them at a time, inflated. (websockets' parser
+also kept the last frame it parsed until the next one came: its bytes are let go once the
+message is text for the relay.)
 
 uvicorn's own choice (a 4 KB window both ways) suits chat-sized messages. A visitor's snapshot
 repeats itself over far more than 4 KB (the same row markup, class names and URLs every few
@@ -30,12 +33,13 @@ from typing import Any, Final
 from uvicorn._types import ASGIReceiveEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.frames import Frame
 from websockets.server import ServerProtocol
 
 SERVER_WINDOW_BITS = 12  # what the relay compresses with (uvicorn's default)
 SERVER_MEM_LEVEL = 5
-# Inflated bytes of one socket's messages waiting for the relay past which no more of its data
-# is inflated: pointers and chat flow as before, big messages one (or a slice's worth) at a time.
+# Inflated bytes of one socket's messages waiting for the relay (or being read by it) past which
+# no more of its data is inflated: pointers and chat flow as before, big messages one at a time.
 QUEUED_BYTES: Final = 1024 * 1024
 # Received data handed to websockets at once: deflate inflates at most about 1032x, so one
 # slice completes at most about 16 MiB of messages past the bound.
@@ -65,6 +69,7 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
         self._held_back = bytearray()  # read, not yet handed to websockets
         self._queued_sizes: deque[int] = deque()  # each queued message's size, in order
         self.queued_bytes = 0  # what the messages waiting for the relay hold
+        self._with_relay = 0  # the size of the message the relay took last (it is reading it)
 
     def data_received(self, data: bytes) -> None:
         self._held_back += data
@@ -74,7 +79,9 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
         """Hand held-back data to websockets a slice at a time while the queue is under its
         bound (after the relay closed, all of it: messages are dropped then); past it, keep
         the rest and stop reading until the relay takes a message."""
-        while self._held_back and (self.queued_bytes < QUEUED_BYTES or self.close_sent):
+        while self._held_back and (
+            self.queued_bytes + self._with_relay < QUEUED_BYTES or self.close_sent
+        ):
             piece = bytes(self._held_back[:FEED_SLICE])
             del self._held_back[:FEED_SLICE]
             super().data_received(piece)
@@ -85,6 +92,18 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = True
             self.transport.pause_reading()
 
+    def handle_text(self, event: Frame) -> None:
+        super().handle_text(event)
+        event.data = b""  # websockets' parser holds this frame until the next one
+
+    def handle_bytes(self, event: Frame) -> None:
+        super().handle_bytes(event)
+        event.data = b""
+
+    def handle_cont(self, event: Frame) -> None:
+        super().handle_cont(event)
+        event.data = b""  # joined, when it was the last, or kept in self.frames
+
     def send_receive_event_to_app(self) -> None:
         size = sum(len(frame) for frame in self.frames)
         waiting = self.queue.qsize()
@@ -94,12 +113,19 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
             self.queued_bytes += size
 
     async def receive(self) -> ASGIReceiveEvent:
-        message = await self.queue.get()
-        if message["type"] == "websocket.receive" and self._queued_sizes:
-            self.queued_bytes -= self._queued_sizes.popleft()
+        self._with_relay = 0  # it asks for the next: it is done with the last
         if self._held_back:
             self._feed()
+        self._read_when_drained()  # before waiting: what it waits for may be unread yet
+        message = await self.queue.get()
+        if message["type"] == "websocket.receive" and self._queued_sizes:
+            self._with_relay = self._queued_sizes.popleft()
+            self.queued_bytes -= self._with_relay
+        self._read_when_drained()
+        return message
+
+    def _read_when_drained(self) -> None:
+        """uvicorn's rule (read again once the queue is empty), and nothing held back."""
         if self.read_paused and self.queue.empty() and not self._held_back:
             self.read_paused = False
             self.transport.resume_reading()
-        return message
