@@ -32,6 +32,7 @@ from relay.broker import LocalBroker
 from relay.settings import Brand, ServerLimits, Settings, demo_settings
 from relay.sockets import ParseBudget
 from wire import protocol
+from wire.errors import ProtocolError
 
 OWN = "http://testserver"
 OTHER = "https://other.example"  # the second brand's site
@@ -389,6 +390,38 @@ def test_a_frame_that_gives_up_waiting_leaves_the_budget_whole() -> None:
         return budget.free_bytes
 
     assert run_async(scenario) == 100
+
+
+def test_a_refused_big_frame_is_let_go_at_once_not_at_the_next_garbage_collection() -> None:
+    """A refusal raised on the parse thread keeps no reference cycle alive to its frame: under
+    a flood of 10 MB frames, waiting for the collector cost hundreds of MB (issue 19)."""
+    import gc
+    import weakref
+
+    class Frame:  # stands for the frame's text (a str cannot be weakly referenced)
+        pass
+
+    def refuse(frame: Frame) -> None:
+        raise ProtocolError("invalid", "more than 400000 nodes")
+
+    async def scenario() -> bool:
+        budget = ParseBudget(100, threads=1)
+        frame = Frame()
+        gone = weakref.ref(frame)
+        try:
+            await budget.run(10, refuse, frame)
+        except ProtocolError:
+            pass
+        del frame
+        for _ in range(3):  # the futures' done callbacks run at the loop's next turns
+            await asyncio.sleep(0)
+        return gone() is None
+
+    gc.disable()
+    try:
+        assert run_async(scenario)
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------- uvicorn's receive queue
