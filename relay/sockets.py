@@ -468,6 +468,9 @@ class ParseBudget:
     more frames at once would not go faster, only take more memory. The default budget
     (``ServerLimits.parse_budget_bytes``, 16 MiB: one frame of the largest size at a time)
     bounds the trees being built to about 210 MB at worst, whatever the number of sockets.
+    Measured with the attack suite's ``snapshots_in_session`` (12 sockets in sessions sending
+    deflated 10.8 MB snapshots over the node limit for 6 s): the relay peaks at 284 MB RSS,
+    the issue's goal being 500 MB.
     """
 
     def __init__(self, budget_bytes: int, threads: int) -> None:
@@ -513,7 +516,7 @@ class ParseBudget:
         except BaseException:
             if turn.done() and not turn.cancelled():
                 self._give(cost)  # granted as it was cancelled: give it back
-            else:
+            elif entry in self._waiting:  # (``_wake`` drops a cancelled turn it meets)
                 self._waiting.remove(entry)
                 self._wake()
             raise
