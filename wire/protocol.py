@@ -1,7 +1,9 @@
 """The cobrowse wire protocol, version 1: every message, who may send it, and its fields.
 
 Owns: the message table (``MESSAGES``), decoding a received frame into a validated
-``Message`` and encoding outgoing ones, and the structural limits on DOM nodes.
+``Message`` and encoding outgoing ones, the structural limits on DOM nodes, and what may be
+judged of a frame before it is parsed (``peek_type``, ``admit``: its type from its head, the
+byte bound of its type).
 Must not: know about conversations, sessions, sockets or modes (that is ``relay.core``).
 
 ``docs/protocol.md`` explains this table for people; ``GET /protocol.json`` serves it to the
