@@ -15,6 +15,7 @@ import contextlib
 import secrets
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
@@ -28,7 +29,7 @@ from cobrowse_check.session import PageCheck, origin_of
 from relay.app import RelayServer
 from relay.headers import http_protocol
 from relay.passwords import hash_password
-from relay.settings import AgentLogin, Brand, Settings
+from relay.settings import AgentLogin, Brand, ServerLimits, Settings
 from renderer.chromium import launch_options
 
 BRAND_ID = "check"
@@ -55,6 +56,14 @@ def check_settings(
         brands=(Brand(BRAND_ID, "Compatibility check", origins, mask_selectors),),
         agents=(AgentLogin(AGENT_ID, "Compatibility check", hash_password(password), (BRAND_ID,)),),
         secret_key=secrets.token_urlsafe(32),
+        # The checker's own relay on loopback: every checked page is a new conversation from
+        # 127.0.0.1, so the flood limits a public relay needs would refuse a crawl's pages.
+        limits=replace(
+            ServerLimits(),
+            conversations_per_address_per_minute=1_000_000,
+            conversations_per_brand_per_minute=1_000_000,
+            visitor_sockets_per_minute=1_000_000,
+        ),
     )
     return settings, password
 

@@ -31,11 +31,12 @@ CUT_REASONS: Final = (
     "frame_too_big",
     "too_many_errors",
     "account_removed",
+    "signed_out",  # logout, a changed password or an expired sign-in (issue 19)
     "broker_lost",
     "write_failed",
 )
 # Why a socket was refused before it was accepted (``RelayMetrics.socket_refused``).
-REFUSED_REASONS: Final = ("origin", "cookie", "rate_limited")
+REFUSED_REASONS: Final = ("origin", "cookie", "rate_limited", "store")
 # Why a session's replica had to be rebuilt from a new snapshot (``RelayMetrics.replica_failed``).
 REPLICA_FAILURES: Final = ("renderer_error", "replica_lost", "backlog_full")
 RENDER_KINDS: Final = ("snapshot", "mutations")

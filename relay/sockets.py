@@ -112,16 +112,30 @@ class Sockets:
         self._agents: dict[str, set[WebSocket]] = {}  # agent id -> its sockets on this node
 
     async def close_removed_agents(self) -> None:
-        """The settings file changed: the sockets of agents it no longer has close (4403
-        policy), on every node (each one reads the file)."""
-        for agent_id, websockets in list(self._agents.items()):
-            if self._live.login(agent_id) is None:
-                for websocket in list(websockets):
-                    self._metrics.socket_cut(protocol.AGENT, "account_removed")
-                    try:
-                        await websocket.close(code=CLOSE_POLICY, reason="account removed")
-                    except (RuntimeError, OSError):
-                        pass  # closing already
+        """Once a second: the agent sockets whose sign-in ended (signed out, the password
+        changed, the account removed, expired) close (1008 policy), on every node, in one
+        store query for all of this node's agent sockets. Raises ``StoreError`` when the store
+        cannot answer: nothing is closed then (an outage is not a sign-out)."""
+        sockets = [
+            (agent_id, websocket, websocket.cookies.get(COOKIE) or "")
+            for agent_id, websockets in self._agents.items()
+            for websocket in websockets
+        ]
+        if not sockets:
+            return
+        holding = self._sign_in.signed_in({cookie for _, _, cookie in sockets if cookie})
+        for agent_id, websocket, cookie in sockets:
+            if cookie in holding:
+                continue
+            removed = self._live.login(agent_id) is None
+            log.info("agent.signed_out", extra=ids(agent=agent_id))
+            self._metrics.socket_cut(protocol.AGENT, "account_removed" if removed else "signed_out")
+            try:
+                await websocket.close(
+                    code=CLOSE_POLICY, reason="account removed" if removed else "signed out"
+                )
+            except (RuntimeError, OSError):
+                pass  # closing already
 
     def routes(self) -> list[WebSocketRoute]:
         return [
@@ -173,7 +187,13 @@ class Sockets:
         )
 
     async def agent(self, websocket: WebSocket) -> None:
-        agent_id = self._sign_in.agent(websocket.cookies.get(COOKIE))
+        try:
+            agent_id = self._sign_in.checked_agent(websocket.cookies.get(COOKIE))
+        except StoreError as lost:  # the sign-in cannot be checked now: not "sign in first"
+            log.error("store.error", extra=ids(error=type(lost).__name__))
+            self._metrics.socket_refused(protocol.AGENT, "store")
+            await websocket.close(code=CLOSE_INTERNAL, reason="storage unavailable; reconnect")
+            return
         # Cross-site WebSocket hijacking: the cookie alone is not enough, the page must be ours.
         if agent_id is None or not same_origin(websocket.url.scheme, websocket.headers):
             reason = "cookie" if agent_id is None else "origin"

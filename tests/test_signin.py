@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -292,3 +293,34 @@ def test_the_tick_asks_for_ended_sign_ins_every_second_without_a_settings_change
 
     run_async(lambda: asyncio.wait_for(ticks(), 30))
     assert len(asked) == 2
+
+
+def _closed_by_the_relay(ws: Any) -> dict[str, Any]:
+    """The close the relay sent this socket, reading past the messages before it."""
+    while True:
+        event = ws.receive()
+        if event["type"] == "websocket.close":
+            return dict(event)
+
+
+def test_an_open_agent_socket_closes_at_the_tick_after_its_sign_in_ends(
+    server: RelayServer, client: TestClient
+) -> None:
+    """Signing out in one tab closes the agent's sockets everywhere (this node's at its next
+    tick; every node asks the store at its own), and a changed password does the same."""
+    _sign_in(client)
+    with client.websocket_connect("/ws/agent", headers=ORIGIN) as ws:
+        ws.receive_json()  # hello: signed in
+        assert client.post("/agent/logout", headers=ORIGIN).status_code == 200
+        client.portal.call(server.tick)
+        closed = _closed_by_the_relay(ws)
+    assert (closed["code"], closed.get("reason")) == (CLOSE_POLICY, "signed out")
+    _sign_in(client)
+    with client.websocket_connect("/ws/agent", headers=ORIGIN) as ws:
+        ws.receive_json()
+        client.portal.call(server.tick)  # a sign-in that holds keeps its socket
+        settings = server.settings
+        changed = replace(settings.agents[0], password_hash=hash_password("a new password"))
+        client.portal.call(server.reload_settings, replace(settings, agents=(changed,)))
+        closed = _closed_by_the_relay(ws)
+    assert (closed["code"], closed.get("reason")) == (CLOSE_POLICY, "signed out")
