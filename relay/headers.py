@@ -111,6 +111,11 @@ def http_protocol(header_timeout_seconds: float, body_timeout_seconds: float) ->
             # A new request's first bytes after keep-alive: its head has the time from now.
             self._time(self.conn.their_state)
             super().data_received(data)
+            if self.transport.get_protocol() is not self:
+                # Upgraded: the connection is the WebSocket protocol's now, with its own
+                # limits; an HTTP deadline left running would cut a live socket (issue 19).
+                self._time(None)
+                return
             self._time(self.conn.their_state)  # the head is in: the body's time, or none
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -130,7 +135,7 @@ def http_protocol(header_timeout_seconds: float, body_timeout_seconds: float) ->
 
         def _too_late(self) -> None:
             self._timer = None
-            if not self.transport.is_closing():
+            if not self.transport.is_closing() and self.transport.get_protocol() is self:
                 self.logger.info("http.request_timeout waiting_for=%s", self._timed)
                 self.transport.close()
 

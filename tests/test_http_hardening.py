@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from websockets.asyncio.client import connect
 
 from relay.app import RelayServer
-from relay.headers import SecurityHeaders, http_protocol, secured
+from relay.headers import BODY_CUT_MARGIN_SECONDS, SecurityHeaders, http_protocol, secured
 from relay.settings import DEMO_AGENT_LOGIN, ServerLimits, demo_settings
 from relay.websocket import CobrowseWebSocketProtocol
 
@@ -212,7 +212,7 @@ def test_a_slow_sign_in_body_gets_408_then_the_connection_is_cut() -> None:
         assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "timeout"
 
 
-def test_keep_alive_idle_is_uvicorns_and_a_websocket_outlives_the_head_timeout() -> None:
+def test_keep_alive_idle_is_uvicorns_and_a_websocket_outlives_the_http_timeouts() -> None:
     with served() as port:
         with _open(port) as kept:
             request = b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n"
@@ -226,7 +226,9 @@ def test_keep_alive_idle_is_uvicorns_and_a_websocket_outlives_the_head_timeout()
             url, origin = f"ws://127.0.0.1:{port}/ws/visitor", f"http://127.0.0.1:{port}"
             async with connect(url, origin=origin) as ws:
                 await ws.recv()  # hello
-                await asyncio.sleep(HEAD_TIMEOUT * 2)
+                # Past both of the HTTP deadlines (head, and body with its margin): an
+                # upgraded connection is no longer the HTTP protocol's to cut.
+                await asyncio.sleep(2 * max(HEAD_TIMEOUT, BODY_TIMEOUT + BODY_CUT_MARGIN_SECONDS))
                 await asyncio.wait_for(await ws.ping(), 5)  # still open
                 await ws.send(json.dumps({"v": 1, "type": "chat.send", "text": "still here"}))
                 while (message := json.loads(await ws.recv()))["type"] != "chat.message":
