@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -690,3 +691,43 @@ def test_a_mutation_batch_that_cannot_be_within_the_limits_is_refused_before_its
     over = within.replace('"removes":[]', '"removes":[],"pad":[]')  # a 21st array
     with pytest.raises(ProtocolError, match=r"more than 10 nodes \(max_nodes\) or 2 entries"):
         protocol.decode(over, protocol.VISITOR, limits)
+
+
+def _arrays_in(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + sum(_arrays_in(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_arrays_in(item) for item in value.values())
+    return 0
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 256 * 1024])
+def test_the_array_count_before_a_parse_is_exact_whatever_the_strings_hold(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The door's count of arrays outside strings (issue 19) agrees with the parsed value on
+    texts whose strings and keys hold brackets, quotes, backslashes, escapes and astral
+    characters, whichever way a chunk boundary falls."""
+    monkeypatch.setattr(protocol, "_SKELETON_CHUNK", chunk)
+    rng = random.Random(19)  # noqa: S311 - a reproducible test input, not a secret
+    pieces = ["[", "]", '"', "\\\\", "a", "{", "\\n", "\\u00e9", "\\ud83d\\ude00", "[[", '""', "\\"]
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+
+    def value(depth: int = 0) -> Any:
+        roll = rng.random()
+        if depth > 5 or roll < 0.3:
+            return text()
+        if roll < 0.7:
+            return [value(depth + 1) for _ in range(rng.randint(0, 5))]
+        return {text(): value(depth + 1) for _ in range(rng.randint(0, 3))}
+
+    for _ in range(400):
+        data = value()
+        arrays = _arrays_in(data)
+        for ascii_only in (True, False):
+            frame = json.dumps(data, ensure_ascii=ascii_only)
+            assert protocol._more_arrays_than(frame, arrays) is False
+            if arrays:
+                assert protocol._more_arrays_than(frame, arrays - 1) is True
