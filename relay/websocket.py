@@ -1,8 +1,9 @@
 """uvicorn's WebSocket protocol with the compression a DOM stream wants, and a bound on what
 a socket may have inflated and waiting for the relay.
 
-Owns: the permessage-deflate parameters of every socket the relay serves, and how much of a
-socket's received data is inflated ahead of the relay's reading (``QUEUED_BYTES``).
+Owns: the permessage-deflate parameters of every socket the relay serves, how much of a
+socket's received data is inflated ahead of the relay's reading (``QUEUED_BYTES``), and how
+fast a socket may have its data inflated (``INFLATE_BYTES_PER_SECOND``).
 Must not: change anything else of uvicorn's protocol (framing, limits, keepalive).
 
 Inflation is bounded by websockets itself: a message is inflated at most up to ``max_size``
@@ -44,6 +45,13 @@ QUEUED_BYTES: Final = 1024 * 1024
 # Received data handed to websockets at once: deflate inflates at most about 1032x, so one
 # slice completes at most about 16 MiB of messages past the bound.
 FEED_SLICE: Final = 16 * 1024
+# What one socket may have inflated, over time: a burst of INFLATE_BURST_BYTES, then
+# INFLATE_BYTES_PER_SECOND; past it, its data waits unread (TCP slows the sender), nothing is
+# refused. A visitor's snapshot of a 10 MB page fits the burst, its mutations the rate many
+# times over; a socket resending deflated 10 MB snapshots (15 KB each on the wire) gets one
+# every 2.5 s, not hundreds a second of the node's CPU (issue 19).
+INFLATE_BURST_BYTES: Final = 32 * 1024 * 1024
+INFLATE_BYTES_PER_SECOND: Final = 4 * 1024 * 1024
 
 
 class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -70,6 +78,9 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
         self._queued_sizes: deque[int] = deque()  # each queued message's size, in order
         self.queued_bytes = 0  # what the messages waiting for the relay hold
         self._with_relay = 0  # the size of the message the relay took last (it is reading it)
+        self._inflate_allowance = float(INFLATE_BURST_BYTES)  # may go below 0: a debt
+        self._allowance_at = self.loop.time()
+        self._refill_timer: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
         self._held_back += data
@@ -80,7 +91,8 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
         bound (after the relay closed, all of it: messages are dropped then); past it, keep
         the rest and stop reading until the relay takes a message."""
         while self._held_back and (
-            self.queued_bytes + self._with_relay < QUEUED_BYTES or self.close_sent
+            (self.queued_bytes + self._with_relay < QUEUED_BYTES and self._may_inflate())
+            or self.close_sent
         ):
             piece = bytes(self._held_back[:FEED_SLICE])
             del self._held_back[:FEED_SLICE]
@@ -91,6 +103,34 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
         if self._held_back and not self.read_paused:
             self.read_paused = True
             self.transport.pause_reading()
+
+    def _may_inflate(self) -> bool:
+        """Whether this socket's inflate allowance is out of debt; if not, feed again when it
+        will be (the timer), its data held back meanwhile."""
+        now = self.loop.time()
+        self._inflate_allowance = min(
+            float(INFLATE_BURST_BYTES),
+            self._inflate_allowance + (now - self._allowance_at) * INFLATE_BYTES_PER_SECOND,
+        )
+        self._allowance_at = now
+        if self._inflate_allowance >= 0:
+            return True
+        if self._refill_timer is None:
+            wait = -self._inflate_allowance / INFLATE_BYTES_PER_SECOND
+            self._refill_timer = self.loop.call_later(wait, self._refilled)
+        return False
+
+    def _refilled(self) -> None:
+        self._refill_timer = None
+        if not self.transport.is_closing():
+            self._feed()
+            self._read_when_drained()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._refill_timer is not None:
+            self._refill_timer.cancel()
+            self._refill_timer = None
+        super().connection_lost(exc)
 
     def handle_text(self, event: Frame) -> None:
         super().handle_text(event)
@@ -111,6 +151,7 @@ class CobrowseWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.queue.qsize() > waiting:  # queued (not dropped after a close)
             self._queued_sizes.append(size)
             self.queued_bytes += size
+            self._inflate_allowance -= size
 
     async def receive(self) -> ASGIReceiveEvent:
         self._with_relay = 0  # it asks for the next: it is done with the last

@@ -470,6 +470,49 @@ def test_a_socket_inflates_no_more_ahead_of_the_relay_than_its_bound() -> None:
     assert 0 < peak[0] <= QUEUED_BYTES + size  # not one read's worth: 10 MB and more
 
 
+def test_a_socket_is_inflated_no_faster_than_its_allowance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past its burst, a socket's deflated messages are inflated at its allowance's rate: its
+    data waits unread (nothing refused, every message arrives in order), so a client resending
+    deflated 10 MB snapshots costs the node a bounded share of its CPU (issue 19)."""
+    import hashlib
+
+    from websockets.asyncio.client import connect
+
+    from relay import websocket
+
+    size, count, rate = 1024 * 1024, 12, 8 * 1024 * 1024
+    monkeypatch.setattr(websocket, "INFLATE_BURST_BYTES", 2 * size)
+    monkeypatch.setattr(websocket, "INFLATE_BYTES_PER_SECOND", rate)
+    block = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(384))
+    messages = [f"{n:04d}" + (block * (size // len(block) + 1))[: size - 4] for n in range(count)]
+    arrived: list[tuple[float, str]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        for _ in range(count):
+            text = (await receive())["text"]
+            arrived.append((asyncio.get_running_loop().time(), text[:4]))
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def flood(url: str) -> None:
+        async with connect(url, compression="deflate") as ws:
+            for message in messages:
+                await ws.send(message)
+            await ws.wait_closed()
+
+    with served(app, max_size=2 * size, lifespan="off") as (_, url):
+        run_async(lambda: flood(f"{url}/"))
+    assert [label for _, label in arrived] == [f"{n:04d}" for n in range(count)]
+    # The burst's two, then ten more at 8 MiB/s: at least 1.25 s (a lower bound: a busy
+    # machine only makes it longer); unthrottled, all twelve arrive within a tenth of that.
+    assert arrived[-1][0] - arrived[0][0] >= (count - 2) * size / rate * 0.9
+
+
 def test_a_deflate_bomb_closes_1009_without_being_inflated_whole() -> None:
     """64 MB of zeros deflate to about 64 KB; the relay's limit is 1 MB: websockets inflates
     at most up to the limit (``zlib``'s ``max_length``) and closes the socket 1009."""
