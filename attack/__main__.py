@@ -64,7 +64,10 @@ async def _recovered(url: str, limit: float = 60.0) -> float | None:
 
 
 async def run(
-    quick: bool, only: list[str] | None = None, log: Callable[[str], None] = print
+    quick: bool,
+    only: list[str] | None = None,
+    log: Callable[[str], None] = print,
+    keep_log: Path | None = None,
 ) -> list[Result]:
     names = [n for n in ATTACKS if not only or n in only]
     results: list[Result] = []
@@ -102,7 +105,11 @@ async def run(
             finally:
                 await pair.close()
         finally:
-            relay.stop()
+            try:
+                relay.stop()
+            finally:
+                if keep_log is not None:
+                    keep_log.write_bytes(relay.log_path.read_bytes())
     return results
 
 
@@ -294,8 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="6 s floods instead of 20 s")
     parser.add_argument("--only", nargs="*", choices=list(ATTACKS), help="these attacks alone")
     parser.add_argument("--write", type=Path, help="put the report between markers in this file")
+    parser.add_argument("--relay-log", type=Path, help="keep the relay's log in this file")
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.quick, args.only, log=lambda line: print(line, file=sys.stderr)))
+    results = asyncio.run(
+        run(
+            args.quick,
+            args.only,
+            log=lambda line: print(line, file=sys.stderr),
+            keep_log=args.relay_log,
+        )
+    )
     verdicts = judge(results)
     text = report(results, verdicts, args.quick)
     print(text)

@@ -68,6 +68,7 @@ class Figures:
             "chat_lost": self.chat_lost,
             "agent_sockets_dropped": int(self.agent_closed is not None),
             "visitor_sockets_dropped": int(self.visitor_closed is not None),
+            "close_codes": [c for c in (self.agent_closed, self.visitor_closed) if c is not None],
         }
 
 

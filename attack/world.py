@@ -78,7 +78,7 @@ class AttackedRelay(RelayProcess):
         self.config_path = workdir / "attack-settings.toml"
         self.password_hash = hash_password(PASSWORD)
         self.config_path.write_text(settings_toml(self.password_hash), encoding="utf-8")
-        super().__init__(workdir, self.config_path)
+        super().__init__(workdir, self.config_path, log_level="info")
 
     def memory(self) -> dict[str, int]:
         """The relay process's resident set now and its peak since the last ``reset_peak``
@@ -118,7 +118,11 @@ def http_request(
             sent["Content-Type"] = "application/json"
         conn.request(method, path, body=data, headers=sent)
         response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        found: dict[str, str] = {}
+        for key, value in response.getheaders():  # several Set-Cookie headers: all kept
+            key = key.lower()
+            found[key] = f"{found[key]}\n{value}" if key in found else value
+        return response.status, found, response.read()
     finally:
         conn.close()
 
@@ -141,13 +145,11 @@ def sign_in(
 
 
 def _cookies(set_cookie: str) -> str:
-    # http.client joins several Set-Cookie headers with ", "; an Expires date holds ", " too.
-    pairs = []
-    for part in set_cookie.split(", "):
-        first = part.split(";", 1)[0]
-        if "=" in first and not first[:3].isdigit():
-            pairs.append(first.strip())
-    return "; ".join(pairs)
+    """The Cookie header a browser would send back: each Set-Cookie's name=value (one a line,
+    as ``http_request`` joins them)."""
+    return "; ".join(
+        line.split(";", 1)[0].strip() for line in set_cookie.splitlines() if "=" in line
+    )
 
 
 async def open_agent(url: str, cookie: str, *, source: str | None = None) -> RawSocket:
