@@ -50,7 +50,7 @@ FEED_SLICE: Final = 16 * 1024
 # refused. A visitor's snapshot of a 10 MB page fits the burst, its mutations the rate many
 # times over; a socket resending deflated 10 MB snapshots (15 KB each on the wire) gets one
 # every 2.5 s, not hundreds a second of the node's CPU (issue 19).
-INFLATE_BURST_BYTES: Final = 32 * 1024 * 1024
+INFLATE_BURST_BYTES: Final = 16 * 1024 * 1024
 INFLATE_BYTES_PER_SECOND: Final = 4 * 1024 * 1024
 
 
