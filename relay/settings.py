@@ -13,7 +13,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,7 +59,8 @@ class AgentLogin:
 @dataclass(frozen=True)
 class ServerLimits:
     """The server's own limits: socket frame bytes, message rates (messages per second),
-    sign-in attempts. The limits of one message's content are ``wire.protocol.MessageLimits``."""
+    sign-in attempts, flood limits. Each may be set in the settings file's ``[limits]`` table
+    (read at start). The limits of one message's content are ``wire.protocol.MessageLimits``."""
 
     visitor_frame_bytes: int = 16 * 1024 * 1024  # a chunk of a large DOM snapshot
     agent_frame_bytes: int = 256 * 1024
@@ -75,9 +76,11 @@ class ServerLimits:
     # New visitor sockets per brand (fleet-wide): a brand's whole audience reloading fits.
     visitor_sockets_per_brand_per_minute: int = 6000
     # New conversations (stored on a visitor's first chat message) per client address and per
-    # brand (fleet-wide): a flood of one-line chats cannot push real visitors off the list.
+    # brand (fleet-wide): a flood of one-line chats from many addresses takes the brand's
+    # budget, not the agents' list (200 rows) in seconds. 120 a minute is 7,200 new chatting
+    # visitors an hour; a brand above that raises it in [limits].
     conversations_per_address_per_minute: int = 20
-    conversations_per_brand_per_minute: int = 600
+    conversations_per_brand_per_minute: int = 120
     chat_per_conversation_per_minute: int = 60  # a visitor's chat messages; agents' not limited
     # Inflated bytes of big frames being parsed at once on this node; a frame past it waits.
     # 16 MiB: one frame of the largest size at a time (parsing holds the GIL: more at once is
@@ -244,6 +247,7 @@ def _from_file(path: Path) -> Settings:
     _known(data, _TOP_LEVEL, "the settings file's top level")
     server = _table(data, "server", _SERVER_KEYS)
     cluster = _table(data, "cluster", _CLUSTER_KEYS)
+    limits = _limits(_table(data, "limits", _LIMIT_KEYS))
     brands = tuple(_brand(b, i) for i, b in enumerate(_tables(data, "brands")))
     agents = tuple(_agent(a, i) for i, a in enumerate(_tables(data, "agents")))
     if not brands:
@@ -275,11 +279,34 @@ def _from_file(path: Path) -> Settings:
         ),
         brands=brands,
         agents=agents,
+        limits=limits,
     )
 
 
+def _limits(table: dict[str, Any]) -> ServerLimits:
+    """``[limits]``: any of ``ServerLimits``'s fields, each of its type (an integer where the
+    default is one; a finite number where it is a float) and above zero; the rest keep the
+    defaults."""
+    chosen: dict[str, Any] = {}
+    for item in fields(ServerLimits):
+        if item.name not in table:
+            continue
+        value, default = table[item.name], getattr(ServerLimits(), item.name)
+        whole = isinstance(default, int)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int if whole else (int, float))
+            or not 0 < value < float("inf")  # NaN fails this too
+        ):
+            kind = "a whole number" if whole else "a number"
+            raise SettingsError(f"limits.{item.name} must be {kind} above 0, not {value!r}")
+        chosen[item.name] = value if whole else float(value)
+    return ServerLimits(**chosen)
+
+
 # The keys a settings file may have; anything else is refused with its name.
-_TOP_LEVEL = frozenset({"server", "cluster", "brands", "agents"})
+_TOP_LEVEL = frozenset({"server", "cluster", "limits", "brands", "agents"})
+_LIMIT_KEYS = frozenset(item.name for item in fields(ServerLimits))
 _SERVER_KEYS = frozenset(
     {
         "host",

@@ -17,7 +17,7 @@ from services import PASSWORD, PostgresServer, free_port
 
 from cobrowse_cli import cli
 from relay.passwords import verify_password
-from relay.settings import MEMORY_DATABASE, SettingsError, load_settings
+from relay.settings import MEMORY_DATABASE, ServerLimits, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """\
@@ -179,6 +179,43 @@ def test_brand_and_agent_names_must_be_strings_and_the_port_variable_a_port(
     config.write_text(CONFIG + AGENT)
     good = load_settings(config, env={})  # every key known: it loads
     assert good.agents[0].name == "Kim" and good.port == 8700
+
+
+LIMITS = CONFIG.replace("\n[[brands]]", "\n[limits]\nLIMIT\n\n[[brands]]")
+
+
+def test_the_limits_table_sets_any_server_limit_and_keeps_the_rest(tmp_path: Path) -> None:
+    config = tmp_path / "cobrowse.toml"
+    chosen = "conversations_per_brand_per_minute = 3000\nvisitor_rate = 50\nagent_burst = 12.5"
+    config.write_text(LIMITS.replace("LIMIT", chosen))
+    limits = load_settings(config, env={}).limits
+    assert limits.conversations_per_brand_per_minute == 3000
+    assert limits.visitor_rate == 50.0 and isinstance(limits.visitor_rate, float)
+    assert limits.agent_burst == 12.5
+    assert (
+        limits.conversations_per_address_per_minute
+        == ServerLimits().conversations_per_address_per_minute
+    )
+
+
+@pytest.mark.parametrize(
+    ("limit", "named"),
+    [
+        ("conversation_per_brand_per_minute = 10", "[limits]: conversation_per_brand_per_minute"),
+        ("conversations_per_brand_per_minute = '600'", "limits.conversations_per_brand_per_minute"),
+        ("conversations_per_brand_per_minute = 0", "limits.conversations_per_brand_per_minute"),
+        ("conversations_per_brand_per_minute = 1.5", "limits.conversations_per_brand_per_minute"),
+        ("visitor_rate = -1", "limits.visitor_rate"),
+        ("visitor_rate = nan", "limits.visitor_rate"),
+        ("visitor_rate = inf", "limits.visitor_rate"),
+        ("login_attempts_per_minute = true", "limits.login_attempts_per_minute"),
+    ],
+)
+def test_a_wrong_limit_is_refused_by_name(tmp_path: Path, limit: str, named: str) -> None:
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(LIMITS.replace("LIMIT", limit))
+    with pytest.raises(SettingsError, match=re.escape(named)):
+        load_settings(config, env={})
 
 
 def test_a_postgresql_url_is_kept_as_it_is_never_made_a_path(tmp_path: Path) -> None:
