@@ -108,7 +108,7 @@ class RelayServer:
             self.fleet.limiter(limits.login_attempts_per_minute),
             # Fleet-wide: guesses spread over the nodes count against one budget per account.
             account_limiter=self.fleet.limiter(
-                limits.login_failures_per_account_per_minute, "login_account"
+                limits.login_attempts_per_account_per_minute, "login_account"
             ),
             store=metered,
         )

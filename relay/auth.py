@@ -85,7 +85,7 @@ class SignIn:
     ``limiter`` counts sign-in attempts per client address: by default this process's
     (``limits.login_attempts_per_minute``); a fleet passes its ``RedisLimiter``.
     ``account_limiter`` counts attempts per account name that carry no device cookie of that
-    account (``limits.login_failures_per_account_per_minute``; a fleet's is in Redis too).
+    account (``limits.login_attempts_per_account_per_minute``; a fleet's is in Redis too).
     ``store`` keeps the sessions (default: a private in-memory SQLite database); ``clock`` is
     the time in ms."""
 
@@ -110,12 +110,12 @@ class SignIn:
         self._account_limiter = (
             account_limiter
             if account_limiter is not None
-            else LocalLimiter(limits.login_failures_per_account_per_minute)
+            else LocalLimiter(limits.login_attempts_per_account_per_minute)
         )
         # A refused client may try again once its bucket holds one more token.
         self._retry_after = str(math.ceil(60 / max(1, limits.login_attempts_per_minute)))
         self._account_retry_after = str(
-            math.ceil(60 / max(1, limits.login_failures_per_account_per_minute))
+            math.ceil(60 / max(1, limits.login_attempts_per_account_per_minute))
         )
         self._store: SignInStore = store if store is not None else SqliteStore()
         self._clock = clock

@@ -86,9 +86,10 @@ class ServerLimits:
     # 16 MiB: one frame of the largest size at a time (parsing holds the GIL: more at once is
     # no faster); its tree takes up to 13x its text (relay.sockets.ParseBudget, measured).
     parse_budget_bytes: int = 16 * 1024 * 1024
-    # Failed sign-ins per account name (fleet-wide), beside the per-address limit: slows
-    # guessing from many addresses; a browser that signed in before is exempt (device cookie).
-    login_failures_per_account_per_minute: int = 10
+    # Sign-in attempts per account name (fleet-wide), beside the per-address limit: slows
+    # guessing from many addresses. Every attempt counts (it is asked before the password is
+    # known); a browser that signed in as that agent before is exempt (its device cookie).
+    login_attempts_per_account_per_minute: int = 10
     http_header_timeout_seconds: float = 10.0  # a request's head must arrive within this
     http_body_timeout_seconds: float = 10.0  # a sign-in's body must arrive within this
 

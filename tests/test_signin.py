@@ -193,7 +193,7 @@ def _guess(server: RelayServer, address: str, password: str = "a guess") -> int:
 
 
 def test_guesses_from_many_addresses_are_limited_per_account_but_not_the_real_agent() -> None:
-    server = RelayServer(_settings(login_failures_per_account_per_minute=4))
+    server = RelayServer(_settings(login_attempts_per_account_per_minute=4))
     with TestClient(server.app, client=("192.0.2.1", 40000)) as agent_browser:
         _sign_in(agent_browser)  # the real agent, earlier: its browser has a device cookie
         assert DEVICE_COOKIE in agent_browser.cookies
@@ -211,7 +211,7 @@ def test_guesses_from_many_addresses_are_limited_per_account_but_not_the_real_ag
 
 
 def test_unknown_names_are_limited_as_known_ones_and_other_accounts_are_not() -> None:
-    server = RelayServer(_settings(login_failures_per_account_per_minute=2))
+    server = RelayServer(_settings(login_attempts_per_account_per_minute=2))
     with TestClient(server.app) as browser:
 
         def attempt(name: str) -> int:
@@ -223,7 +223,7 @@ def test_unknown_names_are_limited_as_known_ones_and_other_accounts_are_not() ->
 
 
 def test_a_device_cookie_is_bound_to_its_account_and_still_limited_per_address() -> None:
-    settings = _settings(login_failures_per_account_per_minute=1, login_attempts_per_minute=6)
+    settings = _settings(login_attempts_per_account_per_minute=1, login_attempts_per_minute=6)
     second = AgentLogin("sam", "Sam", hash_password("sam-password"), ("demo",))
     server = RelayServer(replace(settings, agents=(*settings.agents, second)))
     with TestClient(server.app) as browser:
