@@ -16,6 +16,7 @@ import pytest
 from attack.__main__ import Result, Verdict, judge, run
 from attack.attacks import ATTACKS
 
+
 @pytest.fixture(scope="module")
 def results() -> list[Result]:
     return asyncio.run(run(quick=True, log=lambda _line: None))
