@@ -16,6 +16,9 @@ import pytest
 from attack.__main__ import Result, Verdict, judge, run
 from attack.attacks import ATTACKS
 
+# The whole run (about 70 s on a quiet machine) is the first test's fixture setup.
+pytestmark = pytest.mark.timeout(400)
+
 
 @pytest.fixture(scope="module")
 def results() -> list[Result]:
