@@ -133,6 +133,13 @@ def settings_toml(page_origin: str, agents: int) -> str:
         'name = "Bench"',
         f'allowed_origins = ["self", "{page_origin}"]',
         'mask_selectors = [".cobrowse-demo-secret"]',
+        "",
+        # The bench's visitors all come from 127.0.0.1, dozens a minute: a public relay's flood
+        # limits would refuse its load, not measure it.
+        "[limits]",
+        "visitor_sockets_per_minute = 1000000",
+        "conversations_per_address_per_minute = 1000000",
+        "conversations_per_brand_per_minute = 1000000",
     ]
     for i in range(agents):
         lines += [

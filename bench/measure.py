@@ -683,6 +683,10 @@ class Bench:
                 visitors.append(visitor)
                 hello = await visitor.wait(lambda m: m["type"] == "hello")
                 conversation = hello["conversation"]
+                await visitor.send("chat.send", text="hello")  # stores the conversation
+                await agent.wait(
+                    lambda m, c=conversation: m["type"] == "chat.message" and m["conversation"] == c
+                )
                 await agent.send("invite.send", conversation=conversation, mode="view_only")
                 offer = await visitor.wait(lambda m: m["type"] == "invite.offer")
                 await visitor.send("invite.accept", invite=offer["invite"])

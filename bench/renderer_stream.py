@@ -86,6 +86,10 @@ async def one_run(
     visitor = await connect_visitor(relay, ORIGIN)
     try:
         hello = await visitor.wait(lambda m: m["type"] == "hello")
+        await visitor.send("chat.send", text="hello")  # stores the conversation
+        await agent.wait(
+            lambda m: m["type"] == "chat.message" and m["conversation"] == hello["conversation"]
+        )
         await agent.send("invite.send", conversation=hello["conversation"], mode="view_only")
         offer = await visitor.wait(lambda m: m["type"] == "invite.offer")
         await visitor.send("invite.accept", invite=offer["invite"])

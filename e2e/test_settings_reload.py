@@ -26,6 +26,9 @@ pytestmark = pytest.mark.browser
 PASSWORD = "kim-password-1"
 BEFORE = "BEFORE-7313-VISIBLE"
 CANARY = "CANARY-9191-AFTER"
+# Hashed once: the file is rewritten mid-session with only the selectors changed (a new hash,
+# even of the same password, is a password change and signs the agent out: issue 19).
+PASSWORD_HASH = hash_password(PASSWORD)
 
 
 def _write(config: Path, selectors: list[str]) -> None:
@@ -33,7 +36,7 @@ def _write(config: Path, selectors: list[str]) -> None:
         '[server]\ndemo = true\ndatabase = ":memory:"\n\n'
         '[[brands]]\nid = "demo"\nname = "Demo Travel"\nallowed_origins = ["self"]\n'
         f"mask_selectors = {json.dumps(selectors)}\n\n"
-        f'[[agents]]\nid = "kim"\nname = "Kim"\npassword_hash = "{hash_password(PASSWORD)}"\n'
+        f'[[agents]]\nid = "kim"\nname = "Kim"\npassword_hash = "{PASSWORD_HASH}"\n'
         'brands = ["demo"]\n',
         encoding="utf-8",
     )
