@@ -16,6 +16,7 @@ arguments. Fixtures (see ``docs/testing.md``, "QA harness"):
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ from cobrowse_qa.driver import (
     Visitor,
     start_session,
 )
+from relay.settings import demo_settings
 
 
 class _RunningRelay:
@@ -92,10 +94,47 @@ def cobrowse_server(
         yield _RunningRelay(running)
         return
     config = request.config.getoption("--cobrowse-config")
-    relay = RelayProcess(tmp_path_factory.mktemp("cobrowse-relay"), config)
+    folder = tmp_path_factory.mktemp("cobrowse-relay")
+    if config is None:
+        config = folder / "demo.toml"
+        config.write_text(_demo_for_a_test_run(), encoding="utf-8")
+    relay = RelayProcess(folder, config)
     relay.start()
     yield relay
     relay.stop()
+
+
+def _demo_for_a_test_run() -> str:
+    """The embedded demo (its brand, selectors and agent) as a settings file, with the flood
+    limits per client address lifted: every browser of a test run comes from 127.0.0.1, and a
+    suite starts more conversations a minute than a public relay lets one address start."""
+    demo = demo_settings()
+    brand, agent = demo.brands[0], demo.agents[0]
+    return "\n".join(
+        [
+            "[server]",
+            "demo = true",
+            'database = ":memory:"',
+            "",
+            "[limits]",
+            "visitor_sockets_per_minute = 1000000",
+            "conversations_per_address_per_minute = 1000000",
+            "conversations_per_brand_per_minute = 1000000",
+            "",
+            "[[brands]]",
+            f"id = {json.dumps(brand.id)}",
+            f"name = {json.dumps(brand.name)}",
+            f"allowed_origins = {json.dumps(list(brand.allowed_origins))}",
+            f"mask_selectors = {json.dumps(list(brand.mask_selectors))}",
+            "",
+            "[[agents]]",
+            f"id = {json.dumps(agent.id)}",
+            f"name = {json.dumps(agent.name)}",
+            f"password_hash = {json.dumps(agent.password_hash)}",
+            f"brands = {json.dumps(list(agent.brands))}",
+            "",
+        ]
+    )
 
 
 @pytest.fixture
