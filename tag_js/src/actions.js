@@ -44,8 +44,8 @@ function drawSelection() {
     if (!b || ownerDocOf(a) !== ownerDocOf(b) || nodeType(a) === 9 || rangeMasked(a) || rangeMasked(b)) continue;
     var r = rangeCreate(ownerDocOf(a));
     try {
-      rSetStart(r, a, Math.min(q[1] >>> 0, nodeLen(a)));
-      rSetEnd(r, b, Math.min(q[3] >>> 0, nodeLen(b)));
+      rSetStart(r, a, Mth.min(q[1] >>> 0, nodeLen(a)));
+      rSetEnd(r, b, Mth.min(q[3] >>> 0, nodeLen(b)));
     } catch (e) { continue; }
     var o = frameOffset(a);
     var rects = rRects(r);
@@ -102,7 +102,7 @@ function remoteScroll(m) {
   if (!node) return;
   if (nodeType(node) === 9) {
     remoteScrolled = { target: node, x: m.x, y: m.y, at: now() };
-    viewOf(node).scrollTo(m.x, m.y);
+    apply(winScrollTo, viewOf(node), [m.x, m.y]);
   } else if (nodeType(node) === 1) {
     remoteScrolled = { target: node, x: m.x, y: m.y, at: now() };
     setScrollLeft(node, m.x);
@@ -145,8 +145,8 @@ function actInput(m) {
       htmlClick(node);
     } else {
       apply(checkedSetter, node, [false]);
-      dispatch(node, new Event('input', { bubbles: true }));
-      dispatch(node, new Event('change', { bubbles: true }));
+      dispatch(node, new EventCtor('input', { bubbles: true }));
+      dispatch(node, new EventCtor('change', { bubbles: true }));
     }
     return;
   }
@@ -158,12 +158,12 @@ function actInput(m) {
   // The prototype's setter, not node.value =: React and Vue shadow `value` on the instance to
   // track it, and only see a change made past that tracker.
   apply(set, node, [m.value]);
-  dispatch(node, new Event('input', { bubbles: true, composed: true }));
-  dispatch(node, new Event('change', { bubbles: true }));
+  dispatch(node, new EventCtor('input', { bubbles: true, composed: true }));
+  dispatch(node, new EventCtor('change', { bubbles: true }));
 }
 function actNavigate(m) {
   var target;
   try { target = new URLCtor(m.url, location.href); } catch (e) { return; }
-  if (target.origin !== location.origin || !/^https?:$/.test(target.protocol)) return;
+  if (target.origin !== location.origin || !test(/^https?:$/, target.protocol)) return;
   locationAssign(location, target.href);
 }

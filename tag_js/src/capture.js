@@ -64,7 +64,7 @@ function startCapture() {
   var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
     fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
     w: null, streaming: false, polls: 0, poll: false, scrollLater: [], scrollAt: 0, moved: new SetCtor(), closed: new SetCtor() };
-  if (D.readyState === 'loading') {
+  if (readyStateOf(D) === 'loading') {
     // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
     listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
   } else beginSnapshot(c);
@@ -108,7 +108,7 @@ function stream(c) {
     // have every change the page made before the slice: a sibling the page moved since the
     // last flush would otherwise name a place the replica does not have yet.
     var recs = moTake(observer);
-    for (var i = 0; i < recs.length; i++) c.records.push(recs[i]);
+    for (var i = 0; i < recs.length; i++) push(c.records, recs[i]);
     if (c.records.length) flush(c); // while c.streaming: a cut flush just adds to this stream
   }
   c.streaming = false;
@@ -120,7 +120,7 @@ function stream(c) {
     w.run(now() + SLICE_MS, CHUNK);
     scrollLater = null;
     var ok = sendDom('dom.snapshot', {
-      url: String(location.href).slice(0, 8192), title: String(D.title || '').slice(0, 4096),
+      url: strSlice(str(location.href), 0, 8192), title: strSlice(str(titleOf(D) || ''), 0, 4096),
       viewport: viewport(), doc: w.result
     });
     if (!ok) return; // the socket dropped; the reconnect starts a new stream
@@ -144,11 +144,11 @@ function stream(c) {
   if (w.stack.length) { c.streaming = true; later(function () { stream(c); }, 0); } else { c.touched.clear(); c.moved.clear(); }
 }
 function viewport() {
-  return { w: Math.max(1, W.innerWidth || 1), h: Math.max(1, W.innerHeight || 1), dpr: W.devicePixelRatio || 1 };
+  return { w: Mth.max(1, W.innerWidth || 1), h: Mth.max(1, W.innerHeight || 1), dpr: W.devicePixelRatio || 1 };
 }
 function onRecords(c, records) {
   if (cap !== c || !records) return;
-  for (var i = 0; i < records.length; i++) c.records.push(records[i]);
+  for (var i = 0; i < records.length; i++) push(c.records, records[i]);
   schedule(c);
 }
 function schedule(c) {
@@ -160,7 +160,7 @@ function schedule(c) {
 // Turn the records and dirty fields of one frame into at most one dom.mutations, then the
 // presence events (scroll) that wait for the frame.
 function flush(c) {
-  var records = c.records.concat(observer ? moTake(observer) : []);
+  var records = arrConcat(c.records, observer ? moTake(observer) : []);
   c.records = [];
   var removes = [];
   var attrs = [];
@@ -176,29 +176,32 @@ function flush(c) {
   var j;
   for (i = 0; i < records.length; i++) {
     var r = records[i];
-    if (r.type === 'childList') {
-      for (j = 0; j < r.removedNodes.length; j++) {
-        var gone = r.removedNodes[j];
+    var type = recType(r);
+    if (type === 'childList') {
+      var removed = recRemoved(r);
+      var added = recAdded(r);
+      for (j = 0; j < listLength(removed); j++) {
+        var gone = removed[j];
         if (alive(gone)) {
           var gid = ids.get(gone);
-          removes.push(gid);
+          push(removes, gid);
           mirror.delete(gid);
           if (loading()) c.moved.add(gone);
         }
       }
-      for (j = 0; j < r.addedNodes.length; j++) candidates.add(r.addedNodes[j]);
-    } else if (r.type === 'attributes') {
-      var set = attrSeen.get(r.target);
-      if (!set) { set = new SetCtor(); attrSeen.set(r.target, set); }
-      set.add(r.attributeName);
-    } else if (r.type === 'characterData') {
-      textSeen.add(r.target);
+      for (j = 0; j < listLength(added); j++) candidates.add(added[j]);
+    } else if (type === 'attributes') {
+      var set = attrSeen.get(recTarget(r));
+      if (!set) { set = new SetCtor(); attrSeen.set(recTarget(r), set); }
+      set.add(recAttr(r));
+    } else if (type === 'characterData') {
+      textSeen.add(recTarget(r));
     }
   }
   // A frame that loaded a new document: the replica gets the frame again, with it.
   c.reframe.forEach(function (f) {
     if (!alive(f)) return;
-    removes.push(ids.get(f));
+    push(removes, ids.get(f));
     mirror.delete(ids.get(f));
     candidates.add(f);
   });
@@ -216,17 +219,17 @@ function flush(c) {
   candidates.forEach(function (n) {
     if (n === host || !isConnected(n) || alive(n)) return;
     var p = up(n);
-    if (p && alive(p)) roots.push(n);
+    if (p && alive(p)) push(roots, n);
   });
-  roots.sort(function (a, b) { return compareDocPos(a, b) & 4 ? -1 : 1; });
+  arrSort(roots, function (a, b) { return compareDocPos(a, b) & 4 ? -1 : 1; });
   if (!loading()) { c.touched.clear(); c.moved.clear(); } // no cursor left that needs them
   var w = new Walker(null);
-  for (i = 0; i < roots.length; i++) w.stack.push({ n: roots[i], kids: null, pn: up(roots[i]), ctx: '', d: 0 });
+  for (i = 0; i < roots.length; i++) push(w.stack, { n: roots[i], kids: null, pn: up(roots[i]), ctx: '', d: 0 });
   var fresh = new SetCtor(roots);
   if (!w.run(now() + SLICE_MS, CHUNK)) {
     // A big subtree arrived at once: the rest streams like the snapshot does.
     if (!c.w) c.w = new Walker(null);
-    c.w.stack = c.w.stack.concat(w.stack);
+    c.w.stack = arrConcat(c.w.stack, w.stack);
     if (!c.streaming) { c.streaming = true; later(function () { stream(c); }, 0); }
   }
   var adds = w.adds;
@@ -236,12 +239,12 @@ function flush(c) {
     var field = isField(el);
     var remask = false;
     names.forEach(function (name) {
-      if (!ATTR_RE.test(name) || name.charAt(0) === ':') return;
+      if (!test(ATTR_RE, name) || name[0] === ':') return;
       if (MASK_TRIGGERS[name] === 1) remask = true;
       var mask = field ? fieldMask(el) : name === 'value' ? containerMask(el) : '';
       var v = wireAttr(el, name, getAttr(el, name), mask);
       if (v === null && name === 'value' && field && getAttr(el, 'value') !== null) return;
-      attrs.push([id, name, v]);
+      push(attrs, [id, name, v]);
     });
     if (remask) remaskSubtree(el, values, textSeen);
   });
@@ -250,7 +253,7 @@ function flush(c) {
     var p = parentNode(t);
     var masked = p && nodeType(p) === 1 && (containerMask(p) || (isField(p) && fieldMask(p)));
     var text = maskText(nodeValue(t) || '', masked);
-    texts.push([ids.get(t), text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text]);
+    push(texts, [ids.get(t), text.length > MAX_TEXT ? strSlice(text, 0, MAX_TEXT) : text]);
   });
   // Values set by script without an event (browser autofill, password managers, frameworks):
   // the focused field at every flush, every field on the periodic poll.
@@ -259,22 +262,23 @@ function flush(c) {
     if (!alive(el) || inFresh(el, fresh)) return;
     var id = ids.get(el);
     if (tagOf(el) === 'option') {
-      if (!optionMasked(el)) attrs.push([id, ':selected', selectedOf(el) ? '1' : null]);
+      if (!optionMasked(el)) push(attrs, [id, ':selected', selectedOf(el) ? '1' : null]);
       return;
     }
     var mask = fieldMask(el);
     if (mask) {
-      attrs.push([id, ':masked', mask], [id, ':value', PLACEHOLDER]);
-      if (getAttr(el, 'value') !== null) attrs.push([id, 'value', null]);
+      push(attrs, [id, ':masked', mask]);
+      push(attrs, [id, ':value', PLACEHOLDER]);
+      if (getAttr(el, 'value') !== null) push(attrs, [id, 'value', null]);
       return;
     }
     var f = fieldWire(el);
     if (!f) return;
     lastVal.set(el, f[0] + f[1]);
-    attrs.push([id, f[0], f[1]]);
+    push(attrs, [id, f[0], f[1]]);
   });
   c.closed.forEach(function (el) {
-    if (alive(el) && !inFresh(el, fresh)) attrs.push([ids.get(el), ':shadow', 'closed']);
+    if (alive(el) && !inFresh(el, fresh)) push(attrs, [ids.get(el), ':shadow', 'closed']);
   });
   c.closed.clear();
   // Scroll offsets of what the stream sent, SCROLL_MS of reads a frame: a few slices of a big
@@ -284,7 +288,7 @@ function flush(c) {
   for (i = c.scrollAt; i < scrolled.length; i++) {
     if ((i & 127) === 0 && i > c.scrollAt && now() > stop) break;
     var so = scrollOffset(scrolled[i]); // 0,0 for most: cheaper than alive() first
-    if (so && alive(scrolled[i])) attrs.push([ids.get(scrolled[i]), ':scroll', so]);
+    if (so && alive(scrolled[i])) push(attrs, [ids.get(scrolled[i]), ':scroll', so]);
   }
   if (i < scrolled.length) c.scrollAt = i;
   else { c.scrollLater = []; c.scrollAt = 0; }
@@ -310,7 +314,7 @@ function pollFields(c, values, full) {
   if (full) {
     // Round robin, FIELD_POLL_BUDGET fields a poll: a page with 20k fields must not get a
     // 400 ms task every second; script-set values still show up within a few polls.
-    var budget = Math.min(FIELD_POLL_BUDGET, c.fields.size);
+    var budget = Mth.min(FIELD_POLL_BUDGET, c.fields.size);
     for (var n = 0; n < budget; n++) {
       if (!c.fieldIter) c.fieldIter = c.fields.values();
       var step = c.fieldIter.next();
@@ -334,7 +338,7 @@ function pollSheets(c, adds, attrs, texts, full) {
     var e = c.synth[i];
     var owner = e.owner;
     var ok = nodeType(owner) === 1 ? alive(owner) : isConnected(owner) && alive(owner);
-    if (!ok) { c.synth.splice(i--, 1); if (e.adopted) c.adopted.delete(owner); continue; }
+    if (!ok) { arrSplice(c.synth, i--, 1); if (e.adopted) c.adopted.delete(owner); continue; }
     var sheets = styleSheets(e);
     var count = ruleCount(sheets);
     if (count === e.count && !deep) continue;
@@ -342,17 +346,17 @@ function pollSheets(c, adds, attrs, texts, full) {
     e.count = count;
     if (text === e.text) continue;
     e.text = text;
-    if (e.tid) texts.push([e.tid, text]);
+    if (e.tid) push(texts, [e.tid, text]);
     else if (e.adopted) {
       e.id = nextId++;
       e.tid = nextId++;
       var parent = nodeType(owner) === 11 ? owner : docEl(owner);
       prevId = -1;
-      adds.push({ parent: ids.get(parent), next: null, nodes: [adoptedStyle(e.id, e.tid, text)] });
+      push(adds, { parent: ids.get(parent), next: null, nodes: [adoptedStyle(e.id, e.tid, text)] });
     } else {
       e.tid = nextId++;
-      attrs.push([e.id, ':cssom', 'sheet']);
-      adds.push({ parent: e.id, next: null, nodes: [[e.tid, '#text', text]] });
+      push(attrs, [e.id, ':cssom', 'sheet']);
+      push(adds, { parent: e.id, next: null, nodes: [[e.tid, '#text', text]] });
     }
   }
 }
@@ -367,17 +371,17 @@ function remaskSubtree(el, values, textSeen) {
   if (isField(el)) values.add(el);
   var stack = [el];
   while (stack.length) {
-    var n = stack.pop();
+    var n = arrPop(stack);
     var sr = nodeType(n) === 1 && shadowOf(n);
-    if (sr) stack.push(sr);
+    if (sr) push(stack, sr);
     for (var c = firstChild(n); c; c = nextSibling(c)) {
       var t = nodeType(c);
       if (t === 3) textSeen.add(c);
       else if (t === 1) {
         if (isField(c) || tagOf(c) === 'option') values.add(c);
         var fd = tagOf(c) === 'iframe' && frameDoc(c);
-        if (fd) stack.push(fd);
-        stack.push(c);
+        if (fd) push(stack, fd);
+        push(stack, c);
       }
     }
   }

@@ -49,12 +49,12 @@ function fractions(node, cx, cy) {
 }
 // The real target, inside open shadow roots (events are retargeted to the host outside).
 function targetOf(ev) {
-  var t = ev.target;
+  var t = evTarget(ev);
   try { var path = composedPath(ev); if (path.length) t = path[0]; } catch (e) { /* keep target */ }
   return t;
 }
 function fromPage(ev) {
-  var t = ev.target;
+  var t = evTarget(ev);
   return t !== host && !(host && t && nodeType(t) === 1 && contains(host, t));
 }
 
@@ -82,9 +82,9 @@ var onClick = guard(function (ev) {
 });
 var onScroll = guard(function (ev) {
   var t = targetOf(ev);
-  if (t && nodeType(t) !== 1 && nodeType(t) !== 9) t = ev.target; // a window
+  if (t && nodeType(t) !== 1 && nodeType(t) !== 9) t = evTarget(ev); // a window
   if (t && t.document) t = t.document;
-  if (t && nodeType(t) === 1 && t === ownerDocOf(t).scrollingElement) t = ownerDocOf(t);
+  if (t && nodeType(t) === 1 && t === scrollingOf(ownerDocOf(t))) t = ownerDocOf(t);
   if (agentPointer) repositionAgentPointer();
   if (agentSel) drawSelection();
   if (!ready() || !alive(t)) return;
@@ -99,9 +99,9 @@ function sendScroll(t, ifScrolled) {
   if (nodeType(t) === 9) { var v = viewOf(t); x = v.scrollX; y = v.scrollY; } else { x = scrollLeftOf(t); y = scrollTopOf(t); }
   if (ifScrolled && !x && !y) return;
   var rs = remoteScrolled;
-  if (rs && rs.target === t && Math.abs(rs.x - x) < 2 && Math.abs(rs.y - y) < 2 && now() - rs.at < 1000) return;
+  if (rs && rs.target === t && Mth.abs(rs.x - x) < 2 && Mth.abs(rs.y - y) < 2 && now() - rs.at < 1000) return;
   if (!alive(t)) return;
-  send('scroll', { session: session.id, id: ids.get(t), x: Math.round(x), y: Math.round(y) });
+  send('scroll', { session: session.id, id: ids.get(t), x: Mth.round(x), y: Mth.round(y) });
 }
 var onResize = guard(function () {
   if (agentPointer) repositionAgentPointer();
@@ -139,7 +139,7 @@ var onFocus = guard(function (ev) {
 });
 // A same-origin frame navigated: its new document replaces the old one in the replica.
 var onLoad = guard(function (ev) {
-  var t = ev.target;
+  var t = evTarget(ev);
   if (cap && cap.ready && t && nodeType(t) === 1 && tagOf(t) === 'iframe' && alive(t)) {
     cap.reframe.add(t);
     schedule(cap);
@@ -165,7 +165,7 @@ function selectionRanges() {
       var ec = rEndC(r);
       if (sc === ec && rStartO(r) === rEndO(r)) continue;
       if (!alive(sc) || !alive(ec) || rangeMasked(sc) || rangeMasked(ec)) continue;
-      out.push([ids.get(sc), rStartO(r), ids.get(ec), rEndO(r)]);
+      push(out, [ids.get(sc), rStartO(r), ids.get(ec), rEndO(r)]);
     }
   });
   return out;

@@ -37,10 +37,10 @@ function setMaskSelectors(list) {
     for (var i = 0; i < list.length && i < 200; i++) {
       var s = list[i];
       if (!isStr(s, 1000) || !s) continue;
-      try { matches(docEl(D), s); ok.push(s); } catch (e) { /* invalid selector: skip it */ }
+      try { matches(docEl(D), s); push(ok, s); } catch (e) { /* invalid selector: skip it */ }
     }
   }
-  maskSelector = ok.join(',');
+  maskSelector = arrJoin(ok, ',');
 }
 // The parent in the replica's tree: a shadow root's is its host, a frame document's its iframe.
 function up(n) {
@@ -66,15 +66,15 @@ function containerMask(el) {
   return '';
 }
 // The field's live value through the native getter (React and Vue wrap `value` per instance).
-function valueOf(el) { return String(valueGetters[tagOf(el)](el)); }
-function typeOf(el) { return String(inputType(el)).toLowerCase(); }
+function valueOf(el) { return str(valueGetters[tagOf(el)](el)); }
+function typeOf(el) { return strLower(str(inputType(el))); }
 function isField(el) { var t = tagOf(el); return t === 'input' || t === 'textarea' || t === 'select'; }
 function autocompleteSecret(el) {
   var ac = getAttr(el, 'autocomplete');
   if (!ac) return false;
-  var tokens = ac.toLowerCase().split(/\s+/);
+  var tokens = strSplit(strLower(ac), /\s+/);
   for (var i = 0; i < tokens.length; i++) {
-    if (SECRET_AUTOCOMPLETE[tokens[i]] === 1 || tokens[i].indexOf('cc-') === 0) return true;
+    if (SECRET_AUTOCOMPLETE[tokens[i]] === 1 || strIndexOf(tokens[i], 'cc-') === 0) return true;
   }
   return false;
 }
@@ -82,12 +82,12 @@ function autocompleteSecret(el) {
 function fieldMask(el, inherited) {
   var reason = fieldMasks.get(el);
   if (reason) return reason;
-  if (isInput(el) && String(getAttr(el, 'type') || '').toLowerCase() === 'password') reason = 'password';
+  if (isInput(el) && strLower(str(getAttr(el, 'type') || '')) === 'password') reason = 'password';
   else reason = inherited || containerMask(el) || (autocompleteSecret(el) ? 'autocomplete' : '');
   if (reason) fieldMasks.set(el, reason);
   return reason || '';
 }
 function maskText(text, masked) {
   // Whitespace-only text carries nothing and keeps the layout of masked blocks intact.
-  return masked && /\S/.test(text) ? PLACEHOLDER : text;
+  return masked && test(/\S/, text) ? PLACEHOLDER : text;
 }

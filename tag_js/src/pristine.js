@@ -1,39 +1,71 @@
 /*
  * pristine.js: what every later part stands on.
- * Owns: the built-ins the tag captures at load (from a fresh same-origin realm when the page
- * patched them first), the small helpers (guard, later, encode, shape checks), the relay's
- * address and the tab's stored state (token, next node id, tab id).
- * Must not: reach a page-overwritable built-in except through these references, or let a
- * callback of the page's event loop run outside guard().
+ * Owns: the built-ins the tag captures at load (each from a fresh same-origin realm when the page
+ * replaced it first: observers, timers, WebSocket, JSON, Math, Array/Map/Set/String/RegExp
+ * methods, event, node, element, document, range and stylesheet accessors), the small helpers
+ * (guard, later, encode, push, test, shape checks), the relay's address and the tab's stored
+ * state (token, next node id, tab id).
+ * Must not: reach a page-overwritable built-in except through these references (a method call
+ * on the tag's own arrays, strings or regexes goes through push, strSlice, test and the like), or
+ * let a callback of the page's event loop run outside guard().
  */
 
 // ------------------------------------------------------------ pristine references
 // Captured now so a page that later overwrites window.addEventListener, JSON.stringify or
-// DOM prototypes (zone.js, Prototype.js, analytics shims) cannot break or spy on the tag.
+// DOM prototypes (zone.js, Prototype.js, analytics shims) cannot break or spy on the tag. A
+// built-in the page replaced before this (async) script ran is taken from a fresh same-origin
+// realm instead (rrweb getUntaintedPrototype / DOMPurify unapply do the same). The root of
+// trust is Reflect.apply and what the tag needs to make that realm (createElement,
+// appendChild, contentWindow): a page that breaks those gets what it has.
 var apply = Reflect.apply;
-var defineProp = Object.defineProperty;
 var getOwnPD = Object.getOwnPropertyDescriptor;
+var protoOf = Object.getPrototypeOf;
+var defineProp = Object.defineProperty;
 var fnToString = Function.prototype.toString;
-var NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 var cleanWin = null;
 
-function isNative(f) {
-  try { return typeof f === 'function' && NATIVE.test(apply(fnToString, f, [])); } catch (e) { return false; }
+// Whether a function's source text ends in "{ [native code] }" (whitespace aside). Read with
+// string indexing and comparisons only: no method the page could have replaced.
+var NATIVE_TAIL = '{[nativecode]}';
+function nativeText(s) {
+  if (typeof s !== 'string') return false;
+  var n = 0;
+  for (var i = s.length - 1; i >= 0 && n < 14; i--) {
+    var ch = s[i];
+    if (ch > ' ') { if (ch !== NATIVE_TAIL[13 - n]) return false; n++; }
+  }
+  return n === 14;
 }
-// A page may have patched a built-in before this (async) script ran: take it from a fresh
-// same-origin realm instead (rrweb getUntaintedPrototype / DOMPurify unapply do the same).
+function isNative(f) {
+  try { return typeof f === 'function' && nativeText(apply(fnToString, f, [])); } catch (e) { return false; }
+}
+// The realm's frame stays in the page until releaseRealm(), at the end of this part's captures:
+// a detached frame's window no longer has the interfaces (MutationObserver, URL, Event...) that
+// were not read while it was attached (Chromium).
+var cleanFrame = null;
 function cleanRealm() {
   if (cleanWin === null) {
     cleanWin = false;
     try {
-      var f = D.createElement('iframe');
-      D.documentElement.appendChild(f);
-      cleanWin = f.contentWindow;
-      f.remove();
+      cleanFrame = D.createElement('iframe');
+      D.documentElement.appendChild(cleanFrame);
+      cleanWin = cleanFrame.contentWindow;
     } catch (e) { /* no clean realm; keep what the page has */ }
   }
   return cleanWin;
 }
+function releaseRealm() {
+  try { var p = cleanFrame && parentNode(cleanFrame); if (p) removeChild(p, cleanFrame); } catch (e) { /* gone */ }
+  cleanFrame = null;
+}
+// A replaced toString (a wrapper, or one that calls every function native to hide the page's
+// own wrappers, as anti-detection scripts do) would vouch for anything: take the clean realm's.
+if (!isNative(fnToString) || isNative(isNative)) {
+  try { fnToString = cleanRealm().Function.prototype.toString; } catch (e) { /* keep the page's */ }
+}
+// get(w): a built-in of realm w. The page's if it is native; else the clean realm's if that
+// one is (a test harness's or the checker's own doubles are in every realm: then the page's).
+// A getter that throws counts as replaced.
 function pick(get) {
   var f;
   try { f = get(W); } catch (e) { f = null; }
@@ -43,137 +75,228 @@ function pick(get) {
   try { g = w && get(w); } catch (e) { g = null; }
   return isNative(g) ? g : f;
 }
+// Member `name` of interface `iface`'s prototype: its getter (kind 'get'), setter ('set') or
+// value, picked as above.
+function member(iface, name, kind) {
+  return pick(function (w) {
+    var d = getOwnPD(w[iface].prototype, name);
+    return d && d[kind || 'value'];
+  });
+}
+// A class the tag makes objects of and calls the methods of (on those objects): the page's if
+// it and every member in `names` are native, else the clean realm's (whose objects carry that
+// realm's untouched prototype), else the page's.
+function pickClass(iface, names) {
+  return pickWith(function (w) { var C = w[iface]; return isNative(C) && allNative(C.prototype, names) ? C : null; }) ||
+    pageOwn(iface);
+}
+// The same for a namespace object (Math, JSON): the tag calls its functions as its methods.
+function pickObject(name, names) {
+  return pickWith(function (w) { var o = w[name]; return allNative(o, names) ? o : null; }) || pageOwn(name);
+}
+function allNative(o, names) {
+  for (var i = 0; i < names.length; i++) {
+    var d = getOwnPD(o, names[i]);
+    if (!d || !(isNative(d.value) || isNative(d.get))) return false;
+  }
+  return true;
+}
+function pickWith(ok) {
+  var x = null;
+  try { x = ok(W); } catch (e) { x = null; }
+  if (x) return x;
+  try { x = cleanRealm() && ok(cleanWin); } catch (e) { x = null; }
+  return x;
+}
+function pageOwn(name) { try { return W[name]; } catch (e) { return null; } }
 var fnCall = pick(function (w) { return w.Function.prototype.call; });
 var fnBind = pick(function (w) { return w.Function.prototype.bind; });
 // un(f)(self, a, b) calls f with `this` = self: `call` bound to f, so no call allocates an
 // arguments array (the walker makes millions of these calls on a big page).
 function un(f) { return apply(fnBind, fnCall, [f]); }
-function getter(proto, name) {
-  var d = getOwnPD(proto, name);
-  var g = d && d.get;
+// The getter of `name` on interface `iface`'s prototype, uncurried: getter('Node', 'firstChild')(n).
+function getter(iface, name) { return protoGetter(member(iface, name, 'get'), name); }
+function protoGetter(g, name) {
   // Not an accessor on the prototype (a polyfill or a test double): read the property.
   if (!g) return function (self) { return self[name]; };
   return un(g);
 }
-function setter(proto, name) {
-  var d = proto && getOwnPD(proto, name);
-  return d && d.set;
+function setter(iface, name) { return member(iface, name, 'set'); }
+function method(iface, name) { return un(member(iface, name)); }
+// An accessor or method of class C (the one the tag makes its objects with), inherited or not.
+function classMember(C, name, kind) {
+  for (var p = C && C.prototype; p; p = protoOf(p)) {
+    var d = getOwnPD(p, name);
+    if (d) return d[kind || 'value'];
+  }
+  return undefined;
 }
 
-var jsonParse = pick(function (w) { return w.JSON.parse; });
-var jsonStringify = pick(function (w) { return w.JSON.stringify; });
-var strIndexOf = un(pick(function (w) { return w.String.prototype.indexOf; }));
-var strSlice = un(pick(function (w) { return w.String.prototype.slice; }));
-var JSONObj = JSON;
-var listen = un(pick(function (w) { return w.EventTarget.prototype.addEventListener; }));
-var WS = W.WebSocket;
-var wsSend = un(WS.prototype.send);
-var wsClose = un(WS.prototype.close);
-var wsReadyState = getter(WS.prototype, 'readyState');
-var MO = W.MutationObserver;
-var moObserve = un(MO.prototype.observe);
-var moDisconnect = un(MO.prototype.disconnect);
-var moTake = un(MO.prototype.takeRecords);
-var setT = W.setTimeout;
-var clearT = W.clearTimeout;
-var rAF = W.requestAnimationFrame;
-var perfNow = un(Performance.prototype.now);
+var JSONObj = pickObject('JSON', ['parse', 'stringify']);
+var jsonParse = JSONObj.parse;
+var jsonStringify = JSONObj.stringify;
+var Mth = pickObject('Math', ['max', 'min', 'round', 'pow', 'abs', 'random']);
+var dateNow = pick(function (w) { return w.Date.now; });
+var isArr = pick(function (w) { return w.Array.isArray; });
+var isFin = pick(function (w) { return w.isFinite; });
+var encodeParam = pick(function (w) { return w.encodeURIComponent; });
+var hasOwn = method('Object', 'hasOwnProperty');
+var strIndexOf = method('String', 'indexOf');
+var strSlice = method('String', 'slice');
+var strLower = method('String', 'toLowerCase');
+var strSplit = method('String', 'split');
+var strTrim = method('String', 'trim');
+var strReplace = method('String', 'replace');
+var numToString = method('Number', 'toString');
+var arrConcat = method('Array', 'concat');
+var arrSort = method('Array', 'sort');
+var arrSplice = method('Array', 'splice');
+var arrJoin = method('Array', 'join');
+var arrPop = method('Array', 'pop');
+// RegExp.prototype.test looks `exec` up on the regex (the page's RegExp.prototype): call the
+// pristine exec itself.
+// RegExp.prototype.test looks `exec` up on the regex (the page's RegExp.prototype): while that
+// is native, the pristine test (V8's fast path); else the pristine exec itself.
+var reTest = method('RegExp', 'test');
+var reExec = method('RegExp', 'exec');
+var execNative = isNative(RegExp.prototype.exec);
+function test(re, s) { return execNative ? reTest(re, s) : reExec(re, s) !== null; }
+// push(a, v) without Array.prototype.push, which a page may have replaced.
+function push(a, v) { a[a.length] = v; }
+// String(v) without the page's String (v is a string or a number here).
+function str(v) { return '' + v; }
+var listen = method('EventTarget', 'addEventListener');
+// Playwright's routed WebSocket (the tag's tests, the checker) is a double in every realm:
+// then the page's. Its state is an own property of the socket (read as a property below).
+var WS = pickClass('WebSocket', ['send', 'close', 'readyState', 'bufferedAmount']);
+var wsSend = un(classMember(WS, 'send'));
+var wsClose = un(classMember(WS, 'close'));
+var wsReadyState = protoGetter(classMember(WS, 'readyState', 'get'), 'readyState');
+var wsBuffered = protoGetter(classMember(WS, 'bufferedAmount', 'get'), 'bufferedAmount');
+var MO = pickClass('MutationObserver', ['observe', 'disconnect', 'takeRecords']);
+var moObserve = un(classMember(MO, 'observe'));
+var moDisconnect = un(classMember(MO, 'disconnect'));
+var moTake = un(classMember(MO, 'takeRecords'));
+var recType = getter('MutationRecord', 'type');
+var recTarget = getter('MutationRecord', 'target');
+var recAdded = getter('MutationRecord', 'addedNodes');
+var recRemoved = getter('MutationRecord', 'removedNodes');
+var recAttr = getter('MutationRecord', 'attributeName');
+var listLength = getter('NodeList', 'length');
+// Timers of the clean realm run on this window's event loop when called on it.
+var setT = pick(function (w) { return w.setTimeout; });
+var clearT = pick(function (w) { return w.clearTimeout; });
+var rAF = pick(function (w) { return w.requestAnimationFrame; });
+var perfNow = method('Performance', 'now');
 var perf = W.performance;
-var storageGet = un(Storage.prototype.getItem);
-var storageSet = un(Storage.prototype.setItem);
-var storageRemove = un(Storage.prototype.removeItem);
-var URLCtor = W.URL;
-var MapCtor = W.Map;
-var SetCtor = W.Set;
-var WeakMapCtor = W.WeakMap;
-var WeakSetCtor = W.WeakSet;
+var storageGet = method('Storage', 'getItem');
+var storageSet = method('Storage', 'setItem');
+var storageRemove = method('Storage', 'removeItem');
+var URLCtor = pickClass('URL', ['href', 'protocol', 'host', 'origin']);
+var MapCtor = pickClass('Map', ['get', 'set', 'has', 'delete', 'clear', 'forEach', 'entries', 'size']);
+var SetCtor = pickClass('Set', ['add', 'has', 'delete', 'clear', 'forEach', 'values', 'size']);
+var WeakMapCtor = pickClass('WeakMap', ['get', 'set', 'has']);
+var WeakSetCtor = pickClass('WeakSet', ['add', 'has']);
+var EventCtor = pickClass('Event', []);
+var cryptoRandom = method('Crypto', 'getRandomValues');
+var cryptoObj = W.crypto;
+var U32 = pickClass('Uint32Array', []);
 
-var NodeP = Node.prototype;
-var ElementP = Element.prototype;
-var firstChild = getter(NodeP, 'firstChild');
-var nextSibling = getter(NodeP, 'nextSibling');
-var parentNode = getter(NodeP, 'parentNode');
-var nodeType = getter(NodeP, 'nodeType');
-var isConnected = getter(NodeP, 'isConnected');
-var nodeValue = getter(NodeP, 'nodeValue');
-var compareDocPos = un(NodeP.compareDocumentPosition);
-var contains = un(NodeP.contains);
-var appendChild = un(NodeP.appendChild);
-var removeChild = un(NodeP.removeChild);
-var localNameOf = getter(ElementP, 'localName');
-var attributesOf = getter(ElementP, 'attributes');
-var attrNames = un(ElementP.getAttributeNames);
-var hasAttrs = un(ElementP.hasAttributes);
-var getAttr = un(ElementP.getAttribute);
-var setAttr = un(ElementP.setAttribute);
-var matches = un(ElementP.matches);
-var closest = un(ElementP.closest);
-var rectOf = un(ElementP.getBoundingClientRect);
-var attachShadow = un(ElementP.attachShadow);
-var animate = un(ElementP.animate);
-var qsa = un(ElementP.querySelectorAll);
-var scrollLeftOf = getter(ElementP, 'scrollLeft');
-var scrollTopOf = getter(ElementP, 'scrollTop');
-var setScrollLeft = un(setter(ElementP, 'scrollLeft'));
-var setScrollTop = un(setter(ElementP, 'scrollTop'));
-var createElement = un(Document.prototype.createElement);
-var createElementNS = un(Document.prototype.createElementNS);
-var docEl = getter(Document.prototype, 'documentElement');
-var htmlClick = un(HTMLElement.prototype.click);
-var htmlFocus = un(HTMLElement.prototype.focus);
-var textContentSet = un(setter(NodeP, 'textContent'));
-var attrValue = getter(Attr.prototype, 'value');
-var rangeCreate = un(Document.prototype.createRange);
-var rangeSelect = un(Range.prototype.selectNodeContents);
-var rangeRect = un(Range.prototype.getBoundingClientRect);
-var dispatch = un(EventTarget.prototype.dispatchEvent);
-var stopProp = un(Event.prototype.stopPropagation);
-var styleSetProp = un(CSSStyleDeclaration.prototype.setProperty);
-var styleOf = getter(HTMLElement.prototype, 'style');
+var ElementP = Element.prototype; // the page's own: the tag's one patch (attachShadow) goes on it
+var ProxyCtor = pick(function (w) { return w.Proxy; });
+var firstChild = getter('Node', 'firstChild');
+var nextSibling = getter('Node', 'nextSibling');
+var parentNode = getter('Node', 'parentNode');
+var nodeType = getter('Node', 'nodeType');
+var isConnected = getter('Node', 'isConnected');
+var nodeValue = getter('Node', 'nodeValue');
+var compareDocPos = method('Node', 'compareDocumentPosition');
+var contains = method('Node', 'contains');
+var appendChild = method('Node', 'appendChild');
+var removeChild = method('Node', 'removeChild');
+var localNameOf = getter('Element', 'localName');
+var attributesOf = getter('Element', 'attributes');
+var attrNames = method('Element', 'getAttributeNames');
+var hasAttrs = method('Element', 'hasAttributes');
+var getAttr = method('Element', 'getAttribute');
+var setAttr = method('Element', 'setAttribute');
+var matches = method('Element', 'matches');
+var closest = method('Element', 'closest');
+var rectOf = method('Element', 'getBoundingClientRect');
+var attachShadow = method('Element', 'attachShadow');
+var animate = method('Element', 'animate');
+var qsa = method('Element', 'querySelectorAll');
+var scrollLeftOf = getter('Element', 'scrollLeft');
+var scrollTopOf = getter('Element', 'scrollTop');
+var setScrollLeft = un(setter('Element', 'scrollLeft'));
+var setScrollTop = un(setter('Element', 'scrollTop'));
+var createElement = method('Document', 'createElement');
+var createElementNS = method('Document', 'createElementNS');
+var docEl = getter('Document', 'documentElement');
+var readyStateOf = getter('Document', 'readyState');
+var scrollingOf = getter('Document', 'scrollingElement');
+var parentEl = getter('Node', 'parentElement');
+var winScrollTo = pick(function (w) { return w.scrollTo; });
+var titleOf = getter('Document', 'title');
+var htmlClick = method('HTMLElement', 'click');
+var htmlFocus = method('HTMLElement', 'focus');
+var textContentSet = un(setter('Node', 'textContent'));
+var attrValue = getter('Attr', 'value');
+var rangeCreate = method('Document', 'createRange');
+var rangeSelect = method('Range', 'selectNodeContents');
+var rangeRect = method('Range', 'getBoundingClientRect');
+var dispatch = method('EventTarget', 'dispatchEvent');
+var stopProp = method('Event', 'stopPropagation');
+var evTarget = getter('Event', 'target');
+var msgData = getter('MessageEvent', 'data');
+var closeCode = getter('CloseEvent', 'code');
+var styleSetProp = method('CSSStyleDeclaration', 'setProperty');
+var styleOf = getter('HTMLElement', 'style');
 var valueSetters = {
-  input: setter(HTMLInputElement.prototype, 'value'),
-  textarea: setter(HTMLTextAreaElement.prototype, 'value'),
-  select: setter(HTMLSelectElement.prototype, 'value')
+  input: setter('HTMLInputElement', 'value'),
+  textarea: setter('HTMLTextAreaElement', 'value'),
+  select: setter('HTMLSelectElement', 'value')
 };
 var valueGetters = {
-  input: getter(HTMLInputElement.prototype, 'value'),
-  textarea: getter(HTMLTextAreaElement.prototype, 'value'),
-  select: getter(HTMLSelectElement.prototype, 'value')
+  input: getter('HTMLInputElement', 'value'),
+  textarea: getter('HTMLTextAreaElement', 'value'),
+  select: getter('HTMLSelectElement', 'value')
 };
-var checkedSetter = setter(HTMLInputElement.prototype, 'checked');
-var checkedOf = getter(HTMLInputElement.prototype, 'checked');
-var inputType = getter(HTMLInputElement.prototype, 'type');
-var selectedOf = getter(HTMLOptionElement.prototype, 'selected');
+var checkedSetter = setter('HTMLInputElement', 'checked');
+var checkedOf = getter('HTMLInputElement', 'checked');
+var inputType = getter('HTMLInputElement', 'type');
+var selectedOf = getter('HTMLOptionElement', 'selected');
 // location.assign is an unforgeable own property of the instance: the page cannot replace it.
 var locationAssign = un(location.assign);
-var nsOf = getter(ElementP, 'namespaceURI');
-var shadowOf = getter(ElementP, 'shadowRoot'); // open roots only: closed ones stay private
-var hostOf = getter(ShadowRoot.prototype, 'host');
-var modeOf = getter(ShadowRoot.prototype, 'mode');
-var contentDocOf = getter(HTMLIFrameElement.prototype, 'contentDocument'); // null if cross-origin
-var viewOf = getter(Document.prototype, 'defaultView');
-var ownerDocOf = getter(NodeP, 'ownerDocument');
-var baseOf = getter(NodeP, 'baseURI'); // the node's own document's base (frames, <base>)
-var sheetOf = getter(HTMLStyleElement.prototype, 'sheet');
-var rulesOf = getter(CSSStyleSheet.prototype, 'cssRules');
-var ruleText = getter(CSSRule.prototype, 'cssText');
-var docAdopted = getter(Document.prototype, 'adoptedStyleSheets');
-var rootAdopted = getter(ShadowRoot.prototype, 'adoptedStyleSheets');
-var childCount = getter(NodeP, 'childNodes');
-var activeOf = getter(Document.prototype, 'activeElement');
-var getSelection = un(Document.prototype.getSelection);
-var selCount = getter(Selection.prototype, 'rangeCount');
-var selRange = un(Selection.prototype.getRangeAt);
-var rStartC = getter(Range.prototype, 'startContainer');
-var rStartO = getter(Range.prototype, 'startOffset');
-var rEndC = getter(Range.prototype, 'endContainer');
-var rEndO = getter(Range.prototype, 'endOffset');
-var rSetStart = un(Range.prototype.setStart);
-var rSetEnd = un(Range.prototype.setEnd);
-var rRects = un(Range.prototype.getClientRects);
-var composedPath = un(Event.prototype.composedPath);
-var wsBuffered = getter(WS.prototype, 'bufferedAmount');
-var BC = W.BroadcastChannel;
+var nsOf = getter('Element', 'namespaceURI');
+var shadowOf = getter('Element', 'shadowRoot'); // open roots only: closed ones stay private
+var hostOf = getter('ShadowRoot', 'host');
+var modeOf = getter('ShadowRoot', 'mode');
+var contentDocOf = getter('HTMLIFrameElement', 'contentDocument'); // null if cross-origin
+var viewOf = getter('Document', 'defaultView');
+var ownerDocOf = getter('Node', 'ownerDocument');
+var baseOf = getter('Node', 'baseURI'); // the node's own document's base (frames, <base>)
+var sheetOf = getter('HTMLStyleElement', 'sheet');
+var rulesOf = getter('CSSStyleSheet', 'cssRules');
+var ruleText = getter('CSSRule', 'cssText');
+var docAdopted = getter('Document', 'adoptedStyleSheets');
+var rootAdopted = getter('ShadowRoot', 'adoptedStyleSheets');
+var childCount = getter('Node', 'childNodes');
+var activeOf = getter('Document', 'activeElement');
+var getSelection = method('Document', 'getSelection');
+var selCount = getter('Selection', 'rangeCount');
+var selRange = method('Selection', 'getRangeAt');
+var rStartC = getter('Range', 'startContainer');
+var rStartO = getter('Range', 'startOffset');
+var rEndC = getter('Range', 'endContainer');
+var rEndO = getter('Range', 'endOffset');
+var rSetStart = method('Range', 'setStart');
+var rSetEnd = method('Range', 'setEnd');
+var rRects = method('Range', 'getClientRects');
+var composedPath = method('Event', 'composedPath');
+var BC = pickClass('BroadcastChannel', ['postMessage']);
+var bcPost = un(classMember(BC, 'postMessage'));
+releaseRealm();
 var XHTML = 'http://www.w3.org/1999/xhtml';
 // Type checks by name, not instanceof: nodes of same-origin iframes come from another realm,
 // where `instanceof HTMLInputElement` is false (a masking hole if a check relied on it).
@@ -219,10 +342,9 @@ function wellFormed(json) {
   }
   return from ? out + strSlice(json, from) : json;
 }
-var isArr = Array.isArray;
 function isStr(v, max) { return typeof v === 'string' && v.length <= (max || 1024); }
-function isId(v) { return typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v); }
-function isNum(v, lo, hi) { return typeof v === 'number' && isFinite(v) && v >= lo && v <= hi; }
+function isId(v) { return typeof v === 'string' && test(/^[A-Za-z0-9_-]{1,64}$/, v); }
+function isNum(v, lo, hi) { return typeof v === 'number' && isFin(v) && v >= lo && v <= hi; }
 function isInt(v) { return typeof v === 'number' && v > 0 && v % 1 === 0 && v <= 9007199254740991; }
 function clamp01(v) { return v < 0 ? 0 : v > 1 ? 1 : (v === v ? v : 0); }
 function frame(fn) {

@@ -49,7 +49,7 @@ function nodeFor(id) {
 
 // ------------------------------------------------------------ serialization
 // The page's origin (the origin of the snapshot's url): a URL on it travels as its path only.
-var ORIGIN = String(location.origin);
+var ORIGIN = str(location.origin);
 // A path the URL parser would leave as it is (no dot segment, nothing to percent-encode).
 var PLAIN_PATH = /^(?!.*(\/\.|%2e))\/(?![\/\\])[\w\-.~!$&()*+,;=:@\/?#%]*$/i;
 // `v` resolved against `base` (its own document's base URL), absolute; on the page's origin the
@@ -57,13 +57,13 @@ var PLAIN_PATH = /^(?!.*(\/\.|%2e))\/(?![\/\\])[\w\-.~!$&()*+,;=:@\/?#%]*$/i;
 function absUrl(v, base) {
   // Most links of a big page are such paths: on a base of the page's origin they stay as they
   // are, without the cost of parsing them.
-  if (PLAIN_PATH.test(v) && base.charAt(ORIGIN.length) === '/' && base.slice(0, ORIGIN.length) === ORIGIN) return v;
+  if (test(PLAIN_PATH, v) && base[ORIGIN.length] === '/' && strSlice(base, 0, ORIGIN.length) === ORIGIN) return v;
   var h;
   try { h = new URLCtor(v, base).href; } catch (e) { return v; }
   var n = ORIGIN.length;
-  if (ORIGIN !== 'null' && h.charAt(n) === '/' && h.slice(0, n) === ORIGIN) {
-    var c = h.charAt(n + 1);
-    if (c !== '/' && c !== '\\') return h.slice(n);
+  if (ORIGIN !== 'null' && h[n] === '/' && strSlice(h, 0, n) === ORIGIN) {
+    var c = h[n + 1];
+    if (c !== '/' && c !== '\\') return strSlice(h, n);
   }
   return h;
 }
@@ -74,13 +74,13 @@ function absSrcset(v, base) {
   var i = 0;
   var n = v.length;
   while (i < n) {
-    while (i < n && /[\s,]/.test(v[i])) i++;
+    while (i < n && test(/[\s,]/, v[i])) i++;
     if (i >= n) break;
     var start = i;
-    while (i < n && !/\s/.test(v[i])) i++;
-    var url = v.slice(start, i);
+    while (i < n && !test(/\s/, v[i])) i++;
+    var url = strSlice(v, start, i);
     var desc = '';
-    if (/,$/.test(url)) { url = url.replace(/,+$/, ''); } else {
+    if (test(/,$/, url)) { url = strReplace(url, /,+$/, ''); } else {
       start = i;
       var depth = 0;
       while (i < n && (v[i] !== ',' || depth > 0)) {
@@ -88,25 +88,25 @@ function absSrcset(v, base) {
         else if (v[i] === ')') depth--;
         i++;
       }
-      desc = v.slice(start, i).trim();
+      desc = strTrim(strSlice(v, start, i));
     }
-    out.push(absUrl(url, base) + (desc ? ' ' + desc : ''));
+    push(out, absUrl(url, base) + (desc ? ' ' + desc : ''));
   }
-  return out.join(', ');
+  return arrJoin(out, ', ');
 }
 // What goes on the wire for attribute `name` of `el`, or null to leave it out.
 function wireAttr(el, name, value, masked) {
-  if (value === null || !ATTR_RE.test(name) || name.charAt(0) === ':') return null;
+  if (value === null || !test(ATTR_RE, name) || name[0] === ':') return null;
   if (name === 'value') {
     // A masked field's value attribute is its secret (React mirrors value into it), and so is
     // the value of an option or checkbox in a masked container; a hidden input's value is
     // never shown and often a CSRF or session token.
-    if (masked || (isInput(el) && String(getAttr(el, 'type') || '').toLowerCase() === 'hidden')) return null;
+    if (masked || (isInput(el) && strLower(str(getAttr(el, 'type') || '')) === 'hidden')) return null;
   }
   var u = URL_ATTRS[name];
   if (u && value) {
     value = absUrl(value, baseOf(el));
-    if (u === 2 && value.charAt(0) === '/') value = ORIGIN + value;
+    if (u === 2 && value[0] === '/') value = ORIGIN + value;
   } else if (name === 'srcset' && value) value = absSrcset(value, baseOf(el));
   if (value.length > MAX_ATTR) return null;
   return value;
@@ -152,8 +152,8 @@ function textNode(id, text) {
   if (id !== prevId + 1) out = [id, '#text', text];
   // Indentation between elements (a newline and only spaces, or only tabs) as an integer:
   // "\n    " is 8 bytes of JSON, 4 is one.
-  else if (text.charCodeAt(0) === 10 && text.length <= 1025 && INDENT.test(text)) {
-    out = text.charCodeAt(1) === 9 ? 1 - text.length : text.length - 1;
+  else if (text[0] === '\n' && text.length <= 1025 && test(INDENT, text)) {
+    out = text[1] === '\t' ? 1 - text.length : text.length - 1;
   } else out = text;
   prevId = id;
   return out;
@@ -178,7 +178,7 @@ function serializeNode(node, ctx, parentEl, pf) {
     var text = nodeValue(node) || '';
     var masked = ctx || ((pf === undefined ? isField(parentEl) : pf) && fieldMask(parentEl, ctx));
     text = maskText(text, masked);
-    if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT);
+    if (text.length > MAX_TEXT) text = strSlice(text, 0, MAX_TEXT);
     est += text.length + 4;
     sid = id = idOf(node);
     return textNode(id, text);
@@ -186,7 +186,7 @@ function serializeNode(node, ctx, parentEl, pf) {
   if (t === 1) {
     if (node === host) return null;
     var name = localNameOf(node);
-    if (!TAG_RE.test(name)) return null;
+    if (!test(TAG_RE, name)) return null;
     sid = id = idOf(node);
     est += name.length + (id === prevId + 1 ? 5 : 14);
     var out = head(id, name);
@@ -220,21 +220,21 @@ function serializeNode(node, ctx, parentEl, pf) {
     }
     if (closedCount && closedHosts.has(node)) (attrs = attrs || {})[':shadow'] = 'closed';
     // A custom element may attach its shadow root after it was sent (no record says so).
-    else if (cap && name.indexOf('-') > 0 && !shadowOf(node)) cap.hosts.add(node);
+    else if (cap && strIndexOf(name, '-') > 0 && !shadowOf(node)) cap.hosts.add(node);
     else if (tag === 'option' && selectedOf(node) && !optionMasked(node)) (attrs = attrs || {})[':selected'] = '1';
     // Reading a scroll offset lays the page out. The page changes between the stream's slices,
     // so every slice would pay for a layout of the whole page (seconds for a 2 MB page under
     // load): a slice leaves the reads to the next flush, which runs in the frame's own layout.
     // Only an element with content (children, a shadow root, a field's text) can scroll.
     if (firstChild(node) || field || shadowOf(node) || (closedCount && closedHosts.has(node))) {
-      if (scrollLater) scrollLater.push(node);
+      if (scrollLater) push(scrollLater, node);
       else { var so = scrollOffset(node); if (so) (attrs = attrs || {})[':scroll'] = so; }
     }
-    if (attrs && hasKeys(attrs)) out.push(attrs);
+    if (attrs && hasKeys(attrs)) push(out, attrs);
     return out;
   }
   if (t === 8) { est += 14; sid = idOf(node); return head(sid, '#comment'); }
-  if (t === 10) { sid = idOf(node); var dt = head(sid, '#doctype'); dt.push(String(node.name || 'html')); return dt; }
+  if (t === 10) { sid = idOf(node); var dt = head(sid, '#doctype'); push(dt, str(node.name || 'html')); return dt; }
   if (t === 9) { sid = idOf(node); return head(sid, '#document'); }
   if (t === 11) { sid = idOf(node); return head(sid, '#shadow'); }
   return null;
@@ -260,7 +260,7 @@ function noteShadow(el, root) {
   // cannot construct it, and gets the same root or the same exception (the call goes to the
   // original with the page's own arguments and `this`); the tag only looks at the root's
   // mode after a success.
-  var wrapped = new Proxy(original, {
+  var wrapped = new ProxyCtor(original, {
     apply: function (target, self, args) {
       var root = apply(target, self, args);
       noteShadow(self, root);
@@ -276,11 +276,11 @@ var scrollLater = null; // elements a stream slice serialized: their scroll offs
 function scrollOffset(el) {
   var sl = scrollLeftOf(el);
   var st = scrollTopOf(el);
-  return (sl || st) && el !== ownerDocOf(el).scrollingElement ? Math.round(sl) + ',' + Math.round(st) : '';
+  return (sl || st) && el !== scrollingOf(ownerDocOf(el)) ? Mth.round(sl) + ',' + Mth.round(st) : '';
 }
 function optionMasked(opt) {
-  var sel = opt.parentElement;
-  while (sel && tagOf(sel) !== 'select') sel = sel.parentElement;
+  var sel = parentEl(opt);
+  while (sel && tagOf(sel) !== 'select') sel = parentEl(sel);
   return !!(sel && fieldMask(sel));
 }
 function frameDoc(el) {
@@ -297,10 +297,10 @@ function rulesText(sheets) {
   for (var i = 0; i < sheets.length; i++) {
     try {
       var r = rulesOf(sheets[i]);
-      for (var k = 0; k < r.length; k++) out.push(ruleText(r[k]));
+      for (var k = 0; k < r.length; k++) push(out, ruleText(r[k]));
     } catch (e) { /* a cross-origin sheet: its rules are not readable */ }
   }
-  return out.join('\n');
+  return arrJoin(out, '\n');
 }
 function ruleCount(sheets) {
   var n = 0;
@@ -314,22 +314,22 @@ function styleSheets(entry) {
     return a || [];
   }
   var s = sheetOf(entry.owner);
-  return s && !/\S/.test(textOf(entry.owner)) ? [s] : [];
+  return s && !test(/\S/, textOf(entry.owner)) ? [s] : [];
 }
-var textOf = getter(NodeP, 'textContent');
+var textOf = getter('Node', 'textContent');
 // A <style> without text: tracked (rules may come later). If it has rules: marks `out` (the
 // style's node, no children yet) and returns the entry whose synthetic text follows them.
 function cssomStyle(node, id, out) {
-  if (!cap || /\S/.test(textOf(node))) return null;
+  if (!cap || test(/\S/, textOf(node))) return null;
   var entry = { owner: node, id: id, tid: 0, text: '', count: 0 };
-  cap.synth.push(entry);
+  push(cap.synth, entry);
   var sheets = styleSheets(entry);
   entry.count = ruleCount(sheets);
   if (!entry.count) return null;
   entry.tid = nextId++;
   entry.text = rulesText(sheets);
   var attrs = out[out.length - 1];
-  if (typeof attrs !== 'object') out.push(attrs = {}); // the style had no attributes to send
+  if (typeof attrs !== 'object') push(out, attrs = {}); // the style had no attributes to send
   attrs[':cssom'] = 'sheet';
   est += entry.text.length;
   return entry;
@@ -339,7 +339,7 @@ function adoptedNode(owner) {
   if (!cap || cap.adopted.has(owner)) return null;
   var entry = { owner: owner, adopted: true, id: 0, tid: 0, text: '', count: 0 };
   cap.adopted.set(owner, entry);
-  cap.synth.push(entry);
+  push(cap.synth, entry);
   var sheets = styleSheets(entry);
   if (!sheets.length) return null;
   entry.id = nextId++;
@@ -351,6 +351,7 @@ function adoptedNode(owner) {
 }
 function adoptedStyle(id, tid, text) {
   var out = head(id, 'style');
-  out.push({ ':cssom': 'adopted' }, textNode(tid, text));
+  push(out, { ':cssom': 'adopted' });
+  push(out, textNode(tid, text));
   return out;
 }

@@ -13,9 +13,9 @@ var tabId = loadStored().tab;
 var channel = null;
 var tabSettled = false; // this page knows it is the tab's own (answering before would race)
 function newTabId() {
-  var a = new Uint32Array(2);
-  W.crypto.getRandomValues(a);
-  return a[0].toString(36) + a[1].toString(36);
+  var a = new U32(2);
+  cryptoRandom(cryptoObj, a);
+  return numToString(a[0], 36) + numToString(a[1], 36);
 }
 function resume() {
   if (!isStr(tabId, 32) || !tabId || !channel) {
@@ -26,10 +26,10 @@ function resume() {
   }
   var copy = false;
   listen(channel, 'message', guard(function (ev) {
-    var d = ev.data;
+    var d = msgData(ev);
     if (d && d.have === tabId) copy = true;
   }));
-  channel.postMessage({ ask: tabId });
+  bcPost(channel, { ask: tabId });
   later(function () {
     tabSettled = true;
     if (copy) {
@@ -48,8 +48,8 @@ guard(function () {
     channel = BC ? new BC('cobrowse-tabs') : null;
     if (channel) {
       listen(channel, 'message', guard(function (ev) {
-        var d = ev.data;
-        if (d && d.ask && d.ask === tabId && tabSettled && loadToken()) channel.postMessage({ have: tabId });
+        var d = msgData(ev);
+        if (d && d.ask && d.ask === tabId && tabSettled && loadToken()) bcPost(channel, { have: tabId });
       }));
     }
   } catch (e) { channel = null; }

@@ -21,21 +21,21 @@ function connect() {
   var token = loadToken();
   var sock;
   try {
-    sock = new WS(WS_URL + (token ? '?token=' + encodeURIComponent(token) : ''));
+    sock = new WS(WS_URL + (token ? '?token=' + encodeParam(token) : ''));
   } catch (e) { scheduleReconnect(); return; }
   ws = sock;
   helloSeen = false;
   setStatus('Connecting\u2026');
   listen(sock, 'open', guard(function () { if (ws === sock) attempt = 0; }));
   listen(sock, 'message', guard(function (ev) {
-    if (ws === sock && typeof ev.data === 'string') receive(ev.data);
+    if (ws === sock && typeof msgData(ev) === 'string') receive(msgData(ev));
   }));
   listen(sock, 'close', guard(function (ev) {
     if (ws !== sock) return;
     ws = null;
     helloSeen = false;
     suspendCapture();
-    if (ev.code === 1008) {
+    if (closeCode(ev) === 1008) {
       // Refused by policy (unknown token, origin not allowed): a retry would be refused too.
       // Forget the token; the visitor's next chat action starts a new conversation.
       saveToken(null);
@@ -62,15 +62,15 @@ function reconnect() {
 function scheduleReconnect() {
   if (!wanted || retryTimer) return;
   // Exponential backoff with jitter, 0.5 s .. 15 s, so a relay restart is not stampeded.
-  var base = Math.min(15000, 500 * Math.pow(2, attempt++));
-  var delay = Math.max(500, base / 2 + Math.random() * base / 2);
+  var base = Mth.min(15000, 500 * Mth.pow(2, attempt++));
+  var delay = Mth.max(500, base / 2 + Mth.random() * base / 2);
   setStatus('Reconnecting\u2026');
   retryTimer = later(function () { retryTimer = 0; connect(); }, delay);
 }
 function send(type, body) {
   if (!ws || wsReadyState(ws) !== 1 || !helloSeen) return false;
   var msg = { v: 1, type: type };
-  for (var k in body) if (Object.prototype.hasOwnProperty.call(body, k)) msg[k] = body[k];
+  for (var k in body) if (hasOwn(body, k)) msg[k] = body[k];
   try { wsSend(ws, encode(msg)); return true; } catch (e) { return false; }
 }
 
@@ -85,7 +85,7 @@ function validChat(m) {
 var VALID = {
   'hello': function (m) { return isStr(m.token, 128) && m.token.length > 0; },
   'chat.message': validChat,
-  'chat.history': function (m) { return isId(m.conversation) && Array.isArray(m.messages); },
+  'chat.history': function (m) { return isId(m.conversation) && isArr(m.messages); },
   'conversation.closed': function (m) { return isId(m.conversation); },
   'error': function (m) { return isStr(m.code) && isStr(m.message); },
   'invite.offer': function (m) {
@@ -95,7 +95,7 @@ var VALID = {
   'invite.state': function (m) { return isId(m.invite) && isStr(m.state); },
   'session.started': function (m) {
     return validSession(m) && (m.mode === 'view_only' || m.mode === 'shared') && isStr(m.agent) &&
-      (m.mask_selectors === undefined || Array.isArray(m.mask_selectors));
+      (m.mask_selectors === undefined || isArr(m.mask_selectors));
   },
   'session.ended': validSession,
   'resync': validSession,
@@ -117,8 +117,8 @@ var VALID = {
 function receive(data) {
   var m;
   try { m = jsonParse(data); } catch (e) { return; }
-  if (!m || typeof m !== 'object' || Array.isArray(m) || m.v !== 1 || typeof m.type !== 'string') return;
-  var check = Object.prototype.hasOwnProperty.call(VALID, m.type) ? VALID[m.type] : null;
+  if (!m || typeof m !== 'object' || isArr(m) || m.v !== 1 || typeof m.type !== 'string') return;
+  var check = hasOwn(VALID, m.type) ? VALID[m.type] : null;
   if (!check || !check(m)) return;
   var handler = HANDLERS[m.type];
   // Session-scoped messages only ever apply to the session this page is in.
@@ -150,7 +150,7 @@ var HANDLERS = {
     ended = true;
     hideInvite();
     endSession();
-    addMessage({ sender: 'system', name: '', text: 'The conversation has ended.', at: Date.now() });
+    addMessage({ sender: 'system', name: '', text: 'The conversation has ended.', at: dateNow() });
   },
   'error': function (m) { addNotice(m.message); },
   'invite.offer': function (m) { showInvite(m); },

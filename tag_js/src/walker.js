@@ -31,7 +31,7 @@ Walker.prototype.run = function (deadline, budget) {
   while (stack.length) {
     // Never cut between a frame and its document: a later add cannot carry a #document.
     if (deadline && (++count & 31) === 0 && (now() > deadline || est > budget) && !stack[stack.length - 1].doc) return false;
-    var it = stack.pop();
+    var it = arrPop(stack);
     var node = it.n;
     var pn = it.pn;
     var root = it.g !== gen;
@@ -51,16 +51,16 @@ Walker.prototype.run = function (deadline, budget) {
       placed = root;
       var after = nextSibling(node);
       // The cursor moves on to the next sibling: the same item, so a node costs no item of its own.
-      if (after) { it.n = after; it.prev = node; stack.push(it); }
+      if (after) { it.n = after; it.prev = node; push(stack, it); }
     }
     var pid = pn ? ids.get(pn) : 0;
     var out;
     var syn = !!it.syn;
     if (it.css) { // the synthetic text of a CSSOM-only <style>, after its real children
-      if (!root) it.kids.push(textNode(it.css.tid, it.ct));
+      if (!root) push(it.kids, textNode(it.css.tid, it.ct));
       else if (alive(pn)) {
         prevId = -1;
-        this.adds.push({ parent: pid, next: null, nodes: [textNode(it.css.tid, it.ct)] });
+        push(this.adds, { parent: pid, next: null, nodes: [textNode(it.css.tid, it.ct)] });
         this.tail = null;
       }
       continue;
@@ -68,7 +68,7 @@ Walker.prototype.run = function (deadline, budget) {
     if (!root && it.kids) {
       out = syn ? adoptedNode(it.syn) : serializeNode(node, it.ctx, pn, !!it.f);
       if (out === null) continue; // 0 is a node: "\n" as indentation
-      it.kids.push(out);
+      push(it.kids, out);
     } else if (!pn) {
       out = this.result = serializeNode(node, '', null);
     } else {
@@ -86,10 +86,10 @@ Walker.prototype.run = function (deadline, budget) {
       if (!join) prevId = -1; // a new add: its first node carries its id
       out = syn ? adoptedNode(it.syn) : serializeNode(node, ctx, pn);
       if (out === null) continue;
-      if (join) tail.add.nodes.push(out);
+      if (join) push(tail.add.nodes, out);
       else {
         tail = { add: { parent: pid, next: next, nodes: [out] }, node: null, pn: pn, ctx: ctx };
-        this.adds.push(tail.add);
+        push(this.adds, tail.add);
       }
       this.tail = syn ? null : tail;
       tail.node = node;
@@ -121,27 +121,27 @@ Walker.prototype.children = function (node, t, out, it, gen, id) {
   var sr = null;
   if (tag === 'style') {
     var css = cssomStyle(node, id, out);
-    if (css) stack.push({ css: css, ct: css.text, n: null, kids: out, g: gen, pn: node, d: d });
+    if (css) push(stack, { css: css, ct: css.text, n: null, kids: out, g: gen, pn: node, d: d });
   }
   if (t === 1) {
     sr = shadowOf(node);
     if (parentNode(node) && nodeType(parentNode(node)) === 9) syn = parentNode(node);
   } else if (t === 11) syn = node;
   // Pushed in reverse: the stack pops the shadow root, then the children, then the synthetic.
-  if (syn) stack.push({ syn: syn, n: null, kids: out, g: gen, pn: node, d: d });
+  if (syn) push(stack, { syn: syn, n: null, kids: out, g: gen, pn: node, d: d });
   if (tag === 'iframe') {
     // A frame's own children are fallback text nobody sees; a same-origin document is its
     // one child. A cross-origin frame stays an empty element (the replica draws a box).
     var doc = frameDoc(node);
-    if (doc) stack.push({ n: doc, kids: out, g: gen, pn: node, ctx: ctx, d: d, doc: true });
+    if (doc) push(stack, { n: doc, kids: out, g: gen, pn: node, ctx: ctx, d: d, doc: true });
   } else {
     var first = firstChild(node);
     if (first) {
       var f = tag === 'textarea' || tag === 'select' || tag === 'input';
-      stack.push({ n: first, kids: out, g: gen, pn: node, ctx: ctx, d: d, sib: true, prev: null, f: f });
+      push(stack, { n: first, kids: out, g: gen, pn: node, ctx: ctx, d: d, sib: true, prev: null, f: f });
     }
   }
-  if (sr) { watch(sr); stack.push({ n: sr, kids: out, g: gen, pn: node, ctx: ctx, d: d }); }
+  if (sr) { watch(sr); push(stack, { n: sr, kids: out, g: gen, pn: node, ctx: ctx, d: d }); }
 };
 // The id of the first sibling after `n` the replica has (the `next` of an add), or null.
 // `sib`: n is the next node of a walk's sibling cursor.
@@ -164,7 +164,7 @@ function nextAliveId(w, n, sib) {
   if (!c || c.p !== p || !c.at.has(n) || c.at.get(n) <= c.last) {
     var list = [];
     var at = new MapCtor();
-    for (var x = n; x; x = nextSibling(x)) { at.set(x, list.length); list.push(x); }
+    for (var x = n; x; x = nextSibling(x)) { at.set(x, list.length); push(list, x); }
     var nx = [];
     var found = null;
     for (var i = list.length - 1; i >= 0; i--) { nx[i] = found; if (alive(list[i])) found = ids.get(list[i]); }

@@ -47,11 +47,15 @@ INIT_SCRIPT = """
   window.__cbShadow = [];
   window.__cbErrors = [];
   window.__cbCsp = [];
-  Element.prototype.attachShadow = function (init) {
-    const root = attach.call(this, init);
-    if (this.localName === 'cobrowse-ui') window.__cbShadow.push({ mode: init.mode, root });
-    return root;
-  };
+  // A Proxy of the native method, which reads as native: the tag takes built-ins a page replaced
+  // from a clean realm, and would then attach its UI's root where this handle cannot see it.
+  Element.prototype.attachShadow = new Proxy(attach, {
+    apply(target, self, args) {
+      const root = Reflect.apply(target, self, args);
+      if (self.localName === 'cobrowse-ui') window.__cbShadow.push({ mode: args[0].mode, root });
+      return root;
+    },
+  });
   const on = EventTarget.prototype.addEventListener;
   on.call(window, 'error', (e) => window.__cbErrors.push(String(e.message)));
   on.call(document, 'securitypolicyviolation', (e) => window.__cbCsp.push(e.violatedDirective));
