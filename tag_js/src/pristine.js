@@ -173,6 +173,9 @@ var wsSend = un(classMember(WS, 'send'));
 var wsClose = un(classMember(WS, 'close'));
 var wsReadyState = protoGetter(classMember(WS, 'readyState', 'get'), 'readyState');
 var wsBuffered = protoGetter(classMember(WS, 'bufferedAmount', 'get'), 'bufferedAmount');
+// A socket made by the clean realm's WebSocket never opens once that realm's frame is gone
+// (Chromium): when the page replaced its own, connect() borrows a live frame's (socketClass).
+var wsBorrowed = WS !== pageOwn('WebSocket');
 var MO = pickClass('MutationObserver', ['observe', 'disconnect', 'takeRecords']);
 var moObserve = un(classMember(MO, 'observe'));
 var moDisconnect = un(classMember(MO, 'disconnect'));
@@ -273,6 +276,7 @@ var shadowOf = getter('Element', 'shadowRoot'); // open roots only: closed ones 
 var hostOf = getter('ShadowRoot', 'host');
 var modeOf = getter('ShadowRoot', 'mode');
 var contentDocOf = getter('HTMLIFrameElement', 'contentDocument'); // null if cross-origin
+var contentWinOf = getter('HTMLIFrameElement', 'contentWindow');
 var viewOf = getter('Document', 'defaultView');
 var ownerDocOf = getter('Node', 'ownerDocument');
 var baseOf = getter('Node', 'baseURI'); // the node's own document's base (frames, <base>)
@@ -294,7 +298,10 @@ var rSetStart = method('Range', 'setStart');
 var rSetEnd = method('Range', 'setEnd');
 var rRects = method('Range', 'getClientRects');
 var composedPath = method('Event', 'composedPath');
+// A channel of the clean realm would be as dead as its sockets: none when the page replaced it
+// (the check for a copied tab is skipped, not fooled).
 var BC = pickClass('BroadcastChannel', ['postMessage']);
+if (BC !== pageOwn('BroadcastChannel')) BC = null;
 var bcPost = un(classMember(BC, 'postMessage'));
 releaseRealm();
 var XHTML = 'http://www.w3.org/1999/xhtml';

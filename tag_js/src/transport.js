@@ -21,7 +21,8 @@ function connect() {
   var token = loadToken();
   var sock;
   try {
-    sock = new WS(WS_URL + (token ? '?token=' + encodeParam(token) : ''));
+    var Socket = socketClass();
+    sock = new Socket(WS_URL + (token ? '?token=' + encodeParam(token) : ''));
   } catch (e) { scheduleReconnect(); return; }
   ws = sock;
   helloSeen = false;
@@ -45,6 +46,24 @@ function connect() {
     }
     scheduleReconnect();
   }));
+}
+// The WebSocket class sockets are made with. When the page replaced its own (wsBorrowed): that of
+// a frame kept hidden in the UI's closed shadow root, where the page cannot reach it (a frame in
+// a shadow tree is not in window.frames); the clean realm's if no such frame can be made.
+var liveWS = null;
+function socketClass() {
+  if (!wsBorrowed || !ui) return WS;
+  if (!liveWS) {
+    liveWS = WS;
+    try {
+      var f = createElement(D, 'iframe');
+      setAttr(f, 'hidden', '');
+      appendChild(ui.root, f);
+      var w = contentWinOf(f);
+      if (w && isNative(w.WebSocket)) liveWS = w.WebSocket;
+    } catch (e) { /* the clean realm's, which may not open */ }
+  }
+  return liveWS;
 }
 // A new connection now, with the stored token: after the agent ended the conversation the
 // relay answers it with a new conversation (hello with resumed: false and a new token).

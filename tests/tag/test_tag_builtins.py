@@ -7,9 +7,27 @@ it has loaded; the tag must take every one from its pristine copies (``tag_js/sr
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
 import pytest
-from playwright.sync_api import Page
-from tagharness import EXPECTED_TREE_JS, PAGES, PLACEHOLDER, FakeRelay, TagUI, open_page, start_chat
+from playwright.sync_api import Browser, Page
+from tagharness import (
+    EXPECTED_TREE_JS,
+    PAGES,
+    PLACEHOLDER,
+    TAG,
+    FakeRelay,
+    TagUI,
+    open_page,
+    start_chat,
+)
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +98,105 @@ def test_a_page_whose_mutation_observer_never_reports_still_streams_its_changes(
     relay.next_frame("dom.mutations", mark)
     relay.settle()
     assert relay.replica.tree() == page.evaluate(EXPECTED_TREE_JS)
+
+
+class _Relay:
+    """A real socket end on loopback (Playwright's routed socket is a double in every realm, so it
+    cannot show which realm's WebSocket the tag used): serves the tag at /tag.js, answers
+    /ws/visitor with hello and session.started, and keeps what the tag sends."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.port = 0
+        self._ready = threading.Event()
+        self._stop: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    async def _serve(self) -> None:
+        def process_request(connection: ServerConnection, request: Request) -> Response | None:
+            if request.path == "/tag.js":
+                return connection.respond(200, TAG.decode())
+            return None
+
+        async def handler(ws: ServerConnection) -> None:
+            await ws.send(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "type": "hello",
+                        "conversation": "c1",
+                        "token": "t1",
+                        "brand": "shop",
+                        "resumed": True,
+                    }
+                )
+            )
+            await ws.send(
+                json.dumps(
+                    {
+                        "v": 1,
+                        "type": "session.started",
+                        "session": "s1",
+                        "conversation": "c1",
+                        "mode": "view_only",
+                        "agent": "Ann",
+                        "mask_selectors": [],
+                    }
+                )
+            )
+            async for message in ws:
+                self.received.append(json.loads(message))
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        async with serve(handler, "127.0.0.1", 0, process_request=process_request) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop
+
+    def close(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join(10)
+
+
+def test_a_page_that_replaced_websocket_before_the_tag_still_connects(browser: Browser) -> None:
+    # A socket of the clean realm never opens once that realm's frame is gone: the tag borrows
+    # a live frame's WebSocket (kept in its UI's closed shadow root), and the session streams.
+    relay = _Relay()
+    page_html = (
+        "<!DOCTYPE html><title>No WebSocket</title><script>"
+        "window.WebSocket = function () { throw new Error('page broke WebSocket'); };"
+        "sessionStorage.setItem('cobrowse', JSON.stringify({token: 't0'}));</script>"
+        f'<script src="http://127.0.0.1:{relay.port}/tag.js" async></script><p id="p">hello</p>'
+    ).encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.end_headers()
+            self.wfile.write(page_html)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{site.server_address[1]}/")
+        deadline = time.monotonic() + 10
+        while not any(m["type"] == "dom.snapshot" for m in relay.received):
+            assert time.monotonic() < deadline, relay.received
+            page.wait_for_timeout(50)
+        assert page.evaluate("() => window.length") == 0  # the borrowed frame is not the page's
+    finally:
+        context.close()
+        site.shutdown()
+        site.server_close()
+        relay.close()
