@@ -119,6 +119,46 @@
     ['Storage.prototype.getItem', () => Storage.prototype.getItem],
     ['Storage.prototype.setItem', () => Storage.prototype.setItem]
   ];
+  // The rest of what the tag takes from its pristine copies (tag_js/src/pristine.js, issue 16):
+  // [owner's name, owner, members, 'get' for an accessor's getter]. A getter that throws counts.
+  const MEMBERS = [
+    ['window', W, ['clearTimeout', 'isFinite', 'encodeURIComponent']],
+    ['Function.prototype', Function.prototype, ['call', 'bind']],
+    ['Reflect', Reflect, ['apply']],
+    ['Object.prototype', Object.prototype, ['hasOwnProperty']],
+    ['Array', Array, ['isArray']],
+    ['Array.prototype', Array.prototype, ['push', 'pop', 'concat', 'sort', 'splice', 'join']],
+    ['String.prototype', String.prototype, ['slice', 'indexOf', 'toLowerCase', 'split', 'trim', 'replace']],
+    ['RegExp.prototype', RegExp.prototype, ['test', 'exec']],
+    ['Map.prototype', Map.prototype, ['get', 'set', 'has', 'delete', 'clear', 'forEach', 'entries']],
+    ['Set.prototype', Set.prototype, ['add', 'has', 'delete', 'clear', 'forEach', 'values']],
+    ['WeakMap.prototype', WeakMap.prototype, ['get', 'set', 'has']],
+    ['WeakSet.prototype', WeakSet.prototype, ['add', 'has']],
+    ['Math', Math, ['random', 'max', 'min', 'round', 'pow', 'abs']],
+    ['Date', Date, ['now']],
+    ['Performance.prototype', Performance.prototype, ['now']],
+    ['Crypto.prototype', Crypto.prototype, ['getRandomValues']],
+    ['Storage.prototype', Storage.prototype, ['removeItem']],
+    ['MutationObserver.prototype', W.MutationObserver && W.MutationObserver.prototype, ['disconnect', 'takeRecords']],
+    ['MutationRecord.prototype', MutationRecord.prototype, ['type', 'target', 'addedNodes', 'removedNodes', 'attributeName'], 'get'],
+    ['Node.prototype', Node.prototype, ['firstChild', 'nextSibling', 'parentNode', 'nodeType', 'nodeValue', 'isConnected', 'ownerDocument', 'textContent'], 'get'],
+    ['Node.prototype', Node.prototype, ['compareDocumentPosition', 'contains']],
+    ['Element.prototype', Element.prototype, ['localName', 'namespaceURI', 'shadowRoot', 'scrollLeft', 'scrollTop'], 'get'],
+    ['Element.prototype', Element.prototype, ['getAttributeNames', 'matches', 'closest', 'getBoundingClientRect', 'querySelectorAll']],
+    ['Document.prototype', Document.prototype, ['documentElement', 'readyState', 'title', 'activeElement'], 'get'],
+    ['Event.prototype', Event.prototype, ['target'], 'get'],
+    ['MessageEvent.prototype', MessageEvent.prototype, ['data'], 'get'],
+    ['CSSStyleSheet.prototype', CSSStyleSheet.prototype, ['cssRules'], 'get'],
+    ['CSSStyleDeclaration.prototype', CSSStyleDeclaration.prototype, ['setProperty']],
+    ['HTMLInputElement.prototype', HTMLInputElement.prototype, ['value'], 'get'],
+    ['HTMLInputElement.prototype', HTMLInputElement.prototype, ['value'], 'set']
+  ];
+  for (const [owner, obj, names, kind] of MEMBERS) {
+    for (const name of names) {
+      const label = owner + '.' + name + (kind ? ' (' + kind + 'ter)' : '');
+      BUILTINS.push([label, () => { const d = Object.getOwnPropertyDescriptor(obj, name); return d && d[kind || 'value']; }]);
+    }
+  }
   // The tag wraps attachShadow to learn of closed shadow roots (docs/protocol.md, ":shadow"),
   // as a Proxy of the native method: it still reads as native here, and only a page's own
   // replacement counts.
