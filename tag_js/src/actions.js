@@ -50,11 +50,12 @@ function drawSelection() {
     var o = frameOffset(a);
     var rects = rRects(r);
     for (var k = 0; k < rects.length && k < 500; k++) {
-      var box = el('div', 'cb-selection', 'selrect');
-      css(box, 'transform', 'translate(' + (rects[k].left + o.x) + 'px,' + (rects[k].top + o.y) + 'px)');
-      css(box, 'width', rects[k].width + 'px');
-      css(box, 'height', rects[k].height + 'px');
-      appendChild(ui.sel, box);
+      var rb = box(rects[k]);
+      var sel = el('div', 'cb-selection', 'selrect');
+      css(sel, 'transform', 'translate(' + (rb.left + o.x) + 'px,' + (rb.top + o.y) + 'px)');
+      css(sel, 'width', rb.width + 'px');
+      css(sel, 'height', rb.height + 'px');
+      appendChild(ui.sel, sel);
     }
   }
 }
@@ -121,8 +122,8 @@ function actClick(m) {
   var win = viewOf(ownerDocOf(node)) || W;
   var init = { bubbles: true, cancelable: true, composed: true, clientX: p.lx, clientY: p.ly, view: win, button: 0 };
   clickCircle(p.x, p.y);
-  var PE = win.PointerEvent || win.MouseEvent;
-  var ME = win.MouseEvent;
+  var ME = win === W ? MouseEventCtor : win.MouseEvent;
+  var PE = (win === W ? PointerEventCtor : win.PointerEvent) || ME;
   dispatch(node, new PE('pointerdown', init));
   dispatch(node, new ME('mousedown', init));
   if (nsOf(node) === XHTML) try { htmlFocus(node); } catch (e) { /* not focusable */ }

@@ -25,7 +25,7 @@ function localBox(node) {
   if (t === 1) return rectOf(node);
   var r = rangeCreate(ownerDocOf(node));
   rangeSelect(r, node);
-  return rangeRect(r);
+  return box(rangeRect(r));
 }
 // ...and the offset of that frame's viewport in the top page's (where the tag's UI draws).
 function frameOffset(node) {
@@ -37,8 +37,8 @@ function frameOffset(node) {
     try { fe = viewOf(doc).frameElement; } catch (e) { fe = null; }
     if (!fe) break;
     var b = rectOf(fe);
-    x += b.left + fe.clientLeft;
-    y += b.top + fe.clientTop;
+    x += b.left + clientLeftOf(fe);
+    y += b.top + clientTopOf(fe);
     doc = ownerDocOf(fe);
   }
   return { x: x, y: y };
@@ -60,7 +60,7 @@ function fromPage(ev) {
 
 var onPointerMove = guard(function (ev) {
   if (!ready() || !fromPage(ev)) return;
-  lastPointer = { target: targetOf(ev), x: ev.clientX, y: ev.clientY };
+  lastPointer = { target: targetOf(ev), x: clientXOf(ev), y: clientYOf(ev) };
   if (pointerQueued) return;
   pointerQueued = true;
   frame(function () {
@@ -77,7 +77,7 @@ var onClick = guard(function (ev) {
   if (!ev.isTrusted || !ready() || !fromPage(ev)) return;
   var node = knownAncestor(targetOf(ev));
   if (!node) return;
-  var f = fractions(node, ev.clientX, ev.clientY);
+  var f = fractions(node, clientXOf(ev), clientYOf(ev));
   send('click', { session: session.id, id: ids.get(node), x: f.x, y: f.y });
 });
 var onScroll = guard(function (ev) {

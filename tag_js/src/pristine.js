@@ -225,7 +225,21 @@ var getAttr = method('Element', 'getAttribute');
 var setAttr = method('Element', 'setAttribute');
 var matches = method('Element', 'matches');
 var closest = method('Element', 'closest');
-var rectOf = method('Element', 'getBoundingClientRect');
+var rectOf0 = method('Element', 'getBoundingClientRect');
+var rectLeft = getter('DOMRectReadOnly', 'left');
+var rectTop = getter('DOMRectReadOnly', 'top');
+var rectWidth = getter('DOMRectReadOnly', 'width');
+var rectHeight = getter('DOMRectReadOnly', 'height');
+// A DOMRect as a plain object: its accessors are the page's to replace.
+function box(r) { return { left: rectLeft(r), top: rectTop(r), width: rectWidth(r), height: rectHeight(r) }; }
+function rectOf(el) { return box(rectOf0(el)); }
+var clientLeftOf = getter('Element', 'clientLeft');
+var clientTopOf = getter('Element', 'clientTop');
+var clientXOf = getter('MouseEvent', 'clientX');
+var clientYOf = getter('MouseEvent', 'clientY');
+// The top window's event classes (act.click in a same-origin frame uses that frame's own).
+var PointerEventCtor = pickClass('PointerEvent', []);
+var MouseEventCtor = pickClass('MouseEvent', []);
 var attachShadow = method('Element', 'attachShadow');
 var animate = method('Element', 'animate');
 var qsa = method('Element', 'querySelectorAll');

@@ -80,6 +80,18 @@ def test_a_session_works_on_a_page_that_replaced_every_built_in_the_tag_touches(
     # A remote action, with the page's value setter, focus and click broken.
     relay.send("act.input", session="s1", id=relay.replica.id_of(id="name"), value="filled")
     relay.wait(lambda: page.evaluate("() => document.getElementById('name').value") == "filled")
+    # Presence both ways: boxes and pointer positions through the tag's own accessors.
+    title = relay.replica.id_of(id="title")
+    relay.send("pointer", session="s1", id=title, x=0.5, y=0.5)
+    relay.wait(lambda: ui.visible("cb-agent-pointer"))
+    relay.send("highlight", session="s1", id=title, kind="outline", x=0.5, y=0.5)
+    relay.wait(lambda: ui.all("cb-outline"))
+    mark = len(relay.frames)
+    where = page.locator("#title").bounding_box()
+    assert where
+    page.mouse.move(where["x"] + 20, where["y"] + where["height"] / 2)
+    pointer = relay.next_frame("pointer", mark)
+    assert pointer["id"] in relay.replica.nodes and 0 < pointer["x"] < 1
     assert page.evaluate("() => window.__cbErrors") == []
     used = set(page.evaluate("() => window.__builtinsUsedByTag()"))
     assert used <= STILL_USED, sorted(used - STILL_USED)

@@ -70,6 +70,9 @@
   breakWith(MutationRecord.prototype, 'MutationRecord.prototype', ['type', 'addedNodes', 'removedNodes', 'target'], 'get');
   breakWith(Event.prototype, 'Event.prototype', ['target'], 'get');
   breakWith(MessageEvent.prototype, 'MessageEvent.prototype', ['data'], 'get');
+  breakWith(DOMRectReadOnly.prototype, 'DOMRectReadOnly.prototype', ['left', 'top', 'width', 'height'], 'get');
+  breakWith(MouseEvent.prototype, 'MouseEvent.prototype', ['clientX', 'clientY'], 'get');
+  breakWith(Element.prototype, 'Element.prototype', ['clientLeft', 'clientTop'], 'get');
   breakWith(CSSStyleDeclaration.prototype, 'CSSStyleDeclaration.prototype', ['setProperty']);
   breakWith(Performance.prototype, 'Performance.prototype', ['now']);
   breakWith(Math, 'Math', ['random', 'max', 'min', 'round']);
