@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
+import json
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FrameLocator, Locator, Page, expect
 
 from cobrowse_qa.fidelity import Fidelity, compare
+from cobrowse_qa.mirror import TagIds, replica_selectors
 from cobrowse_qa.shadow import ClosedShadow
 
 DEMO_LOGIN = "demo"
@@ -39,6 +41,8 @@ VISITOR_VIEWPORT = {"width": 1100, "height": 800}
 AGENT_VIEWPORT = {"width": 1400, "height": 900}
 REPLICA_FRAME = "[data-testid=replica-frame]"
 REPLICA_MASKED_ATTR = "data-cobrowse-replica-masked"
+REPLICA_FRAME_ATTR = "data-cobrowse-replica-frame"  # the nested replica of a same-origin frame
+PLACEHOLDER_ATTR = "data-cobrowse-placeholder"  # the renderer's box for a frame or plugin
 MODES = ("shared", "view_only")
 
 
@@ -159,12 +163,26 @@ class RelayProcess:
 
 # The normalised view of a document both sides are compared by: text (whitespace collapsed),
 # element names, and form state. Skipped: what never shows (script, style, head) and the
-# tag's own UI host. A field the replica shows masked compares equal to any value.
+# tag's own UI host. A field the replica shows masked compares equal to any value. Frames and
+# plugins compare by what the agent can have: an iframe (or frame) is `<frame`, followed by
+# its document's content when the visitor's page can read it (same-origin: the tag mirrors
+# it, and the replica holds it in a nested frame inside the placeholder); a third-party frame
+# is the bare `<frame` on both sides (the replica's placeholder), an object, embed or applet
+# `<plugin` (the replica's "plugin object" placeholder), their fallback content never shown.
 _NORMALISE_JS = r"""
-function normalise(doc) {
+function normalise(doc, replica) {
   var SKIP = {script: 1, style: 1, noscript: 1, template: 1, 'cobrowse-ui': 1, link: 1,
               meta: 1, head: 1, title: 1, base: 1};
+  var FRAMES = {iframe: 1, frame: 1};
+  var PLUGINS = {object: 1, embed: 1, applet: 1};
   var out = [];
+  function inner(d) {
+    var root = d && (d.body || d.documentElement);
+    if (root) walk(root);
+  }
+  function frameDocument(el) {
+    try { return el.contentDocument; } catch (e) { return null; }
+  }
   function walk(n) {
     for (var c = n.firstChild; c; c = c.nextSibling) {
       if (c.nodeType === 3) {
@@ -173,9 +191,25 @@ function normalise(doc) {
       } else if (c.nodeType === 1) {
         var tag = c.localName;
         if (SKIP[tag]) continue;
+        var holder = replica ? c.getAttribute('__PLACEHOLDER__') : null;
+        if (holder !== null) {
+          out.push(holder === 'plugin object' ? '<plugin' : '<frame');
+          var nested = holder === 'iframe' && c.querySelector(':scope > iframe[__FRAME__]');
+          if (nested) inner(frameDocument(nested));
+          continue;
+        }
+        if (!replica && FRAMES[tag]) {
+          out.push('<frame');
+          inner(frameDocument(c));
+          continue;
+        }
+        if (!replica && PLUGINS[tag]) {
+          out.push('<plugin');
+          continue;
+        }
         if (tag === 'input' || tag === 'textarea' || tag === 'select') {
           var type = (c.getAttribute('type') || '').toLowerCase();
-          if (c.hasAttribute('MASKED')) out.push('<' + tag + ' *masked*');
+          if (c.hasAttribute('__MASKED__')) out.push('<' + tag + ' *masked*');
           else if (type === 'checkbox' || type === 'radio') {
             out.push('<' + tag + (c.checked ? ' [x]' : ' [ ]'));
           }
@@ -187,18 +221,23 @@ function normalise(doc) {
       }
     }
   }
-  var root = doc && (doc.body || doc.documentElement);
-  if (root) walk(root);
+  inner(doc);
   return out;
 }
-""".replace("MASKED", REPLICA_MASKED_ATTR)
+"""
+for _name, _value in (
+    ("__MASKED__", REPLICA_MASKED_ATTR),
+    ("__PLACEHOLDER__", PLACEHOLDER_ATTR),
+    ("__FRAME__", REPLICA_FRAME_ATTR),
+):
+    _NORMALISE_JS = _NORMALISE_JS.replace(_name, _value)
 
-_VISITOR_DOM_JS = "() => {" + _NORMALISE_JS + "return normalise(document); }"
+_VISITOR_DOM_JS = "() => {" + _NORMALISE_JS + "return normalise(document, false); }"
 _REPLICA_DOM_JS = (
     "() => {"
     + _NORMALISE_JS
     + f"var f = document.querySelector({REPLICA_FRAME!r});"
-    + "return f ? normalise(f.contentDocument) : null; }"
+    + "return f ? normalise(f.contentDocument, true) : null; }"
 )
 
 
@@ -259,7 +298,8 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> N
 class Visitor:
     """The visitor's tab: the brand's page with the tag, and the tag's closed-shadow UI.
 
-    `sent` records every WebSocket frame the page sent (to check masking on the wire).
+    `sent` records every WebSocket frame the page sent (to check masking on the wire);
+    `received` every message the relay sent the tag's socket (``/ws/visitor``), parsed.
     """
 
     def __init__(self, context: BrowserContext, relay_url: str) -> None:
@@ -267,11 +307,53 @@ class Visitor:
         self.relay_url = relay_url
         self.page = context.new_page()
         self.sent: list[str] = []
+        self.received: list[dict[str, Any]] = []
         self.page.on("websocket", self._watch)
         self.ui = ClosedShadow(self.page)
+        self._tag_ids: TagIds | None = None
+
+    def node_ids(self, selector: str) -> list[int] | None:
+        """The tag's node ids of the elements ``selector`` matches on this page (see
+        `cobrowse_qa.mirror`); None when the tag's map cannot be read."""
+        if self._tag_ids is None:
+            self._tag_ids = TagIds(self.page)
+        return self._tag_ids.ids(selector)
 
     def _watch(self, socket: Any) -> None:
         socket.on("framesent", lambda payload: self.sent.append(str(payload)))
+        if "/ws/visitor" in socket.url:
+            socket.on("framereceived", self._receive)
+
+    def _receive(self, payload: str | bytes) -> None:
+        with contextlib.suppress(ValueError):
+            message = json.loads(payload)
+            if isinstance(message, dict):
+                self.received.append(message)
+
+    def conversation(self, text: str, timeout: float = 10.0) -> str:
+        """The id of the conversation the visitor's chat message ``text`` went to (the
+        relay's ``chat.message`` echo of it: a conversation is stored at its first chat, and
+        a reconnect before that gets a new id, so the ``hello`` alone could name a stale one)."""
+        found: list[str] = []
+
+        def echoed() -> bool:
+            for message in reversed(self.received):
+                if message.get("type") == "chat.message" and message.get("text") == text:
+                    if message.get("sender") == "visitor":
+                        found.append(str(message.get("conversation")))
+                        return True
+            return False
+
+        deadline = time.monotonic() + timeout
+        while not echoed():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out after {timeout:g} s waiting for the relay's echo of the "
+                    f"visitor's chat {text!r}"
+                )
+            # Playwright delivers frame events only while it runs: wait through it.
+            self.page.wait_for_timeout(100)
+        return found[0]
 
     def url(self, path: str) -> str:
         return urljoin(self.relay_url + "/", path)
@@ -279,6 +361,10 @@ class Visitor:
     def serve(self, path: str, file: str | Path) -> None:
         """Answer requests for `path` on the relay's origin with a local file (a test page)."""
         body = Path(file).read_bytes()
+        # A page answered by the route has no server address, so Chromium's Local Network
+        # Access checks count it as public and block its tag's socket to the loopback relay
+        # (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS); a page the relay served is local.
+        self.context.grant_permissions(["local-network-access"], origin=self.relay_url)
         self.context.route(
             self.url(path),
             lambda route: route.fulfill(status=200, body=body, content_type="text/html"),
@@ -347,12 +433,20 @@ class Visitor:
 
 
 class Agent:
-    """The agent's workspace: sign-in, conversations, invites, and the replica frame."""
+    """The agent's workspace: sign-in, conversations, invites, and the replica frame.
+
+    Once in a session with a `Visitor` (``visitor`` set: `start_session` does it), a selector
+    given to `locator`, `locate_all` and the actions is resolved on the visitor's page and found
+    in the replica by node id, so a selector works whatever the replica carries of the page's
+    attributes; one that matches nothing on the visitor's page is used in the replica as
+    written (the replica's own marks: ``[data-cobrowse-placeholder]``...).
+    """
 
     def __init__(self, context: BrowserContext, relay_url: str) -> None:
         self.context = context
         self.relay_url = relay_url
         self.page = context.new_page()
+        self.visitor: Visitor | None = None
 
     def sign_in(self, login: str = DEMO_LOGIN, password: str = DEMO_PASSWORD) -> None:
         self.page.goto(f"{self.relay_url}/agent")
@@ -361,12 +455,16 @@ class Agent:
         self.page.get_by_test_id("login-submit").click()
         expect(self.page.get_by_test_id("conversation-list")).to_be_visible()
 
-    def open_conversation(self, text: str) -> None:
-        """Open the conversation whose title starts like the visitor's first message."""
-        item = self.page.get_by_test_id("conversation-item").filter(has_text=text[:20])
+    def open_conversation(self, conversation: str) -> None:
+        """Open the conversation with this id (`Visitor.conversation`): never found by its
+        text, which another visitor of the same relay may have written too."""
+        item = self.page.locator(
+            f"[data-testid=conversation-item][data-conversation={json.dumps(conversation)}]"
+        )
         expect(item).to_have_count(1)
         item.click()
-        expect(self.page.get_by_test_id("chat-message").filter(has_text=text).first).to_be_visible()
+        # Its history is shown: at least the visitor's first message.
+        expect(self.page.get_by_test_id("chat-message").first).to_be_visible()
 
     def invite(self, mode: str) -> None:
         if mode not in MODES:
@@ -386,8 +484,32 @@ class Agent:
     def replica(self) -> FrameLocator:
         return self.page.frame_locator(REPLICA_FRAME)
 
-    def locator(self, selector: str) -> Locator:
-        return self.replica.locator(selector).first
+    def locator(self, selector: str, timeout: float = 10.0) -> Locator:
+        """The replica's element for ``selector`` (the first of `locate_all`)."""
+        return self.locate_all(selector, timeout).first
+
+    def locate_all(self, selector: str, timeout: float = 10.0) -> Locator:
+        """The replica's elements for the visitor's matches of ``selector``, found by node id
+        (waiting up to ``timeout`` s for each to reach the replica); the selector in the
+        replica as written when it matches nothing on the visitor's page, or there is no
+        visitor or readable tag."""
+        if self.visitor is None:
+            return self.replica.locator(selector)
+        deadline = time.monotonic() + timeout
+        while True:
+            ids = self.visitor.node_ids(selector)
+            if not ids:
+                return self.replica.locator(selector)
+            found = replica_selectors(self.page, ids)
+            if all(found):
+                return self.replica.locator(", ".join(f for f in found if f))
+            if time.monotonic() > deadline:
+                missing = sum(1 for f in found if not f)
+                raise AssertionError(
+                    f"{selector!r} matches {len(ids)} element(s) on the visitor's page; "
+                    f"{missing} of them not in the replica after {timeout:g} s"
+                )
+            time.sleep(0.1)
 
     def dom(self) -> list[str] | None:
         """The replica, normalised; None when there is none."""
@@ -458,6 +580,20 @@ class Agent:
         self.page.get_by_test_id("session-end").click()
         self.wait_status("ended")
 
+    def end_what_is_open(self) -> None:
+        """End the session and cancel the invite this agent left open, if any: the relay
+        allows an agent one pending invite and one active session, and a leftover would refuse
+        the agent's next invite (the next test's, with the same login). Best effort."""
+        for testid in ("session-end", "invite-cancel"):
+            try:
+                button = self.page.get_by_test_id(testid)
+                if button.is_visible():
+                    button.click(timeout=2000)
+                    if testid == "session-end":
+                        self.wait_status("ended", timeout=5)
+            except Exception:  # noqa: S112 - best effort; the contexts close anyway
+                continue
+
     def chat(self, text: str) -> None:
         self.page.get_by_test_id("chat-input").fill(text)
         self.page.get_by_test_id("chat-send").click()
@@ -526,10 +662,11 @@ def start_session(
     text = chat or f"Hello from the QA harness {time.monotonic_ns()}"
     visitor.open(url)
     visitor.chat(text)
-    agent.open_conversation(text)
+    agent.open_conversation(visitor.conversation(text))
     agent.invite(mode)
     visitor.accept()
     agent.wait_status("active")
+    agent.visitor = visitor
     session = CobrowseSession(visitor, agent, mode)
     session.wait_in_sync(timeout=15)
     return session

@@ -11,7 +11,10 @@ arguments. Fixtures (see ``docs/testing.md``, "QA harness"):
   own context of pytest-playwright's ``browser``;
 - ``cobrowse_session``: a factory, ``cobrowse_session(mode="shared", url="/demo/product.html")``
   returning an active `CobrowseSession` (``wait_in_sync()``, ``fidelity()``, ``end()``,
-  ``.visitor``, ``.agent``).
+  ``.visitor``, ``.agent``). Each call is a session of its own, open at the same time as the
+  others: the first uses ``cobrowse_visitor`` and ``cobrowse_agent``, each later one a new
+  visitor and an agent signed in with the next login of ``--cobrowse-login`` (an agent has one
+  session at a time: the relay's rule).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pytest
+from playwright.sync_api import BrowserContext
 
 from cobrowse_qa.driver import (
     AGENT_VIEWPORT,
@@ -44,6 +48,12 @@ class _RunningRelay:
         self.url = url.rstrip("/")
 
 
+# The relay the fixtures start has this many agents (the demo's and QA_AGENT_LOGIN-2...): one per
+# concurrent `cobrowse_session` of a test.
+QA_AGENTS = 4
+QA_AGENT_LOGIN = "qa-agent"
+
+
 class SessionFactory(Protocol):
     def __call__(
         self, mode: str = "shared", url: str = "/demo/product.html"
@@ -58,31 +68,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cobrowse-chromium",
         help="Chromium for pytest-playwright: auto, bundled or a path (default: COBROWSE_CHROMIUM)",
     )
-    group.addoption("--cobrowse-login", default=DEMO_LOGIN, help="agent sign-in name")
+    group.addoption(
+        "--cobrowse-login",
+        help="agent sign-in name; a comma-separated list for concurrent sessions, one login each"
+        " (default: the demo agent, and the test-run relay's extra QA agents)",
+    )
     group.addoption(
         "--cobrowse-password-env",
         help="environment variable holding the agent's password (default: the demo's)",
     )
 
 
+def _chromium_setting(config: pytest.Config) -> str | None:
+    setting: str | None = config.getoption("--cobrowse-chromium") or os.environ.get(
+        "COBROWSE_CHROMIUM"
+    )
+    return setting
+
+
 class _LaunchArgs:
     """Registered at configure time, after every entry-point plugin, so this override wraps
-    pytest-playwright's fixture whatever order the plugins were loaded in."""
-
-    def __init__(self, setting: str) -> None:
-        self.setting = setting
+    pytest-playwright's fixture whatever order the plugins were loaded in. A static method,
+    not an instance's: pytest 9 deprecates session fixtures bound to an instance
+    (PytestRemovedIn10Warning), so the setting is read from the config, not kept here."""
 
     @pytest.fixture(scope="session")
-    def browser_type_launch_args(self, browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def browser_type_launch_args(
+        browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
+    ) -> dict[str, Any]:
         from renderer.chromium import launch_options
 
-        return {**browser_type_launch_args, **launch_options(self.setting)}
+        setting = _chromium_setting(pytestconfig)
+        assert setting is not None, "registered only when a Chromium setting is given"
+        return {**browser_type_launch_args, **launch_options(setting)}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    setting = config.getoption("--cobrowse-chromium") or os.environ.get("COBROWSE_CHROMIUM")
-    if setting and config.pluginmanager.has_plugin("playwright"):
-        config.pluginmanager.register(_LaunchArgs(setting), "cobrowse-launch-args")
+    if _chromium_setting(config) and config.pluginmanager.has_plugin("playwright"):
+        config.pluginmanager.register(_LaunchArgs(), "cobrowse-launch-args")
 
 
 @pytest.fixture(scope="session")
@@ -107,9 +131,23 @@ def cobrowse_server(
 def _demo_for_a_test_run() -> str:
     """The embedded demo (its brand, selectors and agent) as a settings file, with the flood
     limits per client address lifted: every browser of a test run comes from 127.0.0.1, and a
-    suite starts more conversations a minute than a public relay lets one address start."""
+    suite starts more conversations a minute than a public relay lets one address start. It
+    has ``QA_AGENTS - 1`` more agents with the demo's password (``qa-agent-2``...): one agent
+    per concurrent session."""
     demo = demo_settings()
     brand, agent = demo.brands[0], demo.agents[0]
+    extra_agents = [
+        line
+        for n in range(2, QA_AGENTS + 1)
+        for line in (
+            "[[agents]]",
+            f'id = "{QA_AGENT_LOGIN}-{n}"',
+            f'name = "QA agent {n}"',
+            f"password_hash = {json.dumps(agent.password_hash)}",
+            f"brands = {json.dumps(list(agent.brands))}",
+            "",
+        )
+    ]
     return "\n".join(
         [
             "[server]",
@@ -133,8 +171,29 @@ def _demo_for_a_test_run() -> str:
             f"password_hash = {json.dumps(agent.password_hash)}",
             f"brands = {json.dumps(list(agent.brands))}",
             "",
+            *extra_agents,
         ]
     )
+
+
+def _agent_logins(config: pytest.Config) -> list[str]:
+    """The agent accounts of the relay under test, one per concurrent session: the
+    ``--cobrowse-login`` list, else the demo's (and the extra QA agents of the relay the
+    fixtures start)."""
+    given = config.getoption("--cobrowse-login")
+    if given:
+        return [login.strip() for login in str(given).split(",") if login.strip()]
+    if config.getoption("--cobrowse-relay") or config.getoption("--cobrowse-config"):
+        return [DEMO_LOGIN]
+    return [DEMO_LOGIN] + [f"{QA_AGENT_LOGIN}-{n}" for n in range(2, QA_AGENTS + 1)]
+
+
+def _signed_in_agent(browser: Any, url: str, config: pytest.Config, login: str) -> Agent:
+    context = browser.new_context(viewport=AGENT_VIEWPORT)
+    agent = Agent(context, url)
+    variable = config.getoption("--cobrowse-password-env")
+    agent.sign_in(login, os.environ[variable] if variable else DEMO_PASSWORD)
+    return agent
 
 
 @pytest.fixture
@@ -148,22 +207,47 @@ def cobrowse_visitor(browser: Any, cobrowse_server: RelayProcess) -> Iterator[Vi
 def cobrowse_agent(
     browser: Any, cobrowse_server: RelayProcess, request: pytest.FixtureRequest
 ) -> Iterator[Agent]:
-    context = browser.new_context(viewport=AGENT_VIEWPORT)
-    agent = Agent(context, cobrowse_server.url)
-    login = request.config.getoption("--cobrowse-login")
-    variable = request.config.getoption("--cobrowse-password-env")
-    agent.sign_in(login, os.environ[variable] if variable else DEMO_PASSWORD)
+    login = _agent_logins(request.config)[0]
+    agent = _signed_in_agent(browser, cobrowse_server.url, request.config, login)
     yield agent
-    context.close()
+    agent.context.close()
 
 
 @pytest.fixture
-def cobrowse_session(cobrowse_visitor: Visitor, cobrowse_agent: Agent) -> SessionFactory:
+def cobrowse_session(
+    browser: Any,
+    cobrowse_server: RelayProcess,
+    cobrowse_visitor: Visitor,
+    cobrowse_agent: Agent,
+    request: pytest.FixtureRequest,
+) -> Iterator[SessionFactory]:
     """``cobrowse_session(mode="shared", url=...)``: the visitor opens `url` (relative to
-    the relay), chats, the agent invites in `mode`, the visitor accepts; returns the
-    active, in-sync `CobrowseSession`. Call it once per test."""
+    the relay), chats, the agent opens that conversation (by its id) and invites in `mode`,
+    the visitor accepts; returns the active, in-sync `CobrowseSession`. Each call is another
+    session, open alongside the earlier ones: a new visitor and the next agent login."""
+    logins = _agent_logins(request.config)
+    sessions: list[CobrowseSession] = []
+    opened: list[BrowserContext] = []  # the later sessions' contexts, closed at the end
 
     def factory(mode: str = "shared", url: str = "/demo/product.html") -> CobrowseSession:
-        return start_session(cobrowse_visitor, cobrowse_agent, mode=mode, url=url)
+        n = len(sessions)
+        if n == 0:
+            visitor, agent = cobrowse_visitor, cobrowse_agent
+        elif n < len(logins):
+            visitor = Visitor(browser.new_context(viewport=VISITOR_VIEWPORT), cobrowse_server.url)
+            opened.append(visitor.context)
+            agent = _signed_in_agent(browser, cobrowse_server.url, request.config, logins[n])
+            opened.append(agent.context)
+        else:
+            raise RuntimeError(
+                f"{n + 1} concurrent sessions need {n + 1} agent logins (--cobrowse-login a,b,"
+                "...): an agent has one session at a time"
+            )
+        sessions.append(start_session(visitor, agent, mode=mode, url=url))
+        return sessions[-1]
 
-    return factory
+    yield factory
+    for session in sessions:
+        session.agent.end_what_is_open()
+    for context in opened:
+        context.close()

@@ -307,6 +307,7 @@ class _Run:
         self.contexts = (visitor_context, agent_context)
         self.visitor = Visitor(visitor_context, relay_url)
         self.agent = Agent(agent_context, relay_url)
+        self.agent.visitor = self.visitor  # selectors found on the visitor's page, by node id
         for url, file in scenario.pages.items():
             self.visitor.serve(url, file)
         self.chat_text: str | None = None
@@ -320,16 +321,7 @@ class _Run:
     def close(self) -> None:
         """End what the scenario left open (the relay allows an agent one pending invite and
         one active session: a leftover would refuse the next scenario's invite)."""
-        page = self.agent.page
-        for testid in ("session-end", "invite-cancel"):
-            try:
-                button = page.get_by_test_id(testid)
-                if button.is_visible():
-                    button.click(timeout=2000)
-                    if testid == "session-end":
-                        self.agent.wait_status("ended", timeout=5)
-            except Exception:  # noqa: S112 - best effort; the contexts close anyway
-                continue
+        self.agent.end_what_is_open()
         for context in self.contexts:
             context.close()
 
@@ -367,7 +359,9 @@ class _Run:
             "agent.end": ag.end,
             "wait": lambda: time.sleep(float(a["seconds"])),
             "expect.in_sync": lambda: self._in_sync(a.get("timeout", 10), a.get("repeat", 1)),
-            "expect.replica": lambda: _shows(ag.replica.locator(a["selector"]), a),
+            "expect.replica": lambda: _shows(
+                ag.locate_all(a["selector"], float(a.get("timeout", 10))), a
+            ),
             "expect.visitor": lambda: _shows(v.page.locator(a["selector"]), a),
             "expect.masked": lambda: self._masked(a["selector"]),
             "expect.wire_clean": lambda: self._wire_clean(a["text"]),
@@ -393,7 +387,7 @@ class _Run:
         if not self.opened:
             if self.chat_text is None:
                 raise AssertionError("agent.invite needs a visitor.chat step before it")
-            self.agent.open_conversation(self.chat_text)
+            self.agent.open_conversation(self.visitor.conversation(self.chat_text))
             self.opened = True
         self.mode = mode
         self.agent.invite(mode)

@@ -26,7 +26,9 @@ class ClosedShadow:
         self.cdp = page.context.new_cdp_session(page)
         self.cdp.send("DOM.enable")
 
-    def _nodes(self) -> Iterator[dict[str, Any]]:
+    def _nodes(self, frames: bool = False) -> Iterator[dict[str, Any]]:
+        """The page's nodes, shadow roots included; those of its same-origin frames only when
+        ``frames``: a framed page may run a tag of its own, whose UI is not the one to drive."""
         root = self.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
         stack = [root]
         while stack:
@@ -34,10 +36,11 @@ class ClosedShadow:
             yield node
             stack.extend(node.get("children", []))
             stack.extend(node.get("shadowRoots", []))
-            if "contentDocument" in node:
+            if frames and "contentDocument" in node:
                 stack.append(node["contentDocument"])
 
     def find_all(self, testid: str) -> list[int]:
+        """The top page's elements with this ``data-testid`` (never a framed page's)."""
         found = []
         for node in self._nodes():
             attributes = node.get("attributes", [])
@@ -110,9 +113,10 @@ class ClosedShadow:
         """Hide the UI inside `host`'s shadow root for a moment (a screenshot of the page
         alone). The inline ``!important`` style goes on the shadow root's children: the
         host's own styles are ``!important`` inside the shadow tree and would win. The tag
-        never captures its own UI, so nothing of this reaches the agent."""
+        never captures its own UI, so nothing of this reaches the agent. A framed page's tag
+        UI is hidden too: the replica never shows it either."""
         saved: list[tuple[int, str | None]] = []
-        for node in self._nodes():
+        for node in self._nodes(frames=True):
             if node.get("nodeName") != host:
                 continue
             for root in node.get("shadowRoots", []):
