@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from cobrowse_qa.driver import Visitor
 from cobrowse_qa.plugin import SessionFactory, _demo_for_a_test_run
 from cobrowse_qa.scenario import ScenarioError, check_selectors, load
 from relay.passwords import verify_password
 from relay.settings import DEMO_AGENT_PASSWORD, ServerLimits, demo_settings, load_settings
 
 pytestmark = pytest.mark.browser
+
+PAGES = Path(__file__).resolve().parents[2] / "e2e" / "scenarios" / "pages"
 
 
 def test_a_shared_session_from_the_fixtures_syncs_acts_and_ends(
@@ -86,6 +89,20 @@ def test_the_plugins_chromium_setting_raises_no_pytest_deprecation(tmp_path: Pat
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_the_tag_ui_driven_is_the_top_pages_never_a_framed_pages(
+    cobrowse_visitor: Visitor,
+) -> None:
+    """A same-origin frame of the page runs a tag of its own, with its own UI: the harness
+    finds (and so clicks, reads, waits for) the top page's only."""
+    cobrowse_visitor.serve("/qa/frames.html", PAGES / "frames.html")
+    cobrowse_visitor.serve("/qa/frame-child.html", PAGES / "frame-child.html")
+    cobrowse_visitor.open("/qa/frames.html")
+    framed = cobrowse_visitor.page.frame_locator("#own-frame").locator("cobrowse-ui")
+    expect(framed).to_be_attached()  # the framed page's tag has its UI
+    cobrowse_visitor.ui.wait_visible("cb-chat-open")
+    assert len(cobrowse_visitor.ui.find_all("cb-chat-open")) == 1
 
 
 def test_a_selector_the_browser_rejects_fails_before_the_run(
