@@ -165,11 +165,11 @@ def session(browser: Browser, relay_url: str) -> Iterator[Session]:
     url = relay_url.replace("http", "ws", 1) + "/ws/visitor"
     try:
         with connect(url, origin=relay_url) as ws:  # type: ignore[arg-type]
-            _recv(ws, "hello")
+            conversation = _recv(ws, "hello")["conversation"]
             text = f"namespace probe {uuid.uuid4().hex[:8]}"
             _send(ws, "chat.send", text=text)
             agent.sign_in()
-            agent.open_conversation(text)
+            agent.open_conversation(conversation)  # by id (issue 16)
             agent.invite("view_only")
             offer = _recv(ws, "invite.offer")
             _send(ws, "invite.accept", invite=offer["invite"])
