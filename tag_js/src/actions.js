@@ -49,7 +49,7 @@ function drawSelection() {
     } catch (e) { continue; }
     var o = frameOffset(a);
     var rects = rRects(r);
-    for (var k = 0; k < rects.length && k < 500; k++) {
+    for (var k = 0, nr = rectsLength(rects); k < nr && k < 500; k++) {
       var rb = box(rects[k]);
       var sel = el('div', 'cb-selection', 'selrect');
       css(sel, 'transform', 'translate(' + (rb.left + o.x) + 'px,' + (rb.top + o.y) + 'px)');
@@ -59,7 +59,7 @@ function drawSelection() {
     }
   }
 }
-function nodeLen(n) { return nodeType(n) === 1 || nodeType(n) === 11 ? childCount(n).length : (nodeValue(n) || '').length; }
+function nodeLen(n) { return nodeType(n) === 1 || nodeType(n) === 11 ? listLength(childCount(n)) : (nodeValue(n) || '').length; }
 function repositionAgentPointer() {
   if (!ui || !agentPointer) return;
   var p = pointAt(agentPointer.id, agentPointer.x, agentPointer.y);

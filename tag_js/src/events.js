@@ -121,20 +121,22 @@ var onFormEvent = guard(function (ev) {
   fieldMask(t); // a field seen as a password stays masked after its type changes
   if (!cap || !alive(t)) return;
   cap.values.add(t);
-  if (isInput(t) && typeOf(t) === 'radio' && t.name) {
+  var name = isInput(t) ? inputName(t) : '';
+  if (name && typeOf(t) === 'radio') {
     // Checking a radio silently unchecks the rest of its group: no event fires for those.
-    var scope = t.form || ownerDocOf(t);
+    var scope = inputForm(t) || ownerDocOf(t);
     var group = qsa(nodeType(scope) === 9 ? docEl(scope) : scope, 'input[type=radio]');
-    for (var i = 0; i < group.length; i++) if (group[i].name === t.name) cap.values.add(group[i]);
+    for (var i = 0, n = listLength(group); i < n; i++) if (inputName(group[i]) === name) cap.values.add(group[i]);
   } else if (tagOf(t) === 'select') {
-    for (var k = 0; k < t.options.length; k++) cap.values.add(t.options[k]);
+    var options = selectOptions(t);
+    for (var k = 0, no = optionsLength(options); k < no; k++) cap.values.add(options[k]);
   }
   if (cap.ready) schedule(cap);
 });
 // The field the visitor is in gets an outline on the agent's side, as the agent's does here.
 var onFocus = guard(function (ev) {
   var t = targetOf(ev);
-  if (!ready() || !t || nodeType(t) !== 1 || !(isField(t) || t.isContentEditable) || !alive(t)) return;
+  if (!ready() || !t || nodeType(t) !== 1 || !(isField(t) || editableOf(t)) || !alive(t)) return;
   send('highlight', { session: session.id, id: ids.get(t), kind: 'outline', x: 0.5, y: 0.5 });
 });
 // A same-origin frame navigated: its new document replaces the old one in the replica.

@@ -186,6 +186,13 @@ var recAdded = getter('MutationRecord', 'addedNodes');
 var recRemoved = getter('MutationRecord', 'removedNodes');
 var recAttr = getter('MutationRecord', 'attributeName');
 var listLength = getter('NodeList', 'length');
+var rulesLength = getter('CSSRuleList', 'length');
+var rectsLength = getter('DOMRectList', 'length');
+var inputName = getter('HTMLInputElement', 'name');
+var inputForm = getter('HTMLInputElement', 'form');
+var selectOptions = getter('HTMLSelectElement', 'options');
+var optionsLength = getter('HTMLOptionsCollection', 'length');
+var editableOf = getter('HTMLElement', 'isContentEditable');
 // Timers of the clean realm run on this window's event loop when called on it.
 var setT = pick(function (w) { return w.setTimeout; });
 var clearT = pick(function (w) { return w.clearTimeout; });

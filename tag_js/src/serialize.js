@@ -297,14 +297,14 @@ function rulesText(sheets) {
   for (var i = 0; i < sheets.length; i++) {
     try {
       var r = rulesOf(sheets[i]);
-      for (var k = 0; k < r.length; k++) push(out, ruleText(r[k]));
+      for (var k = 0, n = rulesLength(r); k < n; k++) push(out, ruleText(r[k]));
     } catch (e) { /* a cross-origin sheet: its rules are not readable */ }
   }
   return arrJoin(out, '\n');
 }
 function ruleCount(sheets) {
   var n = 0;
-  for (var i = 0; i < sheets.length; i++) try { n += rulesOf(sheets[i]).length; } catch (e) { /* unreadable */ }
+  for (var i = 0; i < sheets.length; i++) try { n += rulesLength(rulesOf(sheets[i])); } catch (e) { /* unreadable */ }
   return n;
 }
 function styleSheets(entry) {

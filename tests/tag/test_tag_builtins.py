@@ -80,6 +80,12 @@ def test_a_session_works_on_a_page_that_replaced_every_built_in_the_tag_touches(
     # A remote action, with the page's value setter, focus and click broken.
     relay.send("act.input", session="s1", id=relay.replica.id_of(id="name"), value="filled")
     relay.wait(lambda: page.evaluate("() => document.getElementById('name').value") == "filled")
+    relay.send("act.input", session="s1", id=relay.replica.id_of(id="r1"), checked=True)
+    relay.send("act.input", session="s1", id=relay.replica.id_of(id="s"), value="b")
+    relay.wait(lambda: page.evaluate("() => r1.checked && s.value === 'b'"))
+    relay.settle()
+    assert relay.replica.find(id="r2")["attrs"].get(":checked") is None  # its group's events
+    assert relay.replica.find(id="r1")["attrs"][":checked"] == "1"
     # Presence both ways: boxes and pointer positions through the tag's own accessors.
     title = relay.replica.id_of(id="title")
     relay.send("pointer", session="s1", id=title, x=0.5, y=0.5)

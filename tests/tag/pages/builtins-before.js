@@ -73,6 +73,8 @@
   breakWith(DOMRectReadOnly.prototype, 'DOMRectReadOnly.prototype', ['left', 'top', 'width', 'height'], 'get');
   breakWith(MouseEvent.prototype, 'MouseEvent.prototype', ['clientX', 'clientY'], 'get');
   breakWith(Element.prototype, 'Element.prototype', ['clientLeft', 'clientTop'], 'get');
+  breakWith(CSSRuleList.prototype, 'CSSRuleList.prototype', ['length'], 'get');
+  breakWith(DOMRectList.prototype, 'DOMRectList.prototype', ['length'], 'get');
   breakWith(CSSStyleDeclaration.prototype, 'CSSStyleDeclaration.prototype', ['setProperty']);
   breakWith(Performance.prototype, 'Performance.prototype', ['now']);
   breakWith(Math, 'Math', ['random', 'max', 'min', 'round']);
@@ -98,7 +100,9 @@
   wrap(Node.prototype, 'Node.prototype', ['parentNode', 'nodeType', 'childNodes', 'ownerDocument'], 'get');
   wrap(Element.prototype, 'Element.prototype', ['getAttribute', 'hasAttribute']);
   wrap(Element.prototype, 'Element.prototype', ['localName', 'attributes', 'shadowRoot'], 'get');
-  wrap(HTMLInputElement.prototype, 'HTMLInputElement.prototype', ['value', 'type'], 'get');
+  wrap(HTMLInputElement.prototype, 'HTMLInputElement.prototype', ['value', 'type', 'name', 'form'], 'get');
+  wrap(HTMLSelectElement.prototype, 'HTMLSelectElement.prototype', ['options'], 'get');
+  wrap(HTMLElement.prototype, 'HTMLElement.prototype', ['isContentEditable'], 'get');
   wrap(Document.prototype, 'Document.prototype', ['readyState', 'title', 'documentElement'], 'get');
   wrap(CSSStyleSheet.prototype, 'CSSStyleSheet.prototype', ['cssRules'], 'get');
   wrap(window, 'window', ['isFinite', 'encodeURIComponent']);
