@@ -41,3 +41,48 @@ def test_a_missing_block_lowers_the_score_and_is_painted_red() -> None:
 def test_transparent_screenshots_compare_as_on_white() -> None:
     clear = Image.new("RGBA", (50, 50), (0, 0, 0, 0))
     assert compare(clear, Image.new("RGB", (50, 50), "white")).score == 1.0
+
+
+def mostly_white_page() -> Image.Image:
+    """Lines of text on white: a blank image differs from it in few pixels."""
+    image = Image.new("RGB", (800, 600), "white")
+    draw = ImageDraw.Draw(image)
+    for y in range(40, 560, 60):
+        draw.text((40, y), "Fjords & Lights, 8 days, Tromsø to Lofoten. " * 2, fill="black")
+    return image
+
+
+def test_a_blank_replica_of_a_mostly_white_page_scores_zero() -> None:
+    visitor = mostly_white_page()
+    blank = Image.new("RGB", visitor.size, "white")
+    result = compare(visitor, blank)
+    # The pixel mean alone says 0.98 or more (issue 16): the content says the agent sees nothing.
+    assert result.blank == 1.0
+    assert result.score == 0.0
+    assert result.visitor_ink > 0 and result.replica_ink == 0.0
+    assert "100% of the visitor's content blank" in str(result)
+
+
+def test_a_half_blank_replica_is_reported_as_half_blank() -> None:
+    visitor = mostly_white_page()
+    replica = visitor.copy()
+    ImageDraw.Draw(replica).rectangle((0, 300, 800, 600), fill="white")
+    result = compare(visitor, replica)
+    assert 0.4 <= result.blank <= 0.6
+    assert result.score < 0.6
+    assert result.blank_cells and all(top >= 300 for _, top, _, _ in result.blank_cells)
+
+
+def test_content_on_a_dark_page_counts_against_its_own_background() -> None:
+    visitor = Image.eval(mostly_white_page(), lambda v: 255 - v)  # white text on black
+    assert compare(visitor, Image.new("RGB", visitor.size, "black")).blank == 1.0
+    assert compare(visitor, visitor.copy()).blank == 0.0
+
+
+def test_a_faithful_replica_leaves_nothing_blank() -> None:
+    scaled = mostly_white_page().resize((600, 450), Image.Resampling.LANCZOS)
+    result = compare(mostly_white_page(), scaled)
+    assert result.blank == 0.0 and result.blank_cells == ()
+    assert (
+        compare(Image.new("RGB", (80, 60), "white"), Image.new("RGB", (80, 60), "white")).blank == 0
+    )
