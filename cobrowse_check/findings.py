@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cobrowse_check import rules
+from cobrowse_check.boxes import Box, BoxPair
 from cobrowse_check.model import Finding, MaskedElement, Masking, PageReport, Status, size_text
 from cobrowse_check.nodes import NodeIndex, closed_shadow_areas
 
@@ -28,6 +29,7 @@ class Evidence:
     bound: list[str] = field(default_factory=list)  # resources refused to the agent's browser
     replayed: int = 0  # resources loaded again without cookies or credentials
     failed: list[tuple[str, str]] = field(default_factory=list)  # url, error text
+    boxes: list[BoxPair] = field(default_factory=list)  # frames, canvases, plugin objects
 
 
 def judge_page(report: PageReport, seen: Evidence) -> None:
@@ -43,6 +45,8 @@ def judge_page(report: PageReport, seen: Evidence) -> None:
         + [f"canvas {c}" for c in probe["canvases"]]
         + [f"plugin object {p}" for p in _plugins(probe)]
         + closed_shadow_areas(probe.get("closed_shadow_roots", []), seen.index)
+        + [f"frameset {f} (framesets are not mirrored)" for f in probe["framesets"]]
+        + _blank_content(report)
     )
     report.handled = (
         [f"CSSOM styles: {c}" for c in probe["cssom"]]
@@ -232,6 +236,100 @@ def masking(report: PageReport, seen: Evidence) -> Finding:
     )
 
 
+def replica_content(report: PageReport, seen: Evidence) -> Finding:
+    title = "The agent sees the page's content"
+    found = report.fidelity
+    if found is None:
+        return Finding("replica_content", title, "pass", "no screenshots to compare")
+    status: Status = "pass"
+    detail = f"visual fidelity {found.score:.4f}; every area with content shows content"
+    if found.blank >= rules.BLANK_REPLICA_FAIL:
+        status, detail = "fail", "the agent's replica is blank where the visitor sees content"
+    elif found.blank >= rules.BLANK_REPLICA_WARNING:
+        status = "warning"
+        detail = (
+            f"{found.blank:.0%} of the areas where the visitor sees content are blank for the agent"
+        )
+    area = [found.blank_area] if found.blank_area and status != "pass" else []
+    return Finding("replica_content", title, status, detail, area)
+
+
+def frame_boxes(report: PageReport, seen: Evidence) -> Finding:
+    culprits = []
+    for pair in _named(seen.boxes, "iframe"):
+        if pair.agent is None or pair.visitor.empty:
+            continue
+        if _differs(pair.visitor, pair.agent):
+            drawn = "its content drawn" if pair.nested else f"a '{pair.placeholder}' box"
+            culprits.append(
+                f"{pair.label}: {pair.visitor.size_text()} for the visitor, {drawn} in "
+                f"{pair.agent.size_text()} for the agent"
+            )
+        elif pair.nested and pair.visitor.border > 0 and pair.agent.border == 0:
+            culprits.append(
+                f"{pair.label}: its content drawn without its box (the visitor sees a "
+                f"{pair.visitor.border:g}px border around it)"
+            )
+    return _finding_if(
+        culprits,
+        "frame_boxes",
+        "Frames shown in their own box",
+        "warning",
+        "the agent sees these frames' content without the box the visitor sees around it, or "
+        "in a box of another size (sized by CSS the frame's placeholder does not carry)",
+    )
+
+
+def canvas_boxes(report: PageReport, seen: Evidence) -> Finding:
+    culprits = [
+        f"{pair.label}: {pair.visitor.size_text()} for the visitor, "
+        + (
+            "no box for the agent"
+            if pair.agent is None or pair.agent.empty
+            else f"{pair.agent.size_text()} for the agent"
+        )
+        for pair in _named(seen.boxes, "canvas")
+        if not pair.visitor.empty and (pair.agent is None or _differs(pair.visitor, pair.agent))
+    ]
+    return _finding_if(
+        culprits,
+        "canvas_boxes",
+        "Canvas areas marked at their size",
+        "warning",
+        "the agent's placeholder for these canvases has no size or another size than the "
+        "canvas: nothing tells the agent what the visitor sees there",
+    )
+
+
+def plugin_boxes(report: PageReport, seen: Evidence) -> Finding:
+    placed = [p for p in seen.boxes if p.name in _PLUGIN_NAMES and p.agent and not p.agent.empty]
+    culprits = []
+    for pair in placed:
+        if pair.agent is not None and _differs(pair.visitor, pair.agent):
+            culprits.append(
+                f"{pair.label}: a {pair.agent.size_text()} placeholder where the visitor sees "
+                + ("nothing" if pair.visitor.empty else f"{pair.visitor.size_text()}")
+            )
+    for i, first in enumerate(placed):
+        for second in placed[i + 1 :]:
+            if (
+                first.agent
+                and second.agent
+                and (first.agent.overlap(second.agent) >= rules.STACKED_OVERLAP)
+            ):
+                culprits.append(
+                    f"{first.label} and {second.label}: placeholders stacked on each other"
+                )
+    return _finding_if(
+        culprits,
+        "plugin_boxes",
+        "Plugin placeholders side by side, at their size",
+        "warning",
+        "the agent's placeholders for these plugin objects are stacked (the agent sees one "
+        "box for several objects) or sized unlike what the visitor sees",
+    )
+
+
 # The report's order.
 CHECKS: tuple[Callable[[PageReport, Evidence], Finding], ...] = (
     tag_topmost,
@@ -245,6 +343,10 @@ CHECKS: tuple[Callable[[PageReport, Evidence], Finding], ...] = (
     resources,
     certificate,
     masking,
+    replica_content,
+    frame_boxes,
+    canvas_boxes,
+    plugin_boxes,
 )
 
 
@@ -295,6 +397,32 @@ def _iframes(probe: dict[str, Any], *, same_origin: bool) -> list[str]:
 
 def _plugins(probe: dict[str, Any]) -> list[str]:
     return [f"{o['element']} ({o['kind']})" for o in probe["objects"]]
+
+
+def _blank_content(report: PageReport) -> list[str]:
+    """The replica's blank content, when it is blank enough to be a finding."""
+    found = report.fidelity
+    if found is None or found.blank < rules.BLANK_REPLICA_WARNING:
+        return []
+    where = f" ({found.blank_area})" if found.blank_area else ""
+    return [f"{found.blank:.0%} of the visitor's content areas, blank for the agent{where}"]
+
+
+_PLUGIN_NAMES = frozenset({"object", "embed", "applet"})
+
+
+def _named(pairs: list[BoxPair], name: str) -> list[BoxPair]:
+    return [p for p in pairs if p.name == name]
+
+
+def _differs(visitor: Box, agent: Box) -> bool:
+    """Whether the agent's box is of another size than the visitor's (``rules``' tolerance)."""
+
+    def off(mine: float, theirs: float) -> bool:
+        allowed = max(rules.BOX_TOLERANCE_PX, mine * rules.BOX_TOLERANCE_SHARE)
+        return abs(mine - theirs) > allowed
+
+    return off(visitor.w, agent.w) or off(visitor.h, agent.h)
 
 
 def _large(report: PageReport) -> bool:

@@ -45,11 +45,20 @@ class Figures:
 
 @dataclass
 class FidelityResult:
-    score: float
+    score: float  # the pixel score times the share of the visitor's content the replica shows
     changed: float
+    blank: float = 0.0  # share of the visitor's content areas the replica leaves blank
+    blank_area: str | None = None  # where, in the viewport's CSS pixels: "... x 0-640, y 400-800"
     visitor_png: str | None = None  # file names inside --out, when written
     agent_png: str | None = None
     diff_png: str | None = None
+
+    def summary(self) -> str:
+        """One line for people: "score 0.9971, 0.12% of pixels differ" (and what is blank)."""
+        text = f"score {self.score:.4f}, {self.changed:.2%} of pixels differ"
+        if self.blank > 0:
+            text += f"; {self.blank:.0%} of the visitor's content areas are blank for the agent"
+        return text
 
 
 @dataclass

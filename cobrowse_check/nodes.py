@@ -1,7 +1,8 @@
 """The visitor's page as the tag streamed it, read back by the checker (no browser).
 
-Owns: ``NodeIndex`` (a description and the parent of every node of the ``dom.*`` stream, and
-the closed shadow roots the tag announced) and ``closed_shadow_areas`` (what the report says of
+Owns: ``NodeIndex`` (a description and the parent of every node of the ``dom.*`` stream, the
+closed shadow roots the tag announced, and the frames, canvases and plugin objects of the top
+document in the order they came) and ``closed_shadow_areas`` (what the report says of
 each closed shadow root DevTools found). Must not: read the page itself; the node grammar is
 ``wire.nodes``'s, read through ``walk``, never parsed again here.
 """
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wire import nodes as wire_nodes
+
+# Elements whose box the checker compares between the visitor's page and the replica.
+BOXED = frozenset({"iframe", "canvas", "object", "embed", "applet"})
 
 
 @dataclass
@@ -26,6 +30,10 @@ class NodeIndex:
     nodes: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (label, parent id)
     keys: dict[int, str] = field(default_factory=dict)  # element id -> "tag#id" (as CDP names it)
     closed: dict[int, str] = field(default_factory=dict)  # hosts with `:shadow: closed` -> key
+    # (id, element name) of the top document's iframes, canvases and plugin objects, outside
+    # shadow roots and frames (as the page's own querySelectorAll finds them), in stream order.
+    boxed: list[tuple[int, str]] = field(default_factory=list)
+    inner: set[int] = field(default_factory=set)  # ids inside a shadow root or a frame's document
 
     @classmethod
     def of_snapshot(cls, snapshot: dict[str, Any] | None) -> NodeIndex:
@@ -56,7 +64,13 @@ class NodeIndex:
             return
         top = parent if isinstance(parent, int) else 0
         for item, label in found:
-            self.nodes[item.id] = (label, item.parent.id if item.parent else top)
+            up = item.parent.id if item.parent else top
+            self.nodes[item.id] = (label, up)
+            nested_document = item.name == "#document" and (run or item.parent is not None)
+            if up in self.inner or item.name == "#shadow" or nested_document:
+                self.inner.add(item.id)
+            elif item.attrs is not None and item.ns in ("html", None) and item.name in BOXED:
+                self.boxed.append((item.id, item.name))
             if item.attrs is not None:
                 name_id = item.attrs.get("id")
                 self.keys[item.id] = item.name + (f"#{name_id}" if name_id else "")

@@ -59,9 +59,7 @@ def text_report(run: CheckRun) -> str:
         lines.extend(f"    {line}" for line in figure_lines(report))
         if report.fidelity:
             fid = report.fidelity
-            lines.append(
-                f"  visual fidelity: score {fid.score:.4f}, {fid.changed:.2%} of pixels differ"
-            )
+            lines.append(f"  visual fidelity: {fid.summary()}")
         masking = report.masking
         lines.append(f"  masking: {len(masking.masked)} masked")
         for m in masking.masked:
@@ -202,9 +200,8 @@ def _page_html(report: PageReport) -> str:
     if report.fidelity:
         fid = report.fidelity
         parts.append(
-            f"<h2>Visual fidelity</h2><p>Score {fid.score:.4f}; {fid.changed:.2%} of pixels "
-            "differ visibly. Left: the visitor; middle: the agent's replica; right: the "
-            "differences in red.</p>"
+            f"<h2>Visual fidelity</h2><p>{html.escape(fid.summary().capitalize())}. Left: the "
+            "visitor; middle: the agent's replica; right: the differences in red.</p>"
         )
         if fid.visitor_png:
             parts.append(

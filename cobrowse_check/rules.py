@@ -14,6 +14,22 @@ DOM_LIMIT_BYTES = 2 * 1024 * 1024
 # frame, so a page animating through the DOM reaches ~60; a clock ticking every second, 1.
 IDLE_BATCHES_PER_S_WARNING = 2.0
 
+# The replica's content against the visitor's (``cobrowse_qa.fidelity``: ``blank`` is the share of
+# the visitor's content areas the replica leaves blank). A blank replica fails whatever its pixel
+# score (a blank copy of a mostly white page scores 0.98 on pixels alone); a quarter or more
+# blank is a half-blank replica, a warning.
+BLANK_REPLICA_FAIL = 0.9
+BLANK_REPLICA_WARNING = 0.25
+
+# A frame's, canvas's or plugin object's box in the replica differs from the visitor's when a
+# side differs by more than this many CSS pixels and this share of the visitor's side (an
+# iframe's default 2 px border is not a difference).
+BOX_TOLERANCE_PX = 6.0
+BOX_TOLERANCE_SHARE = 0.1
+# Two plugin placeholders sharing this much of the smaller one's area are stacked: the agent
+# sees one box where the page has several.
+STACKED_OVERLAP = 0.25
+
 # Names, ids, labels, placeholders and autocomplete tokens of fields that look like they hold
 # secrets or payment data. A field matching this that the tag does not mask is reported.
 SENSITIVE_NAMES = (

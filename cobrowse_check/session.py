@@ -1,8 +1,9 @@
 """One checked page: load it as a visitor, run a co-browse session with the agent, measure.
 
 Owns: the visitor's browser context (its seeded conversation, its socket routed through the
-``VisitorBridge``), loading the page, the session's steps (snapshot stream, replica, fidelity,
-idle watch, masking canary, resource replay) and the figures they give; then ``findings``
+``VisitorBridge``), loading the page, the session's steps (snapshot stream, replica, fidelity
+with the tag's UI hidden, boxes of frames, canvases and plugin objects, idle watch, masking
+canary, resource replay) and the figures they give; then ``findings``
 judges. Must not: raise for a page's fault: a page that cannot be checked gets ``error`` set to
 one line for people.
 """
@@ -29,6 +30,7 @@ from websockets.typing import Origin
 from cobrowse_check import probe as page_probe
 from cobrowse_check import rules
 from cobrowse_check.agent import Workspace
+from cobrowse_check.boxes import measure as measure_boxes
 from cobrowse_check.bridge import Sent, VisitorBridge
 from cobrowse_check.findings import Evidence, judge_page
 from cobrowse_check.model import FidelityResult, Figures, Images, PageReport
@@ -39,8 +41,17 @@ from cobrowse_check.resources import Resources
 TAG_WAIT_MS = 1_500  # a tag added by a tag manager after `load` gets this long to appear
 
 # Hides the tag's own UI (a closed shadow root under <cobrowse-ui>) in the visitor's screenshot:
-# it is never sent to the agent, so it is not part of what the replica should look like.
+# it is never sent to the agent, so it is not part of what the replica should look like. A page
+# style cannot hide it (the UI's `:host{display:block!important}` wins over any outside rule:
+# every score was capped near 0.989, issue 16); the tag's own `:host([hidden])` rule can, so the
+# check sets `hidden` on the host for the screenshot. The style stays for tags older than that
+# rule (where it does nothing, as before).
 VISITOR_SHOT_CSS = "cobrowse-ui { display: none !important; }"
+HIDE_UI_JS = """(hide) => {
+  for (const host of document.querySelectorAll('cobrowse-ui')) {
+    if (hide) host.setAttribute('hidden', ''); else host.removeAttribute('hidden');
+  }
+}"""
 AGENT_SHOT_CSS = "#replica-overlay { display: none !important; }"
 
 
@@ -202,17 +213,18 @@ class PageCheck:
         during = [d for s, d in await page_probe.long_tasks(page) if s + d >= page_t0]
         figures.longest_task_ms = round(max(during), 1) if during else None
 
+        index = NodeIndex.of_snapshot(stream[0].message)
+        for chunk in stream[1:]:
+            if chunk.message:
+                index.apply(chunk.message)
         self._progress("fidelity")
         images = await self._fidelity(page)
+        boxes = await measure_boxes(page, self.agent.page, index)
 
         self._progress(f"watching the idle page for {self.options.idle_seconds:g} s")
         await asyncio.sleep(0.3)
         idle_start = time.monotonic()
         await asyncio.sleep(self.options.idle_seconds)
-        index = NodeIndex.of_snapshot(stream[0].message)
-        for chunk in stream[1:]:
-            if chunk.message:
-                index.apply(chunk.message)
         idle = self.bridge.frames_since(idle_start)
         busiest = idle_figures(idle, index, self.options.idle_seconds, figures)
 
@@ -220,7 +232,7 @@ class PageCheck:
         await self._canary(page)
         bound, replayed = await self.resources.replay(self.playwright)
         https = urlsplit(self.url).scheme == "https"
-        seen = Evidence(probe, index, https, busiest, bound, replayed, self.resources.failed)
+        seen = Evidence(probe, index, https, busiest, bound, replayed, self.resources.failed, boxes)
         judge_page(self.report, seen)
         return images
 
@@ -266,14 +278,21 @@ class PageCheck:
     async def _fidelity(self, page: Page) -> Images | None:
         from cobrowse_qa.fidelity import compare
 
-        visitor_png = await page.screenshot(style=VISITOR_SHOT_CSS)
+        await _hide_tag_ui(page, True)
+        try:
+            visitor_png = await page.screenshot(style=VISITOR_SHOT_CSS)
+        finally:
+            await _hide_tag_ui(page, False)
         stage = self.agent.page.locator("#replica-stage")
         agent_png = await stage.screenshot(style=AGENT_SHOT_CSS)
         visitor = Image.open(io.BytesIO(visitor_png))
         agent = Image.open(io.BytesIO(agent_png))
         result = compare(visitor, agent)
         self.report.fidelity = FidelityResult(
-            score=round(result.score, 4), changed=round(result.changed, 4)
+            score=round(result.score, 4),
+            changed=round(result.changed, 4),
+            blank=round(result.blank, 4),
+            blank_area=_area_text(result.blank_cells),
         )
         return Images(visitor.convert("RGB"), agent.convert("RGB"), result.diff)
 
@@ -314,6 +333,23 @@ def idle_figures(idle: list[Sent], index: NodeIndex, seconds: float, figures: Fi
     figures.idle_changes_per_s = round(changes / seconds, 2)
     figures.idle_bytes_per_s = round(sum(s.size for s in idle) / seconds, 1)
     return [f"{name} ({count} changes)" for name, count in targets.most_common(5)]
+
+
+async def _hide_tag_ui(page: Page, hide: bool) -> None:
+    """Hide (or show again) the tag's UI in every frame: a frame carrying a tag of its own
+    shows its UI to the visitor too, and the agent never sees it."""
+    for frame in page.frames:
+        with contextlib.suppress(PlaywrightError):
+            await frame.evaluate(HIDE_UI_JS, hide)
+
+
+def _area_text(cells: tuple[tuple[int, int, int, int], ...]) -> str | None:
+    """The box around the blank cells, in the viewport's pixels: "x 0-640, y 400-800"."""
+    if not cells:
+        return None
+    left, top = min(c[0] for c in cells), min(c[1] for c in cells)
+    right, bottom = max(c[2] for c in cells), max(c[3] for c in cells)
+    return f"blank area x {left}-{right}, y {top}-{bottom} in the viewport's pixels"
 
 
 def _navigation_error(message: str) -> str:

@@ -14,6 +14,10 @@ var CSS_TEXT = [
   ':host{all:initial!important;position:fixed!important;inset:0!important;pointer-events:none!important;' +
     'z-index:2147483647!important;display:block!important;contain:strict!important;' +
     'font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;color:#1d2330!important}',
+  // The `hidden` attribute on the host hides the whole UI: an outside rule cannot (the host rule's
+  // !important wins over the page's, shadow cascade order), and `cobrowse check` sets it for its
+  // screenshots of the visitor's page (issue 16: the agent never sees this UI).
+  ':host([hidden]){display:none!important}',
   '[hidden]{display:none!important}',
   '*{box-sizing:border-box}',
   'button{font:inherit;cursor:pointer}',

@@ -80,3 +80,34 @@ def test_a_closed_root_the_tag_never_announced_is_reported_as_unmarked() -> None
     ]
     # Negative control: with nothing announced, every root is reported as unmarked.
     assert all(line.endswith(unmarked) for line in closed_shadow_areas(hosts, NodeIndex()))
+
+
+# fmt: off
+FRAMED = {"type": "dom.snapshot", "doc": compact([1, "#document", [
+    [2, "html", {}, [[3, "body", {}, [
+        [4, "canvas", {"id": "chart"}, []],
+        [5, "iframe", {"id": "help"}, [
+            [6, "#document", [[7, "html", {}, [[8, "body", {}, [[9, "canvas", {}, []]]]]]]],
+        ]],
+        [10, "x-open", {}, [[11, "#shadow", [[12, "embed", {"id": "in-shadow"}, []]]]]],
+        [13, "object", {"id": "movie"}, [[14, "embed", {"id": "fallback"}, []]]],
+        [15, "svg", {}, [[16, "canvas", {}, []]]],
+    ]]]],
+]])}
+# fmt: on
+
+
+def test_boxed_elements_are_the_top_documents_own_in_document_order() -> None:
+    # As the page's querySelectorAll finds them: not inside a frame's document or a shadow
+    # root (the checker pairs the two lists by name and order), nor outside the HTML namespace.
+    index = NodeIndex.of_snapshot(FRAMED)
+    assert index.boxed == [(4, "canvas"), (5, "iframe"), (13, "object"), (14, "embed")]
+    index.apply(
+        {
+            "adds": [
+                {"parent": 8, "next": None, "nodes": compact_run([[20, "iframe", {}, []]])},
+                {"parent": 3, "next": None, "nodes": compact_run([[21, "iframe", {}, []]])},
+            ]
+        }
+    )
+    assert index.boxed[-1] == (21, "iframe") and len(index.boxed) == 5
