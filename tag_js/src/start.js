@@ -14,7 +14,8 @@ var channel = null;
 var tabSettled = false; // this page knows it is the tab's own (answering before would race)
 function newTabId() {
   var a = new U32(2);
-  cryptoRandom(cryptoObj, a);
+  // A page's own window.crypto (not a Crypto): an id from Math.random is still a tab's own.
+  try { cryptoRandom(cryptoObj, a); } catch (e) { a[0] = Mth.random() * 4294967296; a[1] = Mth.random() * 4294967296; }
   return numToString(a[0], 36) + numToString(a[1], 36);
 }
 function resume() {

@@ -77,6 +77,8 @@
   breakWith(DOMRectList.prototype, 'DOMRectList.prototype', ['length'], 'get');
   breakWith(CSSStyleDeclaration.prototype, 'CSSStyleDeclaration.prototype', ['setProperty']);
   breakWith(Performance.prototype, 'Performance.prototype', ['now']);
+  // A page's own performance object (a polyfill's), not a Performance.
+  defProp(window, 'performance', { value: { now: () => { throw new ErrorCtor('page broke performance'); } }, configurable: true });
   breakWith(Math, 'Math', ['random', 'max', 'min', 'round']);
   breakWith(Date, 'Date', ['now']);
   breakWith(HTMLInputElement.prototype, 'HTMLInputElement.prototype', ['value'], 'set');
