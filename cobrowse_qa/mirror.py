@@ -80,13 +80,17 @@ class TagIds:
     def ids(self, selector: str) -> list[int] | None:
         """The node ids of the elements ``selector`` matches on the visitor's page (0 for one
         the tag has not captured); None when the tag's map cannot be found (no tag running, or
-        one without its listeners yet)."""
+        one without its listeners yet, or a page whose built-ins the lookup needs are broken)."""
         # Found afresh each time: after a navigation, the old page's map may still answer
         # (its functions now see the new document through the window) with ids of nothing.
-        found = self._find_map()
-        if found is None:
+        # The lookups run in the page's realm: a page that broke WeakMap.prototype.get or
+        # querySelectorAll makes them throw, and the caller falls back to the selector as
+        # written (None), as it would without a tag.
+        try:
+            found = self._find_map()
+            result = None if found is None else self._call(found, _IDS_OF, selector)
+        except Exception:
             return None
-        result = self._call(found, _IDS_OF, selector)
         return None if result is None else [int(i) for i in result]
 
     def _call(self, object_id: str, function: str, *args: Any) -> Any:

@@ -50,6 +50,21 @@ def test_agent_selectors_are_resolved_on_the_visitors_page_and_found_by_node_id(
     expect(session.agent.locator("[data-cobrowse-replica-masked]")).to_be_attached()
 
 
+def test_a_page_that_breaks_the_lookups_built_ins_gets_its_selectors_as_written(
+    cobrowse_session: SessionFactory,
+) -> None:
+    """The node id lookup runs in the visitor's page; a page that broke WeakMap.prototype.get
+    (tests/tag/pages/builtins-before.js does) makes it throw: the agent's selector is then used
+    in the replica as written, as before the lookup existed."""
+    session = cobrowse_session(mode="shared", url="/demo/checkout.html")
+    session.visitor.page.evaluate(
+        "() => { WeakMap.prototype.get = () => { throw new Error('page broke get'); }; }"
+    )
+    assert session.visitor.node_ids("#email") is None
+    expect(session.agent.locate_all("#email")).to_have_count(1)
+    expect(session.agent.locator("#email")).to_have_attribute("type", "email")
+
+
 def test_two_concurrent_sessions_on_one_relay_each_act_on_their_own_visitor(
     cobrowse_session: SessionFactory,
 ) -> None:
