@@ -15,8 +15,9 @@
 // DOM prototypes (zone.js, Prototype.js, analytics shims) cannot break or spy on the tag. A
 // built-in the page replaced before this (async) script ran is taken from a fresh same-origin
 // realm instead (rrweb getUntaintedPrototype / DOMPurify unapply do the same). The root of
-// trust is Reflect.apply and what the tag needs to make that realm (createElement,
-// appendChild, contentWindow): a page that breaks those gets what it has.
+// trust is Reflect.apply, Object.getOwnPropertyDescriptor and what the tag needs to make that
+// realm (document.documentElement, createElement, appendChild, contentWindow): a page that
+// breaks those gets what it has.
 var apply = Reflect.apply;
 var getOwnPD = Object.getOwnPropertyDescriptor;
 var protoOf = Object.getPrototypeOf;
