@@ -302,24 +302,24 @@ def canvas_boxes(report: PageReport, seen: Evidence) -> Finding:
 
 
 def plugin_boxes(report: PageReport, seen: Evidence) -> Finding:
-    placed = [p for p in seen.boxes if p.name in _PLUGIN_NAMES and p.agent and not p.agent.empty]
-    culprits = []
-    for pair in placed:
-        if pair.agent is not None and _differs(pair.visitor, pair.agent):
-            culprits.append(
-                f"{pair.label}: a {pair.agent.size_text()} placeholder where the visitor sees "
-                + ("nothing" if pair.visitor.empty else f"{pair.visitor.size_text()}")
-            )
-    for i, first in enumerate(placed):
-        for second in placed[i + 1 :]:
-            if (
-                first.agent
-                and second.agent
-                and (first.agent.overlap(second.agent) >= rules.STACKED_OVERLAP)
-            ):
-                culprits.append(
-                    f"{first.label} and {second.label}: placeholders stacked on each other"
-                )
+    # (label, the visitor's box, the agent's) of each plugin object the agent sees a box for.
+    placed = [
+        (p.label, p.visitor, p.agent)
+        for p in seen.boxes
+        if p.name in _PLUGIN_NAMES and p.agent is not None and not p.agent.empty
+    ]
+    culprits = [
+        f"{label}: a {agent.size_text()} placeholder where the visitor sees "
+        + ("nothing" if visitor.empty else visitor.size_text())
+        for label, visitor, agent in placed
+        if _differs(visitor, agent)
+    ]
+    for i, (label, _, agent) in enumerate(placed):
+        culprits.extend(
+            f"{label} and {other}: placeholders stacked on each other"
+            for other, _, box in placed[i + 1 :]
+            if agent.overlap(box) >= rules.STACKED_OVERLAP
+        )
     return _finding_if(
         culprits,
         "plugin_boxes",
