@@ -10,7 +10,7 @@
 // The host is `contain: strict` (its size comes from `inset:0`, never from its content): showing
 // the frame or hiding the invite need not lay out the page around it (on a 120k-element page
 // that layout was a 35-55 ms part of the first frame after Accept).
-var CSS_TEXT = [
+var CSS_TEXT = arrJoin([
   ':host{all:initial!important;position:fixed!important;inset:0!important;pointer-events:none!important;' +
     'z-index:2147483647!important;display:block!important;contain:strict!important;' +
     'font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;color:#1d2330!important}',
@@ -59,7 +59,7 @@ var CSS_TEXT = [
     'background:rgba(255,214,0,.45);border:3px solid #ffd600;pointer-events:none}',
   '.outline{position:fixed;left:0;top:0;border:3px solid #c2185b;border-radius:4px;pointer-events:none}',
   '.selrect{position:fixed;left:0;top:0;background:rgba(194,24,91,.25);pointer-events:none}'
-].join('\n');
+], '\n');
 
 var ui = null;
 var invite = null; // {id, timer}
@@ -195,15 +195,15 @@ function setStatus(text) {
 }
 function sendChat() {
   var text = valueOf(ui.input);
-  if (!/\S/.test(text)) return;
-  text = text.slice(0, 4000);
+  if (!test(/\S/, text)) return;
+  text = strSlice(text, 0, 4000);
   if (ended) {
     // The relay refuses chat.send in an ended conversation: start a new one, then send.
     ended = false;
-    outbox.push(text);
+    push(outbox, text);
     reconnect();
   } else if (!send('chat.send', { text: text })) {
-    outbox.push(text);
+    push(outbox, text);
     connect();
   }
   apply(valueSetters.textarea, ui.input, ['']);
@@ -239,7 +239,7 @@ function showInvite(m) {
       ' They can point and highlight, but not click or type.');
   textContentSet(ui.inviteText, text + ' Masked fields stay hidden.');
   ui.invite.hidden = false;
-  var left = m.expires_at - Date.now();
+  var left = m.expires_at - dateNow();
   if (left > 0 && left < 86400000) invite.timer = later(hideInvite, left);
 }
 function hideInvite() {
