@@ -43,7 +43,20 @@ function resume() {
 }
 
 // ------------------------------------------------------------ start
-guard(function () {
+// A same-origin frame of a page that runs the tag is part of that page's stream (the top's tag
+// mirrors it): its own tag stays quiet, no UI and no socket, or the frame would resume the
+// tab's conversation (sessionStorage is the origin's) and take the session from the top page.
+// The top's tag may load after the frame's (async scripts run before the top's load event):
+// a frame waits for that event before it decides. window.top cannot be redefined by a page.
+function topWindow() {
+  try { return W.top !== W && W.top.document ? W.top : null; } catch (e) { return null; }
+}
+function topRunsTag(top) {
+  try { return !!top.__cobrowse; } catch (e) { return false; }
+}
+function start() {
+  var top = topWindow();
+  if (top && topRunsTag(top)) return;
   buildUI();
   try {
     channel = BC ? new BC('cobrowse-tabs') : null;
@@ -58,4 +71,11 @@ guard(function () {
   // survives navigation and reload.
   if (loadToken()) resume();
   else { tabId = newTabId(); tabSettled = true; }
+}
+guard(function () {
+  var top = topWindow(); // a same-origin frame: start once the top page has loaded
+  var loaded = true;
+  try { loaded = !top || top.document.readyState === 'complete'; } catch (e) { loaded = true; }
+  if (loaded) start();
+  else listen(top, 'load', guard(start));
 })();

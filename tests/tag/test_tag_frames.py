@@ -220,3 +220,28 @@ def test_closed_shadow_roots_are_marked_and_never_read(
     assert replica.find(id="late")["attrs"][":shadow"] == "closed"
     assert "closed secret" not in "".join(relay.raw)  # nothing of a closed root left the page
     assert page.evaluate("() => window.__cbErrors") == []
+
+
+def test_a_same_origin_frame_of_a_tagged_page_leaves_the_tab_to_the_top_pages_tag(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    """A framed page of the same site carries the tag too: its tag builds no UI and opens no
+    socket, before a conversation or after (the tab's token is in the origin's sessionStorage,
+    which the frame shares), so the top page's tag alone is the visitor and mirrors the frame
+    (issue 16: the frame's tag took the session about one run in five)."""
+    open_page(page, "tagged-frames.html")
+    page.wait_for_load_state("load")
+    inner = page.frame(name="inner")
+    assert inner is not None and inner.evaluate("() => !!window.__cobrowse")  # its tag ran
+    assert inner.evaluate("() => window.__cbShadow.length") == 0
+    start_chat(relay, ui)
+    relay.start_session()
+    relay.settle()
+    assert relay.replica.find(id="article")  # the top's tag mirrors the frame
+    page.reload()
+    page.wait_for_load_state("load")
+    relay.wait(lambda: len(relay.sockets) >= 2)  # the top page's tag resumed
+    page.wait_for_timeout(500)  # time for a second one, were the frame's tag to resume too
+    assert len(relay.sockets) == 2
+    inner = page.frame(name="inner")
+    assert inner is not None and inner.evaluate("() => window.__cbShadow.length") == 0
