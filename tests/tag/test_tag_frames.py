@@ -7,6 +7,7 @@ from playwright.sync_api import Page
 from tagharness import (
     EXPECTED_TREE_JS,
     PLACEHOLDER,
+    SITE,
     FakeRelay,
     TagUI,
     assert_same_tree,
@@ -245,3 +246,14 @@ def test_a_same_origin_frame_of_a_tagged_page_leaves_the_tab_to_the_top_pages_ta
     assert len(relay.sockets) == 2
     inner = page.frame(name="inner")
     assert inner is not None and inner.evaluate("() => window.__cbShadow.length") == 0
+
+
+def test_a_frames_tag_starts_when_the_top_page_has_none(page: Page, relay: FakeRelay) -> None:
+    """The frame's tag waits for the top page's load, then finds no tag there and runs as a
+    visitor of its own (the check reports such a page; the tag does not refuse it). ``relay``
+    serves the site."""
+    page.goto(f"{SITE}/untagged-top.html")
+    page.wait_for_load_state("load")
+    inner = page.frame(name="inner")
+    assert inner is not None
+    inner.wait_for_function("() => window.__cbShadow.length === 1", timeout=5000)
