@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -181,6 +182,24 @@ def _read_all(sock: socket.socket) -> bytes:
     return got
 
 
+def _response(sock: socket.socket) -> bytes:
+    """One whole response on a kept-alive connection: its head, then Content-Length bytes of
+    body (a response may arrive in several reads; the next read must not start mid-body)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {got!r}"
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?im)^content-length:\s*(\d+)", head)[1])  # type: ignore[index]
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {got!r}"
+        body += chunk
+    assert len(body) == length, "more than one response"
+    return head + b"\r\n\r\n" + body
+
+
 def _healthz(port: int) -> bytes:
     with _open(port) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
@@ -217,10 +236,10 @@ def test_keep_alive_idle_is_uvicorns_and_a_websocket_outlives_the_http_timeouts(
         with _open(port) as kept:
             request = b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n"
             kept.sendall(request)
-            assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+            assert _response(kept).startswith(b"HTTP/1.1 200")
             time.sleep(HEAD_TIMEOUT * 2)  # idle between requests: uvicorn's 5 s apply
             kept.sendall(request)
-            assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+            assert _response(kept).startswith(b"HTTP/1.1 200")
 
         async def visit() -> str:
             url, origin = f"ws://127.0.0.1:{port}/ws/visitor", f"http://127.0.0.1:{port}"
