@@ -135,7 +135,7 @@ function actClick(m) {
 function actInput(m) {
   var node = actTarget(m.id);
   if (!node || !isField(node) || fieldMask(node)) return; // never write into a masked field
-  if (node.disabled || node.readOnly) return;
+  if (disabledOf[tagOf(node)](node) || readOnlyOf[tagOf(node)](node)) return;
   if (typeof m.checked === 'boolean') {
     if (!isInput(node)) return;
     var type = typeOf(node);

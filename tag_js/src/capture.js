@@ -144,7 +144,7 @@ function stream(c) {
   if (w.stack.length) { c.streaming = true; later(function () { stream(c); }, 0); } else { c.touched.clear(); c.moved.clear(); }
 }
 function viewport() {
-  return { w: Mth.max(1, W.innerWidth || 1), h: Mth.max(1, W.innerHeight || 1), dpr: W.devicePixelRatio || 1 };
+  return { w: Mth.max(1, innerWidthOf(W) || 1), h: Mth.max(1, innerHeightOf(W) || 1), dpr: dprOf(W) || 1 };
 }
 function onRecords(c, records) {
   if (cap !== c || !records) return;

@@ -34,7 +34,7 @@ function frameOffset(node) {
   var doc = nodeType(node) === 9 ? node : ownerDocOf(node);
   for (var k = 0; doc && doc !== D && k < 20; k++) {
     var fe = null;
-    try { fe = viewOf(doc).frameElement; } catch (e) { fe = null; }
+    try { fe = frameElementOf(viewOf(doc)); } catch (e) { fe = null; }
     if (!fe) break;
     var b = rectOf(fe);
     x += b.left + clientLeftOf(fe);
@@ -96,7 +96,7 @@ var remoteScrolled = null; // {target, x, y, at}: a scroll the agent asked for (
 function sendScroll(t, ifScrolled) {
   var x;
   var y;
-  if (nodeType(t) === 9) { var v = viewOf(t); x = v.scrollX; y = v.scrollY; } else { x = scrollLeftOf(t); y = scrollTopOf(t); }
+  if (nodeType(t) === 9) { var v = viewOf(t); x = scrollXOf(v); y = scrollYOf(v); } else { x = scrollLeftOf(t); y = scrollTopOf(t); }
   if (ifScrolled && !x && !y) return;
   var rs = remoteScrolled;
   if (rs && rs.target === t && Mth.abs(rs.x - x) < 2 && Mth.abs(rs.y - y) < 2 && now() - rs.at < 1000) return;

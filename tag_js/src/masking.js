@@ -49,7 +49,7 @@ function up(n) {
   var t = nodeType(n);
   if (t === 11) return hostOf(n);
   if (t === 9 && n !== D) {
-    try { var v = viewOf(n); return (v && v.frameElement) || null; } catch (e) { return null; }
+    try { var v = viewOf(n); return (v && frameElementOf(v)) || null; } catch (e) { return null; }
   }
   return null;
 }

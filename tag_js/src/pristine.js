@@ -15,9 +15,15 @@
 // DOM prototypes (zone.js, Prototype.js, analytics shims) cannot break or spy on the tag. A
 // built-in the page replaced before this (async) script ran is taken from a fresh same-origin
 // realm instead (rrweb getUntaintedPrototype / DOMPurify unapply do the same). The root of
-// trust is Reflect.apply, Object.getOwnPropertyDescriptor and what the tag needs to make that
-// realm (document.documentElement, createElement, appendChild, contentWindow): a page that
-// breaks those gets what it has.
+// trust, the page's as it is (a page that breaks it gets what it has): the load guard (open.js:
+// document.currentScript and its src, Object.defineProperty, Object.freeze), which runs first;
+// the page's Reflect.apply and Function.prototype.toString as they answer the check below (on
+// themselves and on Object.getOwnPropertyDescriptor, getPrototypeOf and defineProperty), which
+// decides whether the tag needs that realm: nothing else can call a function on a chosen `this`
+// before it exists; and, to make it, the page's getOwnPropertyDescriptor and the steps read with
+// it from the page's prototypes (Document createElement and documentElement, Node appendChild,
+// HTMLIFrameElement contentWindow). Once the realm exists, apply, getOwnPD, protoOf, defineProp
+// and fnToString are its own (cleanRealm); if it is never needed, the page's the check passed.
 var apply = Reflect.apply;
 var getOwnPD = Object.getOwnPropertyDescriptor;
 var protoOf = Object.getPrototypeOf;
@@ -48,22 +54,33 @@ function cleanRealm() {
   if (cleanWin === null) {
     cleanWin = false;
     try {
-      cleanFrame = D.createElement('iframe');
-      D.documentElement.appendChild(cleanFrame);
-      cleanWin = cleanFrame.contentWindow;
+      cleanFrame = apply(pageStep('Document', 'createElement'), D, ['iframe']);
+      apply(pageStep('Node', 'appendChild'), apply(pageStep('Document', 'documentElement', 'get'), D, []), [cleanFrame]);
+      var w = apply(pageStep('HTMLIFrameElement', 'contentWindow', 'get'), cleanFrame, []);
+      // The page's may be wrappers that vouched for themselves (and see every call): the realm's.
+      apply = w.Reflect.apply;
+      getOwnPD = w.Object.getOwnPropertyDescriptor;
+      protoOf = w.Object.getPrototypeOf;
+      defineProp = w.Object.defineProperty;
+      fnToString = w.Function.prototype.toString;
+      cleanWin = w;
     } catch (e) { /* no clean realm; keep what the page has */ }
   }
   return cleanWin;
 }
+// A step of making the realm: the page's prototype's own (an override on `document` is passed
+// by), native or not (there is nothing else to make it with).
+function pageStep(iface, name, kind) { return getOwnPD(W[iface].prototype, name)[kind || 'value']; }
 function releaseRealm() {
   try { var p = cleanFrame && parentNode(cleanFrame); if (p) removeChild(p, cleanFrame); } catch (e) { /* gone */ }
   cleanFrame = null;
 }
 // A replaced toString (a wrapper, or one that calls every function native to hide the page's
-// own wrappers, as anti-detection scripts do) would vouch for anything: take the clean realm's.
-if (!isNative(fnToString) || isNative(isNative)) {
-  try { fnToString = cleanRealm().Function.prototype.toString; } catch (e) { /* keep the page's */ }
-}
+// own wrappers, as anti-detection scripts do) would vouch for anything, a replaced apply or
+// descriptor read sees (or bends) every call the tag makes: then the clean realm's. apply first:
+// it makes every check, and a wrapper of it is called once.
+if (!isNative(apply) || !isNative(fnToString) || isNative(isNative) || !isNative(getOwnPD) ||
+  !isNative(protoOf) || !isNative(defineProp)) cleanRealm();
 // get(w): a built-in of realm w. The page's if it is native; else the clean realm's if that
 // one is (a test harness's or the checker's own doubles are in every realm: then the page's).
 // A getter that throws counts as replaced.
@@ -264,6 +281,19 @@ var readyStateOf = getter('Document', 'readyState');
 var scrollingOf = getter('Document', 'scrollingElement');
 var parentEl = getter('Node', 'parentElement');
 var winScrollTo = pick(function (w) { return w.scrollTo; });
+// A window's attributes are its own accessors (Window is the global object), which a page
+// redefines per window. One realm's getter reads any same-origin window, a frame's too, even
+// once that realm's frame is gone (Chromium); an engine that refuses gets the property read.
+function winGetter(name) {
+  var g = protoGetter(pick(function (w) { var d = getOwnPD(w, name); return d && d.get; }), name);
+  return function (w) { try { if (w) return g(w); } catch (e) { /* read it below */ } return w[name]; };
+}
+var scrollXOf = winGetter('scrollX');
+var scrollYOf = winGetter('scrollY');
+var innerWidthOf = winGetter('innerWidth');
+var innerHeightOf = winGetter('innerHeight');
+var dprOf = winGetter('devicePixelRatio');
+var frameElementOf = winGetter('frameElement');
 var titleOf = getter('Document', 'title');
 var htmlClick = method('HTMLElement', 'click');
 var htmlFocus = method('HTMLElement', 'focus');
@@ -288,6 +318,17 @@ var valueGetters = {
   input: getter('HTMLInputElement', 'value'),
   textarea: getter('HTMLTextAreaElement', 'value'),
   select: getter('HTMLSelectElement', 'value')
+};
+// Each interface's own (one's getter refuses another's element); a select has no readOnly.
+var disabledOf = {
+  input: getter('HTMLInputElement', 'disabled'),
+  textarea: getter('HTMLTextAreaElement', 'disabled'),
+  select: getter('HTMLSelectElement', 'disabled')
+};
+var readOnlyOf = {
+  input: getter('HTMLInputElement', 'readOnly'),
+  textarea: getter('HTMLTextAreaElement', 'readOnly'),
+  select: function () { return false; }
 };
 var checkedSetter = setter('HTMLInputElement', 'checked');
 var checkedOf = getter('HTMLInputElement', 'checked');

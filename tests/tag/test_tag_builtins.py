@@ -31,13 +31,19 @@ from websockets.http11 import Request, Response
 
 pytestmark = pytest.mark.browser
 
-# The page's built-ins the tag still calls, as "built-in <- calling function": the one call that
-# decides whether the page's Function.prototype.toString can vouch for anything, and the making
-# of the clean realm (its root of trust). The UI's chat (its text test, trim and queue) and its
-# style sheet's join take the pristine copies too.
+# The page's built-ins the tag still calls, as "built-in <- calling function": its root of trust
+# (tag_js/src/pristine.js). The load guard's Object.defineProperty (the tag's top level, before
+# anything); the one Reflect.apply that finds the page's apply is a wrapper (with the page's
+# Function.prototype.toString, logged as apply's); and the making of the clean realm: its steps
+# read with the page's getOwnPropertyDescriptor from the page's prototypes, called with the
+# page's apply (so logged as apply's). From then on apply, getOwnPropertyDescriptor,
+# getPrototypeOf and defineProperty are the realm's. The UI's chat (its text test, trim and
+# queue) and its style sheet's join take the pristine copies too.
 STILL_USED = {
-    "Function.prototype.toString <- isNative",
-    "Document.prototype.documentElement <- cleanRealm",
+    "Object.defineProperty <- ",
+    "Reflect.apply <- isNative",
+    "Object.getOwnPropertyDescriptor <- pageStep",
+    "Reflect.apply <- cleanRealm",
 }
 
 
@@ -97,6 +103,79 @@ def test_a_session_works_on_a_page_that_replaced_every_built_in_the_tag_touches(
     assert page.evaluate("() => window.__cbErrors") == []
     used = set(page.evaluate("() => window.__builtinsUsedByTag()"))
     assert used <= STILL_USED, sorted(used - STILL_USED)
+
+
+def test_the_agent_gets_the_real_scroll_and_viewport_of_a_page_whose_window_lies(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    # builtins-before.js: the window's scrollX and scrollY read 0, innerWidth and innerHeight 1,
+    # devicePixelRatio 3.
+    open_page(page, "builtins.html")
+    start_chat(relay, ui)
+    snapshot = relay.start_session()
+    assert page.viewport_size
+    real = {"w": page.viewport_size["width"], "h": page.viewport_size["height"], "dpr": 1}
+    assert snapshot["viewport"] == real
+    page.evaluate("() => { const s = document.body.style; s.minWidth = s.minHeight = '4000px'; }")
+    mark = len(relay.frames)
+    page.evaluate("() => window.scrollTo(40, 300)")
+    scroll = relay.next_frame("scroll", mark)
+    assert (scroll["id"], scroll["x"], scroll["y"]) == (snapshot["doc"][0], 40, 300)
+    page.set_viewport_size({"width": 900, "height": 700})
+    viewport = relay.next_frame("viewport", mark)
+    assert (viewport["w"], viewport["h"], viewport["dpr"]) == (900, 700, 1)
+
+
+def test_the_agent_cannot_write_into_a_disabled_or_read_only_field_whose_getters_lie(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    # builtins-before.js: disabled and readOnly read false on inputs, textareas and selects.
+    open_page(page, "builtins.html")
+    start_chat(relay, ui)
+    relay.start_session(mode="shared")
+    for field, value in (("off", "written"), ("fixed", "written"), ("note", "written")):
+        relay.send("act.input", session="s1", id=relay.replica.id_of(id=field), value=value)
+    relay.send("act.input", session="s1", id=relay.replica.id_of(id="soff"), value="b")
+    # Actions apply in order: once the last one landed, the ones before it were refused.
+    relay.send("act.input", session="s1", id=relay.replica.id_of(id="name"), value="after")
+    relay.wait(lambda: page.evaluate("() => document.getElementById('name').value") == "after")
+    values = page.evaluate("() => ['off', 'fixed', 'note', 'soff'].map((id) => window[id].value)")
+    assert values == ["kept", "kept", "kept", "a"]
+
+
+def test_a_frame_whose_window_breaks_frame_element_keeps_the_mask_around_the_frame(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    # builtins-frame-inner.js: the frame's window.frameElement throws; the tag climbs from the
+    # frame's document to the masked container through it (text added after the snapshot), and
+    # adds the frame's offset to draw the agent's pointer over a node inside it.
+    open_page(page, "builtins-frame.html")
+    page.wait_for_load_state("load")  # the frame loaded
+    start_chat(relay, ui)
+    relay.start_session()
+    mark = len(relay.frames)
+    page.evaluate("""() => {
+        const doc = document.getElementById('liar').contentDocument;
+        const p = doc.createElement('p');
+        p.id = 'added';
+        p.textContent = 'added inside the masked frame';
+        doc.body.append(p);
+    }""")
+    relay.next_frame("dom.mutations", mark)
+    relay.settle()
+    sent = "".join(relay.raw)
+    for text in ("masked by the container around its frame", "added inside the masked frame"):
+        assert text not in sent
+    for id_ in ("inner", "added"):
+        (text,) = relay.replica.find(id=id_)["children"]
+        assert relay.replica.nodes[text]["text"] == PLACEHOLDER
+    relay.send("pointer", session="s1", id=relay.replica.id_of(id="inner"), x=0.5, y=0.5)
+    relay.wait(lambda: ui.visible("cb-agent-pointer"))
+    inner = page.frame_locator("#liar").locator("#inner").bounding_box()
+    tip = ui.box("cb-agent-pointer")
+    assert inner
+    assert abs(tip["x"] - (inner["x"] + inner["width"] / 2)) < 2
+    assert abs(tip["y"] - (inner["y"] + inner["height"] / 2)) < 2
 
 
 def test_a_page_whose_mutation_observer_never_reports_still_streams_its_changes(

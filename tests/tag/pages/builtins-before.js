@@ -1,8 +1,9 @@
 // Runs before the tag: replaces every built-in the tag touches, as pages, analytics shims and
-// test libraries do (issue 16). Three kinds: stubs that do nothing, stubs and getters that throw,
-// and wrappers that pass the call on and log it when the tag made it (the tag must use its own
-// pristine copies instead). What the test harness itself needs in this realm (Playwright's
-// WebSocket double, the harness's init script and page.evaluate code) is only ever wrapped.
+// test libraries do (issue 16). Four kinds: stubs that do nothing, stubs and getters that throw,
+// getters that lie, and wrappers that pass the call on and log it when the tag made it (the tag
+// must use its own pristine copies instead). What the test harness itself needs in this realm
+// (Playwright's WebSocket double, the harness's init script and page.evaluate code) is only ever
+// wrapped.
 (() => {
   const realApply = Reflect.apply;
   const getPD = Object.getOwnPropertyDescriptor;
@@ -87,6 +88,17 @@
   breakWith(WeakSet.prototype, 'WeakSet.prototype', ['add', 'has']);
   breakWith(String.prototype, 'String.prototype', ['toLowerCase', 'trim', 'indexOf']);
   breakWith(Number.prototype, 'Number.prototype', ['toString']);
+  // ---- getters that lie: the window's scroll offset and viewport (own accessors of the window),
+  // and a disabled or read-only field's state
+  const lie = (owner, ownerName, names, value) => {
+    for (const name of names) replace(owner, ownerName, name, 'get', () => () => value);
+  };
+  lie(window, 'window', ['scrollX', 'scrollY'], 0);
+  lie(window, 'window', ['innerWidth', 'innerHeight'], 1);
+  lie(window, 'window', ['devicePixelRatio'], 3);
+  lie(HTMLInputElement.prototype, 'HTMLInputElement.prototype', ['disabled', 'readOnly'], false);
+  lie(HTMLTextAreaElement.prototype, 'HTMLTextAreaElement.prototype', ['disabled', 'readOnly'], false);
+  lie(HTMLSelectElement.prototype, 'HTMLSelectElement.prototype', ['disabled'], false);
   // ---- wrappers that log (the harness and Playwright's WebSocket double use these)
   wrap(JSON, 'JSON', ['stringify']);
   wrap(Array, 'Array', ['isArray']);
@@ -109,4 +121,7 @@
   wrap(CSSStyleSheet.prototype, 'CSSStyleSheet.prototype', ['cssRules'], 'get');
   wrap(window, 'window', ['isFinite', 'encodeURIComponent']);
   wrap(Function.prototype, 'Function.prototype', ['call', 'bind', 'toString']);
+  // What the tag calls every other built-in with, and reads their descriptors with.
+  wrap(Reflect, 'Reflect', ['apply']);
+  wrap(Object, 'Object', ['getOwnPropertyDescriptor', 'getPrototypeOf', 'defineProperty']);
 })();
