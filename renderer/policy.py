@@ -179,7 +179,9 @@ HTML_ELEMENTS: Final = frozenset(
 )
 # Deliberately absent (each is an attack in the agent's browser): script, noscript (its
 # content is parsed differently with scripting on: mXSS), object, embed, applet (plugins:
-# placeholders, see PLUGIN_ELEMENTS), frame, frameset, base (re-targets every relative URL),
+# placeholders, see PLUGIN_ELEMENTS), frame and frameset (never built: a frame becomes a
+# placeholder like an iframe's, a frameset the <div> that lays them out, see element_action),
+# base (re-targets every relative URL),
 # portal, template (inert content that a later innerHTML could revive),
 # xmp/noembed/noframes/plaintext (raw-text parsing: mXSS).
 
@@ -647,6 +649,9 @@ ATTRS: Final = {HTML_NS: HTML_ATTRS, SVG_NS: SVG_ATTRS, MATHML_NS: MATHML_ATTRS}
 # labels, may pass (so sanitizing our own output changes nothing).
 DATA_ATTR_RE: Final = r"^data-(?!cobrowse)[a-z0-9_.\-]+$"
 PLACEHOLDER_ATTR: Final = "data-cobrowse-placeholder"
+# Marks the <div> a frameset is sent as (empty value): for tools that compare the replica with
+# the visitor's page (the QA harness, the check), and for the agent's own reading.
+FRAMESET_ATTR: Final = "data-cobrowse-frameset"
 PLACEHOLDER_REASONS: Final = frozenset({"iframe", "third-party iframe", "plugin object"})
 ARIA_ATTR_RE: Final = r"^aria-[a-z]+$"
 
@@ -917,15 +922,22 @@ def can_host_shadow(tag: str, namespace: str = HTML_NS) -> bool:
     return grammar.can_host_shadow(tag, namespace)
 
 
-ElementAction = Literal["keep", "drop", "placeholder"]
+# "layout": a <frameset>, sent as a <div> whose style (made by the renderer from its rows, cols,
+# border and frameborder, nothing else of it) lays out its frames as the visitor's browser does.
+ElementAction = Literal["keep", "drop", "placeholder", "layout"]
 
 
 def element_action(
     tag: str, attrs: dict[str, str], namespace: str = HTML_NS, origins: tuple[str, ...] = ()
 ) -> ElementAction:
-    """What becomes of an element (and its subtree): kept, dropped, or a placeholder."""
+    """What becomes of an element (and its subtree): kept, dropped, a placeholder, or (a
+    frameset) the layout of its frames."""
     if namespace == HTML_NS and tag in PLUGIN_ELEMENTS:
         return "placeholder"  # labelled "plugin object"; nothing of it reaches the agent
+    if namespace == HTML_NS and tag == "frame":
+        return "placeholder"  # a frameset's frame: as an iframe (below)
+    if namespace == HTML_NS and tag == "frameset":
+        return "layout"
     if not element_allowed(tag, namespace):
         return "drop"
     if namespace == HTML_NS and tag == "iframe":
@@ -942,7 +954,8 @@ def placeholder_reason(
     tag: str, attrs: dict[str, str], origins: tuple[str, ...], page_origin: str | None = None
 ) -> str:
     """The ``data-cobrowse-placeholder`` label of an HTML element whose action is
-    ``placeholder``: a plugin object, or an iframe (on a brand origin or a third party's)."""
+    ``placeholder``: a plugin object, or an iframe or frame (on a brand origin or a third
+    party's: both are labelled ``iframe``, the agent's word for a frame)."""
     if tag in PLUGIN_ELEMENTS:
         return "plugin object"
     origin = origin_of(absolute_url("src", attrs.get("src", ""), page_origin))
@@ -960,6 +973,8 @@ def attribute_allowed(
         return False
     if name in STATE_ENTRIES or name.startswith(":"):
         return False  # state entries are not attributes; see state rules in the sanitizer
+    if name == FRAMESET_ATTR:
+        return namespace == HTML_NS and tag == "div" and value == ""
     if name == PLACEHOLDER_ATTR:
         return namespace == HTML_NS and tag == "div" and value in PLACEHOLDER_REASONS
     allowed = (
@@ -1020,6 +1035,7 @@ def policy_json() -> dict[str, Any]:
         "globalAttrs": sorted(GLOBAL_ATTRS),
         "dataAttrRe": DATA_ATTR_RE,
         "placeholderAttr": PLACEHOLDER_ATTR,
+        "framesetAttr": FRAMESET_ATTR,
         "placeholderReasons": sorted(PLACEHOLDER_REASONS),
         "pluginElements": sorted(PLUGIN_ELEMENTS),
         "ariaAttrRe": ARIA_ATTR_RE,

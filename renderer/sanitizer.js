@@ -96,6 +96,7 @@
       globalAttrs: new Set(policy.globalAttrs),
       dataAttrRe: new RegExp(policy.dataAttrRe),
       placeholderAttr: policy.placeholderAttr,
+      framesetAttr: policy.framesetAttr,
       placeholderReasons: new Set(policy.placeholderReasons),
       pluginElements: new Set(policy.pluginElements),
       ariaAttrRe: new RegExp(policy.ariaAttrRe),
@@ -242,6 +243,8 @@
 
   function elementAction(tag, attrs, ns) {
     if (ns === 'html' && P.pluginElements.has(tag)) return 'placeholder';
+    if (ns === 'html' && tag === 'frame') return 'placeholder';
+    if (ns === 'html' && tag === 'frameset') return 'layout';
     if (!elementAllowed(tag, ns)) return 'drop';
     if (ns === 'html' && tag === 'iframe') return 'placeholder';
     if (ns === 'html' && tag === 'link') {
@@ -257,9 +260,99 @@
     return origin !== null && origins.has(origin) ? 'iframe' : 'third-party iframe';
   }
 
+  // ------------------------------------------------------------------------ framesets
+  // A <frameset> reaches the agent as a grid <div> laid out as Chromium lays out the frameset
+  // (LayoutFrameSet): each axis's list of dimensions (rows, cols) shares the box less the
+  // borders between frames, fixed sizes first, then percentages, then relative (*) ones; what
+  // is left goes to the relative ones, else to the percentages, else to the fixed ones, in
+  // proportion. In CSS: a fixed size is px, a percentage is of the box less the borders, a
+  // relative one is fr; where no relative one takes the rest, the next kind shares it as fr.
+  // Only numbers the renderer parsed itself reach the style; nothing else of the frameset.
+  const FRAME_BORDER = 6; // Chromium's default border between frames (px)
+  const MAX_TRACKS = 64; // dimensions read per axis (a hostile list makes no giant style)
+  const MAX_LENGTH = 100000; // px, and the cap of any other number read here
+  const FRAME_EDGES = 'box-shadow:1px 1px 0 #aaa,-1px -1px 0 #000'; // Chromium's edge lines
+
+  // The HTML spec's rules for parsing a list of dimensions: [[value, unit]], unit one of
+  // 'px', '%', '*'.
+  function dimensions(text) {
+    let s = typeof text === 'string' ? text : '';
+    if (s.endsWith(',')) s = s.slice(0, -1);
+    const out = [];
+    for (const token of s.split(',', MAX_TRACKS)) {
+      if (token === '') { out.push([0, '*']); continue; }
+      const m = /^[ \t\n\f\r]*([0-9]*)(?:\.([0-9 \t\n\f\r]*))?[ \t\n\f\r]*([%*]?)/.exec(token);
+      const digits = m[2] ? m[2].replace(/[^0-9]/g, '') : '';
+      const value = Number((m[1] || '0') + (digits ? '.' + digits : ''));
+      out.push([Math.min(Number.isFinite(value) ? value : 0, MAX_LENGTH), m[3] || 'px']);
+    }
+    return out.length ? out : [[1, '*']];
+  }
+
+  const cssNumber = (n) => String(Math.round(n * 1e6) / 1e6);
+
+  // One axis's grid-template value, its borders taking `gaps` px in all.
+  function tracks(dims, gaps) {
+    const has = (unit) => dims.some((d) => d[1] === unit);
+    const sum = (unit) => dims.reduce((s, d) => s + (d[1] === unit ? d[0] : 0), 0);
+    // Who shares the rest as fr: the relative ones, else the percentages, else the fixed.
+    const sharer = has('*') ? '*' : has('%') ? '%' : 'px';
+    const space = '(100% - ' + gaps + 'px)';
+    const fixed = sum('px');
+    const percent = sum('%');
+    return dims.map(([value, unit]) => {
+      if (unit === sharer) return 'minmax(0,' + cssNumber(unit === '*' ? Math.max(value, 1) : value) + 'fr)';
+      if (unit === 'px') {
+        // All of it, or its share of the space when the fixed sizes do not fit.
+        return 'min(' + cssNumber(value) + 'px,calc(' + space + ' * ' + cssNumber(value / fixed) + '))';
+      }
+      // Its percentage of the space, or its share of what the fixed sizes leave when the
+      // percentages do not fit in that.
+      return 'max(0px,min(calc(' + space + ' * ' + cssNumber(value / 100) + '),calc((' + space + ' - '
+        + cssNumber(fixed) + 'px) * ' + cssNumber(value / percent) + ')))';
+    }).join(' ');
+  }
+
+  // The border between this frameset's frames (px): its own border and frameborder, else its
+  // parent frameset's, else Chromium's default.
+  function framesetBorder(chain) {
+    let border = null;
+    let drawn = null;
+    for (const attrs of chain) {
+      if (border === null && typeof attrs.border === 'string') {
+        const m = /^[ \t\n\f\r]*([0-9]+)/.exec(attrs.border);
+        border = m ? Math.min(Number(m[1]), 100) : 0;
+      }
+      if (drawn === null && typeof attrs.frameborder === 'string') {
+        drawn = !/^[ \t\n\f\r]*(0|no)\b/i.test(attrs.frameborder);
+      }
+    }
+    if (border === null) border = FRAME_BORDER;
+    return drawn === false ? 0 : border;
+  }
+
+  // How many frames a frameset draws: its rows x cols (the frames after those are not drawn).
+  function framesetCells(attrs) { return dimensions(attrs.rows).length * dimensions(attrs.cols).length; }
+
+  // The style of a frameset's <div>: `chain` its attributes and its parent framesets' (nearest
+  // first); `top` when it is the page's (the frameset in place of the body fills the viewport).
+  function framesetStyle(chain, top) {
+    const border = framesetBorder(chain);
+    const rows = dimensions(chain[0].rows);
+    const cols = dimensions(chain[0].cols);
+    return (top ? 'position:absolute;left:0;top:0;width:100%;height:100%' : 'min-width:0;min-height:0')
+      + ';display:grid;overflow:hidden;margin:0;padding:0;border:0;box-sizing:border-box'
+      + ';grid-template-rows:' + tracks(rows, border * (rows.length - 1))
+      + ';grid-template-columns:' + tracks(cols, border * (cols.length - 1))
+      // Frames beyond its rows x cols are not drawn (an implicit track has no size).
+      + ';grid-auto-rows:0;grid-auto-columns:0'
+      + (border ? ';gap:' + border + 'px;background:#d0d0d0' : '');
+  }
+
   function attributeAllowed(tag, name, value, ns, origins) {
     if (name.toLowerCase().startsWith('on')) return false;
     if (P.stateEntries.has(name) || name.startsWith(':')) return false;
+    if (name === P.framesetAttr) return ns === 'html' && tag === 'div' && value === '';
     if (name === P.placeholderAttr) return ns === 'html' && tag === 'div' && P.placeholderReasons.has(value);
     const nsAttrs = P.attrs[ns];
     const allowed = P.globalAttrs.has(name) || (nsAttrs !== undefined && nsAttrs.has(name))
@@ -324,6 +417,7 @@
   // What may sit directly under the #document: a doctype, comments and <html>. Text or other
   // elements there cannot be built into a Document by the agent (HierarchyRequestError).
   function visibleUnder(parent, info) {
+    if (isFrameset(parent)) return isFramePart(info); // a frameset draws nothing else
     if (parent.type === 'doc') {
       if (info.type === 'text') return false;
       if (info.type === 'el' && !(info.tag === 'html' && info.ns === 'html')) return false;
@@ -333,7 +427,12 @@
     return true;
   }
 
-  function isFrame(info) { return info.type === 'el' && info.tag === 'iframe' && info.ns === 'html'; }
+  function isFrame(info) {
+    return info.type === 'el' && (info.tag === 'iframe' || info.tag === 'frame') && info.ns === 'html';
+  }
+  function isFrameset(info) { return info.type === 'el' && info.tag === 'frameset' && info.ns === 'html'; }
+  // What a frameset lays out: its frames and framesets.
+  function isFramePart(info) { return isFrameset(info) || (isFrame(info) && info.tag === 'frame'); }
 
   function isStyle(info) { return info.type === 'el' && info.tag === 'style' && info.ns !== 'math'; }
 
@@ -368,6 +467,7 @@
       this.matched = new Set(); // infos matched by mask selectors
       this.shadows = new Set(); // shadow root infos (mask selectors are matched in each)
       this.rootInfo = null;
+      this.framesIn = new Map(); // frameset info -> Map(frame part node -> index), per batch
       this.sawData = false; // some emitted attribute value holds 'data:'
       // The preorder count of the compact form as written: the id of the node written last
       // (-1 at the start: no id follows on from it).
@@ -445,6 +545,37 @@
       const c = N.first(info.node);
       const ci = c ? infoOf(c) : null;
       return ci && ci.type === 'doc' && ci !== this.rootInfo ? ci : null;
+    }
+
+    // A frame's or a nested frameset's part of its style, from its frameset (null when its
+    // parent is not one): filling its cell with the frameset's edge lines around it, or not
+    // drawn past the frameset's rows x cols (as in Chromium).
+    framedStyle(info) {
+      const parent = this.parentInfo(info);
+      if (!parent || !isFrameset(parent)) return null;
+      let index = this.framesIn.get(parent);
+      if (!index) { // one pass per frameset and batch: a frameset of many frames stays linear
+        index = new Map();
+        for (let c = N.first(parent.node); c; c = N.next(c)) {
+          const ci = infoOf(c);
+          if (ci && isFramePart(ci)) index.set(c, index.size);
+        }
+        this.framesIn.set(parent, index);
+      }
+      if (!(index.get(info.node) < framesetCells(parent.attrs))) {
+        return 'position:absolute;visibility:hidden;width:0;height:0;min-width:0;min-height:0;padding:0;overflow:hidden';
+      }
+      return 'min-width:0;min-height:0;overflow:hidden;margin:0;padding:0;box-sizing:border-box'
+        + (framesetBorder(this.framesetChain(parent)) >= 2 ? ';' + FRAME_EDGES : '');
+    }
+
+    // A frameset's attributes and those of the framesets around it, nearest first.
+    framesetChain(info) {
+      const chain = [];
+      for (let cur = info; cur && isFrameset(cur) && chain.length < 32; cur = this.parentInfo(cur)) {
+        chain.push(cur.attrs);
+      }
+      return chain;
     }
 
     isPlaceholder(info) {
@@ -526,13 +657,24 @@
 
     outputTag(info) {
       const action = elementAction(info.tag, info.attrs, info.ns);
-      return action === 'drop' ? null : action === 'placeholder' ? 'div' : info.tag;
+      return action === 'drop' ? null : action === 'placeholder' || action === 'layout' ? 'div' : info.tag;
     }
 
     sanitizedAttrs(info, mask) {
       const raw = info.attrs;
       const out = Object.create(null);
       const action = elementAction(info.tag, raw, info.ns);
+      if (action === 'layout') {
+        // A frameset: the grid of its frames, its id and class; nothing else of it.
+        out[P.framesetAttr] = '';
+        for (const k of ['id', 'class']) if (typeof raw[k] === 'string') out[k] = raw[k];
+        const parent = this.parentInfo(info);
+        const top = parent !== null && parent.type === 'el' && parent.tag === 'html' && parent.ns === 'html';
+        const framed = this.framedStyle(info);
+        out.style = framesetStyle(this.framesetChain(info), top) + (framed ? ';' + framed : '');
+        if (mask) out[':masked'] = mask;
+        return out;
+      }
       if (action === 'placeholder') {
         // An iframe or a plugin object: its label, id and class, and its size; nothing else
         // of it (no src/data/type/srcdoc) reaches the agent.
@@ -547,6 +689,11 @@
         const w = size(raw.width);
         const h = size(raw.height);
         out.style = 'display:inline-block' + (w ? ';width:' + w : '') + (h ? ';height:' + h : '');
+        if (info.tag === 'frame') {
+          // A frameset's frame fills its cell; one outside a frameset is drawn as Chromium
+          // draws it: a block with no height.
+          out.style = this.framedStyle(info) || 'display:block;height:0;min-height:0;overflow:hidden';
+        }
         // In a masked area the box says so too (as the div it is would, sanitized again).
         if (mask) out[':masked'] = mask;
         return out;
@@ -629,7 +776,7 @@
       if (info.type === 'doc' || info.type === 'shadow') return this.emitRoot(info, parentMask);
       if (info.type !== 'el') return this.leaf(id, info.tag, this.textOut(info, parentMask));
       const placeholder = this.isPlaceholder(info);
-      const tag = placeholder ? 'div' : info.tag;
+      const tag = this.outputTag(info);
       const mask = parentMask || this.ownMask(info);
       const attrs = this.sanitizedAttrs(info, mask);
       this.sentAttrs.set(id, attrs);
@@ -674,6 +821,7 @@
 
     snapshotDoc() {
       const root = this.rootInfo;
+      this.framesIn.clear();
       this.emitted.add(root.id);
       this.wprev = -1;
       return this.emitRoot(root, null);
@@ -734,6 +882,9 @@
         return info;
       };
       const touchStyle = (parent) => { if (parent && isStyle(parent)) dirtyStyles.add(parent); };
+      const reframed = new Set(); // framesets whose frames or attributes changed
+      const touchFrameset = (info) => { if (info && isFrameset(info)) reframed.add(info); };
+      this.framesIn.clear();
 
       // 1. the raw tree: removes, adds (in list order), attrs, texts
       for (const id of removes) {
@@ -742,6 +893,7 @@
         // A browser cannot detach a shadow root: it goes only with its host.
         if (info.type === 'shadow') fail('cannot remove a shadow root');
         touchStyle(this.parentInfo(info));
+        touchFrameset(this.parentInfo(info));
         if (this.emitted.has(id)) { out.removes.push(id); this.forget(info); }
         this.unregister(info);
         N.removeChild(N.parent(info.node), info.node);
@@ -770,6 +922,7 @@
         read(add.nodes, 'adds.nodes', { parent: context, seen: this.known }, this.visit);
         this.adding = null;
         touchStyle(parent);
+        touchFrameset(parent);
       }
       for (const entry of attrs) {
         if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[1] !== 'string'
@@ -783,6 +936,7 @@
           else setRaw(info.node, name, value);
         }
         dirtyAttrs.add(info);
+        touchFrameset(info);
       }
       for (const entry of texts) {
         if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== 'string') fail('bad texts entry');
@@ -791,6 +945,19 @@
         else if (info.type !== 'comment') fail('texts on a non-text node');
         touchStyle(this.parentInfo(info));
         changedTexts.push(info);
+      }
+      // A frameset's frames take their cells and edge lines from it (and its border from the
+      // framesets around it): a change to it or to its children re-judges every one inside.
+      for (const frameset of reframed) {
+        const stack = [frameset];
+        while (stack.length) {
+          for (let c = N.first(stack.pop().node); c; c = N.next(c)) {
+            const ci = infoOf(c);
+            if (!ci || !isFramePart(ci) || dirtyAttrs.has(ci)) continue;
+            dirtyAttrs.add(ci);
+            if (isFrameset(ci)) stack.push(ci);
+          }
+        }
       }
 
       // Masking by selector may change with any of the above.

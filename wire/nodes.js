@@ -8,7 +8,7 @@ var CobrowseWire = (function (GRAMMAR) {
    * depth, indentation), the namespace of each element (childNamespace: the HTML parser's
    * rule, written once, as wire/grammar.py's child_namespace) and the structural rules
    * (#shadow only as the first child of an element that can host one, one per host;
-   * #document only as a snapshot's root or the single child of an iframe).
+   * #document only as a snapshot's root or the single child of an iframe or frame).
    * Must not: build DOM or judge content. Its users (renderer/sanitizer.js, the workspace's
    * relay/static/replica.js) build what it reads through a visitor callback.
    *
@@ -27,7 +27,7 @@ var CobrowseWire = (function (GRAMMAR) {
   var NODE_FORM = "a node is a string or [id?, name, ...]";
   var CHILD_FORM = "a child must be a string (text), an integer (indentation) or an array";
   var SHADOW_PLACE = "a shadow root can only be the first child of an element that can host one";
-  var DOCUMENT_PLACE = "a document node can only be the snapshot root or an iframe's single child";
+  var DOCUMENT_PLACE = "a document node can only be the snapshot root or an iframe's (or frame's) single child";
   var INDENT = /^\n(?: *|\t*)$/;
 
   function setOf(list) {
@@ -262,7 +262,7 @@ var CobrowseWire = (function (GRAMMAR) {
 
   function frameHost(f, placeholderFrames) {
     if (f.kind !== "el" || (f.ns !== HTML && f.ns !== null)) return false;
-    if (f.name === "iframe") return true;
+    if (f.name === "iframe" || f.name === "frame") return true; // (a frameset's frame)
     // The renderer's placeholder divs: the replica shows a document only in a same-origin
     // frame's (data-cobrowse-placeholder="iframe") and drops it in any other.
     return placeholderFrames && f.name === "div" && hasOwn.call(f.attrs, "data-cobrowse-placeholder");
@@ -273,7 +273,7 @@ var CobrowseWire = (function (GRAMMAR) {
     if (name === "#document") {
       if (f === top) return run && !documents ? "cannot add a document" : null;
       if (!frameHost(f, placeholderFrames)) return DOCUMENT_PLACE;
-      if (f.end - f.start !== 1) return "an iframe's document must be its single child";
+      if (f.end - f.start !== 1) return "a frame's document must be its single child";
       return null;
     }
     if (f === top) {

@@ -160,17 +160,21 @@ class Parent:
     attrs: dict[str, Any] | None = None
 
 
-# Where a frame's document may sit: under an HTML iframe (what a visitor sends), or also under
-# the placeholder div the renderer makes of a same-origin iframe (what the agent receives).
+# Where a frame's document may sit: under an HTML iframe or frame (a frameset's; what a visitor
+# sends), or also under the placeholder div the renderer makes of a same-origin one (what the
+# agent receives).
 Frames = Literal["iframe", "placeholder"]
 SHADOW_PLACE: Final = "a shadow root can only be the first child of an element that can host one"
-DOCUMENT_PLACE: Final = "a document node can only be the snapshot root or an iframe's single child"
+DOCUMENT_PLACE: Final = (
+    "a document node can only be the snapshot root or an iframe's (or frame's) single child"
+)
+FRAME_ELEMENTS: Final = frozenset({"iframe", "frame"})
 
 
 def _frame_host(parent: Item, frames: Frames) -> bool:
     if parent.attrs is None or parent.ns not in (grammar.HTML, None):
         return False
-    if parent.name == "iframe":
+    if parent.name in FRAME_ELEMENTS:
         return True
     return (
         frames == "placeholder"
@@ -191,7 +195,7 @@ def _placement(
         if not _frame_host(parent, ctx):
             return DOCUMENT_PLACE
         if kids != 1:
-            return "an iframe's document must be its single child"
+            return "a frame's document must be its single child"
         return None
     if parent is None:
         if not run:

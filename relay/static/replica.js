@@ -163,6 +163,9 @@
     "background:none!important;outline:none!important;padding:0!important;min-height:0;" +
     "min-width:0}" +
     "[" + PLACEHOLDER_ATTR + "][" + FRAME_ATTR + "]::before{content:none!important}" +
+    // A frameset's frame is opaque (the visitor's browser paints its canvas white) where an
+    // iframe shows its parent through; the frameset's own background is its border color.
+    "[data-cobrowse-frameset]>[" + PLACEHOLDER_ATTR + "][" + FRAME_ATTR + "]{background:#fff!important}" +
     "iframe[" + FRAME_ATTR + "]{display:block!important;width:100%!important;" +
     "height:100%!important;border:0!important;margin:0!important;padding:0!important;" +
     "position:static!important;float:none!important;transform:none!important;" +

@@ -379,7 +379,7 @@ function remaskSubtree(el, values, textSeen) {
       if (t === 3) textSeen.add(c);
       else if (t === 1) {
         if (isField(c) || tagOf(c) === 'option') values.add(c);
-        var fd = tagOf(c) === 'iframe' && frameDoc(c);
+        var fd = isFrameEl(c) && frameDoc(c);
         if (fd) push(stack, fd);
         push(stack, c);
       }

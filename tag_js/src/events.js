@@ -142,7 +142,7 @@ var onFocus = guard(function (ev) {
 // A same-origin frame navigated: its new document replaces the old one in the replica.
 var onLoad = guard(function (ev) {
   var t = evTarget(ev);
-  if (cap && cap.ready && t && nodeType(t) === 1 && tagOf(t) === 'iframe' && alive(t)) {
+  if (cap && cap.ready && t && nodeType(t) === 1 && isFrameEl(t) && alive(t)) {
     cap.reframe.add(t);
     schedule(cap);
   }

@@ -341,6 +341,7 @@ var shadowOf = getter('Element', 'shadowRoot'); // open roots only: closed ones 
 var hostOf = getter('ShadowRoot', 'host');
 var modeOf = getter('ShadowRoot', 'mode');
 var contentDocOf = getter('HTMLIFrameElement', 'contentDocument'); // null if cross-origin
+var frameDocOf = getter('HTMLFrameElement', 'contentDocument'); // a frameset's <frame>
 var contentWinOf = getter('HTMLIFrameElement', 'contentWindow');
 var viewOf = getter('Document', 'defaultView');
 var ownerDocOf = getter('Node', 'ownerDocument');

@@ -283,9 +283,10 @@ function optionMasked(opt) {
   while (sel && tagOf(sel) !== 'select') sel = parentEl(sel);
   return !!(sel && fieldMask(sel));
 }
+function isFrameEl(el) { var t = tagOf(el); return t === 'iframe' || t === 'frame'; }
 function frameDoc(el) {
   var d = null;
-  try { d = contentDocOf(el); } catch (e) { d = null; }
+  try { d = tagOf(el) === 'frame' ? frameDocOf(el) : contentDocOf(el); } catch (e) { d = null; }
   if (d) watch(d);
   return d;
 }

@@ -129,9 +129,10 @@ Walker.prototype.children = function (node, t, out, it, gen, id) {
   } else if (t === 11) syn = node;
   // Pushed in reverse: the stack pops the shadow root, then the children, then the synthetic.
   if (syn) push(stack, { syn: syn, n: null, kids: out, g: gen, pn: node, d: d });
-  if (tag === 'iframe') {
+  if (tag === 'iframe' || tag === 'frame') {
     // A frame's own children are fallback text nobody sees; a same-origin document is its
-    // one child. A cross-origin frame stays an empty element (the replica draws a box).
+    // one child. A cross-origin frame stays an empty element (the replica draws a box). A
+    // frameset's <frame> is the same (docs/protocol.md, "Frames").
     var doc = frameDoc(node);
     if (doc) push(stack, { n: doc, kids: out, g: gen, pn: node, ctx: ctx, d: d, doc: true });
   } else {

@@ -107,7 +107,7 @@ EXPECTED_TREE_JS = """
           attrs[a.name] = v;
         }
         let children = n.localName === 'script' ? [] : kids(n);
-        if (n.localName === 'iframe') {
+        if (n.localName === 'iframe' || n.localName === 'frame') {
           let doc = null;
           try { doc = n.contentDocument; } catch (e) { doc = null; }
           children = doc ? [norm(doc, masked)] : [];

@@ -257,3 +257,47 @@ def test_a_frames_tag_starts_when_the_top_page_has_none(page: Page, relay: FakeR
     inner = page.frame(name="inner")
     assert inner is not None
     inner.wait_for_function("() => window.__cbShadow.length === 1", timeout=5000)
+
+
+def test_a_framesets_frames_are_mirrored_as_an_iframes_are(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    """A frameset page (issue 16): the tag runs in the top document, whose body is the
+    frameset; each same-origin <frame> carries its document, a cross-origin one none, and
+    changes, masking, a navigation and the pointer inside a frame travel as in an iframe's."""
+    _session(page, relay, ui, "frameset.html")
+    _same(page, relay)
+    replica = relay.replica
+    (doc_id,) = replica.find(id="top-frame")["children"]
+    assert replica.nodes[doc_id]["name"] == "#document"
+    assert replica.find(id="inner-pw")["attrs"][":masked"] == "password"
+    assert replica.find(id="cross")["children"] == []
+    assert "cross-origin secret" not in "".join(relay.raw)
+    page.frame_locator("#top-frame").locator("#inner-name").fill("typed in a frame")
+    page.evaluate("""() => {
+        const d = document.getElementById('left').contentDocument;
+        d.getElementById('leaf-p').append(' more');
+    }""")
+    _same(page, relay)
+    assert replica.find(id="inner-name")["attrs"][":value"] == "typed in a frame"
+    # The frame navigates: its new document replaces the old one.
+    page.evaluate("() => { document.getElementById('left').src = 'inner.html'; }")
+    page.wait_for_function(
+        "() => document.getElementById('left').contentDocument?.getElementById('inner-p')"
+    )
+    relay.wait(
+        lambda: (
+            relay.settle(),
+            len([n for n in replica.nodes.values() if n["attrs"].get("id") == "inner-p"]) == 2,
+        )[1]
+    )
+    _same(page, relay)
+    box = page.frame_locator("#left").locator("#inner-p").bounding_box()
+    assert box
+    mark = len(relay.frames)
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    pointer = relay.next_frame("pointer", mark)
+    ids = {i for i, n in replica.nodes.items() if n["attrs"].get("id") == "inner-p"}
+    texts = {c for i in ids for c in replica.nodes[i]["children"]}
+    assert pointer["id"] in ids | texts
+    assert page.evaluate("() => window.__cbErrors") == []

@@ -512,8 +512,9 @@ def test_golden_snapshots_and_mutations_apply(page: Page, site: FakeSite) -> Non
 
 NODE_CASES = json.loads((FIXTURES.parents[1] / "nodes.json").read_text())
 # Elements the replica never builds from the wire (the renderer sends a placeholder div for
-# an iframe): an empty comment holds the id, the subtree is left out.
-NEVER_BUILT = {"iframe"}
+# an iframe or a frame, a grid div for a frameset): an empty comment holds the id, the subtree
+# is left out.
+NEVER_BUILT = {"iframe", "frame", "frameset"}
 
 
 def _expected_nodes(roots: list[Any], parent: int) -> dict[str, list[Any]]:
