@@ -45,7 +45,6 @@ def judge_page(report: PageReport, seen: Evidence) -> None:
         + [f"canvas {c}" for c in probe["canvases"]]
         + [f"plugin object {p}" for p in _plugins(probe)]
         + closed_shadow_areas(probe.get("closed_shadow_roots", []), seen.index)
-        + [f"frameset {f} (framesets are not mirrored)" for f in probe["framesets"]]
         + _blank_content(report)
     )
     report.handled = (
@@ -95,12 +94,14 @@ def tag_topmost(report: PageReport, seen: Evidence) -> Finding:
 
 
 def framesets(report: PageReport, seen: Evidence) -> Finding:
-    return _finding_if(
+    # The reference forbids them; the replica lays the frames out as the visitor sees them,
+    # and their content is judged as iframes' is (``iframes``, ``frame_boxes``).
+    return _handled_if(
         seen.probe["framesets"],
         "framesets",
         "No HTML framesets",
-        "fail",
-        "the page uses a frameset; the agent cannot be shown framesets",
+        "framesets are laid out as the visitor sees them: frames from this origin mirrored, "
+        "others shown as a box",
     )
 
 
@@ -113,11 +114,13 @@ def iframes(report: PageReport, seen: Evidence) -> Finding:
             "iframes",
             title,
             "warning",
-            "cross-origin iframes cannot be mirrored: the agent sees an empty box",
+            "cross-origin iframes and frames cannot be mirrored: the agent sees an empty box",
             cross,
         )
     if same:
-        return Finding("iframes", title, "handled", "same-origin iframes are mirrored", same)
+        return Finding(
+            "iframes", title, "handled", "same-origin iframes and frames are mirrored", same
+        )
     return Finding("iframes", title, "pass", "no iframes")
 
 
@@ -256,7 +259,7 @@ def replica_content(report: PageReport, seen: Evidence) -> Finding:
 
 def frame_boxes(report: PageReport, seen: Evidence) -> Finding:
     culprits = []
-    for pair in _named(seen.boxes, "iframe"):
+    for pair in _named(seen.boxes, "iframe") + _named(seen.boxes, "frame"):
         if pair.agent is None or pair.visitor.empty:
             continue
         if _differs(pair.visitor, pair.agent):

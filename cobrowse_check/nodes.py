@@ -16,7 +16,7 @@ from typing import Any
 from wire import nodes as wire_nodes
 
 # Elements whose box the checker compares between the visitor's page and the replica.
-BOXED = frozenset({"iframe", "canvas", "object", "embed", "applet"})
+BOXED = frozenset({"iframe", "frame", "canvas", "object", "embed", "applet"})
 
 
 @dataclass

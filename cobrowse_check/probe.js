@@ -44,8 +44,9 @@
   while (walker.nextNode()) domNodes++;
 
   // ---------------------------------------------------------------- frames and objects
-  const framesets = Array.from(D.querySelectorAll('frameset, frame')).map(describe);
-  const iframes = Array.from(D.querySelectorAll('iframe')).map((f) => {
+  const framesets = Array.from(D.querySelectorAll('frameset')).map(describe);
+  // A frameset's frames are judged as iframes are: mirrored from this origin, else a box.
+  const iframes = Array.from(D.querySelectorAll('iframe, frame')).map((f) => {
     let sameOrigin = false;
     try { sameOrigin = !!(f.contentDocument && f.contentWindow.location.origin === location.origin); } catch (e) { sameOrigin = false; }
     let url = f.src || (f.hasAttribute('srcdoc') ? 'about:srcdoc' : 'about:blank');

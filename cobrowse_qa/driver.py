@@ -43,6 +43,7 @@ REPLICA_FRAME = "[data-testid=replica-frame]"
 REPLICA_MASKED_ATTR = "data-cobrowse-replica-masked"
 REPLICA_FRAME_ATTR = "data-cobrowse-replica-frame"  # the nested replica of a same-origin frame
 PLACEHOLDER_ATTR = "data-cobrowse-placeholder"  # the renderer's box for a frame or plugin
+FRAMESET_ATTR = "data-cobrowse-frameset"  # the renderer's <div> for a frameset
 MODES = ("shared", "view_only")
 
 
@@ -169,6 +170,8 @@ class RelayProcess:
 # it, and the replica holds it in a nested frame inside the placeholder); a third-party frame
 # is the bare `<frame` on both sides (the replica's placeholder), an object, embed or applet
 # `<plugin` (the replica's "plugin object" placeholder), their fallback content never shown.
+# A frameset is `<frameset` followed by its frames and framesets only (nothing else of it is
+# drawn); in the replica it is the renderer's grid <div>.
 _NORMALISE_JS = r"""
 function normalise(doc, replica) {
   var SKIP = {script: 1, style: 1, noscript: 1, template: 1, 'cobrowse-ui': 1, link: 1,
@@ -178,7 +181,15 @@ function normalise(doc, replica) {
   var out = [];
   function inner(d) {
     var root = d && (d.body || d.documentElement);
-    if (root) walk(root);
+    if (root && root.localName === 'frameset') frameset(root); // the visitor's: its body
+    else if (root) walk(root);
+  }
+  function frameset(el) {
+    out.push('<frameset');
+    for (var c = el.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType !== 1) continue;
+      if (replica || c.localName === 'frameset' || c.localName === 'frame') visit(c);
+    }
   }
   function frameDocument(el) {
     try { return el.contentDocument; } catch (e) { return null; }
@@ -189,37 +200,44 @@ function normalise(doc, replica) {
         var t = c.data.replace(/\s+/g, ' ').trim();
         if (t) out.push('"' + t);
       } else if (c.nodeType === 1) {
-        var tag = c.localName;
-        if (SKIP[tag]) continue;
-        var holder = replica ? c.getAttribute('__PLACEHOLDER__') : null;
-        if (holder !== null) {
-          out.push(holder === 'plugin object' ? '<plugin' : '<frame');
-          var nested = holder === 'iframe' && c.querySelector(':scope > iframe[__FRAME__]');
-          if (nested) inner(frameDocument(nested));
-          continue;
-        }
-        if (!replica && FRAMES[tag]) {
-          out.push('<frame');
-          inner(frameDocument(c));
-          continue;
-        }
-        if (!replica && PLUGINS[tag]) {
-          out.push('<plugin');
-          continue;
-        }
-        if (tag === 'input' || tag === 'textarea' || tag === 'select') {
-          var type = (c.getAttribute('type') || '').toLowerCase();
-          if (c.hasAttribute('__MASKED__')) out.push('<' + tag + ' *masked*');
-          else if (type === 'checkbox' || type === 'radio') {
-            out.push('<' + tag + (c.checked ? ' [x]' : ' [ ]'));
-          }
-          else out.push('<' + tag + '=' + c.value);
-        } else {
-          out.push('<' + tag);
-        }
-        if (tag !== 'textarea' && tag !== 'select') walk(c);
+        visit(c);
       }
     }
+  }
+  function visit(c) {
+    var tag = c.localName;
+    if (SKIP[tag]) return;
+    if (replica ? c.hasAttribute('__FRAMESET__') : tag === 'frameset') {
+      frameset(c);
+      return;
+    }
+    var holder = replica ? c.getAttribute('__PLACEHOLDER__') : null;
+    if (holder !== null) {
+      out.push(holder === 'plugin object' ? '<plugin' : '<frame');
+      var nested = holder === 'iframe' && c.querySelector(':scope > iframe[__FRAME__]');
+      if (nested) inner(frameDocument(nested));
+      return;
+    }
+    if (!replica && FRAMES[tag]) {
+      out.push('<frame');
+      inner(frameDocument(c));
+      return;
+    }
+    if (!replica && PLUGINS[tag]) {
+      out.push('<plugin');
+      return;
+    }
+    if (tag === 'input' || tag === 'textarea' || tag === 'select') {
+      var type = (c.getAttribute('type') || '').toLowerCase();
+      if (c.hasAttribute('__MASKED__')) out.push('<' + tag + ' *masked*');
+      else if (type === 'checkbox' || type === 'radio') {
+        out.push('<' + tag + (c.checked ? ' [x]' : ' [ ]'));
+      }
+      else out.push('<' + tag + '=' + c.value);
+    } else {
+      out.push('<' + tag);
+    }
+    if (tag !== 'textarea' && tag !== 'select') walk(c);
   }
   inner(doc);
   return out;
@@ -229,6 +247,7 @@ for _name, _value in (
     ("__MASKED__", REPLICA_MASKED_ATTR),
     ("__PLACEHOLDER__", PLACEHOLDER_ATTR),
     ("__FRAME__", REPLICA_FRAME_ATTR),
+    ("__FRAMESET__", FRAMESET_ATTR),
 ):
     _NORMALISE_JS = _NORMALISE_JS.replace(_name, _value)
 
