@@ -30,6 +30,20 @@ def _same(page: Page, relay: FakeRelay) -> None:
     assert_same_tree(relay.replica.tree(), page.evaluate(EXPECTED_TREE_JS))
 
 
+def _pointer_names(page: Page, relay: FakeRelay, frame: str, element: str) -> None:
+    """The visitor's pointer over ``#element`` inside the ``frame`` names that element (or its
+    text) in the pointer frame it sends."""
+    box = page.frame_locator(frame).locator(f"#{element}").bounding_box()
+    assert box
+    mark = len(relay.frames)
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    pointer = relay.next_frame("pointer", mark)
+    replica = relay.replica
+    ids = {i for i, n in replica.nodes.items() if n["attrs"].get("id") == element}
+    texts = {c for i in ids for c in replica.nodes[i]["children"]}
+    assert pointer["id"] in ids | texts
+
+
 def test_same_origin_frames_recursively_and_cross_origin_never(
     page: Page, relay: FakeRelay, ui: TagUI
 ) -> None:
@@ -69,15 +83,7 @@ def test_same_origin_frames_recursively_and_cross_origin_never(
     # The old document (with its nested leaf frame) is gone; the new one is in.
     assert len([n for n in replica.nodes.values() if n["attrs"].get("id") == "leaf-p"]) == 2
     assert not [n for n in replica.nodes.values() if n["attrs"].get("id") == "inner-p"]
-    # The visitor's pointer over an element inside the frame names that element.
-    box = page.frame_locator("#same").locator("#leaf-p").bounding_box()
-    assert box
-    mark = len(relay.frames)
-    page.mouse.move(box["x"] + 5, box["y"] + 5)
-    pointer = relay.next_frame("pointer", mark)
-    ids = {i for i, n in replica.nodes.items() if n["attrs"].get("id") == "leaf-p"}
-    texts = {c for i in ids for c in replica.nodes[i]["children"]}
-    assert pointer["id"] in ids | texts
+    _pointer_names(page, relay, "#same", "leaf-p")
 
 
 def test_open_shadow_roots_and_their_changes(page: Page, relay: FakeRelay, ui: TagUI) -> None:
@@ -292,12 +298,5 @@ def test_a_framesets_frames_are_mirrored_as_an_iframes_are(
         )[1]
     )
     _same(page, relay)
-    box = page.frame_locator("#left").locator("#inner-p").bounding_box()
-    assert box
-    mark = len(relay.frames)
-    page.mouse.move(box["x"] + 5, box["y"] + 5)
-    pointer = relay.next_frame("pointer", mark)
-    ids = {i for i, n in replica.nodes.items() if n["attrs"].get("id") == "inner-p"}
-    texts = {c for i in ids for c in replica.nodes[i]["children"]}
-    assert pointer["id"] in ids | texts
+    _pointer_names(page, relay, "#left", "inner-p")
     assert page.evaluate("() => window.__cbErrors") == []
