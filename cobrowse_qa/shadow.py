@@ -15,7 +15,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import CDPSession, Page
+
+# Two frames drawn, or half a second (a page that draws nothing), in a world of the harness's
+# own: the page's requestAnimationFrame and setTimeout may be replaced.
+_PAINTED_JS = """new Promise((done) => {
+  setTimeout(done, 500);
+  requestAnimationFrame(() => requestAnimationFrame(done));
+})"""
+
+
+def wait_painted(cdp: CDPSession) -> None:
+    """Wait until the page has drawn what it shows now. The browser routes a click by its own
+    record of what covers what, which follows the page's drawing: a click right after the
+    tag's UI appears over a cross-origin frame (a process of its own) can go to that frame, as
+    the launcher over a third party's frame of a frameset did once in a loaded test run."""
+    frame = cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+    world = cdp.send("Page.createIsolatedWorld", {"frameId": frame, "worldName": "cobrowse-qa"})
+    cdp.send(
+        "Runtime.evaluate",
+        {"expression": _PAINTED_JS, "contextId": world["executionContextId"], "awaitPromise": True},
+    )
 
 
 class ClosedShadow:
@@ -100,6 +120,7 @@ class ClosedShadow:
         for node in self.find_all(testid):
             box = self._box(node)
             if box and box[2] > 0 and box[3] > 0:
+                wait_painted(self.cdp)
                 self.page.mouse.click(box[0] + box[2] / 2, box[1] + box[3] / 2)
                 return
         raise AssertionError(f"{testid} vanished before the click")

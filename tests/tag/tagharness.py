@@ -16,9 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import CDPSession, Page, WebSocketRoute
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, WebSocketRoute
 
+from cobrowse_qa.shadow import wait_painted
 from tag_js import built_tag
 from wire import nodes, protocol
 
@@ -369,6 +370,13 @@ class TagUI:
 
     def __init__(self, page: Page) -> None:
         self.page = page
+        self._cdp: CDPSession | None = None
+
+    @property
+    def cdp(self) -> CDPSession:
+        if self._cdp is None:
+            self._cdp = self.page.context.new_cdp_session(self.page)
+        return self._cdp
 
     def _js(self, testid: str) -> str:
         return (
@@ -399,6 +407,7 @@ class TagUI:
         handle = self.page.evaluate_handle(f"() => {self._js(testid)}")
         box = handle.as_element().bounding_box()  # type: ignore[union-attr]
         assert box, f"{testid} has no box"
+        wait_painted(self.cdp)
         self.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
     def type(self, testid: str, text: str) -> None:
