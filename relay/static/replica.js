@@ -116,6 +116,10 @@
   // the agent's browser could not load, e.g. refused by the workspace CSP; the host of a closed
   // shadow root, whose content never leaves the page) with UNSEEN_ATTR.
   var UNSEEN_ATTR = MARK_PREFIX + "unseen";
+  // A canvas's size, "W H" (its width and height attributes, as a browser reads them): the
+  // key of the rule that sizes it (_sizeCanvas).
+  var CANVAS_ATTR = MARK_PREFIX + "canvas";
+  var CANVAS_MAX = 16384; // px, per side
   var PLACEHOLDER_ATTR = "data-cobrowse-placeholder";
   var UNSEEN_REASONS = Object.freeze({
     canvas: "canvas (its drawing is not shared)",
@@ -145,6 +149,9 @@
     "[" + PLACEHOLDER_ATTR + "]::before{content:'Not visible to you: ' attr(" + PLACEHOLDER_ATTR +
     ")}" +
     "img[" + UNSEEN_ATTR + "]{min-width:24px;min-height:24px}" +
+    // A canvas: scripts are off here, so the browser lays it out as its fallback content,
+    // which the visitor never sees; its size comes from _sizeCanvas's rule.
+    "canvas[" + UNSEEN_ATTR + "=canvas]>*{display:none!important}" +
     // A closed shadow root's host may have no light-DOM content at all (the page draws it all
     // inside the root) and, without the root's :host styles, is often an inline custom element
     // (which ignores min sizes): it gets a box, at zero specificity so the page's own display
@@ -307,6 +314,7 @@
     this.doc = null;
     this.styled = new WeakSet(); // documents with the replica's listeners and stylesheet
     this.sheets = new WeakMap(); // document -> its constructed mask stylesheet
+    this.canvasSizes = new WeakMap(); // that sheet -> the canvas sizes it has a rule for
     this._resetFrames();
   }
 
@@ -512,6 +520,37 @@
     this.pageTitles.delete(el);
     if (typeof title === "string") el.setAttribute("title", title);
     else el.removeAttribute("title");
+  };
+
+  // Give a canvas the box the visitor's browser gives it. A browser with scripts on draws a
+  // canvas as a replaced element of its width x height attributes (300 x 150 by default, each
+  // a non-negative integer); here, with scripts off, it is an inline box of its fallback
+  // content. One rule per size, at zero specificity so the page's own rules for it win:
+  // inline-block, as wide as its width attribute, as tall as its ratio gives (so a page that
+  // sets only its width gets the height the visitor sees), its content not counted.
+  Replica.prototype._sizeCanvas = function (el) {
+    var read = function (name, fallback) {
+      var m = /^[\t\n\f\r ]*\+?([0-9]+)/.exec(el.getAttribute(name) || "");
+      return m ? Math.min(Number(m[1]), CANVAS_MAX) : fallback;
+    };
+    var w = read("width", 300);
+    var h = read("height", 150);
+    var key = w + " " + h;
+    el.setAttribute(CANVAS_ATTR, key);
+    var sheet = this.sheets.get(el.ownerDocument);
+    if (!sheet) return;
+    var sized = this.canvasSizes.get(sheet);
+    if (!sized) { sized = new Set(); this.canvasSizes.set(sheet, sized); }
+    if (sized.has(key)) return;
+    sized.add(key);
+    try {
+      sheet.insertRule(":where(canvas[" + CANVAS_ATTR + "=\"" + key + "\"]){display:inline-block;" +
+        "width:max-content;contain:size;contain-intrinsic-size:" + w + "px " + h + "px;" +
+        (w && h ? "aspect-ratio:" + w + "/" + h + ";" : "height:" + h + "px;") +
+        "}", sheet.cssRules.length);
+    } catch (error) {
+      this.warn("replica: cannot size a canvas", error);
+    }
   };
 
   // A tooltip for a renderer placeholder, after its wire attributes (it has no title of its own).
@@ -830,7 +869,10 @@
               // The agent's browser must never autofill the visitor's fields.
               node.setAttribute("autocomplete", "off");
             }
-            if (ns === HTML_NS && lower === "canvas") this._markUnseen(node, "canvas");
+            if (ns === HTML_NS && lower === "canvas") {
+              this._markUnseen(node, "canvas");
+              this._sizeCanvas(node);
+            }
             if (node.hasAttribute(PLACEHOLDER_ATTR)) this._titlePlaceholder(node);
             if (stateNames.length) states.push([node, attrs, stateNames]);
             if (depth < this.limits.maxDepth) {
@@ -896,6 +938,7 @@
         }
         el.removeAttribute(name);
         if (lower === PLACEHOLDER_ATTR) this._titlePlaceholder(el);
+        if ((lower === "width" || lower === "height") && el.hasAttribute(CANVAS_ATTR)) this._sizeCanvas(el);
         return;
       }
       value = String(value);
@@ -907,6 +950,7 @@
       else if (lower === "xml:lang" || lower === "xml:space") el.setAttributeNS(XML_NS, lower, value);
       else el.setAttribute(name, value);
       if (lower === PLACEHOLDER_ATTR) this._titlePlaceholder(el);
+      if ((lower === "width" || lower === "height") && el.hasAttribute(CANVAS_ATTR)) this._sizeCanvas(el);
     } catch (error) {
       // setAttribute rejects names that are not XML names ("1x", "a\"b"): ignore them.
     }

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page
 from workspace_fakes import BRAND, ORIGIN, FakeSite, add
 
+from renderer.htmltext import to_html
 from wire.nodes import compact
 
 pytestmark = pytest.mark.browser
@@ -1031,3 +1032,59 @@ def test_plugin_objects_are_labelled_placeholders(page: Page, site: FakeSite) ->
     # A placeholder takes no children, whatever a batch says.
     assert mutate(page, adds=[add(6, None, [20, "b", {}, [[21, "#text", "x"]]])]) == {"skipped": 1}
     assert page.evaluate("() => replica.node(20)") is None
+
+
+# Canvases in the layouts pages put them in: each is laid out by Chromium twice, as a real
+# canvas (scripts on) and in the replica, and the boxes compared.
+# fmt: off
+CANVAS_DOC: Any = compact([1, "#document", [[30, "#doctype", "html"], [2, "html", {}, [
+    [3, "head", {}, [[4, "style", {}, [[5, "#text",
+        "body{margin:0;font:16px sans-serif} .wide{width:200px} .row{display:flex}"
+        " .block{display:block} .half{width:50%} .tall{height:90px}"]]]]],
+    [6, "body", {}, [
+        [7, "canvas", {"id": "sized", "width": "400", "height": "200"}, [
+            [8, "p", {}, [[9, "#text", "Your browser has no canvas (fallback text)"]]]]],
+        [10, "canvas", {"id": "default"}, []],
+        [11, "canvas", {"class": "wide", "width": "100", "height": "50"}, []],
+        [12, "canvas", {"width": "abc", "height": " 40px"}, []],
+        [13, "canvas", {"class": "block", "width": "120", "height": "60"}, []],
+        [14, "canvas", {"class": "block half", "width": "80", "height": "40"}, []],
+        [15, "div", {"class": "row"}, [
+            [16, "canvas", {"width": "160", "height": "80"}, []],
+            [17, "canvas", {"width": "90", "height": "30"}, []],
+            [18, "span", {}, [[19, "#text", "beside"]]]]],
+        [20, "p", {}, [[21, "#text", "text "], [22, "canvas", {"width": "20", "height": "10"}, []],
+                       [23, "#text", " inline"]]],
+        [24, "canvas", {"class": "tall", "width": "0", "height": "0"}, []],
+    ]]]]]])
+# fmt: on
+CANVASES = [7, 10, 11, 12, 13, 14, 16, 17, 22, 24]
+BOXES_JS = """(doc) => Array.from(doc.querySelectorAll('canvas')).map((el) => {
+    const r = el.getBoundingClientRect();
+    return [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
+})"""
+
+
+def test_a_canvas_gets_the_box_the_visitors_browser_gives_it(page: Page, site: FakeSite) -> None:
+    """Scripts are off in the replica, so Chromium lays a canvas out as its (unseen) fallback
+    content; the replica gives it its width x height (300 x 150 by default), the page's CSS
+    still winning, the ratio kept when the page sets only its width (issue 15, class 6)."""
+    open_test_page(page)
+    build(page, {**SNAPSHOT, "doc": CANVAS_DOC})
+    size = in_replica(page, "(doc) => [doc.defaultView.innerWidth, doc.defaultView.innerHeight]")
+    replica = in_replica(page, BOXES_JS)
+    real = page.context.new_page()
+    real.set_viewport_size({"width": size[0], "height": size[1]})
+    real.set_content(to_html(CANVAS_DOC))
+    assert replica == real.evaluate(f"() => ({BOXES_JS})(document)")
+    real.close()
+    assert in_replica(page, "(doc) => doc.querySelector('#sized p').checkVisibility()") is False
+    marks = page.evaluate(
+        "(ids) => ids.map((id) => replica.node(id).getAttribute('data-cobrowse-replica-unseen'))",
+        CANVASES,
+    )
+    assert marks == ["canvas"] * len(CANVASES)
+    # The page resizes a canvas: its box follows.
+    mutate(page, attrs=[[10, "width", "500"], [10, "height", "100"]])
+    box = page.evaluate("() => replica.node(10).getBoundingClientRect().toJSON()")
+    assert (round(box["width"]), round(box["height"])) == (500, 100)
