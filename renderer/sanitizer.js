@@ -467,7 +467,7 @@
       this.matched = new Set(); // infos matched by mask selectors
       this.shadows = new Set(); // shadow root infos (mask selectors are matched in each)
       this.rootInfo = null;
-      this.framesIn = new Map(); // frameset info -> Map(frame part node -> index), per batch
+      this.framesIn = new Map(); // frameset info -> {index: Map(frame part node -> index), cells}, per batch
       this.sawData = false; // some emitted attribute value holds 'data:'
       // The preorder count of the compact form as written: the id of the node written last
       // (-1 at the start: no id follows on from it).
@@ -553,16 +553,17 @@
     framedStyle(info) {
       const parent = this.parentInfo(info);
       if (!parent || !isFrameset(parent)) return null;
-      let index = this.framesIn.get(parent);
-      if (!index) { // one pass per frameset and batch: a frameset of many frames stays linear
-        index = new Map();
+      let known = this.framesIn.get(parent);
+      if (!known) { // one pass per frameset and batch: a frameset of many frames stays linear
+        const index = new Map();
         for (let c = N.first(parent.node); c; c = N.next(c)) {
           const ci = infoOf(c);
           if (ci && isFramePart(ci)) index.set(c, index.size);
         }
-        this.framesIn.set(parent, index);
+        known = { index, cells: framesetCells(parent.attrs) };
+        this.framesIn.set(parent, known);
       }
-      if (!(index.get(info.node) < framesetCells(parent.attrs))) {
+      if (!(known.index.get(info.node) < known.cells)) {
         return 'position:absolute;visibility:hidden;width:0;height:0;min-width:0;min-height:0;padding:0;overflow:hidden';
       }
       return 'min-width:0;min-height:0;overflow:hidden;margin:0;padding:0;box-sizing:border-box'
