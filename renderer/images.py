@@ -1,9 +1,10 @@
 """Re-encoding of data: raster images, so the agent's browser never decodes visitor bytes.
 
 The in-browser sanitizer keeps ``data:image/{png,jpeg,gif,webp};base64,...`` only where an
-image URL is allowed; this module decodes each with Pillow under size caps and encodes a
-fresh image (PNG, or JPEG for JPEG input). Anything Pillow cannot read, or that is too big,
-is dropped. Pure functions, no I/O; call them off the event loop (they are CPU-bound).
+image URL is allowed: attribute values, and ``url()`` in ``style`` attributes and ``<style>``
+text; this module decodes each with Pillow under size caps and encodes a fresh image (PNG, or
+JPEG for JPEG input). Anything Pillow cannot read, or that is too big, is dropped (in CSS, its
+``url()`` is left empty). Pure functions, no I/O; call them off the event loop (CPU-bound).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from PIL import Image
+
+from renderer import css
 
 MAX_IMAGE_BYTES: Final = 2 * 1024 * 1024  # encoded bytes of one data: image
 MAX_IMAGE_PIXELS: Final = 4096 * 4096  # width * height, checked before decoding pixels
@@ -58,8 +61,51 @@ def reencode(
     return f"data:{mime};base64,{base64.b64encode(out.getvalue()).decode('ascii')}"
 
 
+def reencode_css(text: str) -> str:
+    """Sanitized CSS with each ``data:`` image ``url()`` re-encoded (``url()`` when it cannot
+    be); every other byte as it was."""
+    if "data:" not in text.lower():
+        return text
+    text = css.preprocess(text)
+    out: list[str] = []
+    at = 0
+    for start, end, target in css.each_url(text):
+        if target.lstrip(_URL_SPACE)[:5].lower() != "data:":
+            continue
+        fresh = reencode(target)
+        out.append(text[at:start])
+        out.append("url()" if fresh is None else f"url({fresh})")
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+_URL_SPACE: Final = "".join(map(chr, range(0x21)))
+
+
 def _is_data(value: Any) -> bool:
     return isinstance(value, str) and value.lstrip()[:5].lower() == "data:"
+
+
+def _has_css_data(value: Any) -> bool:
+    return isinstance(value, str) and "data:" in value.lower()
+
+
+def _style_texts(nodes: Any) -> Iterator[tuple[list[Any], int]]:
+    """``(node, index)`` of the text child of every ``style`` element of a tree (or run)."""
+    stack = [nodes]
+    while stack:
+        node = stack.pop()
+        first = 1 if node and isinstance(node[0], int) else 0
+        is_style = len(node) > first and node[first] == "style"
+        for index, value in enumerate(node):
+            if isinstance(value, list):
+                if is_style and len(value) == 3 and value[1] == "#text":
+                    yield value, 2
+                else:
+                    stack.append(value)
+            elif is_style and index > first and isinstance(value, str):
+                yield node, index
 
 
 def _attribute_objects(nodes: Any) -> Iterator[tuple[list[Any], dict[str, str]]]:
@@ -78,17 +124,27 @@ def _attribute_objects(nodes: Any) -> Iterator[tuple[list[Any], dict[str, str]]]
 
 
 def has_data_images(nodes: Any) -> bool:
-    """Whether any attribute of the tree (or run) holds a data: URL (quick scan, no decoding)."""
-    return any(_is_data(v) for _, attrs in _attribute_objects(nodes) for v in attrs.values())
+    """Whether any attribute or style text of the tree (or run) may hold a data: URL (quick
+    scan, no decoding)."""
+    return any(
+        _is_data(v) or (k == "style" and _has_css_data(v))
+        for _, attrs in _attribute_objects(nodes)
+        for k, v in attrs.items()
+    ) or any(_has_css_data(node[i]) for node, i in _style_texts(nodes))
 
 
 def reencode_tree(nodes: Any) -> None:
     """Re-encode (or remove) every data: attribute value of a sanitized tree (or run of trees,
     in the compact node form), in place."""
+    for node, i in _style_texts(nodes):
+        if _has_css_data(node[i]):
+            node[i] = reencode_css(node[i])
     emptied: list[tuple[list[Any], dict[str, str]]] = []
     for node, attrs in _attribute_objects(nodes):
         for name, value in list(attrs.items()):
-            if _is_data(value):
+            if name == "style" and _has_css_data(value):
+                attrs[name] = reencode_css(value)
+            elif _is_data(value):
                 fresh = reencode(value)
                 if fresh is None:
                     del attrs[name]

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from renderer import css
 from wire import grammar
 
 HTML_NS: Final = grammar.HTML
@@ -730,19 +731,12 @@ MASKED_AUTOCOMPLETE_RE: Final = (
 
 # -------------------------------------------------------------------------------- CSS
 
-# Substrings that are never allowed in CSS, after normalization (comments removed, escapes
-# decoded, whitespace removed, lowercased): each one executes code or fetches in some engine.
-CSS_FORBIDDEN: Final = (
-    "expression(",  # IE CSS expressions
-    "-moz-binding",  # XBL bindings (old Firefox)
-    "behavior:",  # IE HTC behaviors
-    "javascript:",
-    "vbscript:",
-    "-o-link",  # Presto link-source
-    "image-set(",  # fetches from bare strings, which url() checks would not see
-    "src(",  # CSS Values 4 src("..."): a fetch from a bare string
-    "@namespace",
-)
+# What CSS may never hold is decided token by token in ``renderer.css`` (and its twin
+# ``renderer/css.js``), from these names; ``sanitize_css`` cuts each out at the smallest unit
+# that holds it. Names are compared with escapes decoded, ASCII case-insensitively.
+CSS_FORBIDDEN_PROPERTIES: Final = css.FORBIDDEN_PROPERTIES
+CSS_FORBIDDEN_FUNCTIONS: Final = css.FORBIDDEN_FUNCTIONS
+CSS_FORBIDDEN_AT_RULES: Final = css.FORBIDDEN_AT_RULES
 
 # -------------------------------------------------------------------------- decisions
 
@@ -865,39 +859,40 @@ def normalize_css(text: str) -> str:
     return text.lower()
 
 
-def _css_target(rest: str) -> str | None:
-    # The URL right after "url(" or "@import": url(...) / "..." / '...'. None: not a URL.
-    if rest.startswith("url("):
-        rest = rest[4:]
-        end = rest.find(")")
-        target = rest if end < 0 else rest[:end]
-        return target.strip("\"'")
-    if rest[:1] in ("'", '"'):
-        end = rest.find(rest[0], 1)
-        return rest[1:] if end < 0 else rest[1:end]
-    return None
+def css_url_judge(origins: tuple[str, ...], data_images: bool = True) -> css.UrlJudge:
+    """What a ``url()`` or ``@import`` target in CSS may be: an ``@import`` an allowed resource
+    (an http(s) URL on a brand origin); a ``url()`` that, empty, a ``#fragment`` (SVG paint
+    servers, clip paths) or a base64 ``data:`` image on ``DATA_IMAGE_TYPES`` (re-encoded by
+    ``renderer.images`` before the agent's browser sees it; not with ``data_images`` False:
+    only ``style`` attributes and ``<style>`` text are re-encoded)."""
+
+    def judge(target: str, is_import: bool) -> bool:
+        url = _norm_url(target)
+        if is_import:
+            return url_allowed(url, "resource", origins)
+        return (
+            url == ""
+            or url.startswith("#")
+            or url_allowed(url, "resource", origins)
+            or (data_images and data_image_type(url) is not None)
+        )
+
+    return judge
 
 
-def css_allowed(text: str, origins: tuple[str, ...] = ()) -> bool:
-    """Whether CSS (a ``style`` attribute or ``<style>`` text) is safe as it stands.
+def css_allowed(
+    text: str, origins: tuple[str, ...] = (), declarations: bool = False, data_images: bool = True
+) -> bool:
+    """Whether CSS (``<style>`` text, or with ``declarations`` a ``style`` attribute) holds
+    nothing the policy forbids (``renderer.css``), so that ``sanitize_css`` keeps it whole."""
+    judge = css_url_judge(origins, data_images)
+    return css.allowed(text, judge, declarations=declarations)
 
-    Every ``url()`` and ``@import`` target must be empty, a ``#fragment`` (SVG paint servers,
-    clip paths) or an http(s) URL on a brand origin.
-    """
-    n = normalize_css(text)
-    if any(bad in n for bad in CSS_FORBIDDEN):
-        return False
-    for m in re.finditer(r"@import", n):
-        target = _css_target(n[m.end() :])
-        if target is None or not url_allowed(target, "resource", origins):
-            return False
-    for m in re.finditer(r"url\(", n):
-        target = _css_target(n[m.start() :])
-        if target is None:
-            return False
-        if target and not target.startswith("#") and not url_allowed(target, "resource", origins):
-            return False
-    return True
+
+def sanitize_css(text: str, origins: tuple[str, ...] = (), declarations: bool = False) -> str:
+    """CSS with every forbidden construct cut out at the smallest unit that holds it (one
+    ``url()`` becomes ``url()``; a declaration, rule or at-rule goes), the rest kept as it is."""
+    return css.sanitize(text, css_url_judge(origins), declarations=declarations)[0]
 
 
 def element_allowed(tag: str, namespace: str = HTML_NS) -> bool:
@@ -990,7 +985,7 @@ def attribute_allowed(
     if not allowed:
         return False
     if name == "style":
-        return css_allowed(value, origins)
+        return css_allowed(value, origins, declarations=True)
     if name in URL_ATTRS:
         kind = URL_KINDS.get((namespace, tag, name))
         if kind is None:
@@ -1017,9 +1012,8 @@ def attribute_allowed(
         # Presentation attributes (fill, filter, clip-path, mask, marker-*) are CSS: they take
         # url(), and no code-like value (javascript:, expression(...)) is kept in them, inert
         # or not (found by the property test: <svg fill="javascript:...">).
-        css = normalize_css(value)
-        if "url(" in css or (name not in GLOBAL_ATTRS and any(bad in css for bad in CSS_FORBIDDEN)):
-            return css_allowed(value, origins)
+        if name not in GLOBAL_ATTRS and not css_allowed(value, origins, True, data_images=False):
+            return False
     if namespace == HTML_NS and tag == "meta" and name == "content":
         # Harmless without http-equiv (never allowed); but refuse refresh-looking values
         # in case a later attribute change re-adds a name that acts on them.
@@ -1050,6 +1044,8 @@ def policy_json() -> dict[str, Any]:
         "cssomKinds": sorted(CSSOM_KINDS),
         "maskReasons": sorted(MASK_REASONS),
         "maskedAutocompleteRe": MASKED_AUTOCOMPLETE_RE,
-        "cssForbidden": list(CSS_FORBIDDEN),
+        "cssForbiddenProperties": sorted(CSS_FORBIDDEN_PROPERTIES),
+        "cssForbiddenFunctions": sorted(CSS_FORBIDDEN_FUNCTIONS),
+        "cssForbiddenAtRules": sorted(CSS_FORBIDDEN_AT_RULES),
         "maskPlaceholder": MASK_PLACEHOLDER,
     }

@@ -21,6 +21,8 @@
   'use strict';
   const W = window.CobrowseWire; // wire/nodes.js: the reader, the namespace rule, the grammar
   if (!W) throw new Error('cobrowse-renderer: wire/nodes.js must be loaded first');
+  const C = window.CobrowseCss; // renderer/css.js: CSS read as tokens, cut piece by piece
+  if (!C) throw new Error('cobrowse-renderer: renderer/css.js must be loaded first');
   const NS_URI = W.NAMESPACES;
   const DATA_RE = /data:/i;
   const isAttrs = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -87,6 +89,7 @@
   let P = null; // the compiled policy
 
   function configure(policy) {
+    C.configure(policy);
     const sets = (obj) => Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, new Set(v)]));
     const urlKinds = new Map();
     for (const [ns, tag, attr, kind] of policy.urlKinds) urlKinds.set(ns + '|' + tag + '|' + attr, kind);
@@ -111,7 +114,6 @@
       cssomKinds: new Set(policy.cssomKinds),
       maskReasons: new Set(policy.maskReasons),
       maskedAutocompleteRe: new RegExp(policy.maskedAutocompleteRe),
-      cssForbidden: policy.cssForbidden,
       placeholder: policy.maskPlaceholder,
     };
   }
@@ -193,6 +195,7 @@
     return candidates.every((c) => c !== '' && urlAllowed(splitWs(c)[0], 'resource', origins));
   }
 
+  // = policy.normalize_css (animation values only; all other CSS is read as tokens: css.js)
   function normalizeCss(text) {
     text = text.replace(/\/\*[\s\S]*?(\*\/|$)/g, '');
     text = text.replace(/\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?/g, (_, hex) => {
@@ -205,33 +208,23 @@
     return text.toLowerCase();
   }
 
-  function cssTarget(rest) {
-    if (rest.startsWith('url(')) {
-      rest = rest.slice(4);
-      const end = rest.indexOf(')');
-      const target = end < 0 ? rest : rest.slice(0, end);
-      return target.replace(/^["']+|["']+$/g, '');
-    }
-    if (rest[0] === "'" || rest[0] === '"') {
-      const end = rest.indexOf(rest[0], 1);
-      return end < 0 ? rest.slice(1) : rest.slice(1, end);
-    }
-    return null;
+  // = policy.css_url_judge
+  function cssUrlJudge(origins, dataImages = true) {
+    return (target, isImport) => {
+      const url = normUrl(target);
+      if (isImport) return urlAllowed(url, 'resource', origins);
+      return url === '' || url.startsWith('#') || urlAllowed(url, 'resource', origins)
+        || (dataImages && dataImageType(url) !== null);
+    };
   }
 
-  function cssAllowed(text, origins) {
-    const n = normalizeCss(text);
-    if (P.cssForbidden.some((bad) => n.includes(bad))) return false;
-    for (const m of n.matchAll(/@import/g)) {
-      const target = cssTarget(n.slice(m.index + 7));
-      if (target === null || !urlAllowed(target, 'resource', origins)) return false;
-    }
-    for (const m of n.matchAll(/url\(/g)) {
-      const target = cssTarget(n.slice(m.index));
-      if (target === null) return false;
-      if (target && !target.startsWith('#') && !urlAllowed(target, 'resource', origins)) return false;
-    }
-    return true;
+  function cssAllowed(text, origins, declarations = false, dataImages = true) {
+    return C.allowed(text, cssUrlJudge(origins, dataImages), declarations);
+  }
+
+  // = policy.sanitize_css
+  function sanitizeCss(text, origins, declarations = false) {
+    return C.sanitize(text, cssUrlJudge(origins), declarations)[0];
   }
 
   const isCustomElement = W.isCustomElement;
@@ -358,7 +351,7 @@
     const allowed = P.globalAttrs.has(name) || (nsAttrs !== undefined && nsAttrs.has(name))
       || (ns === 'html' && (P.dataAttrRe.test(name) || P.ariaAttrRe.test(name)));
     if (!allowed) return false;
-    if (name === 'style') return cssAllowed(value, origins);
+    if (name === 'style') return cssAllowed(value, origins, true);
     if (P.urlAttrs.has(name)) {
       const kind = P.urlKinds.get(ns + '|' + tag + '|' + name);
       if (kind === undefined) return false;
@@ -375,28 +368,15 @@
       }
       if (P.animationValueAttrs.has(name) && normalizeCss(value).includes('javascript:')) return false;
     }
-    if (ns !== 'html') {
-      const css = normalizeCss(value);
-      if (css.includes('url(') || (!P.globalAttrs.has(name) && P.cssForbidden.some((bad) => css.includes(bad)))) {
-        return cssAllowed(value, origins);
-      }
-    }
+    // Presentation attributes are CSS values (see policy.py); never a data: image in them.
+    if (ns !== 'html' && !P.globalAttrs.has(name) && !cssAllowed(value, origins, true, false)) return false;
     if (ns === 'html' && tag === 'meta' && name === 'content') {
       return !value.toLowerCase().replace(/ /g, '').includes('url=');
     }
     return true;
   }
 
-  // <style> text that fails cssAllowed: neutralize the offending url()/@import, and if the
-  // result is still not allowed (escapes, forbidden keywords) drop the whole sheet.
-  function sanitizeStyleText(css, origins) {
-    if (cssAllowed(css, origins)) return css;
-    let out = css.replace(/@import\s+(url\(\s*)?(["']?)([^"')]*)\2\s*\)?[^;]*;?/gi, (all, _u, _q, url) =>
-      urlAllowed(url, 'resource', origins) ? all : '');
-    out = out.replace(/url\(\s*(["']?)([^"')]*)\1\s*\)/gi, (all, _q, url) =>
-      url === '' || url.startsWith('#') || urlAllowed(url, 'resource', origins) ? all : 'url()');
-    return cssAllowed(out, origins) ? out : '';
-  }
+
 
   // ------------------------------------------------------------------------ sessions
 
@@ -468,7 +448,7 @@
       this.shadows = new Set(); // shadow root infos (mask selectors are matched in each)
       this.rootInfo = null;
       this.framesIn = new Map(); // frameset info -> {index: Map(frame part node -> index), cells}, per batch
-      this.sawData = false; // some emitted attribute value holds 'data:'
+      this.sawData = false; // some emitted attribute value or style text holds 'data:'
       // The preorder count of the compact form as written: the id of the node written last
       // (-1 at the start: no id follows on from it).
       this.wprev = -1;
@@ -702,7 +682,12 @@
       for (const name of Object.keys(raw)) {
         if (name.startsWith(':')) continue;
         // The tag leaves the page's origin out of URLs on it: put it back before judging.
-        const value = P.urlAttrs.has(name) ? absoluteUrl(name, raw[name], this.pageOrigin) : raw[name];
+        // A style attribute keeps what is allowed of it (the forbidden parts cut out), and
+        // goes only when nothing is left.
+        let value = raw[name];
+        if (P.urlAttrs.has(name)) value = absoluteUrl(name, value, this.pageOrigin);
+        else if (name === 'style') value = sanitizeCss(value, this.origins, true);
+        if (name === 'style' && /^[ \t\n]*$/.test(value) && !/^[ \t\n]*$/.test(raw[name])) continue;
         if (attributeAllowed(info.tag, name, value, info.ns, this.origins)) {
           out[name] = value;
           // A superset of what images.py re-encodes (a value starting with data:).
@@ -748,7 +733,11 @@
           css += N.data(c);
         }
       }
-      return first === null ? null : [first, sanitizeStyleText(css, this.origins)];
+      if (first === null) return null;
+      const out = sanitizeCss(css, this.origins);
+      // Its data: images are re-encoded by images.py (reencode_css), as attributes' are.
+      if (out.length > 4 && DATA_RE.test(out)) this.sawData = true;
+      return [first, out];
     }
 
     // -- writing the compact form
@@ -993,6 +982,8 @@
         const prev = this.styleSent.get(st.id);
         if (child && prev === child[0] && this.emitted.has(prev)) {
           out.texts.push([child[0], child[1]]);
+          // Names the texts that are CSS for images.py; service.py takes it off the batch.
+          if (DATA_RE.test(child[1])) (out.styleTexts ||= []).push(child[0]);
           continue;
         }
         if (prev !== null && prev !== undefined && this.emitted.has(prev)) {
@@ -1053,6 +1044,7 @@
         this.emitted.add(child[0]);
         this.fresh.add(child[0]);
         runFor(st.id, null).push(this.leaf(child[0], '#text', child[1]));
+        if (DATA_RE.test(child[1])) (out.styleTexts ||= []).push(child[0]);
       }
 
       // 5. attrs: diff what the agent has against the sanitized attributes now
@@ -1257,6 +1249,7 @@
       return JSON.stringify(cases.map((c) => {
         const ns = c.ns || 'html';
         if (c.kind === 'css') return cssAllowed(c.value, set);
+        if (c.kind === 'sanitize') return sanitizeCss(c.value, set, c.declarations === true);
         if (c.kind === 'url') return urlAllowed(c.value, c.url_kind, set);
         if (c.kind === 'absolute') return absoluteUrl(c.attr, c.value, originOf(c.page));
         if (c.kind === 'reason') return placeholderReason(c.tag, c.attrs || {}, set, originOf(c.page || ''));

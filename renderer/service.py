@@ -69,11 +69,14 @@ class RendererError(Exception):
 
 def _host_page() -> tuple[str, str]:
     """The host page HTML and its CSP: only our inline script (by hash) may run: the wire's
-    node reader (``wire/nodes.js``, the grammar inlined), then ``sanitizer.js``, which uses it."""
-    source = resources.files("renderer").joinpath("sanitizer.js").read_text("utf-8")
+    node reader (``wire/nodes.js``, the grammar inlined), the CSS reader (``css.js``), then
+    ``sanitizer.js``, which uses both."""
+    files = resources.files("renderer")
+    source = files.joinpath("sanitizer.js").read_text("utf-8")
+    css_source = files.joinpath("css.js").read_text("utf-8")
     config = json.dumps(policy_json()).replace("</", "<\\/")
     reader = grammar.nodes_js()
-    script = f"{reader}\n{source}\nwindow.CobrowseRenderer.configure({config});\n"
+    script = f"{reader}\n{css_source}\n{source}\nwindow.CobrowseRenderer.configure({config});\n"
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = f"default-src 'none'; script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     html = (
@@ -444,6 +447,8 @@ class Renderer:
                 raise RendererError("renderer returned the wrong number of batches", session_id)
             if raw[:1] != "0" and any(_has_data_urls(out) for out in outs):
                 await asyncio.to_thread(_reencode_all, [o for o in outs if _has_data_urls(o)])
+        for out in outs:
+            out.pop("styleTexts", None)  # sanitizer.js's word to images.py, not the agent's
         return [
             {**message, "type": "replica.mutations", **out}
             for message, out in zip(messages, outs, strict=True)
@@ -494,9 +499,19 @@ class Renderer:
 
 def _has_data_urls(out: dict[str, Any]) -> bool:
     """Whether a sanitized batch may hold a data: image for ``images`` to re-encode."""
-    return any(images.has_data_images(a["nodes"]) for a in out["adds"]) or any(
-        isinstance(v, str) and v.lstrip()[:5].lower() == "data:" for _, _, v in out["attrs"]
+    return (
+        bool(out.get("styleTexts"))
+        or any(images.has_data_images(a["nodes"]) for a in out["adds"])
+        or any(_data_attr(name, v) for _, name, v in out["attrs"])
     )
+
+
+def _data_attr(name: str, value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    if name == "style":
+        return "data:" in value.lower()
+    return value.lstrip()[:5].lower() == "data:"
 
 
 def _reencode_all(outs: list[dict[str, Any]]) -> None:
@@ -508,6 +523,21 @@ def _reencode_mutations(out: dict[str, Any]) -> None:
     for add in out["adds"]:
         images.reencode_tree(add["nodes"])
     for entry in out["attrs"]:
-        value = entry[2]
-        if isinstance(value, str) and value.lstrip()[:5].lower() == "data:":
-            entry[2] = images.reencode(value)
+        name, value = entry[1], entry[2]
+        if _data_attr(name, value):
+            entry[2] = images.reencode_css(value) if name == "style" else images.reencode(value)
+    # The style texts sanitizer.js named: in "texts", or added as [id, "#text", text] (a
+    # style's new text child is the first node of its own run, so it carries its id).
+    css_texts = set(out.get("styleTexts", ()))
+    for entry in out["texts"]:
+        if entry[0] in css_texts:
+            entry[1] = images.reencode_css(entry[1])
+    for add in out["adds"]:
+        for node in add["nodes"]:
+            if (
+                isinstance(node, list)
+                and len(node) == 3
+                and node[1] == "#text"
+                and node[0] in css_texts
+            ):
+                node[2] = images.reencode_css(node[2])

@@ -309,8 +309,9 @@ def test_cssom_sheet_text_is_sanitized_on_every_update(loop: Loop, renderer: Ren
     # The synthetic text changes: the agent's text child gets the re-sanitized whole.
     out = batch(loop, renderer, session, texts=[[12, "@import 'https://evil.example/x.css'; b{}"]])
     assert out["texts"] == [[11, "\n b{}"]]
-    out = batch(loop, renderer, session, seq=2, texts=[[12, "b{behavior:url(x.htc)}"]])
-    assert out["texts"] == [[11, ""]]
+    # A forbidden declaration goes, its rule stays (the sheet is not dropped for it).
+    out = batch(loop, renderer, session, seq=2, texts=[[12, "b{behavior:url(x.htc);color:red}"]])
+    assert out["texts"] == [[11, "\nb{color:red}"]]
     # Rules arrive for an empty <style> (the tag's form: the state entry plus a synthetic text).
     out = batch(
         loop,
@@ -353,7 +354,7 @@ def test_cssom_sheet_text_is_sanitized_on_every_update(loop: Loop, renderer: Ren
     assert out["adds"][0] == {
         "parent": 31,
         "next": None,
-        "nodes": [[33, "style", {":cssom": "adopted"}, [[34, "#text", ""]]]],
+        "nodes": [[33, "style", {":cssom": "adopted"}, [[34, "#text", "p{}"]]]],
     }
 
 

@@ -19,6 +19,8 @@ def python_decision(case: dict[str, Any], origins: tuple[str, ...]) -> object:
     ns = case.get("ns") or "html"
     if case["kind"] == "css":
         return policy.css_allowed(case["value"], origins)
+    if case["kind"] == "sanitize":
+        return policy.sanitize_css(case["value"], origins, case.get("declarations") is True)
     if case["kind"] == "url":
         return policy.url_allowed(case["value"], case["url_kind"], origins)
     if case["kind"] == "absolute":
