@@ -45,6 +45,7 @@ def judge_page(report: PageReport, seen: Evidence) -> None:
         + [f"canvas {c}" for c in probe["canvases"]]
         + [f"plugin object {p}" for p in _plugins(probe)]
         + closed_shadow_areas(probe.get("closed_shadow_roots", []), seen.index)
+        + [f"image {i} (made by the page, not captured)" for i in _blob_images(seen.index)]
         + _blank_content(report)
     )
     report.handled = (
@@ -189,6 +190,17 @@ def resources(report: PageReport, seen: Evidence) -> Finding:
         "or credentials, and is refused",
         passed=f"{seen.replayed} resource(s) (images, stylesheets, fonts, media) load "
         "again without cookies or credentials",
+    )
+
+
+def blob_images(report: PageReport, seen: Evidence) -> Finding:
+    return _finding_if(
+        _blob_images(seen.index),
+        "blob_images",
+        "Images the page made are captured",
+        "warning",
+        "images from blob: URLs the tag could not capture (not loaded, over 1024 x 1024 pixels "
+        "or unreadable): the agent sees a marked box instead",
     )
 
 
@@ -344,6 +356,7 @@ CHECKS: tuple[Callable[[PageReport, Evidence], Finding], ...] = (
     builtins,
     plugins,
     resources,
+    blob_images,
     certificate,
     masking,
     replica_content,
@@ -396,6 +409,10 @@ def judge_selectors(reports: list[PageReport], selectors: tuple[str, ...]) -> No
 
 def _iframes(probe: dict[str, Any], *, same_origin: bool) -> list[str]:
     return [f["element"] for f in probe["iframes"] if bool(f["same_origin"]) == same_origin]
+
+
+def _blob_images(index: NodeIndex) -> list[str]:
+    return sorted(index.unseen_images.values())
 
 
 def _plugins(probe: dict[str, Any]) -> list[str]:

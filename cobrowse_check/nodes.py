@@ -1,10 +1,11 @@
 """The visitor's page as the tag streamed it, read back by the checker (no browser).
 
 Owns: ``NodeIndex`` (a description and the parent of every node of the ``dom.*`` stream, the
-closed shadow roots the tag announced, and the frames, canvases and plugin objects of the top
-document in the order they came) and ``closed_shadow_areas`` (what the report says of
-each closed shadow root DevTools found). Must not: read the page itself; the node grammar is
-``wire.nodes``'s, read through ``walk``, never parsed again here.
+closed shadow roots the tag announced, the images the page made that it could not capture, and
+the frames, canvases and plugin objects of the top document in the order they came) and
+``closed_shadow_areas`` (what the report says of each closed shadow root DevTools found).
+Must not: read the page itself; the node grammar is ``wire.nodes``'s, read through ``walk``,
+never parsed again here.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class NodeIndex:
     nodes: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (label, parent id)
     keys: dict[int, str] = field(default_factory=dict)  # element id -> "tag#id" (as CDP names it)
     closed: dict[int, str] = field(default_factory=dict)  # hosts with `:shadow: closed` -> key
+    # Images the page made (blob:) whose pixels the tag could not send (`:unseen: image`) -> label.
+    unseen_images: dict[int, str] = field(default_factory=dict)
     # (id, element name) of the top document's iframes, canvases and plugin objects, outside
     # shadow roots and frames (as the page's own querySelectorAll finds them), in stream order.
     boxed: list[tuple[int, str]] = field(default_factory=list)
@@ -75,17 +78,26 @@ class NodeIndex:
                 name_id = item.attrs.get("id")
                 self.keys[item.id] = item.name + (f"#{name_id}" if name_id else "")
                 self._shadow(item.id, item.attrs.get(":shadow"))
+                self._unseen(item.id, item.attrs.get(":unseen"))
 
     def set_attribute(self, entry: Any) -> None:
         """One ``attrs`` entry of a batch: ``[id, name, value or null]``."""
         if isinstance(entry, list) and len(entry) == 3 and entry[1] == ":shadow":
             self._shadow(entry[0], entry[2])
+        elif isinstance(entry, list) and len(entry) == 3 and entry[1] == ":unseen":
+            self._unseen(entry[0], entry[2])
 
     def _shadow(self, node_id: Any, value: Any) -> None:
         if value == "closed" and node_id in self.keys:
             self.closed[node_id] = self.keys[node_id]
         elif node_id in self.closed:
             del self.closed[node_id]
+
+    def _unseen(self, node_id: Any, value: Any) -> None:
+        if value == "image" and node_id in self.nodes:
+            self.unseen_images[node_id] = self.nodes[node_id][0]
+        else:
+            self.unseen_images.pop(node_id, None)
 
     def describe(self, node_id: Any) -> str:
         if not isinstance(node_id, int) or node_id not in self.nodes:

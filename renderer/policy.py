@@ -719,6 +719,9 @@ STATE_ENTRIES: Final = grammar.STATE_ENTRIES
 # ":shadow" reaches the agent only as "closed" (the host of a closed shadow root, an area the
 # agent cannot see), and only on an element that can host a shadow root.
 SHADOW_STATES: Final = frozenset({"closed"})
+# ":unseen" on an <img>: the page made the image (a blob: URL) and the tag could not send its
+# pixels (not loaded yet, too big, unreadable); the agent is shown an area it cannot see.
+UNSEEN_STATES: Final = frozenset({"image"})
 # ":cssom" on a <style>: its rules live in the CSSOM; the last text child is synthetic.
 CSSOM_KINDS: Final = frozenset({"sheet", "adopted"})
 MASK_REASONS: Final = frozenset({"password", "attribute", "selector", "autocomplete"})
@@ -1041,6 +1044,7 @@ def policy_json() -> dict[str, Any]:
         "animationValueAttrs": sorted(ANIMATION_VALUE_ATTRS),
         "stateEntries": sorted(STATE_ENTRIES),
         "shadowStates": sorted(SHADOW_STATES),
+        "unseenStates": sorted(UNSEEN_STATES),
         "cssomKinds": sorted(CSSOM_KINDS),
         "maskReasons": sorted(MASK_REASONS),
         "maskedAutocompleteRe": MASKED_AUTOCOMPLETE_RE,

@@ -111,6 +111,7 @@
       animationValueAttrs: new Set(policy.animationValueAttrs),
       stateEntries: new Set(policy.stateEntries),
       shadowStates: new Set(policy.shadowStates),
+      unseenStates: new Set(policy.unseenStates),
       cssomKinds: new Set(policy.cssomKinds),
       maskReasons: new Set(policy.maskReasons),
       maskedAutocompleteRe: new RegExp(policy.maskedAutocompleteRe),
@@ -706,6 +707,9 @@
       // The host of a closed shadow root: the agent is shown an area it cannot see. Only where
       // a browser could attach a root; any other value says nothing the agent could use.
       if (P.shadowStates.has(raw[':shadow']) && W.canHostShadow(info.tag, info.ns)) out[':shadow'] = raw[':shadow'];
+      // An image the page made (blob:) whose pixels the tag could not send: marked, on an <img>
+      // only. Its src, if any came, was judged like every other (a data: image, re-encoded).
+      if (html && info.tag === 'img' && P.unseenStates.has(raw[':unseen'])) out[':unseen'] = raw[':unseen'];
       if (html && info.tag === 'input' && String(raw.type || '').toLowerCase() === 'hidden') delete out.value;
       if (mask) {
         // Second line behind the tag: whatever the visitor sent, a masked field shows only

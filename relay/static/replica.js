@@ -114,7 +114,8 @@
   // placeholders (third-party iframes, plugin objects) carry data-cobrowse-placeholder; the
   // replica marks what it finds itself (a canvas: its pixels are never sent; an image or font
   // the agent's browser could not load, e.g. refused by the workspace CSP; the host of a closed
-  // shadow root, whose content never leaves the page) with UNSEEN_ATTR.
+  // shadow root, whose content never leaves the page; an image the page made that the tag could
+  // not capture, ":unseen") with UNSEEN_ATTR.
   var UNSEEN_ATTR = MARK_PREFIX + "unseen";
   // A canvas's size, "W H" (its width and height attributes, as a browser reads them): the
   // key of the rule that sizes it (_sizeCanvas).
@@ -124,6 +125,7 @@
   var UNSEEN_REASONS = Object.freeze({
     canvas: "canvas (its drawing is not shared)",
     image: "image that could not be loaded here",
+    blob: "image the visitor's page made, which could not be captured",
     shadow: "closed shadow root (private to the page)"
   });
   // Tooltips of the renderer's placeholders (the hatched box's label says the reason too). A
@@ -977,6 +979,10 @@
       // The element hosts a closed shadow root: its content never leaves the page.
       if (value === "closed") this._markUnseen(el, "shadow");
       else this._clearUnseen(el, "shadow");
+    } else if (name === ":unseen") {
+      // An image the visitor's page made (a blob: URL) whose pixels the tag could not send.
+      if (value === "image") this._markUnseen(el, "blob");
+      else this._clearUnseen(el, "blob");
     }
     // Unknown ":" names are reserved for later versions: ignored.
   };

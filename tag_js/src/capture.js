@@ -63,7 +63,8 @@ function startCapture() {
   if (!session) return;
   var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
     fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
-    w: null, streaming: false, polls: 0, poll: false, scrollLater: [], scrollAt: 0, moved: new SetCtor(), closed: new SetCtor() };
+    w: null, streaming: false, polls: 0, poll: false, scrollLater: [], scrollAt: 0, moved: new SetCtor(), closed: new SetCtor(),
+    blobs: new SetCtor() };
   if (readyStateOf(D) === 'loading') {
     // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
     listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
@@ -238,8 +239,11 @@ function flush(c) {
     var id = ids.get(el);
     var field = isField(el);
     var remask = false;
+    var img = tagOf(el) === 'img' && (blobSeen.has(el) || blobImg(el));
     names.forEach(function (name) {
       if (!test(ATTR_RE, name) || name[0] === ':') return;
+      // A blob: image (or one that was): its src, srcset and state are sent together, below.
+      if (img && (name === 'src' || name === 'srcset')) { c.blobs.add(el); return; }
       if (MASK_TRIGGERS[name] === 1) remask = true;
       var mask = field ? fieldMask(el) : name === 'value' ? containerMask(el) : '';
       var v = wireAttr(el, name, getAttr(el, name), mask);
@@ -281,6 +285,18 @@ function flush(c) {
     if (alive(el) && !inFresh(el, fresh)) push(attrs, [ids.get(el), ':shadow', 'closed']);
   });
   c.closed.clear();
+  c.blobs.forEach(function (el) {
+    if (!alive(el) || inFresh(el, fresh)) return;
+    var id = ids.get(el);
+    var a = {};
+    var blob = blobImg(el);
+    if (blob) blobState(el, a, containerMask(el));
+    push(attrs, [id, 'src', blob ? a.src || null : wireAttr(el, 'src', getAttr(el, 'src'), '')]);
+    push(attrs, [id, 'srcset', blob ? null : wireAttr(el, 'srcset', getAttr(el, 'srcset'), '')]);
+    push(attrs, [id, ':unseen', a[':unseen'] || null]);
+    if (a[':masked']) push(attrs, [id, ':masked', a[':masked']]);
+  });
+  c.blobs.clear();
   // Scroll offsets of what the stream sent, SCROLL_MS of reads a frame: a few slices of a big
   // page are tens of thousands of elements (a task well over 50 ms); the rest waits a frame.
   var scrolled = c.scrollLater;

@@ -369,6 +369,16 @@ var composedPath = method('Event', 'composedPath');
 var BC = pickClass('BroadcastChannel', ['postMessage']);
 if (BC !== pageOwn('BroadcastChannel')) BC = null;
 var bcPost = un(classMember(BC, 'postMessage'));
+// An image the page made (blob:) is drawn on a canvas of the tag's and sent as data:
+// (serialize.js blobData): a page that wraps toDataURL or drawImage never sees the call.
+var imgComplete = getter('HTMLImageElement', 'complete');
+var imgNaturalW = getter('HTMLImageElement', 'naturalWidth');
+var imgNaturalH = getter('HTMLImageElement', 'naturalHeight');
+var canvasW = un(setter('HTMLCanvasElement', 'width'));
+var canvasH = un(setter('HTMLCanvasElement', 'height'));
+var canvasCtx = method('HTMLCanvasElement', 'getContext');
+var canvasData = method('HTMLCanvasElement', 'toDataURL');
+var drawImage = method('CanvasRenderingContext2D', 'drawImage');
 releaseRealm();
 var XHTML = 'http://www.w3.org/1999/xhtml';
 // Type checks by name, not instanceof: nodes of same-origin iframes come from another realm,

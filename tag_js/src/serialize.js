@@ -1,10 +1,10 @@
 /*
  * serialize.js: one node in its compact wire form (docs/protocol.md "Nodes"), and the ids.
  * Owns: node ids and the mirror (id -> node, what the replica holds), URL and attribute
- * rewriting, closed shadow roots (the tag's one page patch, attachShadow) and CSSOM-only
- * stylesheets as synthetic text.
+ * rewriting, closed shadow roots (the tag's one page patch, attachShadow), CSSOM-only
+ * stylesheets as synthetic text, and images the page made (blob:) sent as their pixels.
  * Must not: reuse an id, write a masked value or <script> contents, read a closed root's content,
- * or change what the page sees through attachShadow.
+ * draw a masked image, or change what the page sees through attachShadow.
  */
 
 // ------------------------------------------------------------ node ids (mirror)
@@ -136,6 +136,52 @@ function fieldState(el, attrs, mask) {
   if (f[1] !== null) attrs[f[0]] = f[1];
 }
 
+// ---- images the page made (blob: URLs, docs/protocol.md ":unseen"): the agent's browser cannot
+// load the visitor's object URLs, so the tag draws the loaded image on a canvas of its own and
+// sends its pixels as a data: image, which the renderer re-encodes like any other.
+var BLOB_PIXELS = 1048576; // 1024 x 1024: encoding a bigger image is a long task for the page
+var BLOB_BYTES = 1500000; // characters of its data: URL
+var BLOB_RE = /(^|[\s,])blob:/i;
+var blobSeen = new WeakSetCtor(); // images that had a blob: URL, with the tag's load listener
+// Whether `el` is an <img> showing (or choosing, srcset) an object URL of the page.
+function blobImg(el) {
+  return tagOf(el) === 'img' && (test(BLOB_RE, getAttr(el, 'src') || '') || test(BLOB_RE, getAttr(el, 'srcset') || ''));
+}
+// The image's pixels as a data: PNG (WebP when a big PNG is bigger), or '': not loaded yet (its
+// load event sends them later), broken, over the bounds, or unreadable (a tainted canvas).
+function blobData(el) {
+  if (!blobSeen.has(el)) {
+    blobSeen.add(el);
+    listen(el, 'load', guard(function () {
+      if (cap && alive(el) && blobImg(el)) { cap.blobs.add(el); schedule(cap); }
+    }));
+  }
+  var w = imgNaturalW(el);
+  var h = imgNaturalH(el);
+  if (!imgComplete(el) || !w || !h || w * h > BLOB_PIXELS) return '';
+  try {
+    var c = createElement(D, 'canvas');
+    canvasW(c, w);
+    canvasH(c, h);
+    drawImage(canvasCtx(c, '2d'), el, 0, 0);
+    var out = canvasData(c, 'image/png');
+    if (out.length > 65536) {
+      var webp = canvasData(c, 'image/webp', 0.9);
+      if (webp.length < out.length && strIndexOf(webp, 'data:image/webp') === 0) out = webp;
+    }
+    return out.length <= BLOB_BYTES ? out : '';
+  } catch (e) { return ''; }
+}
+// A blob: image's entries in `attrs`: its pixels as src (no srcset: the drawing is the candidate
+// the browser chose), else no src and ":unseen"; masked (mask: its reason), nothing of it at all.
+function blobState(el, attrs, mask) {
+  delete attrs.srcset;
+  var data = mask ? '' : blobData(el);
+  if (data) attrs.src = data; else delete attrs.src;
+  if (mask) attrs[':masked'] = mask;
+  else if (!data) attrs[':unseen'] = 'image';
+}
+
 var host = null; // the tag's UI host; never captured
 var est = 0; // bytes of JSON serialized in the current run, roughly
 // Compact form (docs/protocol.md "Nodes"): a node carries its id only where the preorder count
@@ -217,6 +263,10 @@ function serializeNode(node, ctx, parentEl, pf) {
       attrs = attrs || {};
       fieldState(node, attrs, mask);
       if (cap) cap.fields.add(node);
+    }
+    if (tag === 'img' && blobImg(node)) {
+      blobState(node, attrs = attrs || {}, ctx || (sMask ? 'attribute' : '') ||
+        (maskSelector && matches(node, maskSelector) ? 'selector' : ''));
     }
     if (closedCount && closedHosts.has(node)) (attrs = attrs || {})[':shadow'] = 'closed';
     // A custom element may attach its shadow root after it was sent (no record says so).

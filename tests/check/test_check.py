@@ -40,6 +40,7 @@ PAGES = [
     "animation.html",
     "builtins.html",
     "plugins.html",
+    "blob.html",
     "boxes.html",
     "half-blank.html",
     "blank.html",
@@ -182,6 +183,18 @@ def test_what_the_agent_cannot_see_is_listed(reports: dict[str, PageReport]) -> 
         "closed shadow root of div#card-host (attached before the tag loaded: "
         "the agent sees no mark)" in report.not_seen
     )
+
+
+def test_an_image_the_page_made_that_the_tag_could_not_capture_is_named(
+    reports: dict[str, PageReport],
+) -> None:
+    report = reports["blob.html"]
+    finding = report.finding("blob_images")
+    # The small image reached the agent as its pixels; the one over the tag's bound did not.
+    assert finding.status == "warning" and finding.culprits == ["img#huge"], finding
+    assert "image img#huge (made by the page, not captured)" in report.not_seen
+    assert not any("img#drawn" in line for line in report.not_seen)
+    assert reports["clean.html"].finding("blob_images").status == "pass"
 
 
 def test_a_blank_replica_fails_whatever_its_pixel_score(reports: dict[str, PageReport]) -> None:

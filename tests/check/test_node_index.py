@@ -111,3 +111,24 @@ def test_boxed_elements_are_the_top_documents_own_in_document_order() -> None:
         }
     )
     assert index.boxed[-1] == (21, "iframe") and len(index.boxed) == 5
+
+
+def test_images_the_tag_could_not_capture_are_indexed_until_it_sends_them() -> None:
+    # `:unseen: image`: an image the page made (blob:) whose pixels the tag could not send.
+    index = NodeIndex.of_snapshot(
+        {
+            "type": "dom.snapshot",
+            "doc": compact(
+                [1, "#document", [[2, "html", {}, [[3, "body", {}, [
+                    [4, "img", {"id": "huge", ":unseen": "image"}, []],
+                    [5, "img", {"id": "drawn", "src": "data:image/png;base64,AAAA"}, []],
+                    [6, "img", {"class": "late thumb", ":unseen": "image"}, []],
+                ]]]]]]
+            ),
+        }
+    )  # fmt: skip
+    assert index.unseen_images == {4: "img#huge", 6: "img.late.thumb"}
+    # The late one loaded (its pixels come, the mark goes); another is marked later.
+    index.apply({"attrs": [[6, "src", "data:image/png;base64,AAAA"], [6, ":unseen", None]]})
+    index.apply({"attrs": [[5, ":unseen", "image"], [99, ":unseen", "image"]]})
+    assert index.unseen_images == {4: "img#huge", 5: "img#drawn"}

@@ -800,6 +800,41 @@ def test_closed_shadow_state_reaches_the_agent_only_as_closed(
     assert sorted(out["attrs"], key=str) == [[10, ":shadow", None], [14, ":shadow", "closed"]]
 
 
+# ------------------------------------------------------- images the page made (blob:)
+
+
+def test_unseen_images_reach_the_agent_on_img_only(loop: Loop, renderer: Renderer) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 2), (0, 0, 255)).save(buf, format="PNG")
+    drawn = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    session, doc = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "img", {":unseen": "image", "alt": "chart"}, []],
+            [11, "img", {":unseen": "IMAGE"}, []],
+            [12, "div", {":unseen": "image"}, []],  # an image's state: never on another element
+            [13, "img", {"src": "blob:https://shop.example/4e1c"}, []],  # the tag never sends one
+            [14, "img", {"src": drawn}, []],  # what the tag sends instead: re-encoded
+        ),
+    )
+    assert find(doc, 10) == [10, "img", {"alt": "chart", ":unseen": "image"}, []]
+    assert find(doc, 11) == [11, "img", {}, []]
+    assert find(doc, 12) == [12, "div", {}, []]
+    assert find(doc, 13) == [13, "img", {}, []]
+    src = find(doc, 14)[2]["src"]  # type: ignore[index]
+    with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
+        assert image.convert("RGB").getpixel((1, 1)) == (0, 0, 255)
+    # Loaded later: the pixels come, the mark goes.
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(session, attrs=[[10, "src", drawn], [10, ":unseen", None]]),
+        )
+    )
+    assert sorted(out["attrs"], key=str) == [[10, ":unseen", None], [10, "src", src]]
+
+
 # -------------------------------------------------------------------- plugin objects
 
 

@@ -32,7 +32,7 @@ RELAY = "https://relay.test"
 # No inline script or style anywhere: the tag must work under a brand's strict policy.
 CSP = (
     "default-src 'self'; script-src 'self' https://relay.test; connect-src wss://relay.test; "
-    "style-src 'self' 'nonce-cbtest'; img-src 'self' data:; frame-src 'self' https://other.test"
+    "style-src 'self' 'nonce-cbtest'; img-src 'self' data: blob:; frame-src 'self' https://other.test"
 )
 PLACEHOLDER = "\u2022" * 6
 

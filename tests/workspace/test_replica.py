@@ -983,6 +983,59 @@ def test_a_closed_shadow_root_is_marked_as_an_area_the_agent_cannot_see(
     ]
 
 
+# Images the visitor's page made (blob:) that the tag could not capture (`:unseen: "image"`).
+# fmt: off
+UNSEEN_IMAGE_DOC: Any = compact([1, "#document", [[2, "html", {}, [
+    [3, "head", {}, []],
+    [4, "body", {}, [
+        [5, "img", {"id": "huge", "width": "120", "height": "90", ":unseen": "image"}, []],
+        [6, "img", {"id": "late", "title": "Late", ":unseen": "image"}, []],
+    ]],
+]]]])
+# fmt: on
+PNG_1x1 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+    "AAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+UNSEEN_IMAGE_FACTS = """() => {
+    const facts = {};
+    for (const id of [5, 6]) {
+        const el = replica.node(id), box = el.getBoundingClientRect();
+        facts[el.id] = [el.getAttribute('data-cobrowse-replica-unseen'), el.getAttribute('title'),
+                        Math.round(box.width) >= 24 && Math.round(box.height) >= 24];
+    }
+    facts.unseen = replica.unseen().map(u => [replica.idOf(u.node), u.reason]);
+    return facts;
+}"""
+
+
+def test_an_image_the_page_made_that_was_not_captured_is_marked_until_it_comes(
+    page: Page, site: FakeSite
+) -> None:
+    open_test_page(page)
+    page.evaluate(
+        """(snapshot) => {
+            const frame = CobrowseReplica.createFrame(document.getElementById('host'));
+            window.replica = new CobrowseReplica.Replica(frame);
+            replica.applySnapshot(snapshot);
+        }""",
+        {**SNAPSHOT, "doc": UNSEEN_IMAGE_DOC},
+    )
+    title = "Not visible to you: " + page.evaluate("() => CobrowseReplica.UNSEEN_REASONS.blob")
+    # Marked with the reason, big enough to see even without a size of its own.
+    assert page.evaluate(UNSEEN_IMAGE_FACTS) == {
+        "huge": ["blob", title, True],
+        "late": ["blob", title, True],
+        "unseen": [[5, "blob"], [6, "blob"]],
+    }
+    # Its pixels arrive (the tag's load event): the mark goes, the page's title comes back.
+    pixel = "data:image/png;base64," + PNG_1x1
+    mutate(page, attrs=[[6, "src", pixel], [6, ":unseen", None]])
+    facts = page.evaluate(UNSEEN_IMAGE_FACTS)
+    assert facts["late"][:2] == [None, "Late"] and facts["unseen"] == [[5, "blob"]]
+
+
 # The renderer's placeholder for a plugin object, and plugin elements that reach the replica
 # anyway (a sanitizer bug): all become the same labelled box, never a plugin.
 # fmt: off

@@ -25,6 +25,7 @@
     "plugin object": "plugin object",
     canvas: "canvas",
     image: "image not loaded",
+    blob: "page-made image not captured",
     shadow: "closed shadow root",
     font: "font not loaded"
   };
