@@ -17,10 +17,10 @@ from cobrowse_qa.driver import RelayProcess
 
 
 @contextlib.contextmanager
-def run_relay(log_dir: Path, config: Path | None = None) -> Iterator[str]:
+def relay_process(log_dir: Path, config: Path | None = None) -> Iterator[RelayProcess]:
     """`python -m relay` (the QA harness's ``RelayProcess``) on a free loopback port, with the
-    embedded demo or ``config``, conversations in memory; yields its base URL. Fails the test
-    run if the relay logged a traceback. ``COBROWSE_E2E_LOG_LEVEL=info`` shows more."""
+    embedded demo or ``config``, conversations in memory (its log in ``log_path``). Fails the
+    test run if the relay logged a traceback. ``COBROWSE_E2E_LOG_LEVEL=info`` shows more."""
     relay = RelayProcess(
         log_dir,
         config,
@@ -29,6 +29,13 @@ def run_relay(log_dir: Path, config: Path | None = None) -> Iterator[str]:
         log_level=os.environ.get("COBROWSE_E2E_LOG_LEVEL", "warning"),
     )
     with relay:
+        yield relay
+
+
+@contextlib.contextmanager
+def run_relay(log_dir: Path, config: Path | None = None) -> Iterator[str]:
+    """``relay_process``, yielding its base URL."""
+    with relay_process(log_dir, config) as relay:
         yield relay.url
 
 

@@ -38,6 +38,7 @@ from relay.metrics import RelayMetrics
 from relay.pages import STATIC_DIR, Pages
 from relay.ratelimit import Limiter, LocalLimiter
 from relay.replicas import Replicas
+from relay.resources import Resources
 from relay.settings import Settings
 from relay.sockets import Sockets
 from relay.store import MeteredStore, Observe, OpenStore, StoreError, open_store
@@ -123,9 +124,14 @@ class RelayServer:
             clock=now_ms,
             metrics=self.metrics,
         )
+        # The brand's fonts, images and stylesheets for the agents' replicas, from our origin.
+        self.resources = Resources(
+            self.core, sign_in, settings.limits, settings.resource_private_addresses
+        )
         routes: list[BaseRoute] = [
             *Pages(self.core, self.live, sign_in, self.metrics).routes(),
             *sign_in.routes(),
+            *self.resources.routes(),
             *self.sockets.routes(),
             wire_js.ROUTE,  # the built wire/nodes.js, before the /static mount
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

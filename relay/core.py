@@ -105,6 +105,14 @@ def navigate_refusal(url: str, page_origin: str, allowed_origins: Iterable[str])
     return None
 
 
+def load_origins(allowed_origins: Iterable[str], page_origin: str) -> tuple[str, ...]:
+    """The origins a replica may load from: a brand's ``allowed_origins`` with ``"self"``
+    read as the visitor's page origin (dropped while that is unknown), in order, once each.
+    The render policy and the resource proxy both judge URLs by it."""
+    origins = [page_origin if o == SELF_ORIGIN else o for o in allowed_origins]
+    return tuple(dict.fromkeys(o for o in origins if o))
+
+
 # ---------------------------------------------------------------- effects
 
 
@@ -648,6 +656,20 @@ class RelayCore:
         """The renderer lost this session's replica: ask the visitor for a fresh snapshot."""
         session = self._live.session(session_id)
         return [self._resync(session, "renderer restarted")] if session else []
+
+    def resource_origins(self, agent_id: str, session_id: str) -> tuple[str, ...] | None:
+        """The origins ``agent_id``'s replica of session ``session_id`` may load from
+        (``load_origins``), or None when that is not a running session of this agent: the
+        resource proxy (``relay.resources``) fetches for the session's agent alone, from these
+        alone. A recent read (the hot path's): a session ended on another node within the last
+        half second may still be served, never another agent's."""
+        session = self._live.recent_session(session_id)
+        if session is None or session.agent != agent_id or agent_id not in self._agents:
+            return None
+        brand = self._brands.get(session.brand)
+        if brand is None:
+            return None
+        return load_origins(brand.allowed_origins, session.page_origin)
 
     def active_sessions(self) -> int:
         """How many CoBrowse sessions are running, fleet-wide (for health checks)."""

@@ -28,7 +28,6 @@ from relay.core import RelayCore
 from relay.live_settings import LiveSettings
 from relay.logs import ids
 from relay.metrics import CONTENT_TYPE, RelayMetrics, is_loopback
-from relay.settings import SELF_ORIGIN
 from relay.store import StoreError
 from tag_js import built_tag, built_tag_etag
 from wire import protocol
@@ -42,19 +41,20 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin"}
 
 
-def workspace_csp(own: str, brand_origins: list[str]) -> str:
-    """The agent workspace's policy, served from ``own`` for brands loading from those origins."""
-    media = " ".join(["'self'", "data:", *brand_origins])
+def workspace_csp(own: str) -> str:
+    """The agent workspace's policy, served from ``own``."""
     ws = own.replace("http", "ws", 1)
-    # No script but our own files; the replica frame inherits this policy, so hostile
-    # CSS or image URLs from a visitor's page can reach only the brand's own origins.
+    # No script but our own files. The replica frame inherits this policy: its images, fonts
+    # and stylesheets come through the relay's resource proxy (``relay.resources``, which
+    # fetches from the session's brand origins alone), so the agent's browser never calls
+    # another host, whatever URL a hostile page slips into the replica.
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
-            f"style-src 'self' 'unsafe-inline' {' '.join(brand_origins)}".strip(),
-            f"img-src {media}",
-            f"font-src {media}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self' data:",
             f"connect-src 'self' {ws}",
             "frame-src 'self'",
             "object-src 'none'",
@@ -127,11 +127,8 @@ class Pages:
 
     async def agent_page(self, request: Request) -> Response:
         own = origin_of(request.url.scheme, request.headers.get("host", ""))
-        brand_origins = sorted(
-            {o for b in self._live.current.brands for o in b.allowed_origins if o != SELF_ORIGIN}
-        )
         headers = {
-            "Content-Security-Policy": workspace_csp(own, brand_origins),
+            "Content-Security-Policy": workspace_csp(own),
             "Cache-Control": "no-store",
             **SECURITY_HEADERS,
         }

@@ -15,11 +15,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 from relay.broker import Broker
-from relay.core import RelayCore, Render
+from relay.core import RelayCore, Render, load_origins
 from relay.effects import publish
 from relay.logs import ids
 from relay.metrics import RelayMetrics
-from relay.settings import SELF_ORIGIN
 from renderer.service import BrandPolicy, Renderer, RendererError
 from wire import protocol
 
@@ -36,9 +35,8 @@ REPLICA_OF = {"dom.snapshot": "replica.snapshot", "dom.mutations": "replica.muta
 
 def render_policy(render: Render) -> BrandPolicy:
     """What the replica may load: the brand's origins, "self" being the visitor's page."""
-    origins = [render.page_origin if o == SELF_ORIGIN else o for o in render.brand.allowed_origins]
     return BrandPolicy(
-        origins=tuple(dict.fromkeys(o for o in origins if o)),
+        origins=load_origins(render.brand.allowed_origins, render.page_origin),
         mask_selectors=render.brand.mask_selectors,
     )
 

@@ -92,6 +92,12 @@ class ServerLimits:
     login_attempts_per_account_per_minute: int = 10
     http_header_timeout_seconds: float = 10.0  # a request's head must arrive within this
     http_body_timeout_seconds: float = 10.0  # a sign-in's body must arrive within this
+    # The resource proxy (relay.resources: the brand's fonts, images and stylesheets for the
+    # replica): the largest file it passes on (read as it streams in, cut past this), the
+    # bytes its cache keeps on this node, and how long one fetch (redirects included) may take.
+    resource_bytes: int = 4 * 1024 * 1024
+    resource_cache_bytes: int = 32 * 1024 * 1024
+    resource_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,11 @@ class Settings:
     # The fleet's Redis (live state shared by several nodes), or None: one node, all in memory.
     # Show it only through ``shown_redis_url`` (it may hold a password).
     redis_url: str | None = field(default=None, repr=False)
+    # Whether the resource proxy may fetch from brand origins whose host *name* resolves to a
+    # private or loopback address (an intranet site). An origin written as an IP address is
+    # the admin's own choice and needs no such leave; link-local addresses (cloud metadata
+    # services) are refused whatever this says (relay.resources).
+    resource_private_addresses: bool = False
 
 
 def is_postgres(database: str) -> bool:
@@ -164,6 +175,8 @@ def demo_settings() -> Settings:
             AgentLogin(DEMO_AGENT_LOGIN, "Alex", hash_password(DEMO_AGENT_PASSWORD), ("demo",)),
         ),
         demo=True,
+        # The demo site is the relay's own origin, often opened as http://localhost:8700.
+        resource_private_addresses=True,
     )
 
 
@@ -271,6 +284,7 @@ def _from_file(path: Path) -> Settings:
         chromium=_string(server, "chromium", base.chromium, "server"),
         secure_cookies=_bool(server, "secure_cookies"),
         demo=_bool(server, "demo"),
+        resource_private_addresses=_bool(server, "resource_private_addresses"),
         database=_database(server.get("database", DEFAULT_DATABASE), path),
         trusted_proxies=_strings(server, "trusted_proxies", "server"),
         redis_url=(
@@ -320,6 +334,7 @@ _SERVER_KEYS = frozenset(
         "demo",
         "database",
         "trusted_proxies",
+        "resource_private_addresses",
     }
 )
 _CLUSTER_KEYS = frozenset({"redis_url"})

@@ -186,9 +186,14 @@ LIMITS = CONFIG.replace("\n[[brands]]", "\n[limits]\nLIMIT\n\n[[brands]]")
 
 def test_the_limits_table_sets_any_server_limit_and_keeps_the_rest(tmp_path: Path) -> None:
     config = tmp_path / "cobrowse.toml"
-    chosen = "conversations_per_brand_per_minute = 3000\nvisitor_rate = 50\nagent_burst = 12.5"
+    chosen = (
+        "conversations_per_brand_per_minute = 3000\nvisitor_rate = 50\nagent_burst = 12.5\n"
+        "resource_bytes = 1000000\nresource_timeout_seconds = 3"
+    )
     config.write_text(LIMITS.replace("LIMIT", chosen))
     limits = load_settings(config, env={}).limits
+    assert limits.resource_bytes == 1000000 and limits.resource_timeout_seconds == 3.0
+    assert limits.resource_cache_bytes == ServerLimits().resource_cache_bytes
     assert limits.conversations_per_brand_per_minute == 3000
     assert limits.visitor_rate == 50.0 and isinstance(limits.visitor_rate, float)
     assert limits.agent_burst == 12.5
@@ -209,12 +214,29 @@ def test_the_limits_table_sets_any_server_limit_and_keeps_the_rest(tmp_path: Pat
         ("visitor_rate = nan", "limits.visitor_rate"),
         ("visitor_rate = inf", "limits.visitor_rate"),
         ("login_attempts_per_minute = true", "limits.login_attempts_per_minute"),
+        ("resource_bytes = '4MB'", "limits.resource_bytes"),
+        ("resource_cache_bytes = 0", "limits.resource_cache_bytes"),
+        ("resource_timeout_seconds = -5", "limits.resource_timeout_seconds"),
     ],
 )
 def test_a_wrong_limit_is_refused_by_name(tmp_path: Path, limit: str, named: str) -> None:
     config = tmp_path / "cobrowse.toml"
     config.write_text(LIMITS.replace("LIMIT", limit))
     with pytest.raises(SettingsError, match=re.escape(named)):
+        load_settings(config, env={})
+
+
+def test_private_addresses_for_the_resource_proxy_are_a_choice_of_the_file(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "cobrowse.toml"
+    config.write_text(CONFIG)
+    assert load_settings(config, env={}).resource_private_addresses is False
+    server = 'secret_key = "k"\nresource_private_addresses = '
+    config.write_text(CONFIG.replace('secret_key = "k"', server + "true"))
+    assert load_settings(config, env={}).resource_private_addresses is True
+    config.write_text(CONFIG.replace('secret_key = "k"', server + '"yes"'))
+    with pytest.raises(SettingsError, match=r"server\.resource_private_addresses"):
         load_settings(config, env={})
 
 

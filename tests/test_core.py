@@ -418,6 +418,21 @@ def test_a_render_carries_the_brand_rules_and_the_visitor_page_origin() -> None:
     assert render.page_origin == "https://shop.example"
 
 
+def test_the_resource_proxy_serves_the_sessions_agent_from_its_brand_origins_only() -> None:
+    pair = CorePair()
+    assert pair.core.resource_origins("alex", "nope") is None
+    session = pair.start_session()
+    # "self" is the visitor's page origin, as in the render policy.
+    assert pair.core.resource_origins("alex", session) == (
+        "https://shop.example",
+        "https://cdn.example",
+    )
+    assert pair.core.resource_origins("sam", session) is None  # same brand, not their session
+    assert pair.core.resource_origins("olga", session) is None
+    assert pair.core.resource_origins("ghost", session) is None
+    assert core.load_origins(("self", "https://a.example"), "") == ("https://a.example",)
+
+
 def test_a_rendered_replica_goes_to_the_session_agent_only() -> None:
     pair = CorePair()
     session = pair.start_session()

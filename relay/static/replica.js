@@ -12,7 +12,7 @@
  *
  * Usage (plain script, one global):
  *   var frame = CobrowseReplica.createFrame(container, title, before); // sandbox="allow-same-origin"
- *   var replica = new CobrowseReplica.Replica(frame, {onDocument: fn});
+ *   var replica = new CobrowseReplica.Replica(frame, {onDocument: fn, resourceUrl: fn});
  *   replica.applySnapshot(msg); replica.applyMutations(msg);
  *   replica.node(id) / replica.idOf(node) / replica.scrollNode(id, x, y) / replica.unseen()
  * Messages carry nodes in the protocol's compact form; CobrowseReplica.readNodes(run) is the
@@ -23,7 +23,11 @@
  * inside a nested frame document measures in that frame's viewport: pass its rect through
  * replica.toTopRect(rect, node.ownerDocument) first. onDocument(doc, info) is called for the
  * top document after each snapshot and for each nested document once it is built
- * (info.nested is true then): listeners go on each.
+ * (info.nested is true then): listeners go on each. resourceUrl(kind, url), when given, says
+ * where the replica loads a brand resource from instead (kind "css" for a stylesheet link or an
+ * @import, "font" for a url() inside @font-face, "image" for images, srcsets, posters and other
+ * CSS url()s; only absolute http(s) URLs are asked about; null keeps the URL): the workspace
+ * points them at the relay's resource proxy (docs/security.md, "The resource proxy").
  */
 (function (global) {
   "use strict";
@@ -236,6 +240,75 @@
     return !SCRIPT_URL.test(String(value).replace(URL_JUNK, ""));
   }
 
+  // Brand resources through options.resourceUrl (the relay's proxy): which attribute of
+  // which element loads what kind. Anything else (links, media) is left as it is.
+  var ABSOLUTE_HTTP = /^https?:\/\//i;
+  var CSS_URL = /(url\(\s*)(?:"([^"\\\n]*)"|'([^'\\\n]*)'|([^\s"'()\\]*))(\s*\))/gi;
+  var CSS_IMPORT = /(@import\s*)(?:"([^"\\\n]*)"|'([^'\\\n]*)')()()/gi;
+  var FONT_FACE = /@font-face\s*\{[^}]*\}/gi;
+
+  function resourceKind(el, name) {
+    var tag = el.localName;
+    if (el.namespaceURI === SVG_NS) {
+      return tag === "image" && (name === "href" || name === "xlink:href") ? "image" : null;
+    }
+    if (el.namespaceURI !== HTML_NS) return null;
+    if (name === "srcset") return tag === "img" || tag === "source" ? "image" : null;
+    if (name === "src") return tag === "img" || tag === "input" ? "image" : null;
+    if (name === "poster") return tag === "video" ? "image" : null;
+    if (name === "href" && tag === "link") {
+      // A stylesheet (or a link whose rel is not set yet); icons are images.
+      var rel = (el.getAttribute("rel") || "stylesheet").toLowerCase();
+      return /(^|\s)stylesheet(\s|$)/.test(rel) ? "css" : "image";
+    }
+    return null;
+  }
+
+  // CSS text with each absolute http(s) url()/@import target routed through resourceUrl: an
+  // @import is "css", a url() inside @font-face "font", any other url() "image". Targets the
+  // patterns do not read (escapes) stay as they are: the workspace's CSP blocks them.
+  function routeCss(text, resourceUrl) {
+    var faces = [];
+    var face;
+    FONT_FACE.lastIndex = 0;
+    while ((face = FONT_FACE.exec(text))) faces.push([face.index, face.index + face[0].length]);
+    function one(kind) {
+      return function (match, head, dq, sq, bare, tail, offset) {
+        var target = dq !== undefined ? dq : sq !== undefined ? sq : bare || "";
+        if (!ABSOLUTE_HTTP.test(target)) return match;
+        var k = kind;
+        if (!k) {
+          k = /@import\s*$/i.test(text.slice(Math.max(0, offset - 32), offset)) ? "css" : "image";
+          for (var i = 0; k === "image" && i < faces.length; i++) {
+            if (faces[i][0] <= offset && offset < faces[i][1]) k = "font";
+          }
+        }
+        var fresh = resourceUrl(k, target);
+        return typeof fresh === "string" ? head + JSON.stringify(fresh) + (tail || "") : match;
+      };
+    }
+    return text.replace(CSS_URL, one(null)).replace(CSS_IMPORT, one("css"));
+  }
+
+  // An attribute's value with its brand resources routed (see resourceKind).
+  function routeAttribute(el, name, value, resourceUrl) {
+    if (name === "style") return routeCss(value, resourceUrl);
+    var kind = resourceKind(el, name);
+    if (!kind) return value;
+    var parts = name === "srcset" ? value.split(",") : [value];
+    for (var i = 0; i < parts.length; i++) {
+      var m = /^(\s*)(\S+)([\s\S]*)$/.exec(parts[i]);
+      if (!m || !ABSOLUTE_HTTP.test(m[2])) continue;
+      var fresh = resourceUrl(kind, m[2]);
+      if (typeof fresh === "string") parts[i] = m[1] + fresh + m[3];
+    }
+    return parts.join(",");
+  }
+
+  function isStyleElement(node) {
+    return Boolean(node) && node.nodeType === 1 && node.localName === "style";
+  }
+
   function isAttrs(value) {
     return value !== null && typeof value === "object" && !Array.isArray(value);
   }
@@ -306,6 +379,7 @@
     this.onDocument = typeof options.onDocument === "function" ? options.onDocument : null;
     this.onUnseen = typeof options.onUnseen === "function" ? options.onUnseen : null;
     this.warn = typeof options.warn === "function" ? options.warn : function () {};
+    this.resourceUrl = typeof options.resourceUrl === "function" ? options.resourceUrl : null;
     this.ids = new Map();
     this.nodeIds = new WeakMap();
     this.placeholders = new WeakSet();
@@ -743,7 +817,8 @@
       var t = texts[i];
       var textNode = Array.isArray(t) ? this.ids.get(t[0]) : null;
       if (!textNode || textNode.nodeType !== 3 || typeof t[1] !== "string") { skipped++; continue; }
-      textNode.data = t[1];
+      textNode.data = this.resourceUrl && isStyleElement(textNode.parentNode) ?
+        routeCss(t[1], this.resourceUrl) : t[1];
     }
     if (skipped) this.warn("replica: skipped " + skipped + " mutation entries");
     return { skipped: skipped };
@@ -806,7 +881,12 @@
       var node = null;
       var open = false; // whether its children are built
       if (name === "#text") {
-        node = doc.createTextNode(item.text);
+        var text = item.text;
+        if (this.resourceUrl && (isStyleElement(domParent) ||
+            (!domParent && isStyleElement(parentContext)))) {
+          text = routeCss(text, this.resourceUrl);
+        }
+        node = doc.createTextNode(text);
       } else if (name === "#comment") {
         node = doc.createComment("");
       } else if (name === "#doctype") {
@@ -860,6 +940,9 @@
           }
           if (node.nodeType === 1) {
             var names = Object.keys(attrs);
+            // A link's rel before its href: it says what the href loads (resourceKind).
+            var rel = names.indexOf("rel");
+            if (rel > 0) names.unshift(names.splice(rel, 1)[0]);
             var stateNames = [];
             for (var a = 0; a < names.length; a++) {
               if (names[a].charAt(0) === ":") stateNames.push(names[a]);
@@ -945,6 +1028,7 @@
       }
       value = String(value);
       if ((URL_ATTRS[lower] || lower === "srcset") && !isSafeUrl(value)) return;
+      if (this.resourceUrl) value = routeAttribute(el, lower, value, this.resourceUrl);
       if (lower === "readonly" && field && this.maskedReadOnly.has(el)) {
         this.maskedReadOnly.set(el, true);
       }

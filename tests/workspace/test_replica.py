@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
@@ -1141,3 +1142,77 @@ def test_a_canvas_gets_the_box_the_visitors_browser_gives_it(page: Page, site: F
     mutate(page, attrs=[[10, "width", "500"], [10, "height", "100"]])
     box = page.evaluate("() => replica.node(10).getBoundingClientRect().toJSON()")
     assert (round(box["width"]), round(box["height"])) == (500, 100)
+
+
+# fmt: off
+ROUTED: Any = compact([1, "#document", [[2, "html", {}, [
+    [3, "head", {}, [
+        [4, "link", {"rel": "stylesheet", "href": f"{BRAND}/site.css"}, []],
+        [5, "link", {"href": f"{BRAND}/icon.png", "rel": "icon"}, []],
+        [6, "style", {}, [[7, "#text",
+            f"@import '{BRAND}/more.css';@font-face{{font-family:B;src:url({BRAND}/b.woff2)}}"
+            f"body{{background:url(\"{BRAND}/bg.png\")}}svg{{fill:url(#paint)}}"]]],
+    ]],
+    [8, "body", {}, [
+        [9, "img", {"id": "pic", "src": f"{BRAND}/a.png",
+                    "srcset": f"{BRAND}/a.png 1x, {BRAND}/a2.png 2x"}, []],
+        [10, "div", {"id": "styled", "style": f"background-image:url({BRAND}/div.png)"}, []],
+        [11, "a", {"id": "link", "href": f"{BRAND}/next.html"}, [[12, "#text", "next"]]],
+        [13, "svg", {}, [[14, "image", {"id": "svgimg", "href": f"{BRAND}/s.png"}, []]]],
+        [15, "video", {"id": "video", "poster": f"{BRAND}/p.png"}, []],
+    ]],
+]]]])
+# fmt: on
+
+
+def test_brand_resources_go_through_resource_url_and_links_do_not(
+    page: Page, site: FakeSite
+) -> None:
+    """The workspace's ``resourceUrl`` (the relay's proxy) gets every stylesheet, font and image
+    URL, by kind; links and fragments stay as they are."""
+    open_test_page(page)
+    page.evaluate(
+        """(doc) => {
+            const frame = CobrowseReplica.createFrame(document.getElementById('host'));
+            window.replica = new CobrowseReplica.Replica(frame, {
+                resourceUrl: (kind, url) => '/proxy/' + kind + '?u=' + encodeURIComponent(url),
+            });
+            window.replica.applySnapshot({doc: doc});
+        }""",
+        ROUTED,
+    )
+
+    def proxied(kind: str, path: str) -> str:
+        return f"/proxy/{kind}?u=" + quote(BRAND + path, safe="")
+
+    found = in_replica(
+        page,
+        """(doc) => ({
+            sheet: doc.querySelectorAll('link')[0].getAttribute('href'),
+            icon: doc.querySelectorAll('link')[1].getAttribute('href'),
+            style: doc.querySelector('style').textContent,
+            src: doc.getElementById('pic').getAttribute('src'),
+            srcset: doc.getElementById('pic').getAttribute('srcset'),
+            div: doc.getElementById('styled').getAttribute('style'),
+            link: doc.getElementById('link').getAttribute('href'),
+            svg: doc.getElementById('svgimg').getAttribute('href'),
+            poster: doc.getElementById('video').getAttribute('poster'),
+        })""",
+    )
+    assert found["sheet"] == proxied("css", "/site.css")
+    assert found["icon"] == proxied("image", "/icon.png")
+    assert found["style"] == (
+        f'@import "{proxied("css", "/more.css")}";'
+        f'@font-face{{font-family:B;src:url("{proxied("font", "/b.woff2")}")}}'
+        f'body{{background:url("{proxied("image", "/bg.png")}")}}svg{{fill:url(#paint)}}'
+    )
+    assert found["src"] == proxied("image", "/a.png")
+    assert found["srcset"] == f"{proxied('image', '/a.png')} 1x, {proxied('image', '/a2.png')} 2x"
+    assert found["div"] == f'background-image:url("{proxied("image", "/div.png")}")'
+    assert found["svg"] == proxied("image", "/s.png")
+    assert found["poster"] == proxied("image", "/p.png")
+    assert found["link"] == f"{BRAND}/next.html"  # a link is followed, not loaded
+    # A style's text changed later is routed too.
+    mutate(page, texts=[[7, f"p{{background:url({BRAND}/later.png)}}"]])
+    text = in_replica(page, "(doc) => doc.querySelector('style').textContent")
+    assert text == f'p{{background:url("{proxied("image", "/later.png")}")}}'

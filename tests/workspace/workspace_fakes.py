@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page, Route, WebSocketRoute
 
@@ -21,12 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "relay" / "static"
 ORIGIN = "http://agent.test"
 BRAND = "http://brand.test"
-# The header the relay sends with /agent (see the brief); brand origins allow replica images.
+# The header the relay sends with /agent: the replica loads from our own origin only, the
+# brand's images through the resource proxy (``FakeSite`` answers it as the relay would).
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    f"img-src 'self' data: {BRAND}; font-src 'self' data: {BRAND}; connect-src 'self'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
     "frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+# replica.js alone (no workspace, no proxy) loads brand images straight from the brand.
+REPLICA_TEST_CSP = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {BRAND}")
 AGENT = {"id": "a1", "name": "Alice Agent"}
 PASSWORD = "correct horse"
 
@@ -68,6 +72,8 @@ class FakeSite:
     csp_violations: list[str] = field(default_factory=list)
     # conversation id -> the JSON body of its transcript (GET /agent/conversations/ID/transcript)
     transcripts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (kind, url) of each GET /agent/resource/{session}/{kind}?url=... the replica made
+    resources: list[tuple[str, str]] = field(default_factory=list)
 
     def handle(self, route: Route) -> None:
         request = route.request
@@ -87,7 +93,7 @@ class FakeSite:
                 body=REPLICA_TEST_PAGE,
                 headers={
                     "content-type": "text/html; charset=utf-8",
-                    "content-security-policy": CSP,
+                    "content-security-policy": REPLICA_TEST_CSP,
                 },
             )
         elif path == "/static/wire-nodes.js":  # built, as relay/wire_js.py serves it
@@ -142,6 +148,18 @@ class FakeSite:
                 route.fulfill(
                     status=404,
                     json={"error": {"code": "not_found", "message": "no such conversation"}},
+                )
+        elif path.startswith("/agent/resource/"):
+            # The relay's resource proxy (relay/resources.py): the brand's images, nothing else.
+            kind = path.rsplit("/", 1)[1]
+            url = parse_qs(urlsplit(request.url).query).get("url", [""])[0]
+            self.resources.append((kind, url))
+            if kind == "image" and url.startswith(BRAND + "/"):
+                route.fulfill(status=200, body=PIXEL, headers={"content-type": "image/png"})
+            else:
+                route.fulfill(
+                    status=403,
+                    json={"error": {"code": "origin_not_allowed", "message": "not the brand's"}},
                 )
         elif path == "/agent/logout" and request.method == "POST":
             self.logouts += 1

@@ -37,6 +37,16 @@
     workspace.updateCobrowseButton();
   }
 
+  // The brand's fonts, images and stylesheets come through the relay's resource proxy (the
+  // brand sends no CORS headers for its fonts, and the workspace's CSP lets the replica load
+  // from our own origin alone); the relay fetches only from the session's brand origins.
+  function resourceUrl(session) {
+    var base = location.origin + "/agent/resource/" + encodeURIComponent(session) + "/";
+    return function (kind, url) {
+      return base + kind + "?url=" + encodeURIComponent(url);
+    };
+  }
+
   function startSession(m) {
     var same = state.session && state.session.id === m.session && state.session.status !== "ended";
     if (same) {
@@ -95,7 +105,8 @@
     state.session.replica = new Replica.Replica(frame, {
       onDocument: workspace.attachReplicaListeners,
       onUnseen: function (node, reason) { workspace.noteUnseen(reason); },
-      warn: function (text) { console.warn("cobrowse:", text); }
+      warn: function (text) { console.warn("cobrowse:", text); },
+      resourceUrl: resourceUrl(m.session)
     });
     setStatus("waiting");
     workspace.fit();
