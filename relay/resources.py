@@ -49,7 +49,7 @@ from relay.core import RelayCore
 from relay.logs import ids
 from relay.settings import ServerLimits
 from relay.store import StoreError
-from renderer import policy
+from renderer import css, policy
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -219,54 +219,29 @@ def address_refusal(address: str, host_is_address: bool, private_allowed: bool) 
 
 # ------------------------------------------------------------------ stylesheets
 
-# url(...) with a quoted or bare target, and @import "..." (the forms our rewriting reads;
-# an escaped or otherwise odd one is left as it is: it stays absolute and the workspace's CSP
-# keeps the agent's browser from fetching it, or it stays relative and the sanitizer refuses
-# it).
-_CSS_URL: Final = re.compile(
-    r"""(?P<head>url\(\s*)(?:"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\\\n]*)'|(?P<bare>[^\s"'()\\]*))"""
-    r"""(?P<tail>\s*\))""",
-    re.IGNORECASE,
-)
-_CSS_IMPORT_STRING: Final = re.compile(
-    r"""(?P<head>@import\s*)(?:"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\\\n]*)')""", re.IGNORECASE
-)
-_IMPORT_BEFORE: Final = re.compile(r"@import\s*$", re.IGNORECASE)
-_FONT_FACE: Final = re.compile(r"@font-face\s*\{[^}]*\}", re.IGNORECASE)
-
 
 def _rewrite_urls(text: str, change: Callable[[str, str], str | None]) -> str:
     """``text`` with each url()/@import target ``t`` of kind ``k`` replaced by ``change(k, t)``
     (kept where it returns None). The kind: ``css`` for an @import, ``font`` inside an
-    @font-face rule, else ``image``."""
-    faces = [m.span() for m in _FONT_FACE.finditer(text)]
-
-    def kind_at(start: int) -> str:
-        if _IMPORT_BEFORE.search(text, max(0, start - 32), start):
-            return "css"
-        return "font" if any(a <= start < b for a, b in faces) else "image"
-
-    def one(m: re.Match[str]) -> str:
-        target = m.group("dq") if m.group("dq") is not None else m.group("sq")
-        if target is None:
-            target = m.group("bare") or ""
+    @font-face rule, else ``image``. The targets are found by the renderer's CSS tokenizer
+    (``renderer.css``, as a browser reads them: escapes, comments and strings included), and a
+    new one is written as a CSS string (``css.string``)."""
+    text = css.preprocess(text)
+    out: list[str] = []
+    at = 0
+    for start, end, target, where in css.each_target(text):
         if not target or target.startswith("#"):
-            return m.group(0)
-        kind = "css" if m.group(0).startswith("@") else kind_at(m.start())
+            continue
+        kind = {"import": "css", "font-face": "font"}.get(where, "image")
         fresh = change(kind, target)
         if fresh is None:
-            return m.group(0)
-        tail = m.groupdict().get("tail") or ""
-        return f'{m.group("head")}"{fresh}"{tail}'
-
-    return _CSS_IMPORT_STRING.sub(one, _CSS_URL.sub(one, text))
-
-
-def _sanitize_css(text: str, origins: tuple[str, ...]) -> str:
-    # TODO(integrator): swap to ``policy.sanitize_css(text, origins)`` once it is on main (it
-    # neutralizes only the offending declarations); until then a stylesheet with any bad
-    # part is dropped whole, as a <style> that stays bad is.
-    return text if policy.css_allowed(text, origins) else ""
+            continue
+        out.append(text[at:start])
+        is_string = text[start] in "\"'"
+        out.append(css.string(fresh) if is_string else f"url({css.string(fresh)})")
+        at = end
+    out.append(text[at:])
+    return "".join(out)
 
 
 def proxy_path(kind: str, url: str) -> str:
@@ -288,7 +263,7 @@ def proxied_stylesheet(text: str, base: str, origins: tuple[str, ...]) -> str:
             return None
         return urljoin(base, target)
 
-    safe = _sanitize_css(_rewrite_urls(text, absolute), origins)
+    safe = policy.sanitize_css(_rewrite_urls(text, absolute), origins)
 
     def proxied(kind: str, target: str) -> str | None:
         return proxy_path(kind, target) if policy.origin_of(target) is not None else None

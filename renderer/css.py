@@ -556,22 +556,46 @@ def _import_target(tokens: list[Token], match: list[int], i: int, stop: int) -> 
     return None
 
 
-def each_url(text: str) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, target)`` of every url() in preprocessed text, an unquoted URL token or
-    ``url("...")`` alike (for ``renderer.images``, which re-encodes the ``data:`` ones)."""
+def each_target(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """``(start, end, target, where)`` of every URL in preprocessed text: a ``url()`` (an
+    unquoted URL token or ``url("...")``) or an ``@import`` string; ``where`` is ``"import"``
+    for an ``@import``'s, ``"font-face"`` inside an ``@font-face`` block, else ``""``. The span
+    is the whole ``url(...)``, or the string. For ``renderer.images`` (which re-encodes the
+    ``data:`` ones) and the relay's resource proxy (which points them at itself)."""
     tokens = list(tokenize(text))
     match = _match(tokens)
     if match is None:
         return
+    font_until = -1  # the index of the closing brace of the @font-face block we are in
+    import_head = False  # the last significant token was an @import keyword
     i = 0
     while i < len(tokens):
         t = tokens[i]
+        if t.kind == AT and _lower(t.value) == "font-face":
+            nxt = i + 1
+            while nxt < len(tokens) and tokens[nxt].kind in _SKIPPED:
+                nxt += 1
+            if nxt < len(tokens) and tokens[nxt].kind == "{":
+                font_until = max(font_until, match[nxt])
+        where = "import" if import_head else ("font-face" if i < font_until else "")
         if t.kind == URL:
-            yield t.start, t.end, t.value
+            yield t.start, t.end, t.value, where
         elif t.kind == FUNCTION and _lower(t.value) == "url":
             close = match[i]
             target = _single_string(tokens, i + 1, close)
             if target is not None and close < len(tokens):
-                yield t.start, tokens[close].end, target
+                yield t.start, tokens[close].end, target, where
                 i = close
+        elif t.kind == STRING and import_head:
+            yield t.start, t.end, t.value, where
+        if t.kind not in _SKIPPED:
+            import_head = t.kind == AT and _lower(t.value) == "import"
         i += 1
+
+
+def string(value: str) -> str:
+    """``value`` as a CSS string token that reads back as exactly ``value``."""
+    escaped = re.sub(
+        r'[\\"\x00-\x1f\x7f]', lambda m: f"\\{ord(m.group()):x} ", value.replace("\x00", "\ufffd")
+    )
+    return f'"{escaped}"'

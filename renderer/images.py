@@ -69,7 +69,9 @@ def reencode_css(text: str) -> str:
     text = css.preprocess(text)
     out: list[str] = []
     at = 0
-    for start, end, target in css.each_url(text):
+    for start, end, target, where in css.each_target(text):
+        if where == "import":
+            continue
         if target.lstrip(_URL_SPACE)[:5].lower() != "data:":
             continue
         fresh = reencode(target)
