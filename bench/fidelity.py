@@ -243,8 +243,7 @@ async def run_rrweb(
         await replay.evaluate(
             """(events) => {
               const r = new rrwebReplay.Replayer(events, {
-                root: document.getElementById('root'), mouseTail: false, showWarning: false,
-                triggerFocus: false });
+                root: document.getElementById("root"), mouseTail: false, showWarning: false });
               r.pause(r.getMetaData().totalTime);
               window.__replayer = r;
             }""",

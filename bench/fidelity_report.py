@@ -141,7 +141,9 @@ def render(raw: dict[str, Any], images: Path, report_dir: Path) -> str:
         "`bench/fidelity_pages.py`) from pinned packages installed into `.cache/bench/fidelity/` "
         "(git-ignored), never committed: documentation sites as their tools build them, the "
         "Django admin rendered by Django's test client, pages of documented components. The "
-        "pages' text is ours.",
+        "pages' text is ours. Not the newest releases where the project's Python (3.11) cannot "
+        "have them: Sphinx 9.1+ and Django 6 need Python 3.12, so Sphinx 9.0.4 and Django "
+        "5.2.19 (an LTS). Shoelace 2 stands for Web Awesome (its successor, same authors).",
         "",
         "| package | licence |",
         "| --- | --- |",
