@@ -1,7 +1,7 @@
 """``scripts/bench_fidelity``: how closely the agent's live replica looks like real pages, side
 by side with rrweb's replayer, in one run; writes ``FIDELITY.md``.
 
-Usage: scripts/bench_fidelity [--quick | --smoke] [--out FIDELITY.md] [--no-rrweb]
+Usage: scripts/bench_fidelity [--quick | --smoke] [--out FIDELITY.md] [--no-rrweb] [--report-only]
   (default) every page of the corpus (``bench/fidelity_corpus.py``, 18 real pages)
   --quick   six pages of it
   --smoke   two tiny self-contained pages (the test suite runs this)
@@ -341,12 +341,22 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--smoke", action="store_true", help="two tiny self-contained pages")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the report (FIDELITY.md)")
     parser.add_argument("--no-rrweb", action="store_true", help="our figures alone")
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-write the report from the last raw figures"
+    )
     args = parser.parse_args(argv)
     mode_name = "smoke" if args.smoke else "quick" if args.quick else "full"
     pages = SMOKE if args.smoke else tuple(p for p in PAGES if p.quick) if args.quick else PAGES
     out: Path = args.out.resolve()
     images = DEFAULT_IMAGES if out == DEFAULT_OUT else out.parent / f"{out.stem}-images"
     images.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        raw = json.loads((images / "results.json").read_text(encoding="utf-8"))
+        # The same run's figures: a reading of its images, written by hand, still holds.
+        kept = fidelity_report.read_by_hand(out)
+        out.write_text(fidelity_report.render(raw, images, out.parent) + kept, encoding="utf-8")
+        log(f"wrote {out}")
+        return 0
     started = time.time()
     load = machine()
     try:

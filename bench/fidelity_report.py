@@ -23,6 +23,18 @@ GOAL = 0.99  # issue 15: every page at least this, and at least rrweb's score
 LOADED = 1.0  # a load average (1 min) above this per core marks the figures as taken loaded
 
 
+BY_HAND = "<!-- read by hand: kept by --report-only, dropped by a new run -->"
+
+
+def read_by_hand(report: Path) -> str:
+    """The part of an existing report after ``BY_HAND`` (a person's reading of that run's
+    images), with the marker; empty when there is none."""
+    if not report.is_file():
+        return ""
+    text = report.read_text(encoding="utf-8")
+    return text[text.index(BY_HAND) :] if BY_HAND in text else ""
+
+
 def to_json(rows: list[Row], meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **meta,
@@ -61,13 +73,15 @@ def why(page: dict[str, Any]) -> str:
     if ours["score"] >= GOAL:
         return ""
     reasons: list[str] = []
-    if ours["scaled"] is not None and ours["scaled"] < 1:
-        reasons.append(f"the scaled agent view alone scores {ours['scaled']:.4f}")
     if ours["blank"] > 0:
         reasons.append(f"{ours['blank']:.0%} of the visitor's content blank in the replica")
     failed = Counter(ours["failed"])
     reasons += [f"replica could not load {n}x {what}" for what, n in failed.most_common(3)]
-    reasons += [note[:140] for note in ours["notes"][:3]]
+    # The check's own words for a blank area repeat the share above.
+    notes = [n for n in ours["notes"] if not (ours["blank"] > 0 and "blank" in n)]
+    reasons += [note[:140] for note in notes[:3]]
+    if ours["scaled"] is not None and ours["scaled"] < 1:
+        reasons.append(f"the scaled agent view alone scores {ours['scaled']:.4f}")
     return "; ".join(reasons).replace("|", "/") or "not told by the run: see the diff"
 
 

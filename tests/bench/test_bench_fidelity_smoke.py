@@ -19,7 +19,7 @@ from helpers import run_module
 from PIL import Image
 
 from bench.fidelity_corpus import SMOKE
-from bench.fidelity_report import render, why
+from bench.fidelity_report import BY_HAND, read_by_hand, render, why
 
 SIMPLE_PAGE_FLOOR = 0.95  # a copy of a page of text and boxes that shows it scores above this
 
@@ -103,3 +103,10 @@ def test_report_without_rrweb_says_so_and_still_has_every_row(tmp_path: Path) ->
     assert "**a loaded machine**" in text
     assert text.count("| p | test | ") == 2
     assert "1 of 2 at 0.99 or more" in text
+
+
+def test_a_reading_by_hand_is_kept_by_report_only_only_from_its_marker(tmp_path: Path) -> None:
+    report = tmp_path / "FIDELITY.md"
+    assert read_by_hand(report) == ""
+    report.write_text(f"| generated |\n{BY_HAND}\n\n## Read by hand\n", encoding="utf-8")
+    assert read_by_hand(report) == f"{BY_HAND}\n\n## Read by hand\n"
