@@ -86,7 +86,7 @@ async def run_check(options: CheckOptions) -> CheckRun:
         return run
     origins = tuple(dict.fromkeys(origin_of(u) for u in queue))
     settings, password = check_settings(origins, options.mask_selectors)
-    async with _relay(settings) as base, async_playwright() as playwright:
+    async with serve_relay(settings) as base, async_playwright() as playwright:
         browser = await playwright.chromium.launch(**launch_options(options.chromium))
         try:
             agent = await Workspace.open(browser, base, password)
@@ -99,7 +99,7 @@ async def run_check(options: CheckOptions) -> CheckRun:
 
 
 @contextlib.asynccontextmanager
-async def _relay(settings: Settings) -> AsyncIterator[str]:
+async def serve_relay(settings: Settings) -> AsyncIterator[str]:
     """The checker's relay, served on a free loopback port while the block runs: its base URL."""
     port = _free_port()
     relay = RelayServer(settings)

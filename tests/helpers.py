@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from relay import core
@@ -179,6 +182,21 @@ class Interrupted:
             return answer
 
         return call
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_module(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGS`` from the repository's root, with its output captured as text."""
+    return subprocess.run(  # noqa: S603 - our own modules
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def run_async(main: Callable[[], Any], timeout: float = 60) -> Any:

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_module
 
 from bench import rrweb
 from bench.__main__ import percentile, summary
 from bench.report import render
-
-ROOT = Path(__file__).resolve().parents[2]
 
 FIGURES = (
     "agent's view complete",
@@ -42,13 +39,7 @@ FIGURES = (
 @pytest.mark.timeout(180)
 def test_smoke_run_writes_a_report_with_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
-    done = subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
+    done = run_module("bench", "--smoke", "--out", str(out), timeout=170)
     assert done.returncode == 0, done.stderr[-3000:]
     report = out.read_text(encoding="utf-8")
     rows = {line.split(" | ")[0].lstrip("| "): line for line in report.splitlines()}
