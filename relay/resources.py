@@ -49,7 +49,7 @@ from relay.core import RelayCore
 from relay.logs import ids
 from relay.settings import ServerLimits
 from relay.store import StoreError
-from renderer import css, policy
+from renderer import css, images, policy
 
 log = logging.getLogger("cobrowse.relay")
 
@@ -263,7 +263,8 @@ def proxied_stylesheet(text: str, base: str, origins: tuple[str, ...]) -> str:
             return None
         return urljoin(base, target)
 
-    safe = policy.sanitize_css(_rewrite_urls(text, absolute), origins)
+    # data: images re-encoded (SVG ones rebuilt) as in the renderer's output
+    safe = images.reencode_css(policy.sanitize_css(_rewrite_urls(text, absolute), origins))
 
     def proxied(kind: str, target: str) -> str | None:
         return proxy_path(kind, target) if policy.origin_of(target) is not None else None
@@ -356,7 +357,7 @@ class ResourceFetcher:
                     if status in (301, 302, 303, 307, 308):
                         target = self._redirect(target, headers.get("location", ""), origins)
                         continue
-                    return self._resource(kind, target, status, headers, body, origins)
+                    return await self._resource(kind, target, status, headers, body, origins)
         except TimeoutError:
             raise Refused("timeout", "the brand's server did not answer in time", 504) from None
         except (OSError, h11.ProtocolError) as error:
@@ -372,7 +373,7 @@ class ResourceFetcher:
             raise Refused("redirect_other_origin", "a redirect to another origin is not followed")
         return following
 
-    def _resource(
+    async def _resource(
         self,
         kind: str,
         target: Target,
@@ -394,7 +395,10 @@ class ResourceFetcher:
             text = body.decode(charset.group(1) if charset else "utf-8", errors="replace")
         except LookupError:
             text = body.decode("utf-8", errors="replace")
-        sheet = proxied_stylesheet(text.lstrip("\ufeff"), target.url, origins)
+        # CPU-bound (a big framework sheet: a few hundred ms): off the event loop.
+        sheet = await asyncio.to_thread(
+            proxied_stylesheet, text.lstrip("\ufeff"), target.url, origins
+        )
         return Resource(served, sheet.encode("utf-8"))
 
     async def _connect(self, target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from PIL import Image
 
-from renderer import css
+from renderer import css, policy, svgimage
 
 MAX_IMAGE_BYTES: Final = 2 * 1024 * 1024  # encoded bytes of one data: image
 MAX_IMAGE_PIXELS: Final = 4096 * 4096  # width * height, checked before decoding pixels
@@ -74,7 +74,9 @@ def reencode_css(text: str) -> str:
             continue
         if target.lstrip(_URL_SPACE)[:5].lower() != "data:":
             continue
-        fresh = reencode(target)
+        fresh = (
+            svgimage.sanitize_data_url(target) if policy.css_svg_image(target) else reencode(target)
+        )
         out.append(text[at:start])
         out.append("url()" if fresh is None else f"url({fresh})")
         at = end

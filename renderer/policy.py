@@ -713,6 +713,9 @@ URL_KINDS: Final[dict[tuple[str, str, str], UrlKind]] = {
 # data: images the renderer accepts (then decodes and re-encodes with Pillow, so the agent's
 # browser never parses attacker-chosen image bytes). Not SVG: an SVG image is a document.
 DATA_IMAGE_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# In CSS url() only (Bootstrap's form icons, icon sets): an SVG data: image, which the renderer
+# rebuilds from the SVG allowlist (renderer/svgimage.py) before any agent's browser sees it.
+CSS_SVG_IMAGE_RE: Final = r"^data:image/svg\+xml[;,]"
 
 # SVG animation elements: attributeName may not animate these (set href to javascript:,
 # animate on* handlers, or style into url(javascript:)).
@@ -845,6 +848,12 @@ def data_image_type(value: str) -> str | None:
     return m.group(1).lower()
 
 
+def css_svg_image(value: str) -> bool:
+    """Whether a CSS url() target is an SVG data: image (``CSS_SVG_IMAGE_RE``): kept by the
+    sanitizer only to be rebuilt by ``renderer.svgimage`` before the agent's browser sees it."""
+    return re.match(CSS_SVG_IMAGE_RE, _norm_url(value), re.IGNORECASE) is not None
+
+
 def srcset_allowed(value: str, origins: tuple[str, ...]) -> bool:
     """Every candidate of a srcset must be an allowed resource (data: never is)."""
     candidates = [_strip_ws(c) for c in value.split(",")]
@@ -882,7 +891,7 @@ def css_url_judge(origins: tuple[str, ...], data_images: bool = True) -> css.Url
             url == ""
             or url.startswith("#")
             or url_allowed(url, "resource", origins)
-            or (data_images and data_image_type(url) is not None)
+            or (data_images and (data_image_type(url) is not None or css_svg_image(url)))
         )
 
     return judge
@@ -1051,6 +1060,7 @@ def policy_json() -> dict[str, Any]:
         "urlAttrs": sorted(URL_ATTRS),
         "urlKinds": [[ns, tag, attr, kind] for (ns, tag, attr), kind in sorted(URL_KINDS.items())],
         "dataImageTypes": sorted(DATA_IMAGE_TYPES),
+        "cssSvgImageRe": CSS_SVG_IMAGE_RE,
         "animationElements": sorted(ANIMATION_ELEMENTS),
         "animationValueAttrs": sorted(ANIMATION_VALUE_ATTRS),
         "stateEntries": sorted(STATE_ENTRIES),

@@ -109,6 +109,7 @@
       urlAttrs: new Set(policy.urlAttrs),
       urlKinds,
       dataImageTypes: new Set(policy.dataImageTypes),
+      cssSvgImageRe: new RegExp(policy.cssSvgImageRe, 'i'),
       animationElements: new Set(policy.animationElements),
       animationValueAttrs: new Set(policy.animationValueAttrs),
       stateEntries: new Set(policy.stateEntries),
@@ -217,7 +218,7 @@
       const url = normUrl(target);
       if (isImport) return urlAllowed(url, 'resource', origins);
       return url === '' || url.startsWith('#') || urlAllowed(url, 'resource', origins)
-        || (dataImages && dataImageType(url) !== null);
+        || (dataImages && (dataImageType(url) !== null || P.cssSvgImageRe.test(url)));
     };
   }
 

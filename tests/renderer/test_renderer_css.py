@@ -10,16 +10,21 @@ rule we did not judge. Negative control: the raw inputs do show violations to th
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image, ImageChops
+from playwright.sync_api import Page
 from renderer_harness import Loop
 
-from renderer import css, images, policy
+from renderer import css, images, policy, svgimage
 from renderer.service import Renderer
 
 ORIGINS = ("https://shop.example",)
@@ -75,6 +80,9 @@ def oracle_violations(found: dict[str, list[str]]) -> list[str]:
                 bad.append(f"@import {url[1:]!r}")
         elif not JUDGE(url, False):
             bad.append(f"url({url!r})")
+        elif policy.css_svg_image(url) and svgimage.sanitize_data_url(url) != url:
+            # An SVG image reaches the agent only as renderer.svgimage wrote it.
+            bad.append(f"SVG image not rebuilt: {url[:60]!r}")
     bad += [f"property {p}" for p in found["props"] if p in css.FORBIDDEN_PROPERTIES]
     bad += [f"@{a}" for a in found["atRules"] if a in css.FORBIDDEN_AT_RULES]
     for value in found["values"]:
@@ -145,23 +153,96 @@ def test_what_we_keep_chromium_reads_as_nothing_forbidden(loop: Loop, renderer: 
     texts = HOSTILE + cases()
     ours = [policy.sanitize_css(t, ORIGINS) for t in texts]
     assert browser_sanitize(loop, renderer, texts) == ours
-    found = browser_oracle(loop, renderer, ours)
+    # What the agent gets: data: images re-encoded, SVG ones rebuilt (renderer.images).
+    found = browser_oracle(loop, renderer, [images.reencode_css(t) for t in ours])
     bad = {t: oracle_violations(f) for t, f in zip(texts, found, strict=True)}
     assert {t: v for t, v in bad.items() if v} == {}
 
 
-def test_brand_styles_survive_with_only_the_offending_piece_cut() -> None:
+CHECK_ICON = (
+    "data:image/svg+xml,%3csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 20 20'%3e%3cpath "
+    "fill='none' stroke='%23fff' stroke-linecap='round' stroke-linejoin='round' stroke-width='3' "
+    "d='m6 10 3 3 6-6'/%3e%3c/svg%3e"
+)  # Bootstrap 5.3's .form-check-input:checked[type=checkbox] icon
+
+
+def test_brand_styles_survive_and_their_svg_icons_are_rebuilt() -> None:
     sheet = (
         "html{scroll-behavior:smooth}"
         ".bi-javascript::before{content:'\\f101'}"
         'a[href^="javascript:"]{color:red}'
-        '.form-check-input:checked{background-image:url("data:image/svg+xml,%3csvg '
-        "xmlns='http://www.w3.org/2000/svg'/%3e\");background-color:#0d6efd}"
+        f'.form-check-input:checked{{background-image:url("{CHECK_ICON}");background-color:#0d6efd}}'
     )
-    out = policy.sanitize_css(sheet, ORIGINS)
-    assert out == sheet.replace(
-        "url(\"data:image/svg+xml,%3csvg xmlns='http://www.w3.org/2000/svg'/%3e\")", "url()"
-    )
+    assert policy.sanitize_css(sheet, ORIGINS) == sheet
+    rebuilt = svgimage.sanitize_data_url(CHECK_ICON)
+    assert rebuilt is not None and rebuilt.startswith("data:image/svg+xml;base64,")
+    assert images.reencode_css(sheet) == sheet.replace(f'url("{CHECK_ICON}")', f"url({rebuilt})")
+    assert svgimage.sanitize_data_url(rebuilt) == rebuilt  # a fixpoint of the allowlist
+
+
+HOSTILE_SVGS = {
+    "handler and script": "<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'>"
+    "<script>alert(1)</script><rect width='1' height='1'/></svg>",
+    "foreignObject": "<svg xmlns='http://www.w3.org/2000/svg'><foreignObject><div "
+    "xmlns='http://www.w3.org/1999/xhtml'>x</div></foreignObject></svg>",
+    "external image and use": "<svg xmlns='http://www.w3.org/2000/svg' "
+    "xmlns:xlink='http://www.w3.org/1999/xlink'><image href='https://evil.example/i.png'/>"
+    "<use xlink:href='https://evil.example/s.svg#x'/></svg>",
+    "CSS fetch in an attribute": "<svg xmlns='http://www.w3.org/2000/svg'>"
+    "<rect style='fill:url(https://evil.example/p)' width='1'/></svg>",
+    "style element": "<svg xmlns='http://www.w3.org/2000/svg'><style>@import "
+    "'https://evil.example/x.css';</style></svg>",
+    "animation to javascript:": "<svg xmlns='http://www.w3.org/2000/svg'><a><set "
+    "attributeName='href' to='javascript:alert(1)'/></a></svg>",
+}
+
+
+@pytest.mark.parametrize("svg", list(HOSTILE_SVGS.values()), ids=list(HOSTILE_SVGS))
+def test_nothing_that_acts_or_fetches_survives_an_svg_image(svg: str) -> None:
+    out = svgimage.sanitize_data_url("data:image/svg+xml," + quote(svg))
+    assert out is not None
+    text = base64.b64decode(out.split(",", 1)[1]).decode()
+    for bad in ("onload", "script", "foreignObject", "evil.example", "<style", "<set", "<a"):
+        assert bad not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "data:image/svg+xml,<!DOCTYPE svg [<!ENTITY a 'x'>]><svg "
+        "xmlns='http://www.w3.org/2000/svg'>&a;</svg>",
+        "data:image/svg+xml,<html xmlns='http://www.w3.org/1999/xhtml'/>",
+        "data:image/svg+xml,<svg",
+        "data:image/svg+xml;base64,!!!",
+        "data:image/svg+xml," + "<svg xmlns='http://www.w3.org/2000/svg'>" + "<g>" * 3000,
+        "data:image/png;base64,iVBORw0KGgo=",
+    ],
+    ids=["entity", "not svg", "not well-formed", "bad base64", "too many", "not svg data"],
+)
+def test_an_svg_image_that_cannot_be_read_safely_is_dropped(url: str) -> None:
+    assert svgimage.sanitize_data_url(url) is None
+
+
+@pytest.mark.browser
+def test_a_rebuilt_icon_is_drawn_as_the_original(page: Page) -> None:
+    rebuilt = svgimage.sanitize_data_url(CHECK_ICON)
+    shots = []
+    for url in (CHECK_ICON, rebuilt):
+        page.set_content(
+            f'<style>div{{width:40px;height:40px;background:#0d6efd url("{url}") '
+            "center/100% no-repeat}</style><div></div>"
+        )
+        page.evaluate(
+            "(u) => new Promise((done) => { const i = new Image(); i.onload = i.onerror = done;"
+            " i.src = u; })",
+            url,
+        )
+        shots.append(page.locator("div").screenshot())
+    original, ours = (Image.open(io.BytesIO(s)).convert("RGB") for s in shots)
+    # The tick is white on blue: present, and the same pixels.
+    assert original.getcolors(4096) is not None
+    assert any(c == (255, 255, 255) for _, c in original.getcolors(4096) or [])
+    assert ImageChops.difference(original, ours).getbbox() is None
 
 
 def test_a_data_image_in_css_is_re_encoded_and_a_broken_one_emptied() -> None:
@@ -206,6 +287,6 @@ def test_generated_sheets_python_and_javascript_agree_and_chromium_finds_nothing
     assert browser_sanitize(loop, renderer, texts) == ours
     # Sanitizing again changes nothing (the agent may be sent a sheet twice).
     assert [policy.sanitize_css(t, ORIGINS) for t in ours] == ours
-    found = browser_oracle(loop, renderer, ours)
+    found = browser_oracle(loop, renderer, [images.reencode_css(t) for t in ours])
     bad = {t: oracle_violations(f) for t, f in zip(texts, found, strict=True)}
     assert {t: v for t, v in bad.items() if v} == {}
