@@ -136,9 +136,11 @@ var onFormEvent = guard(function (ev) {
 // The field the visitor is in gets an outline on the agent's side, as the agent's does here.
 var onFocus = guard(function (ev) {
   var t = targetOf(ev);
+  if (ready()) schedule(cap); // the replica's :focus (capture.js focusState)
   if (!ready() || !t || nodeType(t) !== 1 || !(isField(t) || editableOf(t)) || !alive(t)) return;
   send('highlight', { session: session.id, id: ids.get(t), kind: 'outline', x: 0.5, y: 0.5 });
 });
+var onBlur = guard(function () { if (ready()) schedule(cap); });
 // A same-origin frame navigated: its new document replaces the old one in the replica.
 var onLoad = guard(function (ev) {
   var t = evTarget(ev);
@@ -203,6 +205,7 @@ function hookWindow(win) {
   listen(win, 'input', onFormEvent, CAPTURE);
   listen(win, 'change', onFormEvent, CAPTURE);
   listen(win, 'focusin', onFocus, CAPTURE);
+  listen(win, 'focusout', onBlur, CAPTURE);
   // load does not reach the window from an element (HTML's event path stops at the document).
   listen(doc, 'load', onLoad, CAPTURE);
   listen(doc, 'selectionchange', onSelection, CAPTURE);

@@ -353,6 +353,7 @@ var docAdopted = getter('Document', 'adoptedStyleSheets');
 var rootAdopted = getter('ShadowRoot', 'adoptedStyleSheets');
 var childCount = getter('Node', 'childNodes');
 var activeOf = getter('Document', 'activeElement');
+var rootActiveOf = getter('ShadowRoot', 'activeElement');
 var getSelection = method('Document', 'getSelection');
 var selCount = getter('Selection', 'rangeCount');
 var selRange = method('Selection', 'getRangeAt');
