@@ -36,9 +36,7 @@ def _red_pixels(png: bytes) -> int:
 
 
 @pytest.mark.timeout(120)
-def test_the_agent_sees_the_visitors_focus_ring_and_hover(
-    browser: Browser, relay_url: str
-) -> None:
+def test_the_agent_sees_the_visitors_focus_ring_and_hover(browser: Browser, relay_url: str) -> None:
     visitor_context, agent_context = new_contexts(browser)
     visitor = Visitor(visitor_context, relay_url)
     agent = Agent(agent_context, relay_url)

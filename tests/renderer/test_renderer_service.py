@@ -863,7 +863,8 @@ def test_the_visitors_focus_reaches_the_agent_with_its_two_values_only(
         renderer.mutations(
             session,
             mutations_message(
-                session, attrs=[[10, ":focus", None], [13, ":focus", "visible"], [12, ":focus", "x"]]
+                session,
+                attrs=[[10, ":focus", None], [13, ":focus", "visible"], [12, ":focus", "x"]],
             ),
         )
     )

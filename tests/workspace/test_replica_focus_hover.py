@@ -30,7 +30,8 @@ CSS = (
     # after :hover, a pseudo-element
     "#btn:hover::after { content: 'hovered' }"
     # nested in at-rules and in CSS nesting
-    "@media screen { @supports (display: grid) { #card:hover { border-top-color: rgb(255, 0, 0) } } }"
+    "@media screen { @supports (display: grid) {"
+    " #card:hover { border-top-color: rgb(255, 0, 0) } } }"
     "@layer page { #card { outline: 2px solid rgb(0, 0, 0);"
     " &:focus-within { outline-color: rgb(0, 0, 255) } } }"
     "#card { border: 2px solid rgb(0, 0, 0) }"
@@ -184,9 +185,10 @@ def test_the_visitors_hover_styles_the_replica_and_the_agents_does_not(
 
     hover(page, None)
     assert style(page, "#host >>> #inner", "color") != "rgb(0, 0, 200)"
-    assert page.evaluate(
-        "() => replica.doc.querySelectorAll('[data-cobrowse-replica-hover]').length"
-    ) == 0
+    assert (
+        page.evaluate("() => replica.doc.querySelectorAll('[data-cobrowse-replica-hover]').length")
+        == 0
+    )
 
 
 def test_the_visitors_focus_draws_the_pages_ring_or_the_browsers(
@@ -222,17 +224,23 @@ def test_the_visitors_focus_draws_the_pages_ring_or_the_browsers(
     assert style(page, "#host >>> #inner", "color") == "rgb(200, 0, 0)"
     assert style(page, "#host >>> #inner", "outline-style") == "auto"
     assert style(page, "#host", "outline-style") == "none"  # the ring is the inner element's
-    assert page.evaluate(
-        "() => replica.doc.getElementById('host').getAttribute('data-cobrowse-replica-focus')"
-    ) == "focus"
+    assert (
+        page.evaluate(
+            "() => replica.doc.getElementById('host').getAttribute('data-cobrowse-replica-focus')"
+        )
+        == "focus"
+    )
     assert style(page, "#card", "outline-color") == "rgb(0, 0, 0)"
 
     # The focused element leaves the page: no mark stays behind.
     mutate(page, removes=[16])
-    assert page.evaluate(
-        "() => replica.doc.querySelectorAll('[data-cobrowse-replica-focus-within],"
-        " [data-cobrowse-replica-focus]').length"
-    ) == 0
+    assert (
+        page.evaluate(
+            "() => replica.doc.querySelectorAll('[data-cobrowse-replica-focus-within],"
+            " [data-cobrowse-replica-focus]').length"
+        )
+        == 0
+    )
 
 
 def test_sheets_that_change_or_load_later_are_rewritten(page: Page, site: FakeSite) -> None:
