@@ -349,6 +349,7 @@ HTML_ATTRS: Final = frozenset(
         "for",
         "frame",
         "headers",
+        "frameborder",  # presentational: a third-party iframe placeholder's border
         "height",
         "hidden",
         "high",
@@ -654,6 +655,10 @@ PLACEHOLDER_ATTR: Final = "data-cobrowse-placeholder"
 # the visitor's page (the QA harness, the check), and for the agent's own reading.
 FRAMESET_ATTR: Final = "data-cobrowse-frameset"
 PLACEHOLDER_REASONS: Final = frozenset({"iframe", "third-party iframe", "plugin object"})
+THIRD_PARTY_FRAME: Final = "third-party iframe"
+# What a third-party iframe's placeholder keeps of the iframe: what gives it its box (with the
+# page's CSS for iframes, which it still matches), nothing that loads or names content.
+FRAME_BOX_ATTRS: Final = ("id", "class", "style", "width", "height", "frameborder", "align")
 ARIA_ATTR_RE: Final = r"^aria-[a-z]+$"
 
 # Which attributes hold URLs, and what kind of URL each may be, per (namespace, tag, attr).
@@ -978,6 +983,10 @@ def attribute_allowed(
     if name == FRAMESET_ATTR:
         return namespace == HTML_NS and tag == "div" and value == ""
     if name == PLACEHOLDER_ATTR:
+        # A third-party iframe's placeholder is an iframe (empty, sandboxed by the replica) so
+        # that the page's CSS for iframes gives it the visitor's box; the others are divs.
+        if namespace == HTML_NS and tag == "iframe":
+            return value == THIRD_PARTY_FRAME
         return namespace == HTML_NS and tag == "div" and value in PLACEHOLDER_REASONS
     allowed = (
         name in GLOBAL_ATTRS
@@ -1038,6 +1047,8 @@ def policy_json() -> dict[str, Any]:
         "placeholderAttr": PLACEHOLDER_ATTR,
         "framesetAttr": FRAMESET_ATTR,
         "placeholderReasons": sorted(PLACEHOLDER_REASONS),
+        "thirdPartyFrame": THIRD_PARTY_FRAME,
+        "frameBoxAttrs": list(FRAME_BOX_ATTRS),
         "pluginElements": sorted(PLUGIN_ELEMENTS),
         "ariaAttrRe": ARIA_ATTR_RE,
         "linkRels": sorted(LINK_RELS),

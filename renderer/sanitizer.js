@@ -101,6 +101,8 @@
       placeholderAttr: policy.placeholderAttr,
       framesetAttr: policy.framesetAttr,
       placeholderReasons: new Set(policy.placeholderReasons),
+      thirdPartyFrame: policy.thirdPartyFrame,
+      frameBoxAttrs: policy.frameBoxAttrs,
       pluginElements: new Set(policy.pluginElements),
       ariaAttrRe: new RegExp(policy.ariaAttrRe),
       linkRels: new Set(policy.linkRels),
@@ -348,7 +350,10 @@
     if (name.toLowerCase().startsWith('on')) return false;
     if (P.stateEntries.has(name) || name.startsWith(':')) return false;
     if (name === P.framesetAttr) return ns === 'html' && tag === 'div' && value === '';
-    if (name === P.placeholderAttr) return ns === 'html' && tag === 'div' && P.placeholderReasons.has(value);
+    if (name === P.placeholderAttr) {
+      if (ns === 'html' && tag === 'iframe') return value === P.thirdPartyFrame;
+      return ns === 'html' && tag === 'div' && P.placeholderReasons.has(value);
+    }
     const nsAttrs = P.attrs[ns];
     const allowed = P.globalAttrs.has(name) || (nsAttrs !== undefined && nsAttrs.has(name))
       || (ns === 'html' && (P.dataAttrRe.test(name) || P.ariaAttrRe.test(name)));
@@ -565,11 +570,18 @@
       return info.type === 'el' && elementAction(info.tag, info.attrs, info.ns) === 'placeholder';
     }
 
+    // A third-party iframe: its placeholder is an iframe (the replica's, empty and sandboxed),
+    // so the page's CSS for iframes lays it out as the visitor's browser lays out the frame.
+    isBoxedFrame(info) {
+      return info.type === 'el' && info.ns === 'html' && info.tag === 'iframe'
+        && placeholderReason(info.tag, info.attrs, this.origins, this.pageOrigin) === P.thirdPartyFrame;
+    }
+
     // What the agent has of an element, to notice a change of fate on an attribute change.
     outputKey(info) {
       const tag = this.outputTag(info);
-      return tag === 'div' && this.isPlaceholder(info)
-        ? 'div|' + placeholderReason(info.tag, info.attrs, this.origins, this.pageOrigin) : tag;
+      return this.isPlaceholder(info)
+        ? tag + '|' + placeholderReason(info.tag, info.attrs, this.origins, this.pageOrigin) : tag;
     }
 
     register(info) {
@@ -640,6 +652,7 @@
 
     outputTag(info) {
       const action = elementAction(info.tag, info.attrs, info.ns);
+      if (action === 'placeholder' && this.isBoxedFrame(info)) return 'iframe';
       return action === 'drop' ? null : action === 'placeholder' || action === 'layout' ? 'div' : info.tag;
     }
 
@@ -655,6 +668,23 @@
         const top = parent !== null && parent.type === 'el' && parent.tag === 'html' && parent.ns === 'html';
         const framed = this.framedStyle(info);
         out.style = framesetStyle(this.framesetChain(info), top) + (framed ? ';' + framed : '');
+        if (mask) out[':masked'] = mask;
+        return out;
+      }
+      if (action === 'placeholder' && this.isBoxedFrame(info)) {
+        // A third-party iframe: its label and what gives it its box (the page's CSS for
+        // iframes does the rest); nothing that loads or names its content (src, srcdoc, name).
+        out[P.placeholderAttr] = P.thirdPartyFrame;
+        for (const k of P.frameBoxAttrs) {
+          let v = raw[k];
+          if (typeof v !== 'string') continue;
+          if (k === 'style') v = sanitizeCss(v, this.origins, true);
+          else if (k === 'width' || k === 'height') v = /^[ \t\n\r\f]*[0-9]{1,5}(\.[0-9]+)?(px|%)?[ \t\n\r\f]*$/.test(v) ? v : null;
+          else if (k === 'frameborder' || k === 'align') v = /^[A-Za-z0-9]{1,10}$/.test(v) ? v : null;
+          if (v === null || !attributeAllowed('iframe', k, v, 'html', this.origins)) continue;
+          out[k] = v;
+          if (v.length > 4 && DATA_RE.test(v)) this.sawData = true;
+        }
         if (mask) out[':masked'] = mask;
         return out;
       }

@@ -147,6 +147,15 @@
   // not, wins over it, as every page rule wins over the UA sheet.
   var UA_LAYER = "cobrowse-replica-ua";
   var PLACEHOLDER_ATTR = "data-cobrowse-placeholder";
+  // A third-party iframe's placeholder is an iframe of ours (the page's CSS for iframes gives
+  // it the visitor's box): empty, fully sandboxed, a constant label document; of the wire's
+  // attributes it takes only these (renderer/policy.py FRAME_BOX_ATTRS and the label).
+  var THIRD_PARTY_FRAME = "third-party iframe";
+  var FRAME_BOX_ATTRS = Object.freeze({ id: 1, "class": 1, style: 1, width: 1, height: 1,
+    frameborder: 1, align: 1, "data-cobrowse-placeholder": 1 });
+  var FRAME_LABEL_DOC = "<!DOCTYPE html><html><body style=\"margin:0;height:100vh;display:flex;" +
+    "align-items:center;justify-content:center;text-align:center;color:#334155;" +
+    "font:600 12px/1.3 system-ui,sans-serif\">Not visible to you: third-party iframe</body></html>";
   var UNSEEN_REASONS = Object.freeze({
     canvas: "canvas (its drawing is not shared)",
     image: "image that could not be loaded here",
@@ -171,7 +180,7 @@
     "[" + PLACEHOLDER_ATTR + "],[" + UNSEEN_ATTR + "]{" +
     "background:repeating-linear-gradient(45deg,#e2e8f0 0 8px,#f8fafc 8px 16px)!important;" +
     "outline:2px dashed #64748b!important;outline-offset:-2px;color:#334155!important}" +
-    "[" + PLACEHOLDER_ATTR + "]{display:flex!important;align-items:center;justify-content:center;" +
+    ":not(iframe)[" + PLACEHOLDER_ATTR + "]{display:flex!important;align-items:center;justify-content:center;" +
     "min-height:48px;min-width:120px;font:600 12px/1.3 system-ui,sans-serif!important;" +
     // border-box: the box keeps the size the renderer gave it (the element's width/height).
     "text-align:center;padding:6px;box-sizing:border-box}" +
@@ -658,6 +667,25 @@
     }
   };
 
+  // A third-party iframe's placeholder: an iframe of ours with no src, sandboxed with every
+  // restriction before it is connected, showing a constant label; the wire's attributes that
+  // give it its box (FRAME_BOX_ATTRS), so the page's CSS for iframes lays it out as the
+  // visitor's browser lays out the frame.
+  Replica.prototype._boxedFrame = function (doc, attrs) {
+    var node = doc.createElementNS(HTML_NS, "iframe");
+    node.setAttribute("sandbox", "");
+    node.setAttribute("referrerpolicy", "no-referrer");
+    node.setAttribute("tabindex", "-1");
+    node.setAttribute("srcdoc", FRAME_LABEL_DOC);
+    this.placeholders.add(node);
+    var names = Object.keys(attrs);
+    for (var a = 0; a < names.length; a++) {
+      if (typeof attrs[names[a]] === "string") this._setAttribute(node, names[a], attrs[names[a]]);
+    }
+    this._titlePlaceholder(node);
+    return node;
+  };
+
   // A tooltip for a renderer placeholder, after its wire attributes (it has no title of its own).
   Replica.prototype._titlePlaceholder = function (el) {
     var reason = el.getAttribute(PLACEHOLDER_ATTR);
@@ -958,7 +986,9 @@
         var lower = name.toLowerCase();
         var ns = item.ns || HTML_NS; // the one rule's decision (wire/nodes.js)
         var attrs = item.attrs;
-        if (ns === HTML_NS && PLUGIN_ELEMENTS[lower]) {
+        if (ns === HTML_NS && lower === "iframe" && attrs[PLACEHOLDER_ATTR] === THIRD_PARTY_FRAME) {
+          node = this._boxedFrame(doc, attrs);
+        } else if (ns === HTML_NS && PLUGIN_ELEMENTS[lower]) {
           node = doc.createElementNS(HTML_NS, "div");
           node.setAttribute(PLACEHOLDER_ATTR, PLUGIN_PLACEHOLDER);
           this._titlePlaceholder(node);
@@ -1034,6 +1064,10 @@
     if (!ATTR_NAME.test(name) || lower.slice(0, 2) === "on" || SKIP_ATTRS[lower] ||
         lower.indexOf(MARK_PREFIX) === 0 || lower === "xmlns" || lower.slice(0, 6) === "xmlns:") {
       return;
+    }
+    if (el.localName === "iframe" && this.placeholders.has(el) &&
+        !Object.prototype.hasOwnProperty.call(FRAME_BOX_ATTRS, lower)) {
+      return; // a boxed frame takes nothing that could load or name content
     }
     var field = el.namespaceURI === HTML_NS && FORM_FIELDS[el.localName];
     if (lower === PLACEHOLDER_ATTR && value !== "iframe" && el.hasAttribute(FRAME_ATTR)) {

@@ -12,9 +12,11 @@ import asyncio
 import itertools
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
-from renderer.policy import BrandPolicy
+from renderer.policy import FRAME_BOX_ATTRS, BrandPolicy
+from wire.grammar import nodes_js
 from wire.nodes import compact as compact  # re-exported for the tests
 from wire.nodes import compact_run, expand_run
 from wire.nodes import expand as expand  # re-exported for the tests
@@ -220,7 +222,13 @@ def violations(doc: list[Any]) -> list[str]:
         if len(node) != 4:
             continue
         tag, attrs = node[1], node[2]
-        if tag.lower() in NEVER_TAGS:
+        boxed_frame = (
+            tag == "iframe"
+            and attrs.get("data-cobrowse-placeholder") == "third-party iframe"
+            and set(attrs) <= set(FRAME_BOX_ATTRS) | {"data-cobrowse-placeholder", ":masked"}
+            and len(node[3]) == 0
+        )
+        if tag.lower() in NEVER_TAGS and not boxed_frame:
             found.append(f"{node[0]}: <{tag}>")
         for name, value in attrs.items():
             lname = name.lower()
@@ -259,3 +267,23 @@ def find(node: list[Any], node_id: int) -> list[Any] | None:
             return item
         stack.extend(kids(item))
     return None
+
+
+STATIC = Path(__file__).resolve().parents[2] / "relay" / "static"
+
+
+def build_replica(page: Any, snapshot: dict[str, Any], viewport: dict[str, int]) -> None:
+    """Build the renderer's ``snapshot`` with replica.js (the agent's code) into a replica frame
+    of ``viewport``'s size, on a blank ``page`` (a Playwright sync Page)."""
+    page.set_content("<!DOCTYPE html><html><head></head><body style='margin:0'></body></html>")
+    page.add_script_tag(content=nodes_js())
+    page.add_script_tag(content=(STATIC / "replica.js").read_text("utf-8"))
+    page.evaluate(
+        """([snapshot, w, h]) => {
+            const frame = CobrowseReplica.createFrame(document.body);
+            frame.style.cssText = `border:0;display:block;width:${w}px;height:${h}px`;
+            window.replica = new CobrowseReplica.Replica(frame);
+            if (!window.replica.applySnapshot(snapshot)) throw new Error('snapshot refused');
+        }""",
+        [snapshot, viewport["width"], viewport["height"]],
+    )

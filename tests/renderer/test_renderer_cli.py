@@ -95,8 +95,7 @@ def test_sanitize_prints_html_and_json(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert out.strip() == (
         '<html><head></head><body><p>hi<img src="https://shop.example/a.png"></p>'
-        '<div data-cobrowse-placeholder="third-party iframe" style="display:inline-block">'
-        "</div></body></html>"
+        '<iframe data-cobrowse-placeholder="third-party iframe"></iframe></body></html>'
     )
     assert main([str(page), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -389,8 +389,8 @@ def test_frames_as_the_tag_sends_them(loop: Loop, renderer: Renderer) -> None:
     ]
     assert find(tree, 20) == [
         20,
-        "div",
-        {"data-cobrowse-placeholder": "third-party iframe", "style": "display:inline-block"},
+        "iframe",
+        {"data-cobrowse-placeholder": "third-party iframe"},
         [],
     ]
     # Mutations inside the frame's shadow root apply; a frame that loaded a new document is

@@ -7,7 +7,6 @@ frameset and once as the replica of the renderer's output, and the frames' boxes
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from renderer_harness import (
     BRAND,
     Loop,
     add,
+    build_replica,
     compact,
     expand,
     explicit_adds,
@@ -26,11 +26,9 @@ from renderer_harness import (
 )
 
 from renderer.service import Renderer
-from wire.grammar import nodes_js
 
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "relay" / "static"
 VIEWPORT = {"width": 1000, "height": 600}
 # Chromium gives each frame whole pixels (each share truncated, then what is left handed out
 # again), the grid fractions of one: over these cases a box edge is off by at most 2.9 px, where
@@ -152,20 +150,7 @@ def _visitor_boxes(page: Page, spec: Spec) -> list[list[float]]:
 
 
 def _replica(page: Page, snapshot: dict[str, Any]) -> None:
-    """Build the renderer's ``snapshot`` with replica.js into a replica frame of the viewport's
-    size, on a blank page."""
-    page.set_content("<!DOCTYPE html><html><head></head><body style='margin:0'></body></html>")
-    page.add_script_tag(content=nodes_js())
-    page.add_script_tag(content=(STATIC / "replica.js").read_text("utf-8"))
-    page.evaluate(
-        """([snapshot, w, h]) => {
-            const frame = CobrowseReplica.createFrame(document.body);
-            frame.style.cssText = `border:0;display:block;width:${w}px;height:${h}px`;
-            window.replica = new CobrowseReplica.Replica(frame);
-            if (!window.replica.applySnapshot(snapshot)) throw new Error('snapshot refused');
-        }""",
-        [snapshot, VIEWPORT["width"], VIEWPORT["height"]],
-    )
+    build_replica(page, snapshot, VIEWPORT)
 
 
 def _replica_boxes(page: Page) -> list[list[float]]:

@@ -125,13 +125,12 @@ def test_snapshot_keeps_fields_and_ids_and_removes_every_vector(
     assert {1, 2, 3, 4, 5, 12, 13, 14, 15, 19, 20, 22, 23, 27, 28, 31, 32, 34, 43, 45, 46} <= kept
     assert find(doc, 12) == [12, "a", {"class": "k"}, [[13, "#text", "link"]]]
     assert find(doc, 14) == [14, "img", {"src": "https://shop.example/a.png"}, []]
+    # A third-party iframe: an iframe placeholder with what gives it its box, never its src
+    # or srcdoc (issue 15, class 1).
     assert find(doc, 15) == [
         15,
-        "div",
-        {
-            "data-cobrowse-placeholder": "third-party iframe",
-            "style": "display:inline-block;width:300px;height:250px",
-        },
+        "iframe",
+        {"data-cobrowse-placeholder": "third-party iframe", "width": "300", "height": "250"},
         [],
     ]
     # A plugin object: a labelled placeholder with nothing of the object (issue #5).
