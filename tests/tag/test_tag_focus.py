@@ -1,7 +1,7 @@
 """The visitor's focus on the wire (issue 15, class 5): the focused element carries ``:focus``,
 "visible" when the visitor's browser draws its focus ring, one element at a time, the deepest
-(inside open shadow roots); a masked field may have it; the tag's own chat input is not the
-page's focus; a fresh snapshot sends it again."""
+(inside open shadow roots and same-origin frames); a masked field may have it; the tag's own
+chat input is not the page's focus; a fresh snapshot sends it again."""
 
 from __future__ import annotations
 
@@ -80,3 +80,16 @@ def test_a_fresh_snapshot_sends_the_focus_again(page: Page, relay: FakeRelay, ui
     relay.replica.load(relay.next_frame("dom.snapshot", mark))
     relay.settle()
     assert _focused(relay) == {"name": "visible"}
+
+
+def test_focus_in_a_same_origin_frame_names_the_element_in_it(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    _session(page, relay, ui, "frames.html")
+    relay.settle()
+    page.frame_locator("#same").locator("#inner-name").focus()
+    relay.settle()
+    assert _focused(relay) == {"inner-name": "visible"}  # not the iframe that holds it
+    page.evaluate("document.activeElement.blur()")  # the iframe, and the focus inside it
+    relay.settle()
+    assert _focused(relay) == {}
