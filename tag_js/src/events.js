@@ -61,6 +61,18 @@ function fromPage(ev) {
 var onPointerMove = guard(function (ev) {
   if (!ready() || !fromPage(ev)) return;
   lastPointer = { target: targetOf(ev), x: clientXOf(ev), y: clientYOf(ev) };
+  queuePointer();
+});
+// The mouse left the page's elements (out of the window, onto the tag's own UI): it is on the
+// document now, and the replica's :hover goes with it (replica.setHover). Not a finger: after
+// a tap the browser keeps :hover where it was.
+var onPointerOut = guard(function (ev) {
+  var to = relatedOf(ev);
+  if ((to && to !== host) || pointerTypeOf(ev) !== 'mouse' || !ready() || !fromPage(ev)) return;
+  lastPointer = { target: ownerDocOf(evTarget(ev)), x: clientXOf(ev), y: clientYOf(ev) };
+  queuePointer();
+});
+function queuePointer() {
   if (pointerQueued) return;
   pointerQueued = true;
   frame(function () {
@@ -71,7 +83,7 @@ var onPointerMove = guard(function (ev) {
     var f = fractions(node, p.x, p.y);
     send('pointer', { session: session.id, id: ids.get(node), x: f.x, y: f.y });
   });
-});
+}
 var onClick = guard(function (ev) {
   // Only the visitor's own clicks: the agent's act.click dispatches untrusted events.
   if (!ev.isTrusted || !ready() || !fromPage(ev)) return;
@@ -200,6 +212,7 @@ function hookWindow(win) {
   if (!doc || hooked.has(doc)) return;
   hooked.set(doc, 1);
   listen(win, 'pointermove', onPointerMove, CAPTURE);
+  listen(win, 'pointerout', onPointerOut, CAPTURE);
   listen(win, 'click', onClick, CAPTURE);
   listen(win, 'scroll', onScroll, CAPTURE);
   listen(win, 'input', onFormEvent, CAPTURE);

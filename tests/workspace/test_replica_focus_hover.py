@@ -183,8 +183,15 @@ def test_the_visitors_hover_styles_the_replica_and_the_agents_does_not(
     assert style(page, "#host", "color") == "rgb(0, 100, 0)"
     assert style(page, "#card", "border-top-color") == "rgb(0, 0, 0)"
 
-    hover(page, None)
+    hover(page, 1)  # the document: the mouse left the page's elements
     assert style(page, "#host >>> #inner", "color") != "rgb(0, 0, 200)"
+    assert (
+        page.evaluate("() => replica.doc.querySelectorAll('[data-cobrowse-replica-hover]').length")
+        == 0
+    )
+    hover(page, 8)
+    hover(page, None)
+    assert style(page, "#btn", "background-color") != "rgb(0, 128, 0)"
     assert (
         page.evaluate("() => replica.doc.querySelectorAll('[data-cobrowse-replica-hover]').length")
         == 0

@@ -1,7 +1,9 @@
-"""The visitor's focus on the wire (issue 15, class 5): the focused element carries ``:focus``,
-"visible" when the visitor's browser draws its focus ring, one element at a time, the deepest
-(inside open shadow roots and same-origin frames); a masked field may have it; the tag's own
-chat input is not the page's focus; a fresh snapshot sends it again."""
+"""The visitor's focus and hover on the wire (issue 15, class 5): the focused element carries
+``:focus``, "visible" when the visitor's browser draws its focus ring, one element at a time,
+the deepest (inside open shadow roots and same-origin frames); a masked field may have it; the
+tag's own chat input is not the page's focus; a fresh snapshot sends it again. Hover needs no
+state entry: the replica hovers the node each ``pointer`` names, the document once the mouse
+leaves the page's elements."""
 
 from __future__ import annotations
 
@@ -93,3 +95,20 @@ def test_focus_in_a_same_origin_frame_names_the_element_in_it(
     page.evaluate("document.activeElement.blur()")  # the iframe, and the focus inside it
     relay.settle()
     assert _focused(relay) == {}
+
+
+def test_the_pointer_leaving_the_page_for_the_tags_ui_is_on_the_document(
+    page: Page, relay: FakeRelay, ui: TagUI
+) -> None:
+    """The replica's :hover follows the node each `pointer` names: a mouse that leaves the
+    page's elements (here onto the tag's chat) names the document, so nothing stays hovered."""
+    _session(page, relay, ui)
+    box = page.locator("#go").bounding_box()
+    assert box
+    mark = len(relay.frames)
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    assert relay.next_frame("pointer", mark)["id"] == relay.replica.id_of(id="go")
+    chat = ui.box("cb-chat-input")
+    mark = len(relay.frames)
+    page.mouse.move(chat["x"] + 5, chat["y"] + 5)
+    assert relay.next_frame("pointer", mark)["id"] == relay.replica.root
