@@ -17,10 +17,11 @@ function knownAncestor(node) {
   for (var n = node; n; n = up(n)) if (alive(n)) return n;
   return null;
 }
-// The node's box in its own frame's viewport (event coordinates of that frame)...
+// The node's box in its own frame's viewport (event coordinates of that frame); a document's
+// is that viewport, as the workspace reads a pointer on it...
 function localBox(node) {
   var t = nodeType(node);
-  if (t === 9) return rectOf(docEl(node));
+  if (t === 9) { var v = viewOf(node); return { left: 0, top: 0, width: innerWidthOf(v), height: innerHeightOf(v) }; }
   if (t === 11) return rectOf(hostOf(node));
   if (t === 1) return rectOf(node);
   var r = rangeCreate(ownerDocOf(node));

@@ -111,4 +111,9 @@ def test_the_pointer_leaving_the_page_for_the_tags_ui_is_on_the_document(
     chat = ui.box("cb-chat-input")
     mark = len(relay.frames)
     page.mouse.move(chat["x"] + 5, chat["y"] + 5)
-    assert relay.next_frame("pointer", mark)["id"] == relay.replica.root
+    pointer = relay.next_frame("pointer", mark)
+    assert pointer["id"] == relay.replica.root
+    # Fractions of the viewport, as the workspace reads a pointer on the document.
+    width, height = page.evaluate("[innerWidth, innerHeight]")
+    assert abs(pointer["x"] * width - (chat["x"] + 5)) < 1.5
+    assert abs(pointer["y"] * height - (chat["y"] + 5)) < 1.5
