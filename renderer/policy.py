@@ -730,6 +730,10 @@ SHADOW_STATES: Final = frozenset({"closed"})
 # ":unseen" on an <img>: the page made the image (a blob: URL) and the tag could not send its
 # pixels (not loaded yet, too big, unreadable); the agent is shown an area it cannot see.
 UNSEEN_STATES: Final = frozenset({"image"})
+# ":focus" on the element the visitor's page has focused (the deepest one): "visible" when it
+# matches :focus-visible there (the visitor sees a focus ring), "focus" when not. It says which
+# element, never what is in it: a masked field may have it too.
+FOCUS_STATES: Final = frozenset({"focus", "visible"})
 # ":cssom" on a <style>: its rules live in the CSSOM; the last text child is synthetic.
 CSSOM_KINDS: Final = frozenset({"sheet", "adopted"})
 MASK_REASONS: Final = frozenset({"password", "attribute", "selector", "autocomplete"})
@@ -1066,6 +1070,7 @@ def policy_json() -> dict[str, Any]:
         "stateEntries": sorted(STATE_ENTRIES),
         "shadowStates": sorted(SHADOW_STATES),
         "unseenStates": sorted(UNSEEN_STATES),
+        "focusStates": sorted(FOCUS_STATES),
         "cssomKinds": sorted(CSSOM_KINDS),
         "maskReasons": sorted(MASK_REASONS),
         "maskedAutocompleteRe": MASKED_AUTOCOMPLETE_RE,

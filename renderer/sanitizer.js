@@ -115,6 +115,7 @@
       stateEntries: new Set(policy.stateEntries),
       shadowStates: new Set(policy.shadowStates),
       unseenStates: new Set(policy.unseenStates),
+      focusStates: new Set(policy.focusStates),
       cssomKinds: new Set(policy.cssomKinds),
       maskReasons: new Set(policy.maskReasons),
       maskedAutocompleteRe: new RegExp(policy.maskedAutocompleteRe),
@@ -741,6 +742,8 @@
       // An image the page made (blob:) whose pixels the tag could not send: marked, on an <img>
       // only. Its src, if any came, was judged like every other (a data: image, re-encoded).
       if (html && info.tag === 'img' && P.unseenStates.has(raw[':unseen'])) out[':unseen'] = raw[':unseen'];
+      // The element the visitor's page has focused, and whether it draws a focus ring there.
+      if (P.focusStates.has(raw[':focus'])) out[':focus'] = raw[':focus'];
       if (html && info.tag === 'input' && String(raw.type || '').toLowerCase() === 'hidden') delete out.value;
       if (mask) {
         // Second line behind the tag: whatever the visitor sent, a masked field shows only

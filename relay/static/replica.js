@@ -125,6 +125,27 @@
   // key of the rule that sizes it (_sizeCanvas).
   var CANVAS_ATTR = MARK_PREFIX + "canvas";
   var CANVAS_MAX = 16384; // px, per side
+  // The visitor's focus and hover, which the agent's browser cannot match itself (the replica
+  // is not focused, the agent's pointer is elsewhere): ":focus" from the wire marks the focused
+  // element (FOCUS_ATTR, "visible" when the visitor sees its focus ring) and FOCUS_WITHIN_ATTR
+  // its ancestors; setHover marks the element under the visitor's pointer and its ancestors.
+  // The page's own :focus, :focus-visible, :focus-within and :hover rules are rewritten to
+  // match these attributes instead (rewriteSelector), so the replica draws what the visitor
+  // sees, and not what the agent's own pointer or focus would.
+  var FOCUS_ATTR = MARK_PREFIX + "focus";
+  var FOCUS_WITHIN_ATTR = MARK_PREFIX + "focus-within";
+  var HOVER_ATTR = MARK_PREFIX + "hover";
+  var STATE_PSEUDO = Object.freeze({
+    hover: "[" + HOVER_ATTR + "]",
+    focus: "[" + FOCUS_ATTR + "]",
+    "focus-visible": "[" + FOCUS_ATTR + "=visible]",
+    "focus-within": "[" + FOCUS_WITHIN_ATTR + "]"
+  });
+  // The browser's own focus ring (Chromium's UA sheet: `:focus-visible { outline: auto 1px
+  // -webkit-focus-ring-color }`) for a page with no focus style of its own. In a layer that
+  // _restyle declares first in each document and shadow root, so every page rule, layered or
+  // not, wins over it, as every page rule wins over the UA sheet.
+  var UA_LAYER = "cobrowse-replica-ua";
   var PLACEHOLDER_ATTR = "data-cobrowse-placeholder";
   // A third-party iframe's placeholder is an iframe of ours (the page's CSS for iframes gives
   // it the visitor's box): empty, fully sandboxed, a constant label document; of the wire's
@@ -150,6 +171,8 @@
 
 
   var REPLICA_CSS =
+    "@layer " + UA_LAYER + "{:where([" + FOCUS_ATTR + "=visible]){" +
+    "outline:-webkit-focus-ring-color auto 1px}}" +
     "[" + MASKED_ATTR + "]{" +
     "background:repeating-linear-gradient(135deg,#fde68a 0 6px,#fef3c7 6px 12px)!important;" +
     "color:#78350f!important;outline:2px dashed #b45309!important;outline-offset:1px;" +
@@ -400,6 +423,11 @@
     this.styled = new WeakSet(); // documents with the replica's listeners and stylesheet
     this.sheets = new WeakMap(); // document -> its constructed mask stylesheet
     this.canvasSizes = new WeakMap(); // that sheet -> the canvas sizes it has a rule for
+    this.rewritten = new WeakSet(); // page stylesheets whose :hover/:focus rules are rewritten
+    this.focusMarks = []; // [element, attribute] of the visitor's focus (_setFocus)
+    this.hoverMarks = []; // [element, attribute] of the visitor's hover (setHover)
+    this.focused = null;
+    this.hovered = null;
     this._resetFrames();
   }
 
@@ -586,6 +614,7 @@
     var sheet = this.sheets.get(shadow.ownerDocument);
     if (!sheet) return;
     try { shadow.adoptedStyleSheets = [sheet]; } catch (error) { /* old engine */ }
+    this._listenSheets(shadow);
   };
 
   // Mark `el` as an area the agent cannot see, with the reason (a key of UNSEEN_REASONS).
@@ -708,6 +737,7 @@
         self._markUnseen(el, "image");
       }
     }, true);
+    this._listenSheets(doc);
     if (doc.fonts && doc.fonts.addEventListener) {
       doc.fonts.addEventListener("loadingerror", function () {
         if (self.onUnseen) self.onUnseen(null, "font");
@@ -750,6 +780,10 @@
     this.nodeIds = new WeakMap();
     this.shadows = new Set();
     this._resetFrames(); // the old nested frames went with the old document's children
+    this.focusMarks = [];
+    this.hoverMarks = [];
+    this.focused = null;
+    this.hovered = null;
     this.doc = doc;
     this.documentId = root.id;
     this._register(root.id, doc);
@@ -765,6 +799,7 @@
     }
     this._fillFrames(budget, scrolls);
     this._applyScrolls(scrolls);
+    this._syncStateMarks();
     if (this.onDocument) this.onDocument(doc, { nested: false, id: root.id, frame: this.frame });
     return doc;
   };
@@ -848,6 +883,7 @@
       textNode.data = this.resourceUrl && isStyleElement(textNode.parentNode) ?
         routeCss(t[1], this.resourceUrl) : t[1];
     }
+    this._syncStateMarks();
     if (skipped) this.warn("replica: skipped " + skipped + " mutation entries");
     return { skipped: skipped };
   };
@@ -1097,6 +1133,10 @@
       // The element hosts a closed shadow root: its content never leaves the page.
       if (value === "closed") this._markUnseen(el, "shadow");
       else this._clearUnseen(el, "shadow");
+    } else if (name === ":focus") {
+      // The visitor's focused element ("visible": their browser draws its focus ring).
+      if (on) this._setFocus(el, value === "visible" ? "visible" : "focus");
+      else if (el === this.focused) this._setFocus(null, null);
     } else if (name === ":unseen") {
       // An image the visitor's page made (a blob: URL) whose pixels the tag could not send.
       if (value === "image") this._markUnseen(el, "blob");
@@ -1144,6 +1184,178 @@
     }
   };
 
+  // ------------------------------------------------------------------ focus and hover
+
+  // `text` (a selector list as the CSSOM serializes it) with every :hover, :focus,
+  // :focus-visible and :focus-within replaced by the attribute the replica sets for the
+  // visitor's state (STATE_PSEUDO), or null when it has none. Read as CSS tokens, not as text:
+  // strings and escapes are skipped (`[title=":hover"]`, `.a\:hover` stay), a pseudo-element
+  // (`::before`) is not a pseudo-class, and a function of the same name is not the class. Inside
+  // :not(), :is(), :where() and :has() the replacement keeps the meaning (`:not(:hover)` becomes
+  // "not hovered by the visitor"), and only the selectors of a list that name a state change.
+  function rewriteSelector(text) {
+    if (!/:(hover|focus)/i.test(text)) return null;
+    var out = "";
+    var last = 0;
+    var n = text.length;
+    var i = 0;
+    while (i < n) {
+      var ch = text.charAt(i);
+      if (ch === "\\") {
+        i += 2; // an escaped character is part of a name, whatever it is
+      } else if (ch === "\"" || ch === "'") {
+        for (i++; i < n && text.charAt(i) !== ch; i++) if (text.charAt(i) === "\\") i++;
+        i++;
+      } else if (ch === ":" && text.charAt(i + 1) === ":") {
+        i += 2; // a pseudo-element: its name is read as plain characters next
+      } else if (ch === ":") {
+        var j = i + 1;
+        while (j < n && /[-\w]/.test(text.charAt(j))) j++;
+        var name = text.slice(i + 1, j).toLowerCase();
+        if (Object.prototype.hasOwnProperty.call(STATE_PSEUDO, name) && text.charAt(j) !== "(") {
+          out += text.slice(last, i) + STATE_PSEUDO[name];
+          last = j;
+        }
+        i = j;
+      } else {
+        i++;
+      }
+    }
+    return last ? out + text.slice(last) : null;
+  }
+
+  // Rewrite the selectors of `rules` and of every rule inside them: @media, @supports,
+  // @layer, @container and the like, nested style rules (CSS nesting) and @import's sheets.
+  // A selector the engine refuses once rewritten (`::part(x):hover`, where an attribute
+  // selector may not follow) keeps the page's own.
+  function rewriteRules(rules, depth, seen) {
+    for (var i = 0; i < rules.length; i++) {
+      var rule = rules[i];
+      var selector = rule.selectorText;
+      if (typeof selector === "string") {
+        var rewritten = rewriteSelector(selector);
+        if (rewritten !== null) rule.selectorText = rewritten;
+      }
+      var inner = null;
+      try { inner = rule.cssRules || null; } catch (error) { inner = null; }
+      if (inner && inner.length && depth < 64) rewriteRules(inner, depth + 1, seen);
+      var imported = rule.styleSheet || null;
+      if (imported && depth < 64) {
+        seen.add(imported);
+        try { rewriteRules(imported.cssRules, depth + 1, seen); } catch (error) { /* unreadable */ }
+      }
+    }
+  }
+
+  // An element's parent in the flat tree (its slot, a shadow root's host), and from a nested
+  // document to our iframe showing it: the chain :hover and :focus-within apply to.
+  Replica.prototype._flatParent = function (node) {
+    if (node.assignedSlot) return node.assignedSlot;
+    var p = node.parentNode;
+    if (!p) return null;
+    if (p.nodeType === 11) return p.host || null;
+    if (p.nodeType === 9) return this.frameOf(p);
+    return p;
+  };
+
+  function clearMarks(marks) {
+    for (var i = 0; i < marks.length; i++) marks[i][0].removeAttribute(marks[i][1]);
+  }
+
+  // The visitor's focused element (`how`: "visible" or "focus"), or none (el null): it gets
+  // FOCUS_ATTR, its flat-tree ancestors FOCUS_WITHIN_ATTR, and the shadow hosts and frames it
+  // is inside match :focus as the visitor's do.
+  Replica.prototype._setFocus = function (el, how) {
+    clearMarks(this.focusMarks);
+    this.focusMarks = [];
+    this.focused = el;
+    if (!el) return;
+    el.setAttribute(FOCUS_ATTR, how);
+    this.focusMarks.push([el, FOCUS_ATTR]);
+    for (var n = el, k = 0; n && k < 4096; k++) {
+      if (n.nodeType === 1) {
+        n.setAttribute(FOCUS_WITHIN_ATTR, "");
+        this.focusMarks.push([n, FOCUS_WITHIN_ATTR]);
+      }
+      var p = this._flatParent(n);
+      var crossed = n.parentNode && (n.parentNode.nodeType === 11 || n.parentNode.nodeType === 9);
+      if (p && crossed && !n.assignedSlot && !p.hasAttribute(FOCUS_ATTR)) {
+        p.setAttribute(FOCUS_ATTR, "focus");
+        this.focusMarks.push([p, FOCUS_ATTR]);
+      }
+      n = p;
+    }
+  };
+
+  /*
+   * Show `node` (a replica node, or null for none) as the one under the visitor's pointer: it
+   * and its flat-tree ancestors match the page's :hover rules. The workspace calls it with the
+   * node each visitor `pointer` names (the deepest the replica has under the pointer).
+   */
+  Replica.prototype.setHover = function (node) {
+    if (node && node.nodeType === 3) node = node.parentNode;
+    if (node && node.nodeType !== 1) node = null;
+    if (node === this.hovered && (!node || node.isConnected)) return;
+    clearMarks(this.hoverMarks);
+    this.hoverMarks = [];
+    this.hovered = node;
+    for (var n = node, k = 0; n && k < 4096; k++, n = this._flatParent(n)) {
+      if (n.nodeType !== 1) continue;
+      n.setAttribute(HOVER_ATTR, "");
+      this.hoverMarks.push([n, HOVER_ATTR]);
+    }
+  };
+
+  // After a snapshot or a batch: state marks on nodes that left the replica go, and every
+  // page stylesheet not yet seen gets its :hover/:focus rules rewritten.
+  Replica.prototype._syncStateMarks = function () {
+    if (this.focused && !this.focused.isConnected) this._setFocus(null, null);
+    if (this.hovered && !this.hovered.isConnected) this.setHover(null);
+    this._restyle(null);
+  };
+
+  // Rewrite the page stylesheets of the top document, nested documents and open shadow roots
+  // (each sheet once: a <style> whose text changes gets a new sheet), and `again` (a sheet
+  // that just loaded, whose @import sheets may be new) once more. The first sheet of each
+  // declares the UA layer first.
+  Replica.prototype._restyle = function (again) {
+    if (!this.doc) return;
+    var scopes = [this.doc];
+    this.nested.forEach(function (rec) { if (rec.doc && !rec.dead) scopes.push(rec.doc); });
+    this.shadows.forEach(function (root) { if (root.host.isConnected) scopes.push(root); });
+    for (var k = 0; k < scopes.length; k++) {
+      var sheets = scopes[k].styleSheets;
+      for (var i = 0; i < sheets.length; i++) {
+        var sheet = sheets[i];
+        if (this.rewritten.has(sheet) && sheet !== again) continue;
+        var fresh = !this.rewritten.has(sheet);
+        this.rewritten.add(sheet);
+        var rules = null;
+        try { rules = sheet.cssRules; } catch (error) { continue; } // another origin's
+        if (fresh && i === 0) {
+          try { sheet.insertRule("@layer " + UA_LAYER + ";", 0); } catch (error) { /* @namespace */ }
+        }
+        try {
+          rewriteRules(rules, 0, this.rewritten);
+        } catch (error) {
+          this.warn("replica: cannot rewrite :hover/:focus rules", error);
+        }
+      }
+    }
+  };
+
+  // A stylesheet loads after its element is built (a <link>, a <style> with @import): its
+  // rules are rewritten then. load passes the document or shadow root in the capture phase.
+  Replica.prototype._listenSheets = function (root) {
+    var self = this;
+    root.addEventListener("load", function (event) {
+      var el = event.target;
+      if (el && el.nodeType === 1 && (el.localName === "link" || el.localName === "style")) {
+        self._restyle(el.sheet || null);
+      }
+    }, true);
+  };
+
   var api = Object.freeze({
     SANDBOX: SANDBOX,
     MASK_PLACEHOLDER: MASK_PLACEHOLDER,
@@ -1151,6 +1363,10 @@
     UNSEEN_ATTR: UNSEEN_ATTR,
     PLACEHOLDER_ATTR: PLACEHOLDER_ATTR,
     FRAME_ATTR: FRAME_ATTR,
+    FOCUS_ATTR: FOCUS_ATTR,
+    FOCUS_WITHIN_ATTR: FOCUS_WITHIN_ATTR,
+    HOVER_ATTR: HOVER_ATTR,
+    rewriteSelector: rewriteSelector,
     UNSEEN_REASONS: UNSEEN_REASONS,
     DEFAULT_LIMITS: DEFAULT_LIMITS,
     createFrame: createFrame,

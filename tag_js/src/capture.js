@@ -64,7 +64,7 @@ function startCapture() {
   var c = cap = { records: [], values: new SetCtor(), ready: false, scheduled: false, scrolls: new MapCtor(),
     fields: new SetCtor(), hosts: new SetCtor(), synth: [], touched: new SetCtor(), adopted: new MapCtor(), watched: new SetCtor(), reframe: new SetCtor(),
     w: null, streaming: false, polls: 0, poll: false, scrollLater: [], scrollAt: 0, moved: new SetCtor(), closed: new SetCtor(),
-    blobs: new SetCtor() };
+    blobs: new SetCtor(), focus: null, focusV: '' };
   if (readyStateOf(D) === 'loading') {
     // Resumed during a navigation: wait for the parser so the snapshot is not half a page.
     listen(D, 'DOMContentLoaded', guard(function () { if (cap === c) beginSnapshot(c); }), { once: true });
@@ -308,6 +308,7 @@ function flush(c) {
   }
   if (i < scrolled.length) c.scrollAt = i;
   else { c.scrollLater = []; c.scrollAt = 0; }
+  focusState(c, attrs);
   pollSheets(c, adds, attrs, texts, full);
   if (removes.length || adds.length || attrs.length || texts.length) {
     sendDom('dom.mutations', { adds: adds, removes: removes, attrs: attrs, texts: texts });
@@ -346,6 +347,34 @@ function pollFields(c, values, full) {
     var a = activeOf(D);
     if (a && c.fields.has(a)) check(a);
   }
+}
+// The element the visitor's page has focused, as ":focus" (docs/protocol.md): the deepest one,
+// through open shadow roots and same-origin frames; "visible" when the visitor's browser draws
+// its focus ring (:focus-visible). Sent when it changes; a new stream sends it again.
+function deepFocus() {
+  var a = activeOf(D);
+  for (var k = 0; a && k < 32; k++) {
+    var inner = null;
+    var sr = shadowOf(a);
+    if (sr) inner = rootActiveOf(sr);
+    else if (isFrameEl(a)) {
+      var d = null;
+      try { d = tagOf(a) === 'frame' ? frameDocOf(a) : contentDocOf(a); } catch (e) { d = null; }
+      inner = d && activeOf(d);
+    }
+    if (!inner || inner === a) break;
+    a = inner;
+  }
+  return a && a !== host && matches(a, ':focus') && alive(a) ? a : null;
+}
+function focusState(c, attrs) {
+  var el = deepFocus();
+  var v = el ? (matches(el, ':focus-visible') ? 'visible' : 'focus') : '';
+  if (el === c.focus && v === c.focusV) return;
+  if (c.focus && c.focus !== el && alive(c.focus)) push(attrs, [ids.get(c.focus), ':focus', null]);
+  c.focus = el;
+  c.focusV = v;
+  if (el) push(attrs, [ids.get(el), ':focus', v]);
 }
 function pollSheets(c, adds, attrs, texts, full) {
   if (full) c.polls++;

@@ -17,10 +17,11 @@ function knownAncestor(node) {
   for (var n = node; n; n = up(n)) if (alive(n)) return n;
   return null;
 }
-// The node's box in its own frame's viewport (event coordinates of that frame)...
+// The node's box in its own frame's viewport (event coordinates of that frame); a document's
+// is that viewport, as the workspace reads a pointer on it...
 function localBox(node) {
   var t = nodeType(node);
-  if (t === 9) return rectOf(docEl(node));
+  if (t === 9) { var v = viewOf(node); return { left: 0, top: 0, width: innerWidthOf(v), height: innerHeightOf(v) }; }
   if (t === 11) return rectOf(hostOf(node));
   if (t === 1) return rectOf(node);
   var r = rangeCreate(ownerDocOf(node));
@@ -61,6 +62,18 @@ function fromPage(ev) {
 var onPointerMove = guard(function (ev) {
   if (!ready() || !fromPage(ev)) return;
   lastPointer = { target: targetOf(ev), x: clientXOf(ev), y: clientYOf(ev) };
+  queuePointer();
+});
+// The mouse left the page's elements (out of the window, onto the tag's own UI): it is on the
+// document now, and the replica's :hover goes with it (replica.setHover). Not a finger: after
+// a tap the browser keeps :hover where it was.
+var onPointerOut = guard(function (ev) {
+  var to = relatedOf(ev);
+  if ((to && to !== host) || pointerTypeOf(ev) !== 'mouse' || !ready() || !fromPage(ev)) return;
+  lastPointer = { target: ownerDocOf(evTarget(ev)), x: clientXOf(ev), y: clientYOf(ev) };
+  queuePointer();
+});
+function queuePointer() {
   if (pointerQueued) return;
   pointerQueued = true;
   frame(function () {
@@ -71,7 +84,7 @@ var onPointerMove = guard(function (ev) {
     var f = fractions(node, p.x, p.y);
     send('pointer', { session: session.id, id: ids.get(node), x: f.x, y: f.y });
   });
-});
+}
 var onClick = guard(function (ev) {
   // Only the visitor's own clicks: the agent's act.click dispatches untrusted events.
   if (!ev.isTrusted || !ready() || !fromPage(ev)) return;
@@ -136,9 +149,11 @@ var onFormEvent = guard(function (ev) {
 // The field the visitor is in gets an outline on the agent's side, as the agent's does here.
 var onFocus = guard(function (ev) {
   var t = targetOf(ev);
+  if (ready()) schedule(cap); // the replica's :focus (capture.js focusState)
   if (!ready() || !t || nodeType(t) !== 1 || !(isField(t) || editableOf(t)) || !alive(t)) return;
   send('highlight', { session: session.id, id: ids.get(t), kind: 'outline', x: 0.5, y: 0.5 });
 });
+var onBlur = guard(function () { if (ready()) schedule(cap); });
 // A same-origin frame navigated: its new document replaces the old one in the replica.
 var onLoad = guard(function (ev) {
   var t = evTarget(ev);
@@ -198,11 +213,13 @@ function hookWindow(win) {
   if (!doc || hooked.has(doc)) return;
   hooked.set(doc, 1);
   listen(win, 'pointermove', onPointerMove, CAPTURE);
+  listen(win, 'pointerout', onPointerOut, CAPTURE);
   listen(win, 'click', onClick, CAPTURE);
   listen(win, 'scroll', onScroll, CAPTURE);
   listen(win, 'input', onFormEvent, CAPTURE);
   listen(win, 'change', onFormEvent, CAPTURE);
   listen(win, 'focusin', onFocus, CAPTURE);
+  listen(win, 'focusout', onBlur, CAPTURE);
   // load does not reach the window from an element (HTML's event path stops at the document).
   listen(doc, 'load', onLoad, CAPTURE);
   listen(doc, 'selectionchange', onSelection, CAPTURE);

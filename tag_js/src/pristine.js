@@ -263,6 +263,8 @@ function rectOf(el) { return box(rectOf0(el)); }
 var clientLeftOf = getter('Element', 'clientLeft');
 var clientTopOf = getter('Element', 'clientTop');
 var clientXOf = getter('MouseEvent', 'clientX');
+var relatedOf = getter('MouseEvent', 'relatedTarget');
+var pointerTypeOf = getter('PointerEvent', 'pointerType');
 var clientYOf = getter('MouseEvent', 'clientY');
 // The top window's event classes (act.click in a same-origin frame uses that frame's own).
 var PointerEventCtor = pickClass('PointerEvent', []);
@@ -353,6 +355,7 @@ var docAdopted = getter('Document', 'adoptedStyleSheets');
 var rootAdopted = getter('ShadowRoot', 'adoptedStyleSheets');
 var childCount = getter('Node', 'childNodes');
 var activeOf = getter('Document', 'activeElement');
+var rootActiveOf = getter('ShadowRoot', 'activeElement');
 var getSelection = method('Document', 'getSelection');
 var selCount = getter('Selection', 'rangeCount');
 var selRange = method('Selection', 'getRangeAt');

@@ -834,6 +834,42 @@ def test_unseen_images_reach_the_agent_on_img_only(loop: Loop, renderer: Rendere
     assert sorted(out["attrs"], key=str) == [[10, ":unseen", None], [10, "src", src]]
 
 
+# ------------------------------------------------------------- the visitor's focus
+
+
+def test_the_visitors_focus_reaches_the_agent_with_its_two_values_only(
+    loop: Loop, renderer: Renderer
+) -> None:
+    """``:focus`` (issue 15, class 5) names the focused element, masked or not, and whether its
+    ring shows; any other value is dropped."""
+    session, doc = _snapshot(
+        loop,
+        renderer,
+        page_doc(
+            [10, "input", {":focus": "visible"}, []],
+            [11, "input", {"type": "password", ":focus": "focus", ":value": "secret"}, []],
+            [12, "div", {":focus": "VISIBLE"}, []],
+            [13, "button", {":focus": "<b>"}, []],
+        ),
+    )
+    assert find(doc, 10) == [10, "input", {":focus": "visible"}, []]
+    masked = find(doc, 11)[2]  # type: ignore[index]
+    assert masked[":focus"] == "focus" and masked[":value"] == MASK_PLACEHOLDER
+    assert find(doc, 12) == [12, "div", {}, []]
+    assert find(doc, 13) == [13, "button", {}, []]
+    # Focus moves: the old element's entry goes, the new one's comes.
+    out = loop.run(
+        renderer.mutations(
+            session,
+            mutations_message(
+                session,
+                attrs=[[10, ":focus", None], [13, ":focus", "visible"], [12, ":focus", "x"]],
+            ),
+        )
+    )
+    assert sorted(out["attrs"], key=str) == [[10, ":focus", None], [13, ":focus", "visible"]]
+
+
 # -------------------------------------------------------------------- plugin objects
 
 

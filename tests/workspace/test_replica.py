@@ -503,12 +503,14 @@ def test_golden_snapshots_and_mutations_apply(page: Page, site: FakeSite) -> Non
     batch = _golden("mutations")["dom_mutations"]
     assert page.evaluate("(m) => replica.applyMutations(m)", batch) == {"skipped": 0}
     assert page.evaluate("""() => [replica.node(12).localName, replica.node(12).textContent,
-        replica.node(9), replica.node(3).className, replica.node(6).data]""") == [
+        replica.node(9), replica.node(3).className, replica.node(6).data,
+        replica.node(8).getAttribute(CobrowseReplica.FOCUS_ATTR)]""") == [
         "p",
         "added",
         None,
         "dark",
         "Checkout (1)",
+        "visible",
     ]
 
 

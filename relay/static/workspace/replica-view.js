@@ -153,13 +153,17 @@
     renderVisitorPointer();
   }
 
+  // The visitor's pointer, and the page's :hover styles where it is (the node it names is the
+  // deepest the replica has under it: replica.setHover).
   function renderVisitorPointer() {
     var s = state.session;
     if (!s || !s.visitorPointer || s.status === "ended") {
+      if (s && s.replica) s.replica.setHover(null);
       show(ui.visitorPointer, false);
       return;
     }
     var p = pointFor(s.visitorPointer.id, s.visitorPointer.x, s.visitorPointer.y);
+    if (s.replica) s.replica.setHover(s.replica.node(s.visitorPointer.id));
     if (!p) {
       show(ui.visitorPointer, false);
       return;
