@@ -528,9 +528,13 @@ def _next_kind(tokens: list[Token], i: int, stop: int) -> str:
     return tokens[i].kind if i < stop else ""
 
 
+# What a browser strips from both ends of a URL: C0 controls and space.
+URL_SPACE: Final = "".join(map(chr, range(0x21)))
+
+
 def _script_url(value: str) -> bool:
     # As a browser reads a URL: tab/CR/LF dropped anywhere, C0 controls and space at the ends.
-    url = re.sub(r"[\t\n\r]", "", value).lstrip("".join(map(chr, range(0x21))))
+    url = re.sub(r"[\t\n\r]", "", value).lstrip(URL_SPACE)
     return _lower(url).startswith(SCRIPT_SCHEMES)
 
 

@@ -72,7 +72,7 @@ def reencode_css(text: str) -> str:
     for start, end, target, where in css.each_target(text):
         if where == "import":
             continue
-        if target.lstrip(_URL_SPACE)[:5].lower() != "data:":
+        if target.lstrip(css.URL_SPACE)[:5].lower() != "data:":
             continue
         fresh = (
             svgimage.sanitize_data_url(target) if policy.css_svg_image(target) else reencode(target)
@@ -84,15 +84,24 @@ def reencode_css(text: str) -> str:
     return "".join(out)
 
 
-_URL_SPACE: Final = "".join(map(chr, range(0x21)))
-
-
 def _is_data(value: Any) -> bool:
     return isinstance(value, str) and value.lstrip()[:5].lower() == "data:"
 
 
 def _has_css_data(value: Any) -> bool:
     return isinstance(value, str) and "data:" in value.lower()
+
+
+def attribute_has_data(name: str, value: Any) -> bool:
+    """Whether a sanitized attribute value may hold a data: image to re-encode: a URL
+    attribute's value that is one, or a ``style`` that names one (quick scan, no decoding)."""
+    return _has_css_data(value) if name == "style" else _is_data(value)
+
+
+def reencode_attribute(name: str, value: str) -> str | None:
+    """A sanitized attribute value with its data: images re-encoded; None to remove it (a URL
+    attribute whose image cannot be; a ``style`` only loses the ``url()``)."""
+    return reencode_css(value) if name == "style" else reencode(value)
 
 
 def _style_texts(nodes: Any) -> Iterator[tuple[list[Any], int]]:
@@ -131,9 +140,7 @@ def has_data_images(nodes: Any) -> bool:
     """Whether any attribute or style text of the tree (or run) may hold a data: URL (quick
     scan, no decoding)."""
     return any(
-        _is_data(v) or (k == "style" and _has_css_data(v))
-        for _, attrs in _attribute_objects(nodes)
-        for k, v in attrs.items()
+        attribute_has_data(k, v) for _, attrs in _attribute_objects(nodes) for k, v in attrs.items()
     ) or any(_has_css_data(node[i]) for node, i in _style_texts(nodes))
 
 
@@ -146,10 +153,8 @@ def reencode_tree(nodes: Any) -> None:
     emptied: list[tuple[list[Any], dict[str, str]]] = []
     for node, attrs in _attribute_objects(nodes):
         for name, value in list(attrs.items()):
-            if name == "style" and _has_css_data(value):
-                attrs[name] = reencode_css(value)
-            elif _is_data(value):
-                fresh = reencode(value)
+            if attribute_has_data(name, value):
+                fresh = reencode_attribute(name, value)
                 if fresh is None:
                     del attrs[name]
                 else:

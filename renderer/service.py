@@ -502,16 +502,8 @@ def _has_data_urls(out: dict[str, Any]) -> bool:
     return (
         bool(out.get("styleTexts"))
         or any(images.has_data_images(a["nodes"]) for a in out["adds"])
-        or any(_data_attr(name, v) for _, name, v in out["attrs"])
+        or any(images.attribute_has_data(name, v) for _, name, v in out["attrs"])
     )
-
-
-def _data_attr(name: str, value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    if name == "style":
-        return "data:" in value.lower()
-    return value.lstrip()[:5].lower() == "data:"
 
 
 def _reencode_all(outs: list[dict[str, Any]]) -> None:
@@ -520,12 +512,9 @@ def _reencode_all(outs: list[dict[str, Any]]) -> None:
 
 
 def _reencode_mutations(out: dict[str, Any]) -> None:
-    for add in out["adds"]:
-        images.reencode_tree(add["nodes"])
     for entry in out["attrs"]:
-        name, value = entry[1], entry[2]
-        if _data_attr(name, value):
-            entry[2] = images.reencode_css(value) if name == "style" else images.reencode(value)
+        if images.attribute_has_data(entry[1], entry[2]):
+            entry[2] = images.reencode_attribute(entry[1], entry[2])
     # The style texts sanitizer.js named: in "texts", or added as [id, "#text", text] (a
     # style's new text child is the first node of its own run, so it carries its id).
     css_texts = set(out.get("styleTexts", ()))
@@ -533,6 +522,7 @@ def _reencode_mutations(out: dict[str, Any]) -> None:
         if entry[0] in css_texts:
             entry[1] = images.reencode_css(entry[1])
     for add in out["adds"]:
+        images.reencode_tree(add["nodes"])
         for node in add["nodes"]:
             if (
                 isinstance(node, list)
